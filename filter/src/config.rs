@@ -1,0 +1,513 @@
+//! The plugin configuration: its JSON form, its defaults, and errors that say how to fix it.
+//!
+//! Envoy hands the filter the `configuration` value (a `google.protobuf.StringValue`) as raw
+//! bytes. Accepted JSON, every field optional:
+//!
+//! ```json
+//! {
+//!   "set_request_headers":  {"test": "best"},
+//!   "add_response_headers": {"x-wasm-header": "demo-wasm"},
+//!   "redact_headers": ["x-api-key"],
+//!   "max_logged_value_bytes": 1024,
+//!   "log_headers": true
+//! }
+//! ```
+//!
+//! plus the Go example's form `{"header": "x-wasm-header", "value": "demo-wasm"}`, which appends
+//! one header to `add_response_headers` (after the ones given there). Rules:
+//!
+//! - Empty or whitespace-only input, and `{}`, mean the defaults ([`PluginConfig::default`]).
+//! - `set_request_headers` replaces the default `{"test": "best"}`: `{}` there sets nothing.
+//!   Each header is set (replacing any value the request had), in order; names must be unique
+//!   ignoring case.
+//! - `add_response_headers` headers are added (appended) to every response, in order.
+//! - `redact_headers` adds to [`DEFAULT_REDACTED`]: `authorization`, `cookie`,
+//!   `proxy-authorization` and `set-cookie` are always redacted, whatever the configuration says.
+//!   Pseudo-headers such as `:path` may be redacted.
+//! - Header names must be non-empty RFC 9110 tokens (letters, digits and ``!#$%&'*+-.^_`|~``);
+//!   they are lower-cased, as Envoy does. Pseudo-headers (`:path`, ...) can't be set or added.
+//! - Header values must not contain control characters (CR, LF, NUL, ...) other than HTAB.
+//! - `max_logged_value_bytes` is an integer from 1 to 65536; `log_headers` a boolean.
+//! - Unknown fields, wrong types, duplicate keys, a top level other than an object and
+//!   characters after the JSON are errors. `header` without `value`, or the reverse, is an error.
+//!
+//! Every [`ConfigError`] names the field (its path, e.g. `add_response_headers."X Y"`), what was
+//! wrong, what was expected and an example of a fix.
+
+mod error;
+mod headers;
+
+pub use error::ConfigError;
+
+use crate::json::{self, PathSegment, Value};
+use headers::{header_name, header_value};
+
+/// Always redacted, whatever the configuration says.
+pub const DEFAULT_REDACTED: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    "set-cookie",
+];
+pub const DEFAULT_MAX_LOGGED_VALUE_BYTES: usize = 1024;
+/// Largest accepted `max_logged_value_bytes`.
+pub const MAX_LOGGED_VALUE_BYTES_LIMIT: usize = 65536;
+/// The field path [`ConfigError::field`] returns for errors about the configuration as a whole.
+pub const TOP_LEVEL: &str = "(top level)";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginConfig {
+    /// Set (replace) on every request, in order. Default: [("test", "best")].
+    pub set_request_headers: Vec<(String, String)>,
+    /// Added to every response, in order. Default: empty.
+    pub add_response_headers: Vec<(String, String)>,
+    /// Lower-case names whose values are logged as `[redacted]`; always starts with DEFAULT_REDACTED.
+    pub redact_headers: Vec<String>,
+    /// Longest value (in bytes of the raw value) logged before it is cut.
+    pub max_logged_value_bytes: usize,
+    /// false: log nothing per request (headers are still set/added).
+    pub log_headers: bool,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig {
+            set_request_headers: vec![("test".to_string(), "best".to_string())],
+            add_response_headers: Vec::new(),
+            redact_headers: DEFAULT_REDACTED.iter().map(|s| s.to_string()).collect(),
+            max_logged_value_bytes: DEFAULT_MAX_LOGGED_VALUE_BYTES,
+            log_headers: true,
+        }
+    }
+}
+
+const EXAMPLE_TOP: &str = r#"{"add_response_headers": {"x-wasm-header": "demo-wasm"}}"#;
+const EXAMPLE_SET: &str = r#""set_request_headers": {"test": "best"}"#;
+const EXAMPLE_ADD: &str = r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#;
+const EXAMPLE_REDACT: &str = r#""redact_headers": ["x-api-key"]"#;
+const EXAMPLE_MAX: &str = r#""max_logged_value_bytes": 1024"#;
+const EXAMPLE_LOG: &str = r#""log_headers": true"#;
+const EXAMPLE_GO: &str = r#""header": "x-wasm-header", "value": "demo-wasm""#;
+const FIELDS: &str = "set_request_headers, add_response_headers, redact_headers, \
+                      max_logged_value_bytes, log_headers, header, value";
+
+impl PluginConfig {
+    /// Empty or whitespace-only input means the defaults.
+    pub fn parse(input: &[u8]) -> Result<PluginConfig, ConfigError> {
+        let mut config = PluginConfig::default();
+        if input
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return Ok(config);
+        }
+        let members = match json::parse(input) {
+            Ok(Value::Object(members)) => members,
+            Ok(other) => {
+                return Err(ConfigError::new(
+                    Vec::new(),
+                    format!("the configuration is {}", other.kind()),
+                    "a JSON object",
+                    EXAMPLE_TOP,
+                ));
+            }
+            Err(e) => return Err(ConfigError::from_json(&e, input)),
+        };
+        let mut go_header = None;
+        let mut go_value = None;
+        for (key, value) in members {
+            let path = vec![PathSegment::Key(key)];
+            let Some(PathSegment::Key(name)) = path.first() else {
+                continue;
+            };
+            match name.as_str() {
+                "set_request_headers" => {
+                    config.set_request_headers = header_object(&path, value, EXAMPLE_SET, true)?;
+                }
+                "add_response_headers" => {
+                    let mut headers = header_object(&path, value, EXAMPLE_ADD, false)?;
+                    // Keep the Go form's header (if it came first) after these.
+                    headers.append(&mut config.add_response_headers);
+                    config.add_response_headers = headers;
+                }
+                "redact_headers" => redact_list(&path, value, &mut config.redact_headers)?,
+                "max_logged_value_bytes" => {
+                    config.max_logged_value_bytes = max_bytes(&path, &value)?;
+                }
+                "log_headers" => match value {
+                    Value::Bool(b) => config.log_headers = b,
+                    other => return Err(wrong_type(path, &other, "true or false", EXAMPLE_LOG)),
+                },
+                "header" => {
+                    let name = expect_string(&path, value, "a header name", EXAMPLE_GO)?;
+                    go_header = Some(header_name(&path, &name, false, EXAMPLE_GO)?);
+                }
+                "value" => {
+                    let text = expect_string(&path, value, "a header value", EXAMPLE_GO)?;
+                    go_value = Some(header_value(&path, text, EXAMPLE_GO)?);
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        path,
+                        "unknown field".to_string(),
+                        FIELDS,
+                        EXAMPLE_TOP,
+                    ));
+                }
+            }
+        }
+        match (go_header, go_value) {
+            (Some(name), Some(value)) => config.add_response_headers.push((name, value)),
+            (None, None) => {}
+            (Some(_), None) => return Err(missing("value", "`header` is given")),
+            (None, Some(_)) => return Err(missing("header", "`value` is given")),
+        }
+        Ok(config)
+    }
+
+    /// ASCII case-insensitive.
+    pub fn is_redacted(&self, name: &[u8]) -> bool {
+        self.redact_headers
+            .iter()
+            .any(|redacted| redacted.as_bytes().eq_ignore_ascii_case(name))
+    }
+}
+
+fn missing(field: &str, because: &str) -> ConfigError {
+    ConfigError::new(
+        vec![PathSegment::Key(field.to_string())],
+        format!("missing: {because} but `{field}` is not"),
+        "`header` and `value` together (or use add_response_headers)",
+        EXAMPLE_GO,
+    )
+}
+
+fn wrong_type(
+    path: Vec<PathSegment>,
+    found: &Value,
+    expected: &'static str,
+    example: &'static str,
+) -> ConfigError {
+    ConfigError::new(path, format!("found {}", found.kind()), expected, example)
+}
+
+fn expect_string(
+    path: &[PathSegment],
+    value: Value,
+    expected: &'static str,
+    example: &'static str,
+) -> Result<String, ConfigError> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(wrong_type(path.to_vec(), &other, expected, example)),
+    }
+}
+
+/// `{"name": "value", ...}` → validated, lower-cased pairs in order.
+fn header_object(
+    path: &[PathSegment],
+    value: Value,
+    example: &'static str,
+    unique: bool,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let Value::Object(members) = value else {
+        let expected = "an object of header names to values";
+        return Err(wrong_type(path.to_vec(), &value, expected, example));
+    };
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(members.len());
+    for (key, value) in members {
+        let mut field = path.to_vec();
+        field.push(PathSegment::Key(key.clone()));
+        let name = header_name(&field, &key, false, example)?;
+        if unique && headers.iter().any(|(seen, _)| *seen == name) {
+            return Err(ConfigError::new(
+                field,
+                format!("header `{name}` is given twice (names are case-insensitive)"),
+                "each header name once",
+                example,
+            ));
+        }
+        let text = expect_string(&field, value, "a string value", example)?;
+        headers.push((name, header_value(&field, text, example)?));
+    }
+    Ok(headers)
+}
+
+fn redact_list(
+    path: &[PathSegment],
+    value: Value,
+    redacted: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let Value::Array(items) = value else {
+        let expected = "an array of header names";
+        return Err(wrong_type(path.to_vec(), &value, expected, EXAMPLE_REDACT));
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let mut field = path.to_vec();
+        field.push(PathSegment::Index(index));
+        let name = expect_string(&field, item, "a header name string", EXAMPLE_REDACT)?;
+        let name = header_name(&field, &name, true, EXAMPLE_REDACT)?;
+        if !redacted.contains(&name) {
+            redacted.push(name);
+        }
+    }
+    Ok(())
+}
+
+fn max_bytes(path: &[PathSegment], value: &Value) -> Result<usize, ConfigError> {
+    let expected = "an integer from 1 to 65536";
+    let Value::Number(text) = value else {
+        return Err(wrong_type(path.to_vec(), value, expected, EXAMPLE_MAX));
+    };
+    let parsed = if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<usize>().ok()
+    } else {
+        None
+    };
+    let problem = match parsed {
+        Some(n) if (1..=MAX_LOGGED_VALUE_BYTES_LIMIT).contains(&n) => return Ok(n),
+        _ if text.contains(['.', 'e', 'E']) => "is not an integer",
+        _ => "is out of range",
+    };
+    Err(ConfigError::new(
+        path.to_vec(),
+        format!("{text} {problem}"),
+        expected,
+        EXAMPLE_MAX,
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &str) -> Result<PluginConfig, ConfigError> {
+        PluginConfig::parse(input.as_bytes())
+    }
+
+    fn err(input: &str) -> ConfigError {
+        parse(input).unwrap_err()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let d = PluginConfig::default();
+        assert_eq!(d.set_request_headers, pairs(&[("test", "best")]));
+        assert!(d.add_response_headers.is_empty());
+        assert_eq!(d.redact_headers, DEFAULT_REDACTED);
+        assert_eq!(d.max_logged_value_bytes, DEFAULT_MAX_LOGGED_VALUE_BYTES);
+        assert!(d.log_headers);
+        for empty in ["", " ", "\n\t\r ", "{}", " { } "] {
+            assert_eq!(parse(empty).unwrap(), d, "{empty:?}");
+        }
+    }
+
+    #[test]
+    fn full_form() {
+        let c = parse(
+            r#"{
+              "set_request_headers":  {"test": "best", "X-Second": "two words\tand tab"},
+              "add_response_headers": {"x-wasm-header": "demo-wasm", "x-b": ""},
+              "redact_headers": ["X-Api-Key", "authorization", ":path"],
+              "max_logged_value_bytes": 65536,
+              "log_headers": false
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.set_request_headers,
+            pairs(&[("test", "best"), ("x-second", "two words\tand tab")])
+        );
+        assert_eq!(
+            c.add_response_headers,
+            pairs(&[("x-wasm-header", "demo-wasm"), ("x-b", "")])
+        );
+        let mut redacted: Vec<String> = DEFAULT_REDACTED.map(String::from).to_vec();
+        redacted.extend(["x-api-key".to_string(), ":path".to_string()]);
+        assert_eq!(c.redact_headers, redacted);
+        assert_eq!(c.max_logged_value_bytes, 65536);
+        assert!(!c.log_headers);
+    }
+
+    #[test]
+    fn go_form_and_combination() {
+        let c = parse(r#"{"header": "X-Wasm-Header", "value": "demo-wasm"}"#).unwrap();
+        assert_eq!(
+            c.add_response_headers,
+            pairs(&[("x-wasm-header", "demo-wasm")])
+        );
+        assert_eq!(c.set_request_headers, pairs(&[("test", "best")]));
+        // The Go form's header comes after add_response_headers, whatever the key order.
+        for doc in [
+            r#"{"header": "x-go", "value": "1", "add_response_headers": {"x-a": "2"}}"#,
+            r#"{"add_response_headers": {"x-a": "2"}, "value": "1", "header": "x-go"}"#,
+        ] {
+            let c = parse(doc).unwrap();
+            assert_eq!(
+                c.add_response_headers,
+                pairs(&[("x-a", "2"), ("x-go", "1")])
+            );
+        }
+    }
+
+    #[test]
+    fn go_form_needs_both_fields() {
+        let e = err(r#"{"header": "x-wasm-header"}"#);
+        assert_eq!(e.field(), "value");
+        assert!(e.to_string().contains("`value` is not"), "{e}");
+        let e = err(r#"{"value": "demo-wasm"}"#);
+        assert_eq!(e.field(), "header");
+        assert_eq!(err(r#"{"header": 1, "value": "v"}"#).field(), "header");
+        assert_eq!(err(r#"{"header": "x", "value": null}"#).field(), "value");
+        assert_eq!(
+            err(r#"{"header": ":path", "value": "/"}"#).field(),
+            "header"
+        );
+        assert_eq!(err(r#"{"header": "x", "value": "a\rb"}"#).field(), "value");
+    }
+
+    #[test]
+    fn set_request_headers_replaces_the_default() {
+        assert!(
+            parse(r#"{"set_request_headers": {}}"#)
+                .unwrap()
+                .set_request_headers
+                .is_empty()
+        );
+        let c = parse(r#"{"set_request_headers": {"x-a": "1"}}"#).unwrap();
+        assert_eq!(c.set_request_headers, pairs(&[("x-a", "1")]));
+    }
+
+    #[test]
+    fn set_request_headers_names_are_unique_ignoring_case() {
+        let e = err(r#"{"set_request_headers": {"X-A": "1", "x-a": "2"}}"#);
+        assert_eq!(e.field(), "set_request_headers.x-a");
+        // Adding the same header twice is what "add" means.
+        let c = parse(r#"{"add_response_headers": {"X-A": "1", "x-a": "2"}}"#).unwrap();
+        assert_eq!(c.add_response_headers, pairs(&[("x-a", "1"), ("x-a", "2")]));
+    }
+
+    #[test]
+    fn redact_headers_add_to_the_defaults() {
+        let c = parse(r#"{"redact_headers": []}"#).unwrap();
+        assert_eq!(c.redact_headers, DEFAULT_REDACTED);
+        let c = parse(r#"{"redact_headers": ["COOKIE", "x-token", "x-token"]}"#).unwrap();
+        assert_eq!(c.redact_headers.len(), 5);
+        assert!(c.is_redacted(b"X-Token") && c.is_redacted(b"Set-Cookie"));
+        assert!(!c.is_redacted(b"x-token2") && !c.is_redacted(b""));
+    }
+
+    #[test]
+    fn max_logged_value_bytes_range() {
+        for ok in [1, 2, 1024, 65536] {
+            let c = parse(&format!(r#"{{"max_logged_value_bytes": {ok}}}"#)).unwrap();
+            assert_eq!(c.max_logged_value_bytes, ok);
+        }
+        for bad in [
+            "0",
+            "65537",
+            "-1",
+            "1.5",
+            "1e3",
+            "99999999999999999999999",
+            "\"10\"",
+            "null",
+        ] {
+            let e = parse(&format!(r#"{{"max_logged_value_bytes": {bad}}}"#)).unwrap_err();
+            assert_eq!(e.field(), "max_logged_value_bytes", "{bad}");
+            assert!(e.to_string().contains("an integer from 1 to 65536"), "{e}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let cases = [
+            (r#"{"log_headers": "yes"}"#, "log_headers"),
+            (r#"{"log_headers": 1}"#, "log_headers"),
+            (
+                r#"{"set_request_headers": ["test", "best"]}"#,
+                "set_request_headers",
+            ),
+            (
+                r#"{"set_request_headers": {"test": 1}}"#,
+                "set_request_headers.test",
+            ),
+            (
+                r#"{"add_response_headers": {"x": {"y": "z"}}}"#,
+                "add_response_headers.x",
+            ),
+            (r#"{"add_response_headers": null}"#, "add_response_headers"),
+            (r#"{"redact_headers": "x-api-key"}"#, "redact_headers"),
+            (r#"{"redact_headers": ["a", ["b"]]}"#, "redact_headers[1]"),
+        ];
+        for (doc, field) in cases {
+            let e = err(doc);
+            assert_eq!(e.field(), field, "{doc}: {e}");
+            assert!(e.problem().starts_with("found "), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_top_level() {
+        let e = err(r#"{"log_header": true}"#);
+        assert_eq!(e.field(), "log_header");
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        assert!(e.expected().contains("log_headers"));
+        for doc in ["[]", "\"x\"", "1", "true", "null"] {
+            assert_eq!(err(doc).field(), TOP_LEVEL, "{doc}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_field_and_offset() {
+        let e = err(r#"{"log_headers": true} x"#);
+        assert_eq!(e.field(), TOP_LEVEL);
+        assert!(e.problem().contains("byte 22"), "{e}");
+        let e = err(r#"{"set_request_headers": {"a": "b" "c": "d"}}"#);
+        assert_eq!(e.field(), "set_request_headers");
+        assert!(
+            e.problem().contains("byte 34") && e.problem().contains("found `\"`"),
+            "{e}"
+        );
+        let e = err(r#"{"max_logged_value_bytes": 01}"#);
+        assert_eq!(e.field(), "max_logged_value_bytes");
+        let e = err(r#"{"log_headers": tru"#);
+        assert_eq!(e.field(), "log_headers");
+        let e = err("{\"log_headers\": true");
+        assert!(e.problem().contains("found the end of the input"), "{e}");
+        let e = PluginConfig::parse(b"{\"x\xff\": 1}").unwrap_err();
+        assert!(e.problem().contains("invalid UTF-8"), "{e}");
+        let e = err("{\"set_request_headers\": {\"a\": \"b\n\"}}");
+        assert_eq!(e.field(), "set_request_headers.a");
+    }
+
+    #[test]
+    fn duplicate_keys() {
+        let e = err(r#"{"log_headers": true, "log_headers": false}"#);
+        assert_eq!(e.field(), "log_headers");
+        assert!(e.problem().contains("duplicate key"), "{e}");
+        let e = err(r#"{"add_response_headers": {"x-a": "1", "x-a": "2"}}"#);
+        assert_eq!(e.field(), "add_response_headers.x-a");
+    }
+
+    #[test]
+    fn every_truncation_of_a_valid_configuration_is_handled() {
+        let doc = r#"{"set_request_headers": {"test": "best"}, "redact_headers": ["x-k"], "max_logged_value_bytes": 12, "header": "x-h", "value": "v"}"#;
+        assert!(parse(doc).is_ok());
+        for end in 1..doc.len() {
+            let prefix = &doc[..end];
+            if prefix.trim().is_empty() {
+                continue;
+            }
+            let e = parse(prefix).unwrap_err();
+            assert!(e.to_string().starts_with("invalid plugin configuration: "));
+        }
+    }
+}

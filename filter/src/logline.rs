@@ -1,0 +1,264 @@
+//! The filter's log lines, built into a caller's reusable buffer.
+//!
+//! ```text
+//! request header --> <name>: <value>
+//! response header <-- <name>: <value>
+//! <context id> finished
+//! ```
+//!
+//! Names and values are escaped with [`escape_into`]. The value of a redacted header
+//! ([`PluginConfig::is_redacted`]) is logged as exactly `[redacted]`. A value longer than
+//! `max_logged_value_bytes` is cut: its first bytes (moved back to a character boundary so that no
+//! UTF-8 character is split), escaped, then ` ... [truncated: <shown> of <total> bytes]`.
+
+use crate::config::PluginConfig;
+use crate::escape::escape_into;
+
+pub const REQUEST_PREFIX: &str = "request header --> ";
+pub const RESPONSE_PREFIX: &str = "response header <-- ";
+pub const FINISHED_SUFFIX: &str = " finished";
+pub const REDACTED: &str = "[redacted]";
+/// Between the shown part of a cut value and its sizes: `... [truncated: 10 of 20 bytes]`.
+pub const TRUNCATED_PREFIX: &str = " ... [truncated: ";
+
+/// Appends e.g. `request header --> name: value` (escaped, redacted, cut as configured) to `out`.
+pub fn request_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
+    out.push_str(REQUEST_PREFIX);
+    header(out, name, value, config);
+}
+
+/// Appends e.g. `response header <-- name: value` (escaped, redacted, cut as configured) to `out`.
+pub fn response_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
+    out.push_str(RESPONSE_PREFIX);
+    header(out, name, value, config);
+}
+
+/// Appends `<context_id> finished` to `out`.
+pub fn finished(out: &mut String, context_id: u32) {
+    push_decimal(out, context_id as usize);
+    out.push_str(FINISHED_SUFFIX);
+}
+
+fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
+    escape_into(out, name);
+    out.push_str(": ");
+    if config.is_redacted(name) {
+        out.push_str(REDACTED);
+        return;
+    }
+    let shown = cut_point(value, config.max_logged_value_bytes);
+    escape_into(out, value.get(..shown).unwrap_or(value));
+    if shown < value.len() {
+        out.push_str(TRUNCATED_PREFIX);
+        push_decimal(out, shown);
+        out.push_str(" of ");
+        push_decimal(out, value.len());
+        out.push_str(" bytes]");
+    }
+}
+
+/// How many bytes of `value` to show: all of it if it fits in `max`, else `max` moved back to the
+/// start of a valid UTF-8 character that would straddle the cut.
+fn cut_point(value: &[u8], max: usize) -> usize {
+    if value.len() <= max {
+        return value.len();
+    }
+    for back in 1..=3 {
+        let Some(start) = max.checked_sub(back) else {
+            break;
+        };
+        let Some(&lead) = value.get(start) else {
+            break;
+        };
+        if lead & 0xC0 == 0x80 {
+            continue; // a continuation byte: the character starts further back
+        }
+        let width = match lead {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 1,
+        };
+        let straddles = width > back
+            && value
+                .get(start..start + width)
+                .is_some_and(|c| core::str::from_utf8(c).is_ok());
+        return if straddles { start } else { max };
+    }
+    max
+}
+
+/// Appends `n` in decimal without the formatting machinery.
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn config(max: usize) -> PluginConfig {
+        PluginConfig {
+            max_logged_value_bytes: max,
+            ..PluginConfig::default()
+        }
+    }
+
+    fn request(name: &[u8], value: &[u8], max: usize) -> String {
+        let mut out = String::new();
+        request_header(&mut out, name, value, &config(max));
+        out
+    }
+
+    #[test]
+    fn plain_lines() {
+        let c = PluginConfig::default();
+        let mut out = String::new();
+        request_header(&mut out, b":path", b"/headers", &c);
+        assert_eq!(out, "request header --> :path: /headers");
+        out.clear();
+        response_header(&mut out, b":status", b"200", &c);
+        assert_eq!(out, "response header <-- :status: 200");
+        out.clear();
+        response_header(&mut out, b"x-empty", b"", &c);
+        assert_eq!(out, "response header <-- x-empty: ");
+    }
+
+    #[test]
+    fn appends_to_the_buffer() {
+        let mut out = String::from(">");
+        finished(&mut out, 2);
+        assert_eq!(out, ">2 finished");
+    }
+
+    #[test]
+    fn finished_numbers() {
+        for (id, text) in [(0, "0"), (7, "7"), (10, "10"), (4294967295, "4294967295")] {
+            let mut out = String::new();
+            finished(&mut out, id);
+            assert_eq!(out, format!("{text} finished"));
+        }
+    }
+
+    #[test]
+    fn escapes_names_and_values() {
+        assert_eq!(
+            request(b"x-a\nb", b"v\r\n\xff\\", 1024),
+            "request header --> x-a\\nb: v\\r\\n\\xff\\\\"
+        );
+    }
+
+    #[test]
+    fn redacts_defaults_and_configured_case_insensitively() {
+        let mut c = PluginConfig::default();
+        c.redact_headers.push("x-api-key".into());
+        for name in [
+            &b"authorization"[..],
+            b"Cookie",
+            b"proxy-authorization",
+            b"SET-COOKIE",
+            b"x-api-key",
+        ] {
+            let mut out = String::new();
+            response_header(&mut out, name, b"secret value", &c);
+            let expected = format!(
+                "response header <-- {}: [redacted]",
+                String::from_utf8_lossy(name)
+            );
+            assert_eq!(out, expected);
+        }
+        let mut out = String::new();
+        request_header(&mut out, b"x-api-key-2", b"shown", &c);
+        assert_eq!(out, "request header --> x-api-key-2: shown");
+    }
+
+    #[test]
+    fn redaction_wins_over_truncation() {
+        let long = [b'a'; 100];
+        assert_eq!(
+            request(b"authorization", &long, 4),
+            "request header --> authorization: [redacted]"
+        );
+    }
+
+    #[test]
+    fn cuts_long_values() {
+        assert_eq!(request(b"a", b"abcdef", 6), "request header --> a: abcdef");
+        assert_eq!(
+            request(b"a", b"abcdefg", 6),
+            "request header --> a: abcdef ... [truncated: 6 of 7 bytes]"
+        );
+        assert_eq!(
+            request(b"a", b"\n\n\n", 1),
+            "request header --> a: \\n ... [truncated: 1 of 3 bytes]"
+        );
+    }
+
+    #[test]
+    fn cut_does_not_split_characters() {
+        // "é" is 2 bytes, "€" 3 bytes, "𝄞" 4 bytes.
+        assert_eq!(
+            request(b"a", "aé".as_bytes(), 2),
+            "request header --> a: a ... [truncated: 1 of 3 bytes]"
+        );
+        assert_eq!(
+            request(b"a", "a€b".as_bytes(), 3),
+            "request header --> a: a ... [truncated: 1 of 5 bytes]"
+        );
+        assert_eq!(
+            request(b"a", "𝄞𝄞".as_bytes(), 7),
+            "request header --> a: 𝄞 ... [truncated: 4 of 8 bytes]"
+        );
+        assert_eq!(
+            request(b"a", "𝄞".as_bytes(), 1),
+            "request header --> a:  ... [truncated: 0 of 4 bytes]"
+        );
+        // Exactly at a boundary: nothing moves.
+        assert_eq!(
+            request(b"a", "éé".as_bytes(), 2),
+            "request header --> a: é ... [truncated: 2 of 4 bytes]"
+        );
+    }
+
+    #[test]
+    fn cut_inside_invalid_utf8_stays_put() {
+        // A lead byte without its continuation, or stray continuations: cut at the limit.
+        assert_eq!(
+            request(b"a", b"a\xc3\xc3\xc3", 2),
+            "request header --> a: a\\xc3 ... [truncated: 2 of 4 bytes]"
+        );
+        assert_eq!(
+            request(b"a", b"\x80\x80\x80\x80\x80", 3),
+            "request header --> a: \\x80\\x80\\x80 ... [truncated: 3 of 5 bytes]"
+        );
+    }
+
+    #[test]
+    fn cut_point_never_exceeds_inputs() {
+        let samples: [&[u8]; 4] = [b"", "a𝄞é€".as_bytes(), b"\xf0\x9d\x84", b"\xff\xfe\xfd\xfc"];
+        for value in samples {
+            for max in 1..10 {
+                let cut = cut_point(value, max);
+                assert!(cut <= value.len() && cut <= max.max(value.len()));
+                if value.len() > max {
+                    assert!(cut <= max && cut + 3 >= max, "{value:?} {max} {cut}");
+                }
+            }
+        }
+    }
+}
