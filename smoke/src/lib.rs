@@ -1,1 +1,331 @@
-//! placeholder
+//! Smoke checks for the wasm filter running in a real Envoy next to httpbin.
+//!
+//! [`run`] waits for Envoy's admin `/ready`, sends four tagged requests through the listener
+//! (`x-smoke-id: <run id>-<n>`), reads Envoy's log from a [`LogSource`] until the tagged streams
+//! are complete, and checks headers, the httpbin echo, the log lines, a non-UTF-8 value and
+//! redaction against the plugin configuration ([`PluginConfig`], read with the filter's own
+//! parser). The outcome is a [`Report`]; a run that could not be carried out is a [`SmokeError`].
+
+pub mod checks;
+pub mod client;
+pub mod envoy_config;
+pub mod envoy_log;
+pub mod error;
+pub mod logs;
+pub mod report;
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub use checks::{CheckResult, CheckStatus};
+pub use error::SmokeError;
+pub use filter::config::PluginConfig;
+pub use logs::{LogMark, LogSource, LogSourceError};
+pub use report::Report;
+
+use checks::{LogEvidence, LogView};
+use client::{Client, POLL_INTERVAL, Waiter};
+use error::secs;
+
+/// The listener `docker compose up` and envoy.yaml use.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
+/// Envoy's admin as envoy.yaml and docker-compose.yml publish it.
+pub const DEFAULT_ADMIN: &str = "http://127.0.0.1:9901";
+/// How long [`run`] waits for `/ready` by default (`docker compose up` may still be starting).
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`run`] waits for the requests' log lines by default.
+pub const DEFAULT_LOG_TIMEOUT: Duration = Duration::from_secs(10);
+/// Carries an escaped value (`\t`, `\\`) through the log checks.
+pub const PROBE_HEADER: &str = "x-smoke-probe";
+/// Carries the non-UTF-8 value `\xff\xfe`.
+pub const BYTES_HEADER: &str = "x-smoke-bytes";
+
+/// What to run against and what to expect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The listener's base URL (requests go to `<url>/headers`, `<url>/status/200`).
+    pub url: String,
+    /// Envoy's admin base URL (`<admin>/ready` is polled).
+    pub admin: String,
+    /// Where Envoy's log is read from.
+    pub logs: LogSource,
+    /// The plugin configuration the filter runs with: the expectations.
+    pub config: PluginConfig,
+    /// How long to wait for `/ready` to say `LIVE`.
+    pub ready_timeout: Duration,
+    /// How long to wait for the requests' log lines.
+    pub log_timeout: Duration,
+    /// Show that smoke waits (spinner or line on stderr).
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_URL.into(),
+            admin: DEFAULT_ADMIN.into(),
+            logs: LogSource::default(),
+            config: PluginConfig::default(),
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            log_timeout: DEFAULT_LOG_TIMEOUT,
+            progress: false,
+        }
+    }
+}
+
+/// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.
+pub fn plugin_config_from_envoy(file: &Path) -> Result<PluginConfig, SmokeError> {
+    let bootstrap = envoy_config::load_bootstrap(file).map_err(|e| SmokeError::Config {
+        message: format!("{e} (run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON)"),
+    })?;
+    plugin_config_of(&bootstrap, file)
+}
+
+/// The plugin configuration of the (first) wasm filter in an already-parsed bootstrap, read
+/// with the filter's own parser; `file` names the bootstrap in errors.
+pub fn plugin_config_of(
+    bootstrap: &serde_json::Value,
+    file: &Path,
+) -> Result<PluginConfig, SmokeError> {
+    let origin = file.display().to_string();
+    let filters = envoy_config::find_wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
+        message: format!("{e} (run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON)"),
+    })?;
+    let filter = &filters[0];
+    PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| SmokeError::Config {
+        message: format!(
+            "{origin}: {}.typed_config.config.configuration: {e}",
+            filter.path
+        ),
+    })
+}
+
+/// A plugin configuration given as JSON text (e.g. an Istio WasmPlugin's `pluginConfig`).
+pub fn plugin_config_from_json(text: &str) -> Result<PluginConfig, SmokeError> {
+    PluginConfig::parse(text.as_bytes()).map_err(|e| SmokeError::Config {
+        message: format!("--plugin-config: {e}"),
+    })
+}
+
+/// A random secret for the redaction check (the standard library's per-process random keys).
+fn new_secret() -> String {
+    let word = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
+    format!("smoke-secret-{:016x}{:016x}", word(), word())
+}
+
+/// Runs the smoke checks once. `Err` means nothing could be proven (Envoy down, log source
+/// broken); failed checks are in the [`Report`].
+pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
+    let run_id = client::new_run_id();
+    let mut client = Client::new(&opts.url, &opts.admin, &run_id)?;
+    client.wait_ready(opts.ready_timeout, opts.progress).await?;
+    let mark = opts.logs.mark()?;
+
+    let probe = format!("probe\t{run_id}\\ok").into_bytes();
+    let echo = client.get("/headers", &[(PROBE_HEADER, probe)]).await?;
+    let bytes = client
+        .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])
+        .await?;
+    let after = client.get("/status/200", &[]).await?;
+    let secret = new_secret();
+    let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
+    let default_redacted = |n: &str| {
+        filter::config::DEFAULT_REDACTED
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(n))
+    };
+    // A configured name smoke can send without breaking the request itself.
+    let unsendable = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+        "expect",
+        client::TAG_HEADER,
+        PROBE_HEADER,
+        BYTES_HEADER,
+    ];
+    let configured =
+        opts.config.redact_headers.iter().find(|n| {
+            !n.starts_with(':') && !default_redacted(n) && !unsendable.contains(&n.as_str())
+        });
+    if let Some(name) = configured {
+        secret_headers.push((name.as_str(), secret.clone().into_bytes()));
+    }
+    let secrets = client.get("/headers", &secret_headers).await?;
+    let exchanges = vec![echo, bytes, after, secrets];
+
+    let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
+    let log = collect_log(opts, &mark, &tags).await?;
+    let config = &opts.config;
+    let checks = vec![
+        checks::response_headers_added(config, &exchanges),
+        checks::request_headers_echoed(config, &exchanges[0]),
+        checks::log_lines_complete(config, &exchanges, &log),
+        checks::non_utf8_survived(config, &exchanges[1], BYTES_HEADER, &exchanges[2], &log),
+        checks::secrets_redacted(config, &exchanges[3], &secret, &log),
+    ];
+    Ok(Report {
+        run_id,
+        url: opts.url.clone(),
+        admin: opts.admin.clone(),
+        log_source: opts.logs.to_string(),
+        checks,
+    })
+}
+
+/// Polls the log source until every tagged stream has its `finished` line (then reads once
+/// more, so that a duplicated line shows) or `log_timeout` passes.
+async fn collect_log(
+    opts: &Options,
+    mark: &LogMark,
+    tags: &[&str],
+) -> Result<LogEvidence, SmokeError> {
+    if !opts.logs.is_some() {
+        return Ok(LogEvidence::Skipped {
+            reason: "no log source (--logs none)".into(),
+        });
+    }
+    if !opts.config.log_headers {
+        let reason =
+            "log_headers is false in the plugin configuration, so the filter logs no lines";
+        return Ok(LogEvidence::Skipped {
+            reason: reason.into(),
+        });
+    }
+    if let Some(reason) = untraceable(&opts.config, tags) {
+        return Ok(LogEvidence::Skipped { reason });
+    }
+    let started = Instant::now();
+    let mut waiter = None;
+    loop {
+        let view = LogView::new(opts.logs.fetch_since(mark)?);
+        if view.all_finished(tags) {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            return Ok(LogEvidence::Fetched(LogView::new(
+                opts.logs.fetch_since(mark)?,
+            )));
+        }
+        if started.elapsed() >= opts.log_timeout {
+            return Ok(LogEvidence::Fetched(LogView {
+                waited: Some(started.elapsed()),
+                ..view
+            }));
+        }
+        let what = format!(
+            "waiting for the log lines of {} requests (up to {})",
+            tags.len(),
+            secs(opts.log_timeout)
+        );
+        waiter.get_or_insert_with(|| Waiter::start(opts.progress, what));
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// Why the tags can't identify the streams in the log under `config`, if they can't.
+fn untraceable(config: &PluginConfig, tags: &[&str]) -> Option<String> {
+    let longest = tags.iter().map(|t| t.len()).max().unwrap_or(0);
+    if config.is_redacted(client::TAG_HEADER.as_bytes()) {
+        Some(format!(
+            "{} is in redact_headers, so the log lines can't be told apart",
+            client::TAG_HEADER
+        ))
+    } else if config.max_logged_value_bytes < longest {
+        Some(format!(
+            "max_logged_value_bytes ({}) is shorter than the {} values ({longest} bytes), so the log \
+             lines can't be told apart",
+            config.max_logged_value_bytes,
+            client::TAG_HEADER
+        ))
+    } else {
+        None
+    }
+}
+
+/// [`run`] on a current-thread runtime, for synchronous callers.
+pub fn run_blocking(opts: &Options) -> Result<Report, SmokeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SmokeError::Config {
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+    runtime.block_on(run(opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_must_survive_the_configuration() {
+        let tags = ["smoke-1763926717359-13791-1"];
+        assert_eq!(untraceable(&PluginConfig::default(), &tags), None);
+        let short = plugin_config_from_json(r#"{"max_logged_value_bytes": 8}"#).unwrap();
+        assert!(
+            untraceable(&short, &tags)
+                .unwrap()
+                .starts_with("max_logged_value_bytes (8) is shorter")
+        );
+        let redacted = plugin_config_from_json(r#"{"redact_headers": ["X-Smoke-Id"]}"#).unwrap();
+        assert!(
+            untraceable(&redacted, &tags)
+                .unwrap()
+                .starts_with("x-smoke-id is in redact_headers")
+        );
+    }
+
+    #[test]
+    fn secrets_differ() {
+        assert_ne!(new_secret(), new_secret());
+        assert!(new_secret().starts_with("smoke-secret-"));
+    }
+
+    #[test]
+    fn config_from_json_and_errors() {
+        let config = plugin_config_from_json(r#"{"add_response_headers": {"x-a": "b"}}"#).unwrap();
+        assert_eq!(
+            config.add_response_headers,
+            [("x-a".to_string(), "b".to_string())]
+        );
+        let err = plugin_config_from_json("{").unwrap_err().to_string();
+        assert!(
+            err.starts_with("--plugin-config: invalid plugin configuration"),
+            "{err}"
+        );
+        let err = plugin_config_from_envoy(Path::new("no/such/envoy.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read no/such/envoy.yaml") && err.contains("--envoy-config"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dead_envoy_is_an_error_not_a_failed_check() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = Options {
+            url: format!("http://127.0.0.1:{port}"),
+            admin: format!("http://127.0.0.1:{port}"),
+            logs: LogSource::None,
+            ready_timeout: Duration::from_millis(300),
+            ..Options::default()
+        };
+        let err = run_blocking(&opts).unwrap_err();
+        assert!(matches!(err, SmokeError::EnvoyUnreachable { .. }), "{err}");
+    }
+}

@@ -1,2 +1,247 @@
-//! placeholder
-fn main() {}
+//! `smoke`: checks the wasm filter in a running Envoy, from the outside.
+//!
+//! Exit codes: 0 every check passed, 1 a check failed, 2 the checks could not run (Envoy not
+//! reachable, bad arguments, log source or configuration unreadable).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use smoke::{DEFAULT_ADMIN, DEFAULT_URL, LogSource, Options};
+
+/// Checks the wasm filter in a running Envoy: sends requests through Envoy to httpbin, then
+/// checks the response headers, httpbin's echo of the request headers, and the filter's lines in
+/// Envoy's log.
+///
+/// Start Envoy first (`docker compose up`, or `cargo xtask run` for the native setup), then run
+/// `cargo run -p smoke` from the repository root. The expectations come from the plugin
+/// configuration in envoy.yaml, unless --plugin-config gives one.
+///
+/// Every request carries `x-smoke-id: <run id>-<n>`. The checks: (1) every response has the
+/// configured add_response_headers; (2) httpbin's /headers echo shows the configured
+/// set_request_headers; (3) the log holds each request's `request header -->` and
+/// `response header <--` lines and one `<id> finished` line; (4) a non-UTF-8 header value gets
+/// a normal answer, the filter keeps working, and the value is logged escaped (`\xff\xfe`);
+/// (5) a secret in `authorization` (and a configured redact_headers name) never reaches the log.
+#[derive(Debug, Parser)]
+#[command(
+    name = "smoke",
+    version,
+    after_help = "\
+Examples:
+  cargo run -p smoke                                  # after `docker compose up`
+  cargo run -p smoke -- --logs file:envoy.log         # Envoy started with `2> envoy.log`
+  cargo run -p smoke -- --logs none                   # no log checks
+  # another Envoy, its log read by a command, the plugin configuration given directly:
+  cargo run -p smoke -- --url http://127.0.0.1:8080 --admin http://127.0.0.1:15000 \\
+      --logs 'cmd:kubectl logs deploy/httpbin -c istio-proxy --since=5m' \\
+      --plugin-config '{\"add_response_headers\": {\"x-wasm-header\": \"demo-wasm\"}}'
+
+Exit status: 0 all checks passed, 1 a check failed, 2 the checks could not run."
+)]
+struct Cli {
+    /// Envoy's listener: requests go to <URL>/headers and <URL>/status/200.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+    url: String,
+
+    /// Envoy's admin interface: smoke first waits until <URL>/ready answers LIVE.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_ADMIN)]
+    admin: String,
+
+    /// Where to read Envoy's log from: `compose` (`docker compose logs envoy`, run in the current
+    /// directory), `compose:SERVICE`, `file:PATH` (a file Envoy's stderr goes to), `cmd:COMMAND`
+    /// (any shell command that prints the log), or `none` (skip the log checks).
+    #[arg(long, value_name = "SOURCE", default_value = "compose", value_parser = parse_logs)]
+    logs: LogSource,
+
+    /// The Envoy bootstrap whose wasm filter configuration gives the expectations.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "envoy.yaml",
+        conflicts_with = "plugin_config"
+    )]
+    envoy_config: PathBuf,
+
+    /// The plugin configuration (JSON) the filter runs with, instead of reading envoy.yaml; e.g.
+    /// an Istio WasmPlugin's pluginConfig.
+    #[arg(long, value_name = "JSON")]
+    plugin_config: Option<String>,
+
+    /// How long to wait for Envoy to become ready: `30`, `30s`, `500ms` or `2m`.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    ready_timeout: Duration,
+
+    /// How long to wait for the requests' lines to appear in the log.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    log_timeout: Duration,
+
+    /// Output format: `text` for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn parse_logs(text: &str) -> Result<LogSource, String> {
+    text.parse()
+}
+
+/// `30`, `30s`, `500ms`, `2m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 30s or 500ms)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("smoke: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode> {
+    let config = match &cli.plugin_config {
+        Some(json) => smoke::plugin_config_from_json(json)?,
+        None => smoke::plugin_config_from_envoy(&cli.envoy_config).with_context(|| {
+            format!(
+                "reading the expectations from {}",
+                cli.envoy_config.display()
+            )
+        })?,
+    };
+    if cli.url.trim().is_empty() || cli.admin.trim().is_empty() {
+        bail!("--url and --admin must not be empty");
+    }
+    let opts = Options {
+        url: cli.url.clone(),
+        admin: cli.admin.clone(),
+        logs: cli.logs.clone(),
+        config,
+        ready_timeout: cli.ready_timeout,
+        log_timeout: cli.log_timeout,
+        progress: cli.format == Format::Text,
+    };
+    let report = smoke::run_blocking(&opts).context("the smoke checks could not run")?;
+    match cli.format {
+        Format::Text => print!("{}", report.render_text()),
+        Format::Json => print!("{}", report.render_json()),
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("smoke").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_fit_the_docker_path() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.url, "http://127.0.0.1:10000");
+        assert_eq!(cli.admin, "http://127.0.0.1:9901");
+        assert_eq!(
+            cli.logs,
+            LogSource::Compose {
+                service: "envoy".into()
+            }
+        );
+        assert_eq!(cli.envoy_config, PathBuf::from("envoy.yaml"));
+        assert_eq!(
+            (cli.ready_timeout, cli.log_timeout),
+            (Duration::from_secs(30), Duration::from_secs(10))
+        );
+        assert_eq!(cli.format, Format::Text);
+    }
+
+    #[test]
+    fn logs_flag_forms() {
+        let logs = |value: &str| parse(&["--logs", value]).map(|c| c.logs);
+        assert_eq!(
+            logs("file:target/envoy.log").unwrap(),
+            LogSource::File("target/envoy.log".into())
+        );
+        assert_eq!(
+            logs("cmd:kubectl logs x -c istio-proxy").unwrap(),
+            LogSource::Command("kubectl logs x -c istio-proxy".into())
+        );
+        assert_eq!(logs("none").unwrap(), LogSource::None);
+        assert_eq!(
+            logs("compose:proxy").unwrap(),
+            LogSource::Compose {
+                service: "proxy".into()
+            }
+        );
+        let err = logs("syslog").unwrap_err().to_string();
+        assert!(
+            err.contains("use compose, compose:SERVICE, file:PATH, cmd:COMMAND or none"),
+            "{err}"
+        );
+        assert_eq!(logs("file:").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn durations_and_formats() {
+        let cli = parse(&[
+            "--ready-timeout",
+            "500ms",
+            "--log-timeout",
+            "2m",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.ready_timeout, Duration::from_millis(500));
+        assert_eq!(cli.log_timeout, Duration::from_secs(120));
+        assert_eq!(cli.format, Format::Json);
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(
+            parse_duration("5h").is_err()
+                && parse_duration("abc").is_err()
+                && parse_duration("-1s").is_err()
+        );
+    }
+
+    #[test]
+    fn plugin_config_and_envoy_config_exclude_each_other() {
+        assert!(parse(&["--plugin-config", "{}"]).is_ok());
+        assert!(parse(&["--plugin-config", "{}", "--envoy-config", "x.yaml"]).is_err());
+    }
+}

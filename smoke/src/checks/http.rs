@@ -1,0 +1,112 @@
+//! The checks on Envoy's HTTP answers: the added response headers and httpbin's echo of the
+//! request headers the filter set.
+
+use filter::config::PluginConfig;
+use serde_json::Value;
+
+use super::{CheckResult, REQUEST_HEADERS, RESPONSE_HEADERS, pairs_text};
+use crate::client::{Exchange, TAG_HEADER};
+
+/// Check 1: every response carries the configured `add_response_headers`.
+pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> CheckResult {
+    let wanted = &config.add_response_headers;
+    if wanted.is_empty() {
+        return CheckResult::skipped(
+            RESPONSE_HEADERS,
+            "add_response_headers is empty in the plugin configuration",
+        );
+    }
+    let mut problems = Vec::new();
+    for ex in exchanges {
+        for (name, value) in wanted {
+            let got: Vec<_> = ex
+                .header_values(name)
+                .map(String::from_utf8_lossy)
+                .collect();
+            if !got.iter().any(|v| v == value) {
+                let seen = if got.is_empty() {
+                    "missing".to_string()
+                } else {
+                    format!("{got:?}")
+                };
+                problems.push(format!(
+                    "{} answered {}: {name} {seen}",
+                    ex.describe(),
+                    ex.status
+                ));
+            }
+        }
+    }
+    let expected = format!(
+        "{} on each of {} responses",
+        pairs_text(wanted),
+        exchanges.len()
+    );
+    let fine = format!(
+        "{} on {} of {} responses",
+        pairs_text(wanted),
+        exchanges.len(),
+        exchanges.len()
+    );
+    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine)
+}
+
+/// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
+/// go-httpbin `{"headers": {"Test": ["best"]}}`; names ASCII case-insensitive.
+pub fn echoed_values(body: &[u8], name: &str) -> Result<Vec<String>, String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
+    let headers = json
+        .get("headers")
+        .and_then(Value::as_object)
+        .ok_or("the body has no \"headers\" object")?;
+    Ok(headers
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .flat_map(|(_, value)| match value {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            other => vec![other.to_string()],
+        })
+        .collect())
+}
+
+/// Check 2: httpbin's `/headers` echo shows every configured `set_request_headers` (and our tag).
+pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckResult {
+    let wanted = &config.set_request_headers;
+    if wanted.is_empty() {
+        return CheckResult::skipped(
+            REQUEST_HEADERS,
+            "set_request_headers is empty in the plugin configuration",
+        );
+    }
+    let mut problems = Vec::new();
+    if echo.status != 200 {
+        problems.push(format!("{} answered {}", echo.describe(), echo.status));
+    }
+    let tag = vec![(TAG_HEADER.to_string(), echo.tag.clone())];
+    for (name, value) in wanted.iter().chain(&tag) {
+        match echoed_values(&echo.body, name) {
+            Ok(got) if got.iter().any(|v| v == value) => {}
+            Ok(got) if got.is_empty() => problems.push(format!("{name} not echoed")),
+            Ok(got) => problems.push(format!("{name}: {got:?}")),
+            Err(e) => {
+                let body = String::from_utf8_lossy(&echo.body);
+                let body: String = body.chars().take(200).collect();
+                problems.push(format!("{} from {}: {body}", e, echo.describe()));
+                break;
+            }
+        }
+    }
+    let expected = format!("{} in the echo of {}", pairs_text(wanted), echo.describe());
+    CheckResult::new(
+        REQUEST_HEADERS,
+        expected,
+        problems,
+        format!("{} echoed by httpbin", pairs_text(wanted)),
+    )
+}

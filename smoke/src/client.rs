@@ -1,0 +1,325 @@
+//! HTTP to Envoy: waits for its admin `/ready`, then sends tagged requests through the listener.
+//!
+//! Every request of a run carries `x-smoke-id: <run id>-<n>`, so its log lines can be told apart
+//! from other traffic and from earlier runs. Each request has a timeout, so a dead Envoy ends
+//! the run quickly instead of hanging it.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::error::{SmokeError, chain, secs};
+
+/// The header that tags every request of a run.
+pub const TAG_HEADER: &str = "x-smoke-id";
+/// How long one request through Envoy may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often `/ready` (and the log) are polled.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// One request sent through Envoy and the answer it got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// The value of the `x-smoke-id` header it carried.
+    pub tag: String,
+    /// `GET`.
+    pub method: String,
+    /// Path and query, e.g. `/headers`.
+    pub path: String,
+    /// The headers smoke set explicitly (names lower-case), the tag included.
+    pub sent: Vec<(String, Vec<u8>)>,
+    /// The response status.
+    pub status: u16,
+    /// The response headers (names lower-case), in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+impl Exchange {
+    /// The values of response header `name` (ASCII case-insensitive).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// `GET /headers (x-smoke-id: …)`, to name the request in messages.
+    pub fn describe(&self) -> String {
+        format!("{} {} ({TAG_HEADER}: {})", self.method, self.path, self.tag)
+    }
+}
+
+/// A run id unique per run: start time in milliseconds and process id.
+pub fn new_run_id() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("smoke-{millis}-{}", std::process::id())
+}
+
+/// Sends a run's requests; numbers them for the tag.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    url: String,
+    admin: String,
+    run_id: String,
+    sent: u32,
+}
+
+impl Client {
+    /// A client for the listener `url` and the admin `admin` (base URLs, no trailing path).
+    pub fn new(url: &str, admin: &str, run_id: &str) -> Result<Self, SmokeError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(REQUEST_TIMEOUT)
+            .no_proxy()
+            .build()
+            .map_err(|e| SmokeError::Config {
+                message: format!("cannot build the HTTP client: {}", chain(&e)),
+            })?;
+        Ok(Self {
+            http,
+            url: url.trim_end_matches('/').to_string(),
+            admin: admin.trim_end_matches('/').to_string(),
+            run_id: run_id.to_string(),
+            sent: 0,
+        })
+    }
+
+    /// True once at least one request got an answer.
+    pub fn has_answered(&self) -> bool {
+        self.sent > 0
+    }
+
+    /// One `GET <admin>/ready`: `Ok(())` on `200 LIVE`, otherwise what came back.
+    pub async fn ready_once(&self) -> Result<(), String> {
+        let answer = self
+            .http
+            .get(format!("{}/ready", self.admin))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        let response = answer.map_err(|e| describe_error(&e))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status.as_u16() == 200 && body.trim() == "LIVE" {
+            Ok(())
+        } else {
+            Err(format!("{status} {}", body.trim()))
+        }
+    }
+
+    /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
+    /// it waits (a spinner on a terminal, one line otherwise) when `progress` is set and the
+    /// first poll fails.
+    pub async fn wait_ready(&self, timeout: Duration, progress: bool) -> Result<(), SmokeError> {
+        let started = Instant::now();
+        let mut waiter = None;
+        loop {
+            let last_error = match self.ready_once().await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if started.elapsed() >= timeout {
+                drop(waiter);
+                return Err(SmokeError::EnvoyUnreachable {
+                    admin: self.admin.clone(),
+                    waited: started.elapsed(),
+                    last_error,
+                });
+            }
+            let waiter = waiter.get_or_insert_with(|| {
+                Waiter::start(
+                    progress,
+                    format!(
+                        "waiting for Envoy: {}/ready (up to {})",
+                        self.admin,
+                        secs(timeout)
+                    ),
+                )
+            });
+            waiter.update(&last_error);
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Sends `GET <url><path>` with the run's next tag and `headers` (name, raw value bytes).
+    /// A connection error or timeout is [`SmokeError::EnvoyWentAway`] (or
+    /// [`SmokeError::ListenerUnreachable`] when no request has been answered yet and the admin
+    /// is still ready).
+    pub async fn get(
+        &mut self,
+        path: &str,
+        headers: &[(&str, Vec<u8>)],
+    ) -> Result<Exchange, SmokeError> {
+        let tag = format!("{}-{}", self.run_id, self.sent + 1);
+        let mut sent = vec![(TAG_HEADER.to_string(), tag.clone().into_bytes())];
+        sent.extend(
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
+        let mut exchange = Exchange {
+            tag,
+            method: "GET".into(),
+            path: path.into(),
+            sent,
+            ..Exchange::default()
+        };
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        for (name, value) in &exchange.sent {
+            let bad = |what: &str| SmokeError::Config {
+                message: format!("cannot send header {name:?}: not a valid HTTP header {what}"),
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
+            let value = HeaderValue::from_bytes(value).map_err(|_| bad("value"))?;
+            request = request.header(name, value);
+        }
+        match self.exchange(request, &mut exchange).await {
+            Ok(()) => {
+                self.sent += 1;
+                Ok(exchange)
+            }
+            Err(error) if !self.has_answered() && self.ready_once().await.is_ok() => {
+                Err(SmokeError::ListenerUnreachable {
+                    url: self.url.clone(),
+                    error,
+                })
+            }
+            Err(error) => Err(SmokeError::EnvoyWentAway {
+                during: exchange.describe(),
+                error,
+            }),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        exchange: &mut Exchange,
+    ) -> Result<(), String> {
+        let response = request.send().await.map_err(|e| describe_error(&e))?;
+        exchange.status = response.status().as_u16();
+        exchange.headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+            .collect();
+        exchange.body = response
+            .bytes()
+            .await
+            .map_err(|e| describe_error(&e))?
+            .to_vec();
+        Ok(())
+    }
+}
+
+/// A short reason for a failed request: timeout, refused connection, or the error chain.
+fn describe_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("no answer within {}", secs(REQUEST_TIMEOUT))
+    } else if e.is_connect() {
+        let text = chain(e);
+        if text.contains("refused") {
+            "connection refused".into()
+        } else {
+            text
+        }
+    } else {
+        chain(e)
+    }
+}
+
+/// Shows that smoke is waiting: a spinner on a terminal, one plain line otherwise, nothing when
+/// progress is off. Cleared when dropped.
+pub(crate) struct Waiter {
+    bar: Option<ProgressBar>,
+}
+
+impl Waiter {
+    pub(crate) fn start(progress: bool, what: String) -> Self {
+        if !progress {
+            return Self { bar: None };
+        }
+        if !std::io::stderr().is_terminal() {
+            eprintln!("smoke: {what}");
+            return Self { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar.set_prefix(what);
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Self { bar: Some(bar) }
+    }
+
+    /// Shows the latest state (e.g. `connection refused`) next to the spinner.
+    pub(crate) fn update(&self, state: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("({state})"));
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_differ_per_run_and_tags_per_request() {
+        let id = new_run_id();
+        assert!(id.starts_with("smoke-") && id.ends_with(&format!("-{}", std::process::id())));
+        let client = Client::new("http://127.0.0.1:1/", "http://127.0.0.1:2", &id).unwrap();
+        assert_eq!(client.url, "http://127.0.0.1:1");
+        assert!(!client.has_answered());
+    }
+
+    #[test]
+    fn exchange_helpers() {
+        let ex = Exchange {
+            tag: "r-1".into(),
+            method: "GET".into(),
+            path: "/headers".into(),
+            headers: vec![("x-a".into(), b"1".to_vec()), ("X-A".into(), b"2".to_vec())],
+            ..Exchange::default()
+        };
+        assert_eq!(ex.header_values("x-A").collect::<Vec<_>>(), [b"1", b"2"]);
+        assert_eq!(ex.describe(), "GET /headers (x-smoke-id: r-1)");
+    }
+
+    #[tokio::test]
+    async fn dead_envoy_is_reported_quickly() {
+        // A port that was just free: connections to it are refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut client = Client::new(&base, &base, "r").unwrap();
+        let started = Instant::now();
+        let err = client
+            .wait_ready(Duration::from_millis(300), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SmokeError::EnvoyUnreachable { .. }), "{err}");
+        assert!(err.to_string().contains("connection refused"), "{err}");
+        let err = client.get("/headers", &[]).await.unwrap_err();
+        assert!(matches!(err, SmokeError::EnvoyWentAway { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,293 @@
+//! Reads an Envoy bootstrap (`envoy.yaml`) and finds the HTTP wasm filter(s) in its listeners.
+//!
+//! Pure: [`load_bootstrap`] only reads the file, the rest works on a `serde_json::Value`, so the
+//! xtask can build derived configurations from the same parsed tree. Fields follow the Envoy
+//! 1.40 API: `envoy.extensions.filters.http.wasm.v3.Wasm { config: PluginConfig { name, root_id,
+//! vm_config { vm_id, runtime, code.local.filename }, configuration, failure_policy } }`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The `typed_config."@type"` of Envoy's HTTP wasm filter.
+pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+/// The only `configuration."@type"` whose raw text can be read back: a string.
+pub const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
+
+/// One HTTP wasm filter found in a bootstrap, with the fields the tools need.
+///
+/// Absent string fields are empty, as in protobuf (Envoy treats them the same way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasmFilter {
+    /// `config.name`: the plugin name, shown in Envoy's `wasm log <name> …` lines.
+    pub name: String,
+    /// `config.root_id`.
+    pub root_id: String,
+    /// `config.vm_config.vm_id`.
+    pub vm_id: String,
+    /// `config.vm_config.runtime`, e.g. `envoy.wasm.runtime.v8`.
+    pub runtime: String,
+    /// `config.vm_config.code.local.filename`; empty when the code is inline or remote.
+    pub filename: String,
+    /// The raw text of `config.configuration`'s StringValue: the plugin configuration (JSON).
+    /// Empty when there is no configuration (the filter then uses its defaults).
+    pub plugin_config: String,
+    /// `config.failure_policy` (`FAIL_CLOSED`, `FAIL_OPEN`, …) when set.
+    pub failure_policy: Option<String>,
+    /// Where the filter sits in the bootstrap, e.g.
+    /// `static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]`.
+    pub path: String,
+    /// The same place as a JSON pointer (RFC 6901), for `Value::pointer_mut`, e.g.
+    /// `/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0`.
+    pub pointer: String,
+}
+
+/// Why a bootstrap could not be read or holds no usable wasm filter. Each message starts with
+/// the file (or the origin given to [`find_wasm_filters`]).
+#[derive(Debug)]
+pub enum EnvoyConfigError {
+    /// The file could not be read.
+    Read {
+        /// The bootstrap file.
+        file: PathBuf,
+        /// Why (the message includes it).
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML.
+    Yaml {
+        /// The bootstrap file.
+        file: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// No listener holds a wasm HTTP filter.
+    NoWasmFilter {
+        /// The file name, or what the caller called the bootstrap.
+        origin: String,
+    },
+    /// A wasm filter was found but a field has an unusable shape.
+    Invalid {
+        /// The file name, or what the caller called the bootstrap.
+        origin: String,
+        /// Where, e.g. `static_resources.listeners[0]…http_filters[0].typed_config.config`.
+        path: String,
+        /// What is wrong there.
+        problem: String,
+    },
+}
+
+impl fmt::Display for EnvoyConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { file, source } => write!(f, "cannot read {}: {source}", file.display()),
+            Self::Yaml { file, message } => {
+                write!(
+                    f,
+                    "{}: not a valid YAML document: {message}",
+                    file.display()
+                )
+            }
+            Self::NoWasmFilter { origin } => write!(
+                f,
+                "{}no envoy.filters.http.wasm filter found in \
+                 static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
+                 \"@type\": {WASM_FILTER_TYPE})",
+                prefix(origin)
+            ),
+            Self::Invalid {
+                origin,
+                path,
+                problem,
+            } => write!(f, "{}{path}: {problem}", prefix(origin)),
+        }
+    }
+}
+
+/// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
+/// would print it twice).
+impl std::error::Error for EnvoyConfigError {}
+
+/// `origin: `, or nothing for an unnamed bootstrap.
+fn prefix(origin: &str) -> String {
+    if origin.is_empty() {
+        String::new()
+    } else {
+        format!("{origin}: ")
+    }
+}
+
+/// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
+/// project's envoy.yaml has. Errors carry no file name; add it as context.
+pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter, EnvoyConfigError> {
+    let mut filters = find_wasm_filters(bootstrap, "")?;
+    Ok(filters.swap_remove(0))
+}
+
+/// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
+pub fn load_bootstrap(file: &Path) -> Result<Value, EnvoyConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| EnvoyConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse_bootstrap(&text, file)
+}
+
+/// Parses bootstrap text; `file` only names it in errors.
+pub fn parse_bootstrap(text: &str, file: &Path) -> Result<Value, EnvoyConfigError> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| EnvoyConfigError::Yaml {
+        file: file.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads `file` and returns its wasm filters in document order (never empty on success).
+pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, EnvoyConfigError> {
+    let bootstrap = load_bootstrap(file)?;
+    find_wasm_filters(&bootstrap, &file.display().to_string())
+}
+
+/// Finds every HTTP wasm filter anywhere under `static_resources.listeners` (filter chains,
+/// default filter chain, nested filters) of an already-parsed bootstrap, in document order.
+/// `origin` names the bootstrap in errors (usually its file name; empty for none). Never empty
+/// on success.
+pub fn find_wasm_filters(
+    bootstrap: &Value,
+    origin: &str,
+) -> Result<Vec<WasmFilter>, EnvoyConfigError> {
+    let mut found = Vec::new();
+    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
+        let at = Place {
+            path: "static_resources.listeners".into(),
+            pointer: "/static_resources/listeners".into(),
+        };
+        walk(listeners, at, &mut found);
+    }
+    if found.is_empty() {
+        return Err(EnvoyConfigError::NoWasmFilter {
+            origin: origin.to_string(),
+        });
+    }
+    found
+        .into_iter()
+        .map(|(at, filter)| wasm_filter_at(filter, at, origin))
+        .collect()
+}
+
+/// Where a node sits: a dotted path for messages and a JSON pointer for programs.
+struct Place {
+    path: String,
+    pointer: String,
+}
+
+impl Place {
+    fn child(&self, key: &str) -> Place {
+        let escaped = key.replace('~', "~0").replace('/', "~1");
+        Place {
+            path: format!("{}.{key}", self.path),
+            pointer: format!("{}/{escaped}", self.pointer),
+        }
+    }
+
+    fn item(&self, index: usize) -> Place {
+        Place {
+            path: format!("{}[{index}]", self.path),
+            pointer: format!("{}/{index}", self.pointer),
+        }
+    }
+}
+
+/// Collects `(place, node)` for every object whose `typed_config."@type"` is the wasm filter.
+fn walk<'a>(node: &'a Value, at: Place, found: &mut Vec<(Place, &'a Value)>) {
+    match node {
+        Value::Object(map) => {
+            let is_wasm = map
+                .get("typed_config")
+                .and_then(|t| t.get("@type"))
+                .and_then(Value::as_str)
+                == Some(WASM_FILTER_TYPE);
+            if is_wasm {
+                found.push((at, node));
+                return;
+            }
+            for (key, child) in map {
+                walk(child, at.child(key), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                walk(child, at.item(i), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
+fn wasm_filter_at(entry: &Value, at: Place, origin: &str) -> Result<WasmFilter, EnvoyConfigError> {
+    let Place { path, pointer } = at;
+    let invalid = |at: &str, problem: String| EnvoyConfigError::Invalid {
+        origin: origin.to_string(),
+        path: format!("{path}.typed_config{at}"),
+        problem,
+    };
+    let config = entry
+        .pointer("/typed_config/config")
+        .unwrap_or(&Value::Null);
+    if !(config.is_object() || config.is_null()) {
+        let problem = "is not a mapping (the wasm PluginConfig)";
+        return Err(invalid(".config", problem.into()));
+    }
+    let text = |pointer: &str| -> Result<String, EnvoyConfigError> {
+        match config.pointer(pointer) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
+            Some(_) => Err(invalid(
+                &format!(".config{}", pointer.replace('/', ".")),
+                "is not a string".into(),
+            )),
+        }
+    };
+    let failure_policy = text("/failure_policy")?;
+    Ok(WasmFilter {
+        name: text("/name")?,
+        root_id: text("/root_id")?,
+        vm_id: text("/vm_config/vm_id")?,
+        runtime: text("/vm_config/runtime")?,
+        filename: text("/vm_config/code/local/filename")?,
+        plugin_config: plugin_config_text(config.get("configuration"))
+            .map_err(|problem| invalid(".config.configuration", problem))?,
+        failure_policy: (!failure_policy.is_empty()).then_some(failure_policy),
+        path,
+        pointer,
+    })
+}
+
+/// The raw string of a `configuration` Any that must be a StringValue.
+fn plugin_config_text(configuration: Option<&Value>) -> Result<String, String> {
+    let Some(configuration) = configuration.filter(|c| !c.is_null()) else {
+        return Ok(String::new());
+    };
+    let type_url = configuration.get("@type").and_then(Value::as_str);
+    if type_url != Some(STRING_VALUE_TYPE) {
+        let got =
+            type_url.map_or_else(|| "no \"@type\"".to_string(), |t| format!("\"@type\": {t}"));
+        return Err(format!(
+            "configuration is not a google.protobuf.StringValue ({got}); expected \
+             \"@type\": {STRING_VALUE_TYPE} with the plugin's JSON as `value`"
+        ));
+    }
+    match configuration.get("value") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(
+            "configuration is a google.protobuf.StringValue but its `value` is not a string \
+             (write the JSON as a YAML block string: `value: |`)"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

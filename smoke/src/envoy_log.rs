@@ -1,0 +1,244 @@
+//! Parses Envoy log text: finds the wasm log lines, classifies the filter's messages and groups
+//! them into streams.
+//!
+//! Two line forms are understood, optionally behind a `docker compose` prefix (`envoy-1  | `):
+//! - Envoy's default format:
+//!   `[2026-11-23 19:38:37.359][13791][info][wasm] [source/…/context.cc:1151] wasm log a b c: MSG`
+//! - Istio's: `2021-09-30T10:28:53.764921Z info envoy wasm wasm log: MSG`, also with a
+//!   `…/context.cc:1192 wasm log a b c: MSG` tail.
+//!
+//! After `wasm log` Envoy writes the plugin name, root id and vm id, each only when non-empty,
+//! then `: ` and the message; so the message starts after the first `: ` that follows.
+//!
+//! The messages' meaning and their grouping into streams are in `envoy_log/streams.rs`,
+//! re-exported here.
+
+mod streams;
+
+pub use streams::{Event, Stream, classify, group_streams, streams_with};
+
+/// One line of wasm log output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasmLine {
+    /// Log level as written (`info`, `warning`, …).
+    pub level: String,
+    /// Envoy's thread id (default format only).
+    pub thread: Option<u64>,
+    /// What stood between `wasm log` and `: `: plugin name, root id, vm id (may be empty).
+    pub plugin: String,
+    /// The filter's message.
+    pub message: String,
+    /// The whole line as read (without a compose prefix).
+    pub raw: String,
+}
+
+/// Every wasm log line of `text`, in order; other lines are skipped.
+pub fn wasm_lines(text: &str) -> Vec<WasmLine> {
+    text.lines().filter_map(parse_line).collect()
+}
+
+/// Parses one line; `None` when it is not a wasm log line.
+pub fn parse_line(line: &str) -> Option<WasmLine> {
+    let line = strip_compose_prefix(line.trim_end_matches(['\r', '\n']));
+    let (level, thread, rest) = if line.starts_with('[') {
+        parse_default_header(line)?
+    } else {
+        parse_istio_header(line)?
+    };
+    let after = rest.strip_prefix("wasm log")?;
+    let (plugin, message) = if let Some(message) = after.strip_prefix(": ") {
+        ("", message)
+    } else if let Some(ids) = after.strip_prefix(' ') {
+        ids.split_once(": ")?
+    } else if after == ":" {
+        ("", "")
+    } else {
+        return None;
+    };
+    Some(WasmLine {
+        level: level.to_string(),
+        thread,
+        plugin: plugin.to_string(),
+        message: message.to_string(),
+        raw: line.to_string(),
+    })
+}
+
+/// `[date time][thread][level][logger] [file:line] REST` → (level, thread, REST).
+fn parse_default_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
+    let mut fields = Vec::with_capacity(4);
+    let mut rest = line;
+    while fields.len() < 4 {
+        let inner = rest.strip_prefix('[')?;
+        let (field, tail) = inner.split_once(']')?;
+        fields.push(field);
+        rest = tail;
+    }
+    let thread = fields.get(1)?.parse().ok();
+    let level = fields.get(2)?;
+    let mut rest = rest.trim_start();
+    // The source location, `[path/context.cc:1151]`; its line number is never relied on.
+    if let Some(inner) = rest.strip_prefix('[') {
+        rest = inner.split_once("] ")?.1;
+    }
+    Some((level, thread, rest))
+}
+
+/// `TIMESTAMP LEVEL envoy wasm [path/context.cc:1192] REST` → (level, None, REST).
+fn parse_istio_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
+    let (timestamp, rest) = next_token(line)?;
+    if !timestamp.as_bytes().first()?.is_ascii_digit() || !timestamp.contains('T') {
+        return None;
+    }
+    let (level, rest) = next_token(rest)?;
+    let (scope, rest) = next_token(rest)?;
+    let (logger, mut rest) = next_token(rest)?;
+    if scope != "envoy" || logger != "wasm" {
+        return None;
+    }
+    if !rest.starts_with("wasm log") {
+        let (location, tail) = next_token(rest)?;
+        if !location.contains(".cc:") {
+            return None;
+        }
+        rest = tail;
+    }
+    Some((level, None, rest))
+}
+
+/// The next whitespace-separated token and what follows its separator.
+fn next_token(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start_matches([' ', '\t']);
+    let end = s.find([' ', '\t'])?;
+    Some((&s[..end], s[end..].trim_start_matches([' ', '\t'])))
+}
+
+/// Drops a `docker compose` service prefix such as `envoy-1  | ` or `envoy_1 | `.
+fn strip_compose_prefix(line: &str) -> &str {
+    let Some((left, right)) = line.split_once('|') else {
+        return line;
+    };
+    let service = left.trim_end();
+    let looks_like_service = !service.is_empty()
+        && left.len() > service.len()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    match right.strip_prefix(' ') {
+        Some(rest) if looks_like_service => rest,
+        None if looks_like_service && right.is_empty() => right,
+        _ => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT_LINE: &str = "[2026-11-23 19:38:37.359][13791][info][wasm] \
+        [source/extensions/common/wasm/context.cc:1151] wasm log my_plugin my_root my_vm: \
+        request header --> :path: /status/200";
+    const ISTIO_LINE: &str = "2021-09-30T10:28:53.764921Z info envoy wasm wasm log: request header --> :path: /status/200";
+    const ISTIO_NEW_LINE: &str = "2021-09-30T10:28:53.764921Z\tinfo\tenvoy wasm\t\
+        external/envoy/source/extensions/common/wasm/context.cc:1192\twasm log httpbin.default.p root vm: \
+        response header <-- :status: 200";
+
+    #[test]
+    fn parses_the_default_format() {
+        let line = parse_line(DEFAULT_LINE).unwrap();
+        assert_eq!(line.level, "info");
+        assert_eq!(line.thread, Some(13791));
+        assert_eq!(line.plugin, "my_plugin my_root my_vm");
+        assert_eq!(line.message, "request header --> :path: /status/200");
+        let other_line_number = DEFAULT_LINE.replace("1151", "1192");
+        assert_eq!(
+            parse_line(&other_line_number).unwrap().message,
+            line.message
+        );
+    }
+
+    #[test]
+    fn parses_empty_ids_and_compose_prefix() {
+        let text = "envoy-1  | [2026-11-23 19:38:37.359][7][warning][wasm] \
+                    [source/extensions/common/wasm/context.cc:1151] wasm log: 1 finished";
+        let line = parse_line(text).unwrap();
+        assert_eq!(
+            (line.level.as_str(), line.thread, line.plugin.as_str()),
+            ("warning", Some(7), "")
+        );
+        assert_eq!(line.message, "1 finished");
+        assert!(line.raw.starts_with("[2026"));
+    }
+
+    #[test]
+    fn parses_istio_forms() {
+        let line = parse_line(ISTIO_LINE).unwrap();
+        assert_eq!((line.level.as_str(), line.thread), ("info", None));
+        assert_eq!(line.message, "request header --> :path: /status/200");
+        let tabs = "2021-09-30T10:28:53.764921Z\tinfo\tenvoy wasm\twasm log: 3 finished";
+        assert_eq!(parse_line(tabs).unwrap().message, "3 finished");
+        let line = parse_line(ISTIO_NEW_LINE).unwrap();
+        assert_eq!(line.plugin, "httpbin.default.p root vm");
+        assert_eq!(line.message, "response header <-- :status: 200");
+    }
+
+    #[test]
+    fn skips_other_lines() {
+        for text in [
+            "",
+            "[2026-11-23 19:38:37.359][13791][info][main] [source/server/server.cc:1000] starting main dispatch loop",
+            "[2026-11-23T19:38:37.359Z] \"GET /headers HTTP/1.1\" 200 - 0 300 2 1 \"-\" \"-\"",
+            "2021-09-30T10:28:53.764921Z info envoy config wasm log: not the wasm logger",
+            "some | text with a bar",
+        ] {
+            assert_eq!(parse_line(text), None, "{text}");
+        }
+    }
+
+    /// Lines captured from Envoy 1.40.0 running the filter (`--concurrency 1`).
+    const CAPTURED: &str = "\
+[2026-11-23 20:30:19.004][15799][info][main] [source/server/server.cc:1098] starting main dispatch loop
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> :authority: 127.0.0.1:55469
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> :path: /headers
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> :method: GET
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> x-smoke-bytes: \\xff\\xfe
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> authorization: [redacted]
+[2026-11-23 20:30:22.784][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: request header --> test: best
+[2026-11-23 20:30:22.789][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: response header <-- :status: 200
+[2026-11-23 20:30:22.789][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: response header <-- date: Mon, 23 Nov 2026 20:30:22 GMT
+[2026-11-23 20:30:22.790][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: response header <-- x-wasm-header: demo-wasm
+[2026-11-23 20:30:22.790][15807][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: 2 finished
+[2026-11-23 20:30:19.001][15799][info][runtime] [source/common/runtime/runtime_impl.cc:567] RTDS has finished initialization
+";
+
+    #[test]
+    fn groups_captured_envoy_lines() {
+        let lines = wasm_lines(CAPTURED);
+        assert_eq!(lines.len(), 10);
+        assert_eq!(
+            lines[0].plugin,
+            "http-headers http-headers-root http-headers-vm"
+        );
+        let streams = group_streams(&lines);
+        assert_eq!(streams.len(), 1);
+        let stream = &streams[0];
+        assert_eq!(stream.thread, Some(15807));
+        assert_eq!(
+            stream.request_values("x-smoke-bytes").collect::<Vec<_>>(),
+            [r"\xff\xfe"]
+        );
+        assert_eq!(
+            stream.request_values("Authorization").collect::<Vec<_>>(),
+            ["[redacted]"]
+        );
+        assert_eq!(
+            stream.response_values("date").collect::<Vec<_>>(),
+            ["Mon, 23 Nov 2026 20:30:22 GMT"]
+        );
+        assert_eq!(
+            (stream.request_headers.len(), stream.response_headers.len()),
+            (6, 3)
+        );
+        assert_eq!(stream.finished, [2]);
+    }
+}

@@ -1,0 +1,223 @@
+//! The outcome of a run, as text for people or JSON for tools.
+//!
+//! Text: a header line (Envoy URL, admin URL, run id, log source), one line per check (`✓` pass,
+//! `✗` fail, `-` skipped) with `EXPECTED:` / `GOT:` and the relevant log lines (the filter's
+//! messages; JSON keeps the whole lines) under a failure, then a summary line. JSON: `{run_id, url, admin, log_source, checks: [{name, status, expected,
+//! got, detail, log_tail}], passed}`.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use crate::checks::{CheckResult, CheckStatus};
+use crate::envoy_log::parse_line;
+
+/// Everything a run found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Unique per run; every request carried `x-smoke-id: <run_id>-<n>`.
+    pub run_id: String,
+    /// The listener's base URL.
+    pub url: String,
+    /// The admin's base URL.
+    pub admin: String,
+    /// Where the log came from, e.g. `docker compose logs envoy`.
+    pub log_source: String,
+    /// One result per check, in order.
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    /// True when no check failed (skipped ones do not fail a run).
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(CheckResult::passed)
+    }
+
+    fn count(&self, status: CheckStatus) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+
+    /// The report for a terminal or a CI log; ends with a newline.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "smoke: Envoy {}, admin {}, run {}, logs: {}",
+            self.url, self.admin, self.run_id, self.log_source
+        );
+        for check in &self.checks {
+            match check.status {
+                CheckStatus::Pass => {
+                    let _ = writeln!(out, "  ✓ {}: {}", check.name, check.got);
+                    if !check.detail.is_empty() {
+                        let _ = writeln!(out, "      ({})", check.detail);
+                    }
+                }
+                CheckStatus::Skip => {
+                    let _ = writeln!(out, "  - {}: skipped: {}", check.name, check.detail);
+                }
+                CheckStatus::Fail => {
+                    let _ = writeln!(out, "  ✗ {}", check.name);
+                    let _ = writeln!(out, "      EXPECTED: {}", check.expected);
+                    for (i, line) in check.got.lines().enumerate() {
+                        let label = if i == 0 { "GOT: " } else { "     " };
+                        let _ = writeln!(out, "      {label}{line}");
+                    }
+                    if !check.detail.is_empty() {
+                        let _ = writeln!(out, "      ({})", check.detail);
+                    }
+                    if let Some(tail) = check.log_tail.as_ref().filter(|t| !t.is_empty()) {
+                        let _ = writeln!(out, "      log ({} lines):", tail.len());
+                        for line in tail {
+                            // The filter's message only; `--format json` keeps the whole lines.
+                            let shown =
+                                parse_line(line).map_or_else(|| line.clone(), |l| l.message);
+                            let _ = writeln!(out, "        | {shown}");
+                        }
+                    }
+                }
+            }
+        }
+        let (passed, failed, skipped) = (
+            self.count(CheckStatus::Pass),
+            self.count(CheckStatus::Fail),
+            self.count(CheckStatus::Skip),
+        );
+        let verdict = if failed == 0 { "PASSED" } else { "FAILED" };
+        let mut summary = format!("{verdict}: {passed} passed, {failed} failed");
+        if skipped > 0 {
+            let _ = write!(summary, ", {skipped} skipped");
+        }
+        let _ = writeln!(out, "{summary}");
+        out
+    }
+
+    /// The report as one JSON object (pretty-printed, ends with a newline).
+    pub fn render_json(&self) -> String {
+        let checks: Vec<_> = self
+            .checks
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "status": match c.status {
+                        CheckStatus::Pass => "pass",
+                        CheckStatus::Fail => "fail",
+                        CheckStatus::Skip => "skip",
+                    },
+                    "expected": c.expected,
+                    "got": c.got,
+                    "detail": c.detail,
+                    "log_tail": c.log_tail,
+                })
+            })
+            .collect();
+        let value = json!({
+            "run_id": self.run_id,
+            "url": self.url,
+            "admin": self.admin,
+            "log_source": self.log_source,
+            "checks": checks,
+            "passed": self.passed(),
+        });
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, status: CheckStatus) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            status,
+            expected: "x-wasm-header: demo-wasm".into(),
+            got: if status == CheckStatus::Fail {
+                "a missing\nb missing".into()
+            } else {
+                "fine".into()
+            },
+            detail: if status == CheckStatus::Skip {
+                "no log source (--logs none)".into()
+            } else {
+                String::new()
+            },
+            log_tail: (status == CheckStatus::Fail).then(|| {
+                vec![
+                    "[2026-11-23 20:30:22.790][15807][info][wasm] \
+                     [source/extensions/common/wasm/context.cc:1151] \
+                     wasm log http-headers http-headers-root http-headers-vm: 2 finished"
+                        .into(),
+                    "not a wasm line".into(),
+                ]
+            }),
+        }
+    }
+
+    fn report(checks: Vec<CheckResult>) -> Report {
+        Report {
+            run_id: "smoke-1-2".into(),
+            url: "http://127.0.0.1:10000".into(),
+            admin: "http://127.0.0.1:9901".into(),
+            log_source: "none (log checks skipped)".into(),
+            checks,
+        }
+    }
+
+    #[test]
+    fn text_shows_marks_expected_got_and_log() {
+        let r = report(vec![
+            check("a", CheckStatus::Pass),
+            check("b", CheckStatus::Fail),
+            check("c", CheckStatus::Skip),
+        ]);
+        assert!(!r.passed());
+        let text = r.render_text();
+        let expected = "\
+smoke: Envoy http://127.0.0.1:10000, admin http://127.0.0.1:9901, run smoke-1-2, logs: none (log checks skipped)
+  ✓ a: fine
+  ✗ b
+      EXPECTED: x-wasm-header: demo-wasm
+      GOT: a missing
+           b missing
+      log (2 lines):
+        | 2 finished
+        | not a wasm line
+  - c: skipped: no log source (--logs none)
+FAILED: 1 passed, 1 failed, 1 skipped
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn skipped_checks_do_not_fail_a_run() {
+        let r = report(vec![
+            check("a", CheckStatus::Pass),
+            check("c", CheckStatus::Skip),
+        ]);
+        assert!(r.passed());
+        assert!(
+            r.render_text()
+                .ends_with("PASSED: 1 passed, 0 failed, 1 skipped\n")
+        );
+    }
+
+    #[test]
+    fn json_has_statuses_and_verdict() {
+        let r = report(vec![
+            check("a", CheckStatus::Pass),
+            check("c", CheckStatus::Skip),
+        ]);
+        let value: serde_json::Value = serde_json::from_str(&r.render_json()).unwrap();
+        assert_eq!(value["run_id"], "smoke-1-2");
+        assert_eq!(value["passed"], true);
+        assert_eq!(value["checks"][0]["status"], "pass");
+        assert_eq!(value["checks"][1]["status"], "skip");
+        assert_eq!(value["checks"][1]["detail"], "no log source (--logs none)");
+        assert_eq!(value["checks"][0]["log_tail"], serde_json::Value::Null);
+        assert_eq!(value["log_source"], "none (log checks skipped)");
+    }
+}
