@@ -1,1 +1,15 @@
-//! placeholder
+//! The project's automation, as a library so that the end-to-end tests drive exactly
+//! what `cargo xtask` runs: the virtualenv, the wasm build, httpbin and Envoy on loopback,
+//! derived Envoy configs, and the loop that ties them to the smoke checks.
+
+pub mod bootstrap;
+pub mod http;
+pub mod paths;
+pub mod ports;
+pub mod procs;
+pub mod progress;
+pub mod run;
+pub mod setup;
+pub mod stack;
+pub mod tools;
+pub mod wasm;

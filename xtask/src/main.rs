@@ -1,2 +1,100 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: set-up, the native loop, the tests. Run `cargo xtask --help`.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use xtask::{paths, procs, run, setup, wasm};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "The Envoy + wasm filter loop: build the filter, run it in the real Envoy next to httpbin, check it",
+    after_help = "Start with `cargo xtask run`; `cargo xtask test` runs every test."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install the pinned Python tools (Envoy 1.40.0, httpbin, gunicorn, ...) into ./.venv.
+    Setup,
+    /// Build the filter, start httpbin and Envoy on 127.0.0.1, run the smoke checks, print
+    /// the report, stop everything. Exit 0: all checks passed; 1: a check failed; 2: could not run.
+    Run {
+        /// Envoy's listener port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 10000)]
+        port: u16,
+        /// Envoy's admin port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 9901)]
+        admin_port: u16,
+        /// Keep going: rebuild, restart Envoy and re-check on every change under filter/ or
+        /// to envoy.yaml, until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        /// Print the smoke report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set up, build the filter, then `cargo test --workspace` (unit tests and end-to-end
+    /// tests against the real Envoy and httpbin). Extra arguments go to cargo test.
+    Test {
+        /// Passed to `cargo test`, e.g. `-- --nocapture`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    procs::stop_all_on_interrupt();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(command: Cmd) -> Result<i32> {
+    match command {
+        Cmd::Setup => {
+            let tools = setup::ensure_venv()?;
+            eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
+            Ok(0)
+        }
+        Cmd::Run {
+            port,
+            admin_port,
+            watch,
+            json,
+        } => run::run(&run::RunOptions {
+            port,
+            admin_port,
+            watch,
+            json,
+        }),
+        Cmd::Test { args } => test(&args),
+    }
+}
+
+fn test(args: &[String]) -> Result<i32> {
+    setup::ensure_venv()?;
+    let built = wasm::build()?;
+    eprintln!(
+        "✓ {} ({} bytes); running cargo test --workspace",
+        run::relative(&built.path),
+        built.bytes
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(paths::root())
+        .args(["test", "--workspace"])
+        .args(args)
+        .status()
+        .context("running cargo test")?;
+    Ok(status.code().unwrap_or(1))
+}

@@ -1,0 +1,51 @@
+//! Where things live: the repository root, the project-local virtualenv, the built wasm.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (the workspace that holds `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` when set, else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        }
+        _ => root().join("target"),
+    }
+}
+
+/// The release build of the filter, as Envoy loads it.
+pub fn wasm() -> PathBuf {
+    target_dir().join("wasm32-wasip1/release/filter.wasm")
+}
+
+/// The project-local virtualenv holding Envoy, httpbin and the other Python tools.
+pub fn venv() -> PathBuf {
+    root().join(".venv")
+}
+
+/// The pinned list of Python tools installed into [`venv`].
+pub fn requirements() -> PathBuf {
+    root().join("xtask/requirements.txt")
+}
+
+/// The repository's Envoy bootstrap: the one the native run derives from.
+pub fn envoy_yaml() -> PathBuf {
+    root().join("envoy.yaml")
+}
+
+/// Scratch space for generated configs and logs: `<target>/xtask/<name>`.
+pub fn work_dir(name: &str) -> PathBuf {
+    target_dir().join("xtask").join(name)
+}

@@ -1,0 +1,136 @@
+//! Processes the loop starts (Envoy, gunicorn) and the promise to stop them on every path:
+//! a [`Service`] guard stops its process group on drop, a Ctrl-C handler stops all of
+//! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`).
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+/// Process groups alive right now, for the Ctrl-C handler.
+static LIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// A running process (and its children) that is stopped when the guard is dropped.
+pub struct Service {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+    stop_signal: i32,
+}
+
+impl Service {
+    /// Starts `cmd` in its own process group, stdout and stderr appended to `log`.
+    /// `stop_signal` asks it to stop (Envoy: SIGTERM; gunicorn: SIGINT, its quick stop).
+    pub fn spawn(
+        name: &'static str,
+        cmd: &mut Command,
+        log: &Path,
+        stop_signal: i32,
+    ) -> Result<Service> {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let err = out.try_clone()?;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setpgid(0, 0);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        let pgid = child.id() as i32;
+        if let Ok(mut groups) = LIVE_GROUPS.lock() {
+            groups.push(pgid);
+        }
+        Ok(Service {
+            name,
+            child,
+            log: log.to_path_buf(),
+            stop_signal,
+        })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The file holding the process's output.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// `Some(status)` once the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Asks the process group to stop, waits up to 5 s, then kills it. Idempotent.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let pgid = self.child.id() as i32;
+        let status = stop_group(pgid, &mut self.child, self.stop_signal);
+        if let Ok(mut groups) = LIVE_GROUPS.lock() {
+            groups.retain(|g| *g != pgid);
+        }
+        status
+    }
+
+    /// The service's name, for messages.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn stop_group(pgid: i32, child: &mut Child, signal: i32) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        // The leader is gone; make sure nothing it started stays behind.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        return Some(status);
+    }
+    unsafe { libc::kill(-pgid, signal) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    child.wait().ok()
+}
+
+/// On Ctrl-C (or SIGTERM), stops every live service and exits with 130.
+pub fn stop_all_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        let groups: Vec<i32> = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+        for pgid in &groups {
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        for pgid in &groups {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        eprintln!("\ninterrupted: stopped {} process group(s)", groups.len());
+        std::process::exit(130);
+    });
+}

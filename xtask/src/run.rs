@@ -1,0 +1,177 @@
+//! `cargo xtask run`: the native loop. Build the filter, start httpbin and Envoy with
+//! (a loopback copy of) envoy.yaml, run the smoke checks, print the report, stop
+//! everything. `--watch` repeats it whenever `filter/` or `envoy.yaml` changes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Result;
+use filter::config::PluginConfig;
+
+use crate::progress::{Step, seconds};
+use crate::stack::{Stack, StackSpec, start_envoy};
+use crate::tools::Tools;
+use crate::{bootstrap, paths, setup, wasm};
+
+/// What `cargo xtask run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Envoy's listener port on 127.0.0.1 (0: a free one).
+    pub port: u16,
+    /// Envoy's admin port on 127.0.0.1 (0: a free one).
+    pub admin_port: u16,
+    /// Re-run on every change under filter/ or to envoy.yaml, until Ctrl-C.
+    pub watch: bool,
+    /// Print the smoke report as JSON.
+    pub json: bool,
+}
+
+/// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
+pub fn run(options: &RunOptions) -> Result<i32> {
+    let started = Instant::now();
+    let tools = setup::ensure_venv()?;
+    let built = build_step()?;
+    let (spec, config) = spec_for(options, built.path.clone())?;
+
+    let step = Step::start("start", "httpbin and Envoy 1.40.0");
+    let mut stack = Stack::start(&tools, &spec)?;
+    step.done(&format!(
+        "httpbin {}, Envoy {} (admin {}, log {})",
+        stack.httpbin.addr,
+        stack.envoy.url(),
+        stack.envoy.admin_url(),
+        relative(stack.envoy.log())
+    ));
+    let mut code = smoke_step(&stack, &config, options)?;
+    eprintln!(
+        "loop: {} from command to report (filter {})",
+        seconds(started.elapsed()),
+        if built.rebuilt {
+            "rebuilt"
+        } else {
+            "up to date"
+        }
+    );
+    if !options.watch {
+        return Ok(code);
+    }
+
+    eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops");
+    let mut seen = latest_change();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = latest_change();
+        if now <= seen {
+            continue;
+        }
+        seen = now;
+        let started = Instant::now();
+        code = match rerun(&tools, &mut stack, options) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("✗ {err:#}");
+                2
+            }
+        };
+        eprintln!(
+            "loop: {} from change to report; watching",
+            seconds(started.elapsed())
+        );
+        let _ = code;
+    }
+}
+
+/// One watch-mode iteration: rebuild, restart Envoy, check.
+fn rerun(tools: &Tools, stack: &mut Stack, options: &RunOptions) -> Result<i32> {
+    let built = build_step()?;
+    let (spec, config) = spec_for(options, built.path)?;
+    let step = Step::start("restart", "Envoy");
+    stack.envoy.stop();
+    stack.envoy = start_envoy(tools, &spec, stack.httpbin.addr.port())?;
+    step.done(&format!("Envoy {}", stack.envoy.url()));
+    smoke_step(stack, &config, options)
+}
+
+fn build_step() -> Result<wasm::Built> {
+    let step = Step::start(
+        "build",
+        "cargo build --release --target wasm32-wasip1 -p filter",
+    );
+    let built = wasm::build()?;
+    step.done(&format!(
+        "{} {} bytes{}",
+        relative(&built.path),
+        built.bytes,
+        if built.rebuilt { "" } else { " (up to date)" }
+    ));
+    Ok(built)
+}
+
+/// The stack to start, and the plugin configuration the checks expect, both from envoy.yaml.
+fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)> {
+    let envoy_yaml = paths::envoy_yaml();
+    let doc = bootstrap::load(&envoy_yaml)?;
+    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
+    let mut spec = StackSpec::new("run", doc, wasm);
+    spec.listener_port = options.port;
+    spec.admin_port = options.admin_port;
+    Ok((spec, config))
+}
+
+fn smoke_step(stack: &Stack, config: &PluginConfig, options: &RunOptions) -> Result<i32> {
+    let smoke_options = smoke::Options {
+        url: stack.envoy.url(),
+        admin: stack.envoy.admin_url(),
+        logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
+        config: config.clone(),
+        ready_timeout: Duration::from_secs(15),
+        log_timeout: Duration::from_secs(10),
+        progress: true,
+    };
+    match smoke::run_blocking(&smoke_options) {
+        Ok(report) => {
+            if options.json {
+                println!("{}", report.render_json());
+            } else {
+                print!("{}", report.render_text());
+            }
+            Ok(if report.passed() { 0 } else { 1 })
+        }
+        Err(err) => {
+            eprintln!("✗ the smoke checks could not run: {err:#}");
+            Ok(2)
+        }
+    }
+}
+
+/// The newest modification time under filter/ (sources, manifest) and of envoy.yaml.
+fn latest_change() -> SystemTime {
+    let root = paths::root();
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut stack = vec![root.join("filter")];
+    let mut files = vec![root.join("envoy.yaml")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        if let Ok(modified) = std::fs::metadata(&file).and_then(|m| m.modified()) {
+            newest = newest.max(modified);
+        }
+    }
+    newest
+}
+
+/// `path` relative to the repository root, for messages.
+pub fn relative(path: &std::path::Path) -> String {
+    path.strip_prefix(paths::root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

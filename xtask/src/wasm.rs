@@ -1,0 +1,76 @@
+//! Building the filter for wasm32-wasip1 and checking that a file is a wasm module
+//! before Envoy gets to say so less clearly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, bail};
+
+use crate::paths;
+
+/// The outcome of a build.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The module.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Whether this build changed the file (false: it was up to date).
+    pub rebuilt: bool,
+}
+
+/// `cargo build --release --target wasm32-wasip1 -p filter`, quietly unless it fails.
+pub fn build() -> Result<Built> {
+    let path = paths::wasm();
+    let before = modified(&path);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(paths::root())
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--package",
+            "filter",
+        ])
+        .output()
+        .context("running cargo to build the filter")?;
+    if !out.status.success() {
+        bail!(
+            "building the filter failed (cargo build --release --target wasm32-wasip1 -p filter):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bytes = check_module(&path)?;
+    Ok(Built {
+        rebuilt: modified(&path) != before,
+        path,
+        bytes,
+    })
+}
+
+/// Fails with a clear message unless `path` is a wasm module; returns its size.
+pub fn check_module(path: &Path) -> Result<u64> {
+    let data = std::fs::read(path).with_context(|| {
+        format!(
+            "the wasm module {} does not exist: build it with \
+             `cargo build --release --target wasm32-wasip1 -p filter` (cargo xtask run does)",
+            path.display()
+        )
+    })?;
+    if !data.starts_with(b"\0asm") {
+        bail!(
+            "{} is not a wasm module (it does not start with the bytes \\0asm): rebuild it with \
+             `cargo build --release --target wasm32-wasip1 -p filter`",
+            path.display()
+        );
+    }
+    Ok(data.len() as u64)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}

@@ -1,0 +1,101 @@
+//! Helpers for the end-to-end tests: the real tools, the built module, a running stack.
+//! Every helper fails loudly (with the fix) rather than skipping: a test that needs Envoy
+//! and cannot find it fails.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use filter::config::PluginConfig;
+use serde_json::Value;
+use xtask::stack::{Stack, StackSpec};
+use xtask::tools::Tools;
+use xtask::{bootstrap, paths, wasm};
+
+/// The tools in ./.venv; panics with how to install them.
+pub fn tools() -> Tools {
+    match Tools::find() {
+        Ok(tools) => tools,
+        Err(err) => panic!("{err:#}"),
+    }
+}
+
+/// The release wasm module, built once per test binary.
+pub fn wasm_module() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| wasm::build().map(|b| b.path).map_err(|e| format!("{e:#}")))
+        .clone()
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// The repository's envoy.yaml, parsed.
+pub fn envoy_yaml() -> Value {
+    bootstrap::load(&paths::envoy_yaml()).expect("envoy.yaml parses")
+}
+
+/// The plugin configuration of `bootstrap`'s wasm filter, parsed by the filter's own code.
+pub fn plugin_config(bootstrap: &Value) -> PluginConfig {
+    smoke::plugin_config_of(bootstrap, &paths::envoy_yaml())
+        .expect("the plugin configuration parses")
+}
+
+/// A stack spec named after the test (its configs and logs land in target/xtask/<name>-<pid>).
+pub fn spec(test: &str, bootstrap: Value) -> StackSpec {
+    StackSpec::new(
+        &format!("test-{test}-{}", std::process::id()),
+        bootstrap,
+        wasm_module(),
+    )
+}
+
+/// httpbin and Envoy running `bootstrap` (derived for loopback); stopped when dropped.
+pub fn start(test: &str, bootstrap: Value) -> Stack {
+    let spec = spec(test, bootstrap);
+    match Stack::start(&tools(), &spec) {
+        Ok(stack) => stack,
+        Err(err) => panic!("starting httpbin and Envoy for {test}: {err:#}"),
+    }
+}
+
+/// Smoke options for `stack`, logs read from Envoy's log file.
+pub fn smoke_options(stack: &Stack, config: PluginConfig) -> smoke::Options {
+    smoke::Options {
+        url: stack.envoy.url(),
+        admin: stack.envoy.admin_url(),
+        logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
+        config,
+        ready_timeout: Duration::from_secs(15),
+        log_timeout: Duration::from_secs(10),
+        progress: false,
+    }
+}
+
+/// Runs the smoke checks against `stack` and returns the report (panics if they could not run).
+pub fn smoke(stack: &Stack, config: PluginConfig) -> smoke::Report {
+    match smoke::run_blocking(&smoke_options(stack, config)) {
+        Ok(report) => report,
+        Err(err) => panic!(
+            "the smoke checks could not run: {err:#}\nEnvoy's log:\n{}",
+            log_tail(stack)
+        ),
+    }
+}
+
+/// The last 40 lines of Envoy's log, for failure messages.
+pub fn log_tail(stack: &Stack) -> String {
+    let text = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Asserts `haystack` contains `needle`, printing EXPECTED and GOT otherwise.
+#[track_caller]
+pub fn assert_contains(what: &str, haystack: &str, needle: &str) {
+    assert!(
+        haystack.contains(needle),
+        "{what}\nEXPECTED to contain: {needle}\nGOT:\n{haystack}"
+    );
+}
