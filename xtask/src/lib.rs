@@ -2,14 +2,18 @@
 //! what `cargo xtask` runs: the virtualenv, the wasm build, httpbin and Envoy on loopback,
 //! derived Envoy configs, and the loop that ties them to the smoke checks.
 
+pub mod bench;
 pub mod bootstrap;
+pub mod hostile;
 pub mod http;
+pub mod istio;
 pub mod paths;
 pub mod ports;
 pub mod procs;
 pub mod progress;
 pub mod run;
 pub mod setup;
+pub mod soak;
 pub mod stack;
 pub mod tools;
 pub mod wasm;

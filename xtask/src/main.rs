@@ -4,7 +4,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use xtask::{paths, procs, run, setup, wasm};
+use xtask::{bench, hostile, istio, paths, procs, run, setup, soak, wasm};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,16 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Send hostile requests (raw bytes, huge and repeated headers, secrets, a seeded
+    /// generated corpus) through the real Envoy and check the filter survives, escapes and redacts.
+    Hostile(hostile::Args),
+    /// Measure Envoy's CPU per request and latency with no filter, an empty wasm filter and
+    /// this filter (wasm logging at info and at warning); writes BENCHMARKS.md.
+    Bench(bench::Args),
+    /// Push many requests through Envoy with the filter and watch errors and Envoy's memory.
+    Soak(soak::Args),
+    /// Render istio/ from envoy.yaml (or, with --check, fail if istio/ differs from the rendering).
+    Istio(istio::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +88,10 @@ fn dispatch(command: Cmd) -> Result<i32> {
             json,
         }),
         Cmd::Test { args } => test(&args),
+        Cmd::Hostile(args) => hostile::run(&args),
+        Cmd::Bench(args) => bench::run(&args),
+        Cmd::Soak(args) => soak::run(&args),
+        Cmd::Istio(args) => istio::run(&args),
     }
 }
 

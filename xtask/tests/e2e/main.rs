@@ -3,5 +3,8 @@
 //! to install them, when those are missing.
 
 mod compose;
+mod faults;
+mod hostile;
+mod istio;
 mod native_loop;
 mod util;
