@@ -6,5 +6,6 @@ mod compose;
 mod faults;
 mod hostile;
 mod istio;
+mod load;
 mod native_loop;
 mod util;
