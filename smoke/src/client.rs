@@ -194,6 +194,7 @@ impl Client {
             Err(error) => Err(SmokeError::EnvoyWentAway {
                 during: exchange.describe(),
                 error,
+                log_tail: Vec::new(),
             }),
         }
     }

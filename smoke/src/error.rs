@@ -32,6 +32,8 @@ pub enum SmokeError {
         during: String,
         /// The connection error or timeout.
         error: String,
+        /// The last lines of Envoy's log, when the log source could still be read.
+        log_tail: Vec<String>,
     },
     /// The log source could not be read.
     LogSource {
@@ -64,12 +66,25 @@ impl fmt::Display for SmokeError {
                 "Envoy's admin is ready but its listener {url} does not answer ({error}); \
                  pass the listener's address with --url"
             ),
-            Self::EnvoyWentAway { during, error } => write!(
-                f,
-                "Envoy went away during {during}: {error}. It answered earlier in this run, so it \
-                 probably crashed or was stopped: look at its log (`docker compose logs envoy`, \
-                 or the terminal of `cargo xtask run`), start it again and rerun smoke"
-            ),
+            Self::EnvoyWentAway {
+                during,
+                error,
+                log_tail,
+            } => {
+                write!(
+                    f,
+                    "Envoy went away during {during}: {error}. It answered earlier in this run, so it \
+                     probably crashed or was stopped: look at its log (`docker compose logs envoy`, \
+                     or the terminal of `cargo xtask run`), start it again and rerun smoke"
+                )?;
+                if !log_tail.is_empty() {
+                    write!(f, "\nthe end of Envoy's log:")?;
+                    for line in log_tail {
+                        write!(f, "\n  {line}")?;
+                    }
+                }
+                Ok(())
+            }
             Self::LogSource { source } => write!(f, "{source}"),
             Self::Config { message } => write!(f, "{message}"),
         }
@@ -133,10 +148,16 @@ mod tests {
         let e = SmokeError::EnvoyWentAway {
             during: "GET /headers".into(),
             error: "timed out".into(),
+            log_tail: vec!["[critical][main] caught SIGSEGV".into()],
         };
+        let text = e.to_string();
         assert!(
-            e.to_string()
-                .starts_with("Envoy went away during GET /headers: timed out.")
+            text.starts_with("Envoy went away during GET /headers: timed out."),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("the end of Envoy's log:\n  [critical][main] caught SIGSEGV"),
+            "{text}"
         );
     }
 

@@ -126,13 +126,52 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     client.wait_ready(opts.ready_timeout, opts.progress).await?;
     let mark = opts.logs.mark()?;
 
+    let secret = new_secret();
+    let exchanges = match send_requests(&mut client, opts, &run_id, &secret).await {
+        Ok(exchanges) => exchanges,
+        Err(SmokeError::EnvoyWentAway { during, error, .. }) => {
+            return Err(SmokeError::EnvoyWentAway {
+                during,
+                error,
+                log_tail: log_tail(opts, &mark),
+            });
+        }
+        Err(other) => return Err(other),
+    };
+
+    let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
+    let log = collect_log(opts, &mark, &tags).await?;
+    let config = &opts.config;
+    let checks = vec![
+        checks::response_headers_added(config, &exchanges),
+        checks::request_headers_echoed(config, &exchanges[0]),
+        checks::log_lines_complete(config, &exchanges, &log),
+        checks::non_utf8_survived(config, &exchanges[1], BYTES_HEADER, &exchanges[2], &log),
+        checks::secrets_redacted(config, &exchanges[3], &secret, &log),
+    ];
+    Ok(Report {
+        run_id,
+        url: opts.url.clone(),
+        admin: opts.admin.clone(),
+        log_source: opts.logs.to_string(),
+        checks,
+    })
+}
+
+/// The run's requests: the echo (with an escaped probe value), the non-UTF-8 value, a plain
+/// request after it, and the secrets. Every one carries the run's tag.
+async fn send_requests(
+    client: &mut Client,
+    opts: &Options,
+    run_id: &str,
+    secret: &str,
+) -> Result<Vec<client::Exchange>, SmokeError> {
     let probe = format!("probe\t{run_id}\\ok").into_bytes();
     let echo = client.get("/headers", &[(PROBE_HEADER, probe)]).await?;
     let bytes = client
         .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])
         .await?;
     let after = client.get("/status/200", &[]).await?;
-    let secret = new_secret();
     let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
     let default_redacted = |n: &str| {
         filter::config::DEFAULT_REDACTED
@@ -159,28 +198,20 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
             !n.starts_with(':') && !default_redacted(n) && !unsendable.contains(&n.as_str())
         });
     if let Some(name) = configured {
-        secret_headers.push((name.as_str(), secret.clone().into_bytes()));
+        secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
     }
     let secrets = client.get("/headers", &secret_headers).await?;
-    let exchanges = vec![echo, bytes, after, secrets];
+    Ok(vec![echo, bytes, after, secrets])
+}
 
-    let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
-    let log = collect_log(opts, &mark, &tags).await?;
-    let config = &opts.config;
-    let checks = vec![
-        checks::response_headers_added(config, &exchanges),
-        checks::request_headers_echoed(config, &exchanges[0]),
-        checks::log_lines_complete(config, &exchanges, &log),
-        checks::non_utf8_survived(config, &exchanges[1], BYTES_HEADER, &exchanges[2], &log),
-        checks::secrets_redacted(config, &exchanges[3], &secret, &log),
-    ];
-    Ok(Report {
-        run_id,
-        url: opts.url.clone(),
-        admin: opts.admin.clone(),
-        log_source: opts.logs.to_string(),
-        checks,
-    })
+/// The last lines of the log since `mark`, best effort: for a message about a dead Envoy.
+fn log_tail(opts: &Options, mark: &LogMark) -> Vec<String> {
+    let Ok(text) = opts.logs.fetch_since(mark) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(15);
+    lines[start..].iter().map(|l| l.to_string()).collect()
 }
 
 /// Polls the log source until every tagged stream has its `finished` line (then reads once

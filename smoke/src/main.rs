@@ -145,7 +145,21 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         log_timeout: cli.log_timeout,
         progress: cli.format == Format::Text,
     };
-    let report = smoke::run_blocking(&opts).context("the smoke checks could not run")?;
+    let report = match smoke::run_blocking(&opts) {
+        Ok(report) => report,
+        Err(err @ smoke::SmokeError::EnvoyUnreachable { .. }) => {
+            let hint = cli
+                .plugin_config
+                .as_ref()
+                .map_or_else(|| module_hint(&cli.envoy_config), |_| None);
+            let err = match hint {
+                Some(hint) => anyhow::anyhow!("{err}\nnote: {hint}"),
+                None => anyhow::Error::new(err),
+            };
+            return Err(err.context("the smoke checks could not run"));
+        }
+        Err(err) => return Err(err).context("the smoke checks could not run"),
+    };
     match cli.format {
         Format::Text => print!("{}", report.render_text()),
         Format::Json => print!("{}", report.render_json()),
@@ -155,6 +169,21 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// When Envoy does not answer: a likely reason is a missing or broken wasm module, which a
+/// native Envoy started from this directory cannot start without. Says so, with the fix.
+fn module_hint(envoy_config: &std::path::Path) -> Option<String> {
+    let filters = smoke::envoy_config::wasm_filters_in_file(envoy_config).ok()?;
+    let filename = &filters.first()?.filename;
+    let problem = smoke::envoy_config::module_problem(std::path::Path::new(filename))?;
+    Some(format!(
+        "{} loads the wasm module {filename}, which {problem}: Envoy started from this directory \
+         cannot start without it. Build it with `cargo build --release --target wasm32-wasip1 -p \
+         filter`, or use `cargo xtask run`, which builds and starts everything (with `docker \
+         compose up` the module lives in the compose volume and this does not apply)",
+        envoy_config.display()
+    ))
 }
 
 #[cfg(test)]
