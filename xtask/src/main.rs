@@ -37,6 +37,10 @@ enum Cmd {
         /// Print the smoke report as JSON.
         #[arg(long)]
         json: bool,
+        /// Derive from this Envoy bootstrap instead of the repository's envoy.yaml (to try a
+        /// variant without editing the original).
+        #[arg(long, value_name = "FILE")]
+        envoy_config: Option<std::path::PathBuf>,
     },
     /// Set up, build the filter, then `cargo test --workspace` (unit tests and end-to-end
     /// tests against the real Envoy and httpbin). Extra arguments go to cargo test.
@@ -81,11 +85,13 @@ fn dispatch(command: Cmd) -> Result<i32> {
             admin_port,
             watch,
             json,
+            envoy_config,
         } => run::run(&run::RunOptions {
             port,
             admin_port,
             watch,
             json,
+            envoy_config,
         }),
         Cmd::Test { args } => test(&args),
         Cmd::Hostile(args) => hostile::run(&args),

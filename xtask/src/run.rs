@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub watch: bool,
     /// Print the smoke report as JSON.
     pub json: bool,
+    /// The Envoy bootstrap to derive from (default: the repository's envoy.yaml).
+    pub envoy_config: Option<PathBuf>,
 }
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
@@ -57,10 +59,10 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     }
 
     eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops");
-    let mut seen = latest_change();
+    let mut seen = latest_change(options);
     loop {
         std::thread::sleep(Duration::from_millis(300));
-        let now = latest_change();
+        let now = latest_change(options);
         if now <= seen {
             continue;
         }
@@ -109,7 +111,10 @@ fn build_step() -> Result<wasm::Built> {
 
 /// The stack to start, and the plugin configuration the checks expect, both from envoy.yaml.
 fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)> {
-    let envoy_yaml = paths::envoy_yaml();
+    let envoy_yaml = options
+        .envoy_config
+        .clone()
+        .unwrap_or_else(paths::envoy_yaml);
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
     let mut spec = StackSpec::new("run", doc, wasm);
@@ -144,12 +149,17 @@ fn smoke_step(stack: &Stack, config: &PluginConfig, options: &RunOptions) -> Res
     }
 }
 
-/// The newest modification time under filter/ (sources, manifest) and of envoy.yaml.
-fn latest_change() -> SystemTime {
+/// The newest modification time under filter/ (sources, manifest) and of the Envoy config.
+fn latest_change(options: &RunOptions) -> SystemTime {
     let root = paths::root();
     let mut newest = SystemTime::UNIX_EPOCH;
     let mut stack = vec![root.join("filter")];
-    let mut files = vec![root.join("envoy.yaml")];
+    let mut files = vec![
+        options
+            .envoy_config
+            .clone()
+            .unwrap_or_else(paths::envoy_yaml),
+    ];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();

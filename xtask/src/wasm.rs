@@ -54,21 +54,14 @@ pub fn build() -> Result<Built> {
 
 /// Fails with a clear message unless `path` is a wasm module; returns its size.
 pub fn check_module(path: &Path) -> Result<u64> {
-    let data = std::fs::read(path).with_context(|| {
-        format!(
-            "the wasm module {} does not exist: build it with \
-             `cargo build --release --target wasm32-wasip1 -p filter` (cargo xtask run does)",
-            path.display()
-        )
-    })?;
-    if !data.starts_with(b"\0asm") {
+    if let Some(problem) = smoke::envoy_config::module_problem(path) {
         bail!(
-            "{} is not a wasm module (it does not start with the bytes \\0asm): rebuild it with \
-             `cargo build --release --target wasm32-wasip1 -p filter`",
+            "the wasm module {} {problem}: build it with \
+             `cargo build --release --target wasm32-wasip1 -p filter` (cargo xtask run does)",
             path.display()
         );
     }
-    Ok(data.len() as u64)
+    Ok(std::fs::metadata(path)?.len())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -153,3 +153,142 @@ fn envoy_yaml_passes_envoy_validate() {
     let (ok, output) = stack::validate(&tools, &config).unwrap();
     assert!(ok, "the native copy fails envoy --mode validate:\n{output}");
 }
+
+/// A running `cargo xtask run --watch`, its output collected as it comes.
+struct Watcher {
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watcher {
+    fn start(envoy_config: &std::path::Path) -> Watcher {
+        use std::io::Read;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "run",
+                "--watch",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+                "--envoy-config",
+            ])
+            .arg(envoy_config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("xtask starts");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipes: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for mut pipe in pipes {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Watcher { child, output }
+    }
+
+    fn text(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until the output holds `needle` `times` times.
+    fn wait_for(&self, needle: &str, times: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        while self.text().matches(needle).count() < times {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "EXPECTED `{needle}` x{times}\nGOT:\n{}",
+                self.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address after `label` in the step line, e.g. `Envoy http://127.0.0.1:PORT`.
+fn address_after(text: &str, label: &str) -> std::net::SocketAddr {
+    let rest = &text[text
+        .find(label)
+        .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"))
+        + label.len()..];
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect();
+    addr.parse()
+        .unwrap_or_else(|_| panic!("not an address after `{label}`: {addr}"))
+}
+
+/// README: `cargo xtask run --watch` re-runs the checks when envoy.yaml changes, and Ctrl-C
+/// stops it and everything it started.
+#[test]
+fn watch_mode_reruns_on_change_and_ctrl_c_stops_everything() {
+    wasm_module();
+    let dir = paths::work_dir(&format!("test-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("envoy.yaml");
+    let original = std::fs::read_to_string(paths::envoy_yaml()).unwrap();
+    std::fs::write(&config, &original).unwrap();
+
+    let mut watcher = Watcher::start(&config);
+    watcher.wait_for("watching", 1);
+    let first = watcher.text();
+    assert_contains("the first report", &first, "PASSED");
+    let envoy = address_after(&first, "Envoy http://");
+    let httpbin = address_after(&first, "httpbin ");
+
+    // Change the configured response header: the next report must expect the new value.
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a newer mtime on coarse clocks
+    std::fs::write(&config, original.replace("demo-wasm", "demo-watch")).unwrap();
+    watcher.wait_for("from change to report", 1);
+    let text = watcher.text();
+    assert_contains(
+        "the re-run's report",
+        &text,
+        "x-wasm-header: demo-watch on 4 of 4 responses",
+    );
+    assert_eq!(text.matches("PASSED").count(), 2, "{text}");
+
+    // Ctrl-C: exit 130, and nothing left listening.
+    unsafe { libc::kill(watcher.child.id() as i32, libc::SIGINT) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = watcher.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "xtask did not stop on Ctrl-C:\n{}",
+            watcher.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130), "{}", watcher.text());
+    for (what, addr) in [("Envoy", envoy), ("httpbin", httpbin)] {
+        let still =
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500))
+                .is_ok();
+        assert!(!still, "{what} still listens on {addr} after Ctrl-C");
+    }
+}

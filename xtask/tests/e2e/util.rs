@@ -99,3 +99,32 @@ pub fn assert_contains(what: &str, haystack: &str, needle: &str) {
         "{what}\nEXPECTED to contain: {needle}\nGOT:\n{haystack}"
     );
 }
+
+/// Runs `cargo xtask <args>` (this package's binary) from the repository root.
+pub fn xtask_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(paths::root())
+        .args(args)
+        .output()
+        .expect("the xtask binary runs")
+}
+
+/// Runs `cargo run -p smoke -- <args>` from the repository root, as the README says.
+pub fn smoke_cli(args: &[&str]) -> std::process::Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    std::process::Command::new(cargo)
+        .current_dir(paths::root())
+        .args(["run", "--quiet", "--package", "smoke", "--"])
+        .args(args)
+        .output()
+        .expect("cargo run -p smoke runs")
+}
+
+/// stdout and stderr of a finished command, for assertions and failure messages.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
