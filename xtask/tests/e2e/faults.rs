@@ -59,7 +59,7 @@ const BAD_CONFIGS: &[BadConfig] = &[
 #[test]
 fn envoy_refuses_every_kind_of_bad_plugin_configuration_with_the_filters_message() {
     let tools = tools();
-    let dir = xtask::paths::work_dir(&format!("test-bad-configs-{}", std::process::id()));
+    let dir = xtask::paths::work_dir("test-bad-configs");
     for (i, bad) in BAD_CONFIGS.iter().enumerate() {
         let doc = bootstrap::with_plugin_config(&envoy_yaml(), bad.json).unwrap();
         let native = bootstrap::native(
@@ -104,7 +104,7 @@ fn envoy_refuses_every_kind_of_bad_plugin_configuration_with_the_filters_message
 /// the filter's own message, naming the file and the field.
 #[test]
 fn native_run_prints_the_filters_message_for_a_bad_configuration() {
-    let dir = xtask::paths::work_dir(&format!("test-run-bad-config-{}", std::process::id()));
+    let dir = xtask::paths::work_dir("test-run-bad-config");
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("envoy.yaml");
     let doc =

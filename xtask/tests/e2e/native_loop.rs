@@ -45,6 +45,7 @@ fn without_the_filter_smoke_fails_and_names_the_missing_header() {
     let stack = start("no-filter", bootstrap::without_wasm(&doc).unwrap());
     let report = smoke(&stack, plugin_config(&doc));
     let text = report.render_text();
+    println!("{text}"); // shown with --nocapture: the README's sample of a failing report
     assert!(
         !report.passed(),
         "the checks passed without the filter:\n{text}"
@@ -118,7 +119,7 @@ fn envoy_yaml_passes_envoy_validate() {
     let tools = tools();
     let wasm = wasm_module();
     // As compose runs it: cwd = a directory laid out like /project.
-    let project = paths::work_dir(&format!("validate-{}", std::process::id()));
+    let project = paths::work_dir("test-validate");
     let module = project.join("target/wasm32-wasip1/release/filter.wasm");
     std::fs::create_dir_all(module.parent().unwrap()).unwrap();
     std::fs::copy(&wasm, &module).unwrap();
@@ -245,7 +246,7 @@ fn address_after(text: &str, label: &str) -> std::net::SocketAddr {
 #[test]
 fn watch_mode_reruns_on_change_and_ctrl_c_stops_everything() {
     wasm_module();
-    let dir = paths::work_dir(&format!("test-watch-{}", std::process::id()));
+    let dir = paths::work_dir("test-watch");
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("envoy.yaml");
     let original = std::fs::read_to_string(paths::envoy_yaml()).unwrap();

@@ -42,13 +42,9 @@ pub fn plugin_config(bootstrap: &Value) -> PluginConfig {
         .expect("the plugin configuration parses")
 }
 
-/// A stack spec named after the test (its configs and logs land in target/xtask/<name>-<pid>).
+/// A stack spec named after the test (its configs and logs land in target/xtask/test-<name>).
 pub fn spec(test: &str, bootstrap: Value) -> StackSpec {
-    StackSpec::new(
-        &format!("test-{test}-{}", std::process::id()),
-        bootstrap,
-        wasm_module(),
-    )
+    StackSpec::new(&format!("test-{test}"), bootstrap, wasm_module())
 }
 
 /// httpbin and Envoy running `bootstrap` (derived for loopback); stopped when dropped.
