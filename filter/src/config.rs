@@ -39,7 +39,10 @@ mod headers;
 
 pub use error::ConfigError;
 
-use crate::json::{self, PathSegment, Value};
+use error::Field;
+
+use crate::json::{self, Value};
+use crate::text::concat;
 use headers::{header_name, header_value};
 
 /// Always redacted, whatever the configuration says.
@@ -94,75 +97,7 @@ const FIELDS: &str = "set_request_headers, add_response_headers, redact_headers,
 impl PluginConfig {
     /// Empty or whitespace-only input means the defaults.
     pub fn parse(input: &[u8]) -> Result<PluginConfig, ConfigError> {
-        let mut config = PluginConfig::default();
-        if input
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            return Ok(config);
-        }
-        let members = match json::parse(input) {
-            Ok(Value::Object(members)) => members,
-            Ok(other) => {
-                return Err(ConfigError::new(
-                    Vec::new(),
-                    format!("the configuration is {}", other.kind()),
-                    "a JSON object",
-                    EXAMPLE_TOP,
-                ));
-            }
-            Err(e) => return Err(ConfigError::from_json(&e, input)),
-        };
-        let mut go_header = None;
-        let mut go_value = None;
-        for (key, value) in members {
-            let path = vec![PathSegment::Key(key)];
-            let Some(PathSegment::Key(name)) = path.first() else {
-                continue;
-            };
-            match name.as_str() {
-                "set_request_headers" => {
-                    config.set_request_headers = header_object(&path, value, EXAMPLE_SET, true)?;
-                }
-                "add_response_headers" => {
-                    let mut headers = header_object(&path, value, EXAMPLE_ADD, false)?;
-                    // Keep the Go form's header (if it came first) after these.
-                    headers.append(&mut config.add_response_headers);
-                    config.add_response_headers = headers;
-                }
-                "redact_headers" => redact_list(&path, value, &mut config.redact_headers)?,
-                "max_logged_value_bytes" => {
-                    config.max_logged_value_bytes = max_bytes(&path, &value)?;
-                }
-                "log_headers" => match value {
-                    Value::Bool(b) => config.log_headers = b,
-                    other => return Err(wrong_type(path, &other, "true or false", EXAMPLE_LOG)),
-                },
-                "header" => {
-                    let name = expect_string(&path, value, "a header name", EXAMPLE_GO)?;
-                    go_header = Some(header_name(&path, &name, false, EXAMPLE_GO)?);
-                }
-                "value" => {
-                    let text = expect_string(&path, value, "a header value", EXAMPLE_GO)?;
-                    go_value = Some(header_value(&path, text, EXAMPLE_GO)?);
-                }
-                _ => {
-                    return Err(ConfigError::new(
-                        path,
-                        "unknown field".to_string(),
-                        FIELDS,
-                        EXAMPLE_TOP,
-                    ));
-                }
-            }
-        }
-        match (go_header, go_value) {
-            (Some(name), Some(value)) => config.add_response_headers.push((name, value)),
-            (None, None) => {}
-            (Some(_), None) => return Err(missing("value", "`header` is given")),
-            (None, Some(_)) => return Err(missing("header", "`value` is given")),
-        }
-        Ok(config)
+        read(input).map_err(|e| *e)
     }
 
     /// ASCII case-insensitive.
@@ -173,108 +108,181 @@ impl PluginConfig {
     }
 }
 
-fn missing(field: &str, because: &str) -> ConfigError {
+/// [`PluginConfig::parse`]. Errors are boxed while they travel up: a pointer moves cheaply
+/// (module size).
+fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
+    let mut config = PluginConfig::default();
+    if input
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return Ok(config);
+    }
+    // The whole document is checked first: a syntax error anywhere comes before any other.
+    let members = match json::parse(input) {
+        Ok(Value::Object(members)) => members,
+        Ok(other) => {
+            let problem = concat(&["the configuration is ", other.kind()]);
+            return Err(ConfigError::new(
+                Field::Top,
+                problem,
+                "a JSON object",
+                EXAMPLE_TOP,
+            ));
+        }
+        Err(e) => return Err(ConfigError::from_json(&e, input)),
+    };
+    // Members are read in place; only what the configuration keeps is copied out.
+    let mut go_header = None;
+    let mut go_value = None;
+    for (name, value) in &members {
+        let field = Field::Name(name);
+        match name.as_str() {
+            "set_request_headers" => {
+                config.set_request_headers = header_object(name, value, EXAMPLE_SET, true)?;
+            }
+            // Duplicate keys are rejected, so this runs at most once, and the Go form's header
+            // is appended after the loop: it comes after these whatever the order.
+            "add_response_headers" => {
+                config.add_response_headers = header_object(name, value, EXAMPLE_ADD, false)?;
+            }
+            "redact_headers" => redact_list(name, value, &mut config.redact_headers)?,
+            "max_logged_value_bytes" => {
+                config.max_logged_value_bytes = max_bytes(field, value)?;
+            }
+            "log_headers" => match value {
+                Value::Bool(b) => config.log_headers = *b,
+                other => return Err(wrong_type(field, other, "true or false", EXAMPLE_LOG)),
+            },
+            "header" => {
+                let name = expect_string(field, value, "a header name", EXAMPLE_GO)?;
+                go_header = Some(header_name(field, name, false, EXAMPLE_GO)?);
+            }
+            "value" => {
+                let text = expect_string(field, value, "a header value", EXAMPLE_GO)?;
+                go_value = Some(header_value(field, text, EXAMPLE_GO)?);
+            }
+            _ => {
+                let problem = "unknown field".to_string();
+                return Err(ConfigError::new(field, problem, FIELDS, EXAMPLE_TOP));
+            }
+        }
+    }
+    match (go_header, go_value) {
+        (Some(name), Some(value)) => config.add_response_headers.push((name, value)),
+        (None, None) => {}
+        (Some(_), None) => return Err(missing("value", "`header` is given")),
+        (None, Some(_)) => return Err(missing("header", "`value` is given")),
+    }
+    Ok(config)
+}
+
+fn missing(field: &str, because: &str) -> Box<ConfigError> {
     ConfigError::new(
-        vec![PathSegment::Key(field.to_string())],
-        format!("missing: {because} but `{field}` is not"),
+        Field::Name(field),
+        concat(&["missing: ", because, " but `", field, "` is not"]),
         "`header` and `value` together (or use add_response_headers)",
         EXAMPLE_GO,
     )
 }
 
 fn wrong_type(
-    path: Vec<PathSegment>,
+    field: Field<'_>,
     found: &Value,
     expected: &'static str,
     example: &'static str,
-) -> ConfigError {
-    ConfigError::new(path, format!("found {}", found.kind()), expected, example)
+) -> Box<ConfigError> {
+    let problem = concat(&["found ", found.kind()]);
+    ConfigError::new(field, problem, expected, example)
 }
 
-fn expect_string(
-    path: &[PathSegment],
-    value: Value,
+fn expect_string<'v>(
+    field: Field<'_>,
+    value: &'v Value,
     expected: &'static str,
     example: &'static str,
-) -> Result<String, ConfigError> {
+) -> Result<&'v str, Box<ConfigError>> {
     match value {
         Value::String(s) => Ok(s),
-        other => Err(wrong_type(path.to_vec(), &other, expected, example)),
+        other => Err(wrong_type(field, other, expected, example)),
     }
 }
 
 /// `{"name": "value", ...}` → validated, lower-cased pairs in order.
 fn header_object(
-    path: &[PathSegment],
-    value: Value,
+    name: &str,
+    value: &Value,
     example: &'static str,
     unique: bool,
-) -> Result<Vec<(String, String)>, ConfigError> {
+) -> Result<Vec<(String, String)>, Box<ConfigError>> {
     let Value::Object(members) = value else {
         let expected = "an object of header names to values";
-        return Err(wrong_type(path.to_vec(), &value, expected, example));
+        return Err(wrong_type(Field::Name(name), value, expected, example));
     };
     let mut headers: Vec<(String, String)> = Vec::with_capacity(members.len());
     for (key, value) in members {
-        let mut field = path.to_vec();
-        field.push(PathSegment::Key(key.clone()));
-        let name = header_name(&field, &key, false, example)?;
-        if unique && headers.iter().any(|(seen, _)| *seen == name) {
+        let field = Field::Key(name, key);
+        let header = header_name(field, key, false, example)?;
+        if unique && headers.iter().any(|(seen, _)| *seen == header) {
             return Err(ConfigError::new(
                 field,
-                format!("header `{name}` is given twice (names are case-insensitive)"),
+                concat(&[
+                    "header `",
+                    &header,
+                    "` is given twice (names are case-insensitive)",
+                ]),
                 "each header name once",
                 example,
             ));
         }
-        let text = expect_string(&field, value, "a string value", example)?;
-        headers.push((name, header_value(&field, text, example)?));
+        let text = expect_string(field, value, "a string value", example)?;
+        headers.push((header, header_value(field, text, example)?));
     }
     Ok(headers)
 }
 
 fn redact_list(
-    path: &[PathSegment],
-    value: Value,
+    name: &str,
+    value: &Value,
     redacted: &mut Vec<String>,
-) -> Result<(), ConfigError> {
+) -> Result<(), Box<ConfigError>> {
     let Value::Array(items) = value else {
         let expected = "an array of header names";
-        return Err(wrong_type(path.to_vec(), &value, expected, EXAMPLE_REDACT));
+        return Err(wrong_type(
+            Field::Name(name),
+            value,
+            expected,
+            EXAMPLE_REDACT,
+        ));
     };
-    for (index, item) in items.into_iter().enumerate() {
-        let mut field = path.to_vec();
-        field.push(PathSegment::Index(index));
-        let name = expect_string(&field, item, "a header name string", EXAMPLE_REDACT)?;
-        let name = header_name(&field, &name, true, EXAMPLE_REDACT)?;
-        if !redacted.contains(&name) {
-            redacted.push(name);
+    for (index, item) in items.iter().enumerate() {
+        let field = Field::Index(name, index);
+        let header = expect_string(field, item, "a header name string", EXAMPLE_REDACT)?;
+        let header = header_name(field, header, true, EXAMPLE_REDACT)?;
+        if !redacted.contains(&header) {
+            redacted.push(header);
         }
     }
     Ok(())
 }
 
-fn max_bytes(path: &[PathSegment], value: &Value) -> Result<usize, ConfigError> {
+fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>> {
     let expected = "an integer from 1 to 65536";
     let Value::Number(text) = value else {
-        return Err(wrong_type(path.to_vec(), value, expected, EXAMPLE_MAX));
+        return Err(wrong_type(field, value, expected, EXAMPLE_MAX));
     };
-    let parsed = if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse::<usize>().ok()
-    } else {
-        None
-    };
+    // Digits only (no sign, fraction or exponent), without overflow.
+    let parsed = text.bytes().try_fold(0usize, |n, b| {
+        let digit = char::from(b).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(digit as usize)
+    });
     let problem = match parsed {
         Some(n) if (1..=MAX_LOGGED_VALUE_BYTES_LIMIT).contains(&n) => return Ok(n),
-        _ if text.contains(['.', 'e', 'E']) => "is not an integer",
+        _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => "is not an integer",
         _ => "is out of range",
     };
-    Err(ConfigError::new(
-        path.to_vec(),
-        format!("{text} {problem}"),
-        expected,
-        EXAMPLE_MAX,
-    ))
+    let problem = concat(&[text, " ", problem]);
+    Err(ConfigError::new(field, problem, expected, EXAMPLE_MAX))
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@
 //! Fast path: a value made only of 0x20–0x7E without `\` (almost every real header) is appended as
 //! one slice after a single scan.
 
+use crate::text::push_hex;
+
 /// Appends `bytes` to `out`, escaped as documented in the module table.
 pub fn escape_into(out: &mut String, bytes: &[u8]) {
     if bytes.iter().all(|&b| is_plain_ascii(b)) {
@@ -74,27 +76,16 @@ fn escape_str(out: &mut String, s: &str) {
     out.push_str(s.get(run_start..).unwrap_or_default());
 }
 
-const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
-const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn hex_digit(table: &[u8; 16], nibble: u32) -> char {
-    char::from(table.get((nibble & 0xF) as usize).copied().unwrap_or(b'0'))
-}
-
 /// `\xNN`, lower-case.
 fn push_byte_escape(out: &mut String, byte: u8) {
     out.push_str("\\x");
-    out.push(hex_digit(LOWER_HEX, u32::from(byte) >> 4));
-    out.push(hex_digit(LOWER_HEX, u32::from(byte)));
+    push_hex(out, u32::from(byte), 2, false);
 }
 
 /// `\u{XXXX}`, upper-case; only used for characters below U+10000.
 fn push_char_escape(out: &mut String, c: char) {
-    let code = u32::from(c);
     out.push_str("\\u{");
-    for shift in [12, 8, 4, 0] {
-        out.push(hex_digit(UPPER_HEX, code >> shift));
-    }
+    push_hex(out, u32::from(c), 4, true);
     out.push('}');
 }
 

@@ -20,13 +20,22 @@ pub struct MapError {
     pub problem: &'static str,
 }
 
+impl MapError {
+    /// Appends the message, e.g. `malformed header map at byte 4: ...`, to `out`, without
+    /// `core::fmt` (module size); `Display` writes the same.
+    pub fn push_to(&self, out: &mut String) {
+        out.push_str("malformed header map at byte ");
+        crate::text::push_decimal(out, self.offset);
+        out.push_str(": ");
+        out.push_str(self.problem);
+    }
+}
+
 impl core::fmt::Display for MapError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "malformed header map at byte {}: {}",
-            self.offset, self.problem
-        )
+        let mut message = String::new();
+        self.push_to(&mut message);
+        f.write_str(&message)
     }
 }
 

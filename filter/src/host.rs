@@ -15,8 +15,9 @@ use proxy_wasm::types::{BufferType, LogLevel, MapType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostError(pub u32);
 
-impl core::fmt::Display for HostError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl HostError {
+    /// Appends e.g. `host status 2 (BadArgument)` to `out` (no `core::fmt`: module size).
+    pub fn push_to(self, out: &mut String) {
         let name = match self.0 {
             1 => "NotFound",
             2 => "BadArgument",
@@ -32,7 +33,11 @@ impl core::fmt::Display for HostError {
             12 => "Unimplemented",
             _ => "unknown",
         };
-        write!(f, "host status {} ({name})", self.0)
+        out.push_str("host status ");
+        crate::text::push_decimal(out, self.0 as usize);
+        out.push_str(" (");
+        out.push_str(name);
+        out.push(')');
     }
 }
 

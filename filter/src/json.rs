@@ -7,6 +7,7 @@
 //! Objects keep their members in document order.
 
 use crate::escape::escape_into;
+use crate::text::push_decimal;
 
 /// Deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 32;
@@ -137,14 +138,15 @@ pub fn push_path(out: &mut String, path: &[PathSegment]) {
             }
             PathSegment::Index(index) => {
                 out.push('[');
-                out.push_str(&index.to_string());
+                push_decimal(out, *index);
                 out.push(']');
             }
         }
     }
 }
 
-fn push_key(out: &mut String, key: &str) {
+/// Appends one key as [`push_path`] writes it: bare, or quoted and escaped.
+pub fn push_key(out: &mut String, key: &str) {
     let bare = !key.is_empty()
         && key
             .bytes()
@@ -154,12 +156,13 @@ fn push_key(out: &mut String, key: &str) {
         return;
     }
     out.push('"');
-    for (i, part) in key.split('"').enumerate() {
-        if i > 0 {
-            out.push_str("\\\"");
-        }
-        escape_into(out, part.as_bytes());
+    let mut rest = key.as_bytes();
+    while let Some(at) = rest.iter().position(|&b| b == b'"') {
+        escape_into(out, rest.get(..at).unwrap_or_default());
+        out.push_str("\\\"");
+        rest = rest.get(at + 1..).unwrap_or_default();
     }
+    escape_into(out, rest);
     out.push('"');
 }
 

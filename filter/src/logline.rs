@@ -13,6 +13,7 @@
 
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
+use crate::text::push_decimal;
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
 pub const RESPONSE_PREFIX: &str = "response header <-- ";
@@ -86,25 +87,6 @@ fn cut_point(value: &[u8], max: usize) -> usize {
         return if straddles { start } else { max };
     }
     max
-}
-
-/// Appends `n` in decimal without the formatting machinery.
-fn push_decimal(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
 }
 
 #[cfg(test)]

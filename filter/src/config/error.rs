@@ -6,6 +6,7 @@ use super::{
 };
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
+use crate::text::{concat, push_decimal};
 
 /// Escapes user text quoted in an error message, cutting it at 64 bytes.
 pub(super) fn escaped(text: &str) -> String {
@@ -30,48 +31,93 @@ pub struct ConfigError {
     example: &'static str,
 }
 
+/// The field an error is about, borrowed from the parsed document: its path is only written
+/// out when there is an error.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Field<'a> {
+    /// The configuration as a whole.
+    Top,
+    /// A top-level field, e.g. `log_headers`.
+    Name(&'a str),
+    /// A key under a top-level field, e.g. `add_response_headers."X Y"`.
+    Key(&'a str, &'a str),
+    /// An item of a top-level array, e.g. `redact_headers[2]`.
+    Index(&'a str, usize),
+}
+
+impl Field<'_> {
+    /// The path in the configuration's notation, as [`json::push_path`] writes it.
+    fn path(self) -> String {
+        let mut out = String::new();
+        match self {
+            Field::Top => out.push_str(TOP_LEVEL),
+            Field::Name(name) => json::push_key(&mut out, name),
+            Field::Key(name, key) => {
+                json::push_key(&mut out, name);
+                out.push('.');
+                json::push_key(&mut out, key);
+            }
+            Field::Index(name, index) => {
+                json::push_key(&mut out, name);
+                out.push('[');
+                push_decimal(&mut out, index);
+                out.push(']');
+            }
+        }
+        out
+    }
+}
+
 impl ConfigError {
+    /// Boxed: parsing passes errors up through several calls, and a pointer moves cheaply
+    /// (module size).
     pub(super) fn new(
-        path: Vec<PathSegment>,
+        field: Field<'_>,
         problem: String,
         expected: &'static str,
         example: &'static str,
-    ) -> Self {
-        let field = if path.is_empty() {
-            TOP_LEVEL.to_string()
-        } else {
-            let mut field = String::new();
-            json::push_path(&mut field, &path);
-            field
-        };
-        ConfigError {
-            field,
+    ) -> Box<Self> {
+        Box::new(ConfigError {
+            field: field.path(),
             problem,
             expected,
             example,
-        }
+        })
     }
 
-    pub(super) fn from_json(e: &json::JsonError, input: &[u8]) -> Self {
-        let found = match input.get(e.offset..) {
-            _ if e.kind == json::ErrorKind::DuplicateKey => String::new(),
-            None | Some([]) => ", found the end of the input".to_string(),
+    /// A JSON syntax error, anywhere in the configuration.
+    pub(super) fn from_json(e: &json::JsonError, input: &[u8]) -> Box<Self> {
+        let mut problem = String::from("invalid JSON at byte ");
+        push_decimal(&mut problem, e.offset);
+        problem.push_str(": ");
+        problem.push_str(e.problem());
+        match input.get(e.offset..) {
+            _ if e.kind == json::ErrorKind::DuplicateKey => {}
+            None | Some([]) => problem.push_str(", found the end of the input"),
             Some(rest) => {
-                let len = rest.utf8_chunks().next().map_or(1, |chunk| {
-                    chunk.valid().chars().next().map_or(1, char::len_utf8)
-                });
-                let mut out = String::from(", found `");
-                escape_into(&mut out, rest.get(..len).unwrap_or_default());
-                out.push('`');
-                out
+                problem.push_str(", found `");
+                escape_into(
+                    &mut problem,
+                    rest.get(..first_char_len(rest)).unwrap_or(rest),
+                );
+                problem.push('`');
             }
-        };
-        let problem = format!("invalid JSON at byte {}: {}{found}", e.offset, e.problem());
+        }
         let example = match e.path.first() {
             Some(PathSegment::Key(k)) => example_for(k),
             _ => EXAMPLE_TOP,
         };
-        ConfigError::new(e.path.clone(), problem, e.expected(), example)
+        let mut field = String::new();
+        json::push_path(&mut field, &e.path);
+        if field.is_empty() {
+            field.push_str(TOP_LEVEL);
+        }
+        Box::new(ConfigError {
+            field,
+            problem,
+            expected: e.expected(),
+            example,
+        })
     }
 
     /// The path of the field at fault, e.g. `add_response_headers."X Y"`, `redact_headers[2]`,
@@ -96,6 +142,20 @@ impl ConfigError {
     }
 }
 
+/// Length of the character `bytes` starts with: 1 for a byte that does not start valid UTF-8.
+fn first_char_len(bytes: &[u8]) -> usize {
+    let len = match bytes.first() {
+        Some(0xC2..=0xDF) => 2,
+        Some(0xE0..=0xEF) => 3,
+        Some(0xF0..=0xF4) => 4,
+        _ => return 1,
+    };
+    match bytes.get(..len).map(core::str::from_utf8) {
+        Some(Ok(_)) => len,
+        _ => 1,
+    }
+}
+
 fn example_for(field: &str) -> &'static str {
     match field {
         "set_request_headers" => EXAMPLE_SET,
@@ -108,13 +168,30 @@ fn example_for(field: &str) -> &'static str {
     }
 }
 
+impl ConfigError {
+    /// The pieces of the message, in order.
+    fn parts(&self) -> [&str; 8] {
+        [
+            "invalid plugin configuration: ",
+            &self.field,
+            ": ",
+            &self.problem,
+            "; expected ",
+            self.expected,
+            "; for example: ",
+            self.example,
+        ]
+    }
+
+    /// The whole message, as `Display` writes it, built without `core::fmt` (module size).
+    pub fn message(&self) -> String {
+        concat(&self.parts())
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "invalid plugin configuration: {}: {}; expected {}; for example: {}",
-            self.field, self.problem, self.expected, self.example
-        )
+        self.parts().iter().try_for_each(|part| f.write_str(part))
     }
 }
 
