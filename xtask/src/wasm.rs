@@ -20,27 +20,27 @@ pub struct Built {
     pub rebuilt: bool,
 }
 
-/// `cargo build --release --target wasm32-wasip1 -p filter`, quietly unless it fails.
+/// The command that builds the module. `cargo rustc --crate-type cdylib` rather than
+/// `cargo build`: the `filter` package is also an `rlib` (its pure core, used natively), and
+/// Cargo skips LTO for a crate built as cdylib and rlib together, which makes the module
+/// about 20% larger (measured: 126,057 vs 104,805 bytes).
+pub const BUILD_COMMAND: &str =
+    "cargo rustc --release --target wasm32-wasip1 --package filter --crate-type cdylib";
+
+/// Builds the module with [`BUILD_COMMAND`], quietly unless it fails.
 pub fn build() -> Result<Built> {
     let path = paths::wasm();
     let before = modified(&path);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(paths::root())
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--package",
-            "filter",
-        ])
+        .args(BUILD_COMMAND.split(' ').skip(1))
+        .arg("--quiet")
         .output()
         .context("running cargo to build the filter")?;
     if !out.status.success() {
         bail!(
-            "building the filter failed (cargo build --release --target wasm32-wasip1 -p filter):\n{}",
+            "building the filter failed ({BUILD_COMMAND}):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -56,8 +56,7 @@ pub fn build() -> Result<Built> {
 pub fn check_module(path: &Path) -> Result<u64> {
     if let Some(problem) = smoke::envoy_config::module_problem(path) {
         bail!(
-            "the wasm module {} {problem}: build it with \
-             `cargo build --release --target wasm32-wasip1 -p filter` (cargo xtask run does)",
+            "the wasm module {} {problem}: build it with `cargo xtask build` (cargo xtask run does)",
             path.display()
         );
     }

@@ -110,7 +110,15 @@ fn compose_runs_the_same_envoy_yaml_and_version_on_loopback_ports() {
         "the listener and admin ports of envoy.yaml"
     );
 
-    // The module comes from the one-shot build service, which must finish first.
+    // The module comes from the one-shot build service, which must finish first, and which
+    // builds it exactly as `cargo xtask build` does (with LTO).
+    let build: Vec<&str> = config["services"]["build"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(build.join(" "), xtask::wasm::BUILD_COMMAND);
     assert_eq!(
         envoy["depends_on"]["build"]["condition"],
         "service_completed_successfully"

@@ -143,11 +143,7 @@ fn missing_or_broken_wasm_module_is_named_before_envoy_starts() {
             .expect("no module, no start")
     );
     assert_contains("a missing module", &err, "no-such.wasm does not exist");
-    assert_contains(
-        "the fix",
-        &err,
-        "cargo build --release --target wasm32-wasip1 -p filter",
-    );
+    assert_contains("the fix", &err, "cargo xtask build");
 
     let not_wasm = spec.dir().join("filter.wasm");
     std::fs::write(&not_wasm, "this is not wasm").unwrap();
