@@ -84,8 +84,16 @@ fn parse_default_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
     Some((level, thread, rest))
 }
 
-/// `TIMESTAMP LEVEL envoy wasm [path/context.cc:1192] REST` → (level, None, REST).
+/// `TIMESTAMP LEVEL envoy wasm [path/context.cc:1192] REST[\tthread=ID]` → (level, thread, REST).
+/// Current sidecars end each line with `\tthread=<id>` (pilot-agent's `--log-format`); the
+/// filter escapes tabs in what it logs, so a real tab there is always the format's.
 fn parse_istio_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
+    let (line, thread) = match line.rsplit_once("\tthread=") {
+        Some((before, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            (before, id.parse().ok())
+        }
+        _ => (line, None),
+    };
     let (timestamp, rest) = next_token(line)?;
     if !timestamp.as_bytes().first()?.is_ascii_digit() || !timestamp.contains('T') {
         return None;
@@ -103,7 +111,7 @@ fn parse_istio_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
         }
         rest = tail;
     }
-    Some((level, None, rest))
+    Some((level, thread, rest))
 }
 
 /// The next whitespace-separated token and what follows its separator.
@@ -242,3 +250,6 @@ mod tests {
         assert_eq!(stream.finished, [2]);
     }
 }
+
+#[cfg(test)]
+mod istio_tests;

@@ -1,0 +1,205 @@
+//! A local model of httpbin's Istio sidecar, for running the manifests in the real Envoy:
+//! an inbound HTTP connection manager with the router last, and the two ways Istio puts the
+//! filter into it (an `EnvoyFilter` patch, a `WasmPlugin`'s generated filter).
+//!
+//! The model is envoy.yaml's listener without its wasm filter, plus one upstream filter ahead
+//! of the router standing in for Istio's own inbound filters (metadata exchange, authn,
+//! stats: not in upstream Envoy), so that "before the router" differs from "first" or "last".
+//! `bootstrap::native` then makes it runnable on loopback like any other derived copy.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::bootstrap;
+
+/// The network filter Istio's HTTP listeners use, and EnvoyFilter patches match.
+pub const HCM: &str = "envoy.filters.network.http_connection_manager";
+/// The HTTP filter every connection manager ends with.
+pub const ROUTER: &str = "envoy.filters.http.router";
+/// The stand-in for Istio's own inbound filters.
+pub const STAND_IN: &str = "envoy.filters.http.cors";
+
+/// envoy.yaml's bootstrap with its listener shaped like a sidecar's inbound one: no wasm
+/// filter, [`STAND_IN`], then the router.
+pub fn inbound_bootstrap(envoy_yaml: &Value) -> Result<Value> {
+    let mut doc = bootstrap::without_wasm(envoy_yaml)?;
+    let lists = http_filter_lists(&doc, HCM);
+    if lists.is_empty() {
+        bail!("envoy.yaml: no listener has an {HCM}");
+    }
+    for pointer in lists {
+        let filters = doc
+            .pointer_mut(&pointer)
+            .and_then(Value::as_array_mut)
+            .context("the HTTP filters moved")?;
+        if filters.last().and_then(|f| f["name"].as_str()) != Some(ROUTER) {
+            bail!("envoy.yaml: the HTTP filters of an {HCM} do not end with {ROUTER}");
+        }
+        filters.insert(
+            0,
+            json!({
+                "name": STAND_IN,
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
+                }
+            }),
+        );
+    }
+    Ok(doc)
+}
+
+/// Applies an `EnvoyFilter`'s patches to `bootstrap` as istiod does for a sidecar's inbound
+/// listener. Only what this project's manifest uses is modelled (applyTo HTTP_FILTER, context
+/// SIDECAR_INBOUND, a filter and sub-filter match, INSERT_BEFORE); anything else is an error,
+/// and so is a patch that matches nothing (istiod would silently skip it).
+pub fn apply_envoyfilter(bootstrap: &Value, envoyfilter: &Value) -> Result<Value> {
+    if envoyfilter["kind"] != "EnvoyFilter" {
+        bail!("not an EnvoyFilter (kind: {})", envoyfilter["kind"]);
+    }
+    let patches = envoyfilter
+        .pointer("/spec/configPatches")
+        .and_then(Value::as_array)
+        .context("EnvoyFilter: spec.configPatches is missing")?;
+    let mut doc = bootstrap.clone();
+    for (i, patch) in patches.iter().enumerate() {
+        let at = format!("EnvoyFilter spec.configPatches[{i}]");
+        let field = |pointer: &str| patch.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+        let expect = |pointer: &str, want: &str| -> Result<()> {
+            match field(pointer) {
+                got if got == want => Ok(()),
+                got => bail!(
+                    "{at}{}: `{got}`, but the local model handles only `{want}`",
+                    pointer.replace('/', ".")
+                ),
+            }
+        };
+        expect("/applyTo", "HTTP_FILTER")?;
+        expect("/match/context", "SIDECAR_INBOUND")?;
+        expect("/patch/operation", "INSERT_BEFORE")?;
+        let network = field("/match/listener/filterChain/filter/name");
+        let before = field("/match/listener/filterChain/filter/subFilter/name");
+        let value = patch
+            .pointer("/patch/value")
+            .with_context(|| format!("{at}.patch.value is missing"))?;
+        let inserted = insert_before(&mut doc, network, before, value);
+        if inserted == 0 {
+            bail!(
+                "{at} matches nothing: no {network:?} network filter with an HTTP filter \
+                 {before:?} (istiod would skip it silently, and the filter would not run)"
+            );
+        }
+    }
+    Ok(doc)
+}
+
+/// Inserts `filter` just before the router of every HTTP connection manager: where istiod
+/// puts a `WasmPlugin` that has no `phase`.
+pub fn insert_before_router(bootstrap: &Value, filter: &Value) -> Result<Value> {
+    let mut doc = bootstrap.clone();
+    if insert_before(&mut doc, HCM, ROUTER, filter) == 0 {
+        bail!("no {HCM} with a {ROUTER} to insert the filter before");
+    }
+    Ok(doc)
+}
+
+/// The names of the HTTP filters of every connection manager, in order (for assertions).
+pub fn http_filter_names(bootstrap: &Value) -> Vec<Vec<String>> {
+    http_filter_lists(bootstrap, HCM)
+        .iter()
+        .filter_map(|pointer| bootstrap.pointer(pointer).and_then(Value::as_array))
+        .map(|filters| {
+            filters
+                .iter()
+                .map(|f| f["name"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Inserts `value` before the HTTP filter `before` in every `network` filter; how many.
+fn insert_before(doc: &mut Value, network: &str, before: &str, value: &Value) -> usize {
+    let mut inserted = 0;
+    for pointer in http_filter_lists(doc, network) {
+        let Some(filters) = doc.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        if let Some(at) = filters.iter().position(|f| f["name"] == before) {
+            filters.insert(at, value.clone());
+            inserted += 1;
+        }
+    }
+    inserted
+}
+
+/// JSON pointers to the `http_filters` lists of the network filters named `network`, in
+/// every listener's filter chains.
+fn http_filter_lists(doc: &Value, network: &str) -> Vec<String> {
+    let mut lists = Vec::new();
+    let listeners = doc
+        .pointer("/static_resources/listeners")
+        .and_then(Value::as_array);
+    for (l, listener) in listeners.into_iter().flatten().enumerate() {
+        let chains = listener["filter_chains"].as_array();
+        for (c, chain) in chains.into_iter().flatten().enumerate() {
+            let filters = chain["filters"].as_array();
+            for (f, filter) in filters.into_iter().flatten().enumerate() {
+                if filter["name"] == network && filter["typed_config"]["http_filters"].is_array() {
+                    lists.push(format!(
+                        "/static_resources/listeners/{l}/filter_chains/{c}/filters/{f}/typed_config/http_filters"
+                    ));
+                }
+            }
+        }
+    }
+    lists
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths;
+
+    fn envoy_yaml() -> Value {
+        bootstrap::load(&paths::envoy_yaml()).unwrap()
+    }
+
+    fn envoyfilter(sub_filter: &str, operation: &str) -> Value {
+        json!({
+            "kind": "EnvoyFilter",
+            "spec": {"configPatches": [{
+                "applyTo": "HTTP_FILTER",
+                "match": {"context": "SIDECAR_INBOUND", "listener": {"filterChain": {"filter": {
+                    "name": HCM, "subFilter": {"name": sub_filter}}}}},
+                "patch": {"operation": operation, "value": {"name": "patched"}}
+            }]}
+        })
+    }
+
+    #[test]
+    fn the_inbound_model_ends_with_the_router() {
+        let doc = inbound_bootstrap(&envoy_yaml()).unwrap();
+        assert_eq!(http_filter_names(&doc), [[STAND_IN, ROUTER]]);
+    }
+
+    #[test]
+    fn envoyfilter_inserts_before_the_router() {
+        let doc = inbound_bootstrap(&envoy_yaml()).unwrap();
+        let patched = apply_envoyfilter(&doc, &envoyfilter(ROUTER, "INSERT_BEFORE")).unwrap();
+        assert_eq!(http_filter_names(&patched), [[STAND_IN, "patched", ROUTER]]);
+        let same = insert_before_router(&doc, &json!({"name": "patched"})).unwrap();
+        assert_eq!(same, patched);
+    }
+
+    #[test]
+    fn envoyfilter_that_matches_nothing_or_else_is_an_error() {
+        let doc = inbound_bootstrap(&envoy_yaml()).unwrap();
+        let err = apply_envoyfilter(&doc, &envoyfilter("envoy.router", "INSERT_BEFORE"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("matches nothing"), "{err}");
+        let err = apply_envoyfilter(&doc, &envoyfilter(ROUTER, "MERGE"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("patch.operation: `MERGE`"), "{err}");
+    }
+}

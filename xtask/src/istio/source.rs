@@ -1,0 +1,162 @@
+//! What the Istio manifests are rendered from: envoy.yaml's wasm filter, read with
+//! `smoke::envoy_config`, and the names the port adds (ConfigMap, mount, workload).
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+use smoke::envoy_config;
+
+/// The workload the filter is ported to: httpbin, as in docker-compose.yml and Istio's samples.
+pub const APP: &str = "httpbin";
+/// The httpbin image: the one docker-compose.yml runs.
+pub const HTTPBIN_IMAGE: &str = "mccutchen/go-httpbin:v2.22.1";
+/// The port go-httpbin listens on.
+pub const HTTPBIN_PORT: u16 = 8080;
+/// The Service's port, as in Istio's httpbin sample.
+pub const SERVICE_PORT: u16 = 8000;
+/// Where the ConfigMap holding the module is mounted in the `istio-proxy` container.
+pub const MOUNT_DIR: &str = "/var/local/wasm";
+/// The ConfigMap's key, so the module's file name inside [`MOUNT_DIR`].
+pub const MODULE_KEY: &str = "filter.wasm";
+/// The namespace the README applies the manifests to. istiod names a `WasmPlugin`'s Envoy
+/// filter after it (`default.http-headers`), so the local runs use it too.
+pub const NAMESPACE: &str = "default";
+/// The runtime istiod always gives a `WasmPlugin`.
+pub const V8: &str = "envoy.wasm.runtime.v8";
+
+/// envoy.yaml's wasm filter: every field the manifests carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plugin {
+    /// The HTTP filter entry's `name` (`envoy.filters.http.wasm`).
+    pub filter_name: String,
+    /// `config.name`: also the EnvoyFilter's, the WasmPlugin's and (with `-wasm`) the
+    /// ConfigMap's name.
+    pub name: String,
+    /// `config.root_id`: the WasmPlugin's `pluginName`.
+    pub root_id: String,
+    /// `config.vm_config.vm_id` (a WasmPlugin cannot set one: istiod leaves it empty).
+    pub vm_id: String,
+    /// `config.vm_config.runtime`.
+    pub runtime: String,
+    /// `config.failure_policy`, when set.
+    pub failure_policy: Option<String>,
+    /// The plugin configuration: the StringValue's text, exactly as in envoy.yaml.
+    pub configuration: String,
+    /// The same configuration as a JSON object: the WasmPlugin's `pluginConfig` (`None` when
+    /// the configuration is empty).
+    pub config_object: Option<Map<String, Value>>,
+}
+
+impl Plugin {
+    /// Reads the first wasm filter of an Envoy bootstrap; `origin` names it in errors.
+    pub fn from_bootstrap(bootstrap: &Value, origin: &str) -> Result<Plugin> {
+        let filters = envoy_config::find_wasm_filters(bootstrap, origin)?;
+        let filter = &filters[0];
+        let at = |what: &str| format!("{origin}: {}{what}", filter.path);
+        let filter_name = bootstrap
+            .pointer(&format!("{}/name", filter.pointer))
+            .and_then(Value::as_str)
+            .with_context(|| at(".name is missing"))?
+            .to_string();
+        filter::config::PluginConfig::parse(filter.plugin_config.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", at(".typed_config.config.configuration")))?;
+        let config_object = if filter.plugin_config.trim().is_empty() {
+            None
+        } else {
+            match serde_json::from_str::<Value>(&filter.plugin_config) {
+                Ok(Value::Object(map)) => Some(map),
+                Ok(_) => bail!(
+                    "{}: the plugin configuration is not a JSON object, so it cannot be a \
+                     WasmPlugin's pluginConfig",
+                    at(".typed_config.config.configuration")
+                ),
+                Err(e) => bail!("{}: {e}", at(".typed_config.config.configuration")),
+            }
+        };
+        if !is_resource_name(&filter.name) {
+            bail!(
+                "{}: `{}` cannot name the Istio resources: use lower-case letters, digits and \
+                 `-` (a Kubernetes name), e.g. `http-headers`",
+                at(".typed_config.config.name"),
+                filter.name
+            );
+        }
+        Ok(Plugin {
+            filter_name,
+            name: filter.name.clone(),
+            root_id: filter.root_id.clone(),
+            vm_id: filter.vm_id.clone(),
+            runtime: filter.runtime.clone(),
+            failure_policy: filter.failure_policy.clone(),
+            configuration: filter.plugin_config.clone(),
+            config_object,
+        })
+    }
+
+    /// The ConfigMap holding the module.
+    pub fn configmap(&self) -> String {
+        format!("{}-wasm", self.name)
+    }
+
+    /// The module's path inside the `istio-proxy` container.
+    pub fn module_path(&self) -> String {
+        format!("{MOUNT_DIR}/{MODULE_KEY}")
+    }
+
+    /// The WasmPlugin's `failStrategy` for envoy.yaml's `failure_policy`.
+    pub fn fail_strategy(&self) -> Result<&'static str> {
+        match self.failure_policy.as_deref() {
+            None | Some("FAIL_CLOSED") => Ok("FAIL_CLOSE"),
+            Some("FAIL_OPEN") => Ok("FAIL_OPEN"),
+            Some("FAIL_RELOAD") => Ok("FAIL_RELOAD"),
+            Some(other) => bail!(
+                "envoy.yaml: failure_policy `{other}` has no WasmPlugin failStrategy \
+                 (FAIL_CLOSED, FAIL_OPEN and FAIL_RELOAD do)"
+            ),
+        }
+    }
+}
+
+/// A Kubernetes DNS label: what a ConfigMap, EnvoyFilter and WasmPlugin can all be named.
+fn is_resource_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 58
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{bootstrap, paths};
+
+    #[test]
+    fn reads_envoy_yaml() {
+        let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();
+        let plugin = Plugin::from_bootstrap(&doc, "envoy.yaml").unwrap();
+        assert_eq!(plugin.filter_name, "envoy.filters.http.wasm");
+        assert_eq!(plugin.configmap(), format!("{}-wasm", plugin.name));
+        assert_eq!(plugin.module_path(), "/var/local/wasm/filter.wasm");
+        let object = plugin.config_object.as_ref().unwrap();
+        let text: Value = serde_json::from_str(&plugin.configuration).unwrap();
+        assert_eq!(&Value::Object(object.clone()), &text);
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_ported() {
+        let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();
+        let bad = bootstrap::with_plugin_config(&doc, r#"{"add_response_headers": 1}"#).unwrap();
+        let err = format!(
+            "{:#}",
+            Plugin::from_bootstrap(&bad, "envoy.yaml").unwrap_err()
+        );
+        assert!(err.contains("add_response_headers"), "{err}");
+        let empty = bootstrap::with_plugin_config(&doc, "").unwrap();
+        let plugin = Plugin::from_bootstrap(&empty, "envoy.yaml").unwrap();
+        assert_eq!(plugin.config_object, None);
+        assert!(is_resource_name("http-headers"));
+        assert!(!is_resource_name("Http_Headers") && !is_resource_name("-x"));
+    }
+}
