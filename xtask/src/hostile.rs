@@ -1,12 +1,232 @@
-//! `cargo xtask hostile`: (being written).
+//! `cargo xtask hostile`: hostile requests through the real Envoy 1.40.0 and the built filter
+//! to the real httpbin, written byte by byte on raw sockets, and the checks that the filter
+//! survives them, escapes, redacts and cuts as documented, and never forges a log line.
+//!
+//! The engine is a library so that the end-to-end tests run exactly what the command runs:
+//! [`fixed`] and [`generate`] make the cases, [`suite::Suite`] sends each with a probe after
+//! it and checks the log ([`log`], [`checks`], [`stream_lines`], [`reference`](mod@reference)),
+//! [`summary::Summary`] holds the figures and the failures.
 
-use anyhow::{Result, bail};
+pub mod case;
+pub mod checks;
+pub mod fixed;
+pub mod generate;
+pub mod log;
+pub mod reference;
+pub mod secrets;
+pub mod splice;
+pub mod stream_lines;
+pub mod suite;
+pub mod summary;
+
+use std::hash::{BuildHasher, Hasher};
+
+use anyhow::{Context, Result};
+use filter::config::PluginConfig;
+
+pub use case::{Case, Header};
+pub use checks::Fate;
+pub use secrets::Secrets;
+pub use suite::{Outcome, Suite};
+pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
+
+use crate::progress::Step;
+use crate::stack::{Stack, StackSpec};
+use crate::{bootstrap, paths, setup, wasm};
+
+/// A run stops after this many normal requests in a row failed (the filter is down).
+pub const STOP_AFTER_FAILED_PROBES: usize = 5;
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Generated requests to send after the fixed cases (the test suite sends 2000).
+    #[arg(long, default_value_t = 2000)]
+    pub requests: usize,
+    /// The generator's seed; without it a random one is used (and printed, to reproduce a
+    /// failure with `--seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Send only the generated requests, not the fixed cases.
+    #[arg(long)]
+    pub no_fixed: bool,
+}
 
-/// Runs the command; the exit code.
-pub fn run(_args: &Args) -> Result<i32> {
-    bail!("cargo xtask hostile is not written yet")
+/// What a run sends.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Generated requests after the fixed cases.
+    pub generated: usize,
+    /// The generator's seed.
+    pub seed: u64,
+    /// Send the fixed cases first.
+    pub fixed: bool,
+    /// Print a line every 1,000 requests.
+    pub progress: bool,
+}
+
+/// A random seed (from the OS's hash keys).
+pub fn random_seed() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish() % 1_000_000_000
+}
+
+/// Runs the fixed cases (if asked) and `options.generated` generated ones against `stack`,
+/// whose Envoy runs the filter with `config`; stops Envoy at the end to check its whole log.
+pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) -> Result<Summary> {
+    let secrets = Secrets::random();
+    // The configured redacted names beyond the four always redacted; and the names the
+    // generator puts secrets in (set-cookie comes from httpbin's responses instead).
+    let extra: Vec<String> = config
+        .redact_headers
+        .iter()
+        .filter(|n| !filter::config::DEFAULT_REDACTED.contains(&n.as_str()))
+        .cloned()
+        .collect();
+    let secret_names: Vec<String> = config
+        .redact_headers
+        .iter()
+        .filter(|n| n.as_str() != "set-cookie")
+        .cloned()
+        .collect();
+    let fixed = if options.fixed {
+        fixed::cases(&secrets, &extra)
+    } else {
+        Vec::new()
+    };
+    let total = fixed.len() + options.generated;
+    // Generated cases are made one at a time: a large run never holds them all.
+    let generated = generate::corpus(options.seed, &secrets, &secret_names).take(options.generated);
+
+    let mut suite = Suite::new(&stack.envoy, config, secrets, options.seed)?;
+    let mut probes_failed_in_a_row = 0;
+    for (i, case) in fixed.into_iter().chain(generated).enumerate() {
+        let outcome = suite
+            .check(&case)
+            .with_context(|| format!("sending request #{i} ({})", case.label))?;
+        probes_failed_in_a_row = if outcome.probe_passed {
+            0
+        } else {
+            probes_failed_in_a_row + 1
+        };
+        if probes_failed_in_a_row == STOP_AFTER_FAILED_PROBES {
+            suite.summary.failures.push(Failure {
+                request: format!("#{i} {}", case.label),
+                case: String::new(),
+                expected: "normal requests pass between the hostile ones".into(),
+                got: format!(
+                    "the last {STOP_AFTER_FAILED_PROBES} normal requests failed: the filter is down \
+                     (after a trap, FAIL_CLOSED answers 503 to everything); stopped here"
+                ),
+                lines: Vec::new(),
+            });
+            break;
+        }
+        if let Some(byte) = byte_of(&case) {
+            let fate = byte_fate(byte, &outcome);
+            suite.summary.bytes.insert(byte, fate);
+        } else if case.label.starts_with("fixed ") {
+            suite.summary.fixed.push(fixed_outcome(&case, &outcome));
+        }
+        if options.progress && (i + 1) % 1000 == 0 {
+            eprintln!(
+                "  … {} of {total} requests, {} failures",
+                i + 1,
+                suite.summary.failures.len()
+            );
+        }
+    }
+    suite.finish(&mut stack.envoy)
+}
+
+/// What happened to a fixed case, with the filter's line for its first header.
+fn fixed_outcome(case: &Case, outcome: &Outcome) -> FixedOutcome {
+    let first = case.headers.first().map(|h| h.lower_name());
+    let logged = first.and_then(|name| {
+        outcome
+            .request_lines
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, v)| format!("{n}: {v}"))
+    });
+    FixedOutcome {
+        label: case.label.clone(),
+        fate: outcome.fate.clone(),
+        logged,
+    }
+}
+
+/// The byte a fixed byte case sends (`a<byte>b` in `x-byte`).
+fn byte_of(case: &Case) -> Option<u8> {
+    (0..=0xFFu8).find(|b| case.label == format!("fixed bytes: {}", fixed::byte_label(*b)))
+}
+
+fn byte_fate(byte: u8, outcome: &Outcome) -> ByteFate {
+    match outcome.fate {
+        Fate::Refused(status) => ByteFate::Refused(status.unwrap_or(0)),
+        Fate::Other(_) => ByteFate::Other,
+        Fate::Reached(_) => {
+            let as_sent = reference::escape(&[b'a', byte, b'b']);
+            let logged = outcome
+                .request_lines
+                .iter()
+                .find(|(n, _)| n == "x-byte")
+                .map(|(_, v)| v.as_str());
+            if logged == Some(as_sent.as_str()) {
+                ByteFate::AsSent
+            } else {
+                ByteFate::Changed
+            }
+        }
+    }
+}
+
+/// Runs the command; the exit code: 0 no failure, 1 failures (errors: 2, from main).
+pub fn run(args: &Args) -> Result<i32> {
+    let tools = setup::ensure_venv()?;
+    let step = Step::start("build", "the filter for wasm32-wasip1");
+    let built = wasm::build()?;
+    step.done(&format!("{} ({} bytes)", built.path.display(), built.bytes));
+    let envoy_yaml = paths::envoy_yaml();
+    let doc = bootstrap::load(&envoy_yaml)?;
+    let config = smoke::plugin_config_of(&doc, &envoy_yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let step = Step::start("start", "httpbin and Envoy 1.40.0");
+    let spec = StackSpec::new("hostile", doc, built.path);
+    let mut stack = Stack::start(&tools, &spec)?;
+    step.done(&format!(
+        "httpbin {}, Envoy {} (log {})",
+        stack.httpbin.addr,
+        stack.envoy.url(),
+        stack.envoy.log().display()
+    ));
+    let seed = args.seed.unwrap_or_else(random_seed);
+    eprintln!(
+        "hostile: {}{} generated requests, seed {seed}; each followed by a normal probe request",
+        if args.no_fixed {
+            ""
+        } else {
+            "the fixed cases, then "
+        },
+        args.requests
+    );
+    let options = Options {
+        generated: args.requests,
+        seed,
+        fixed: !args.no_fixed,
+        progress: true,
+    };
+    let summary = run_suite(&mut stack, &config, &options)?;
+    print!("{}", summary.render());
+    if summary.passed() {
+        return Ok(0);
+    }
+    eprintln!(
+        "reproduce: cargo xtask hostile --requests {} --seed {seed}{} (Envoy's log: {})",
+        args.requests,
+        if args.no_fixed { " --no-fixed" } else { "" },
+        stack.envoy.log().display()
+    );
+    Ok(1)
 }

@@ -1,0 +1,151 @@
+//! One hostile request: its path and headers as raw bytes, and how it is written on the wire.
+
+use super::reference;
+
+/// The `host` every request sends; Envoy turns it into `:authority`.
+pub const HOST: &str = "hostile.test";
+/// The header that tags each request so that its log lines can be found.
+pub const ID_HEADER: &str = "x-hostile-id";
+
+/// A header as written: `name`, then `separator` (usually `: `), then `value`, then CRLF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The name as sent (any case).
+    pub name: Vec<u8>,
+    /// What stands between the name and the value: `: `, `:`, `:\t`, ...
+    pub separator: Vec<u8>,
+    /// The raw value, as written (CR, LF and any byte allowed).
+    pub value: Vec<u8>,
+}
+
+impl Header {
+    /// `name: value`.
+    pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Header {
+        Header {
+            name: name.into(),
+            separator: b": ".to_vec(),
+            value: value.into(),
+        }
+    }
+
+    /// The lower-cased name, as Envoy passes it on.
+    pub fn lower_name(&self) -> String {
+        String::from_utf8_lossy(&self.name).to_ascii_lowercase()
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// What it tries, e.g. `fixed non-utf8/ff-fe` or `generated #17`.
+    pub label: String,
+    /// The request target, as written (`/headers`, `/response-headers?...`).
+    pub path: Vec<u8>,
+    /// The headers after `host`, `connection` and the id, in order.
+    pub headers: Vec<Header>,
+    /// httpbin must answer (if it does not refuse the request) with a `set-cookie`: the case
+    /// put a secret in the response through httpbin.
+    pub expects_secret_cookie: bool,
+    /// The headers Envoy passes on (lower-case names, values), when the reference model
+    /// ([`super::reference::envoy_headers`]) does not apply: line breaks that make other
+    /// header lines. `None`: the model says.
+    pub passed_on: Option<Vec<(String, Vec<u8>)>>,
+}
+
+impl Case {
+    /// A `GET path` with `headers`.
+    pub fn new(label: impl Into<String>, path: impl Into<Vec<u8>>, headers: Vec<Header>) -> Case {
+        Case {
+            label: label.into(),
+            path: path.into(),
+            headers,
+            expects_secret_cookie: false,
+            passed_on: None,
+        }
+    }
+
+    /// The headers Envoy should pass on to the filter, in order (the set ones included).
+    pub fn expected_headers(&self) -> Vec<(String, Vec<u8>)> {
+        if let Some(given) = &self.passed_on {
+            return given.clone();
+        }
+        let sent: Vec<(String, Vec<u8>)> = self
+            .headers
+            .iter()
+            .map(|h| (h.lower_name(), h.value.clone()))
+            .collect();
+        reference::envoy_headers(&sent)
+    }
+
+    /// The request, byte for byte: `GET path HTTP/1.1`, `host`, `connection: close`, the id,
+    /// then the headers exactly as given.
+    pub fn render(&self, id: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + self.size());
+        out.extend_from_slice(b"GET ");
+        out.extend_from_slice(&self.path);
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        out.extend_from_slice(format!("host: {HOST}\r\nconnection: close\r\n").as_bytes());
+        out.extend_from_slice(format!("{ID_HEADER}: {id}\r\n").as_bytes());
+        for header in &self.headers {
+            out.extend_from_slice(&header.name);
+            out.extend_from_slice(&header.separator);
+            out.extend_from_slice(&header.value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    /// Bytes of names and values.
+    pub fn size(&self) -> usize {
+        self.headers
+            .iter()
+            .map(|h| h.name.len() + h.separator.len() + h.value.len() + 2)
+            .sum()
+    }
+
+    /// The request as one escaped line, cut after `max` characters, for reports.
+    pub fn describe(&self, id: &str, max: usize) -> String {
+        let text = reference::escape(&self.render(id));
+        match text.char_indices().nth(max) {
+            Some((at, _)) => format!(
+                "{} ... ({} bytes in all)",
+                &text[..at],
+                self.render(id).len()
+            ),
+            None => text,
+        }
+    }
+}
+
+/// Percent-encodes every byte (`%41` for `A`): the path then never holds a secret literally.
+pub fn percent_encode_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_bytes_as_given() {
+        let mut odd = Header::new("X-Odd", b"a\xff\r\n b".to_vec());
+        odd.separator = b":".to_vec();
+        let case = Case::new("t", "/headers", vec![Header::new("x-a", "1"), odd]);
+        assert_eq!(
+            case.render("7"),
+            b"GET /headers HTTP/1.1\r\nhost: hostile.test\r\nconnection: close\r\n\
+              x-hostile-id: 7\r\nx-a: 1\r\nX-Odd:a\xff\r\n b\r\n\r\n"
+        );
+        assert_eq!(
+            case.describe("7", 20),
+            "GET /headers HTTP/1. ... (103 bytes in all)"
+        );
+        assert_eq!(case.headers[1].lower_name(), "x-odd");
+    }
+
+    #[test]
+    fn percent_encodes_every_byte() {
+        assert_eq!(percent_encode_all(b"aZ=\xff"), "%61%5A%3D%FF");
+    }
+}

@@ -1,0 +1,350 @@
+//! The checks on one request: what the client got, and the filter's log lines for its stream.
+//!
+//! A request either reached the filter (its stream is in the log: then the client must get
+//! httpbin's answer through the filter, never a 5xx, and every logged header must match what
+//! Envoy passed on, escaped, redacted and cut as documented) or Envoy refused it (a 4xx of
+//! Envoy's own, or a closed connection, and no log lines for it at all).
+
+use smoke::envoy_log::{Stream, streams_with};
+
+use super::case::{Case, ID_HEADER};
+use super::stream_lines::{check_request_lines, check_response_lines};
+use crate::http::Response;
+
+pub use super::stream_lines::{Expectations, REDACTED};
+
+/// What happened to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// The filter logged its stream; the client got this status.
+    Reached(u16),
+    /// Envoy refused it with this 4xx status, or closed the connection (`None`).
+    Refused(Option<u16>),
+    /// Neither: what happened (always with a failure), e.g. `503 without the filter's lines`.
+    Other(String),
+}
+
+/// A check that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What should have been.
+    pub expected: String,
+    /// What was.
+    pub got: String,
+    /// The log lines that show it.
+    pub lines: Vec<String>,
+}
+
+pub(super) fn problem(
+    expected: impl Into<String>,
+    got: impl Into<String>,
+    lines: &[String],
+) -> Problem {
+    Problem {
+        expected: expected.into(),
+        got: got.into(),
+        lines: lines.to_vec(),
+    }
+}
+
+/// What the checks of one request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Reached the filter or refused by Envoy.
+    pub fate: Fate,
+    /// The checks that failed.
+    pub problems: Vec<Problem>,
+    /// Logged header values compared with what they should be.
+    pub values_checked: usize,
+}
+
+/// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
+/// streams the filter logged meanwhile.
+pub fn check_request(
+    expect: &Expectations,
+    case: &Case,
+    id: &str,
+    response: &Result<Response, String>,
+    streams: &[Stream],
+) -> Verdict {
+    let mut checked = 0;
+    let (fate, problems) = check(expect, case, id, response, streams, &mut checked);
+    Verdict {
+        fate,
+        problems,
+        values_checked: checked,
+    }
+}
+
+fn check(
+    expect: &Expectations,
+    case: &Case,
+    id: &str,
+    response: &Result<Response, String>,
+    streams: &[Stream],
+    checked: &mut usize,
+) -> (Fate, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let tagged = streams_with(streams, ID_HEADER, id);
+    let Some(stream) = tagged.first() else {
+        return refused(expect, response);
+    };
+    if tagged.len() > 1 {
+        problems.push(problem(
+            "one stream in the log per request",
+            format!("{} streams tagged {ID_HEADER}: {id}", tagged.len()),
+            &stream.lines,
+        ));
+    }
+    let response = match response {
+        Ok(response) => response,
+        Err(err) => {
+            problems.push(problem(
+                "httpbin's answer (the request reached the filter)",
+                format!("no answer: {err}"),
+                &stream.lines,
+            ));
+            return (
+                Fate::Other(format!("no answer after the filter: {err}")),
+                problems,
+            );
+        }
+    };
+    let status = response.status;
+    if status >= 500 {
+        problems.push(problem(
+            "httpbin's answer, never a 5xx",
+            describe_5xx(response),
+            &stream.lines,
+        ));
+    }
+    for (name, value) in &expect.add_response {
+        if response.header(name).as_deref() != Some(value.as_str()) {
+            problems.push(problem(
+                format!("the response header the filter adds: {name}: {value}"),
+                format!("{name}: {:?}", response.header(name)),
+                &stream.lines,
+            ));
+        }
+    }
+    if stream.finished.len() != 1 {
+        problems.push(problem(
+            "exactly one `<id> finished` line",
+            format!("{:?}", stream.finished),
+            &stream.lines,
+        ));
+    }
+    let answered = status < 400;
+    if case.expects_secret_cookie && answered && response.header("set-cookie").is_none() {
+        problems.push(problem(
+            "httpbin's set-cookie (holding the secret) in the response",
+            "no set-cookie: the secret never went through the filter, the case proves nothing",
+            &stream.lines,
+        ));
+    }
+    problems.extend(check_request_lines(expect, case, id, stream, checked));
+    problems.extend(check_response_lines(expect, response, stream, checked));
+    (Fate::Reached(status), problems)
+}
+
+/// No stream in the log: Envoy must have refused the request itself.
+fn refused(expect: &Expectations, response: &Result<Response, String>) -> (Fate, Vec<Problem>) {
+    let response = match response {
+        Ok(response) => response,
+        Err(_) => return (Fate::Refused(None), Vec::new()),
+    };
+    let through_filter = !expect.add_response.is_empty() && expect.through_filter(response);
+    let status = response.status;
+    if through_filter {
+        let got = format!("{status} with the filter's response header but no stream in the log");
+        let expected =
+            format!("log lines tagged {ID_HEADER} (the response went through the filter)");
+        return (Fate::Other(got.clone()), vec![problem(expected, got, &[])]);
+    }
+    if !(400..500).contains(&status) {
+        let got = if status >= 500 {
+            describe_5xx(response)
+        } else {
+            format!("{status} without the filter's lines")
+        };
+        let expected = "httpbin's answer through the filter, or Envoy's own 4xx";
+        return (Fate::Other(got.clone()), vec![problem(expected, got, &[])]);
+    }
+    (Fate::Refused(Some(status)), Vec::new())
+}
+
+fn describe_5xx(response: &Response) -> String {
+    if response.status == 503 && response.body.is_empty() {
+        "503 with an empty body: the filter trapped (FAIL_CLOSED)".into()
+    } else {
+        format!(
+            "{}: {}",
+            response.status,
+            response.text().chars().take(200).collect::<String>()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hostile::case::Header;
+    use filter::config::PluginConfig;
+    use smoke::envoy_log::{group_streams, wasm_lines};
+
+    fn expect() -> Expectations {
+        let mut config = PluginConfig {
+            add_response_headers: vec![("x-wasm-header".into(), "demo-wasm".into())],
+            ..PluginConfig::default()
+        };
+        config.redact_headers.push("x-api-key".into());
+        Expectations::from_config(&config)
+    }
+
+    fn log(messages: &[&str]) -> Vec<Stream> {
+        let text: Vec<String> = messages
+            .iter()
+            .map(|m| {
+                format!(
+                    "[2026-11-23 20:50:09.226][7][info][wasm] [source/extensions/common/wasm/context.cc:1151] \
+                     wasm log http-headers http-headers-root http-headers-vm: {m}"
+                )
+            })
+            .collect();
+        group_streams(&wasm_lines(&text.join("\n")))
+    }
+
+    fn ok_response() -> Result<Response, String> {
+        Ok(Response {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), b"application/json".to_vec()),
+                ("x-wasm-header".into(), b"demo-wasm".to_vec()),
+            ],
+            body: b"{}".to_vec(),
+        })
+    }
+
+    /// The lines the filter writes for `case` sent with id 1, with `value` logged for x-v.
+    fn stream_lines(value: &str) -> Vec<String> {
+        [
+            "request header --> :authority: hostile.test",
+            "request header --> :path: /headers",
+            "request header --> :method: GET",
+            "request header --> :scheme: http",
+            "request header --> x-hostile-id: 1",
+            &format!("request header --> x-v: {value}"),
+            "request header --> authorization: [redacted]",
+            "request header --> x-forwarded-proto: http",
+            "request header --> x-request-id: 0f0e",
+            "request header --> test: best",
+            "response header <-- :status: 200",
+            "response header <-- content-type: application/json",
+            "response header <-- x-wasm-header: demo-wasm",
+            "2 finished",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn case() -> Case {
+        Case::new(
+            "t",
+            "/headers",
+            vec![
+                Header::new("X-V", b" a\xff\rb ".to_vec()),
+                Header::new("Authorization", "Bearer S3cr3t"),
+            ],
+        )
+    }
+
+    fn run(lines: &[String]) -> (Fate, Vec<Problem>) {
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &log(&refs));
+        (verdict.fate, verdict.problems)
+    }
+
+    #[test]
+    fn the_right_lines_pass() {
+        let refs: Vec<String> = stream_lines("a\\xffb");
+        let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &log(&refs));
+        assert_eq!(verdict.fate, Fate::Reached(200));
+        assert!(verdict.problems.is_empty(), "{:#?}", verdict.problems);
+        // 4 pseudo-headers, the id, 2 added by Envoy, test; x-v, authorization; 2 response.
+        assert_eq!(verdict.values_checked, 12);
+    }
+
+    #[test]
+    fn a_wrongly_escaped_value_fails() {
+        let (_, problems) = run(&stream_lines("a\u{FFFD}b"));
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].expected.contains("x-v: a\\xffb"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_leaked_secret_fails() {
+        let mut lines = stream_lines("a\\xffb");
+        lines[6] = "request header --> authorization: Bearer S3cr3t".into();
+        let (_, problems) = run(&lines);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].got.contains("Bearer S3cr3t"));
+    }
+
+    #[test]
+    fn a_forged_line_fails() {
+        // What `x-v: a\r\nrequest header --> x-hostile-forged: 1` would leave unescaped.
+        let mut lines = stream_lines("a");
+        lines.insert(6, "request header --> x-hostile-forged: 1".into());
+        let (_, problems) = run(&lines);
+        assert!(
+            problems.iter().any(|p| p.got.contains("x-hostile-forged")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_trap_fails_and_a_refusal_passes() {
+        let trapped = Ok(Response {
+            status: 503,
+            headers: vec![],
+            body: vec![],
+        });
+        let verdict = check_request(&expect(), &case(), "1", &trapped, &[]);
+        assert_eq!(
+            verdict.fate,
+            Fate::Other("503 with an empty body: the filter trapped (FAIL_CLOSED)".into())
+        );
+        assert_eq!(verdict.problems.len(), 1, "{verdict:#?}");
+        let refused = Ok(Response {
+            status: 400,
+            headers: vec![],
+            body: b"Bad Request".to_vec(),
+        });
+        let verdict = check_request(&expect(), &case(), "1", &refused, &[]);
+        assert_eq!(
+            (verdict.fate, verdict.problems.len()),
+            (Fate::Refused(Some(400)), 0)
+        );
+    }
+
+    #[test]
+    fn a_cut_value_must_say_so() {
+        let long = vec![b'a'; 1030];
+        let case = Case::new("t", "/headers", vec![Header::new("x-v", long)]);
+        let mut lines = stream_lines(&"a".repeat(1024));
+        lines.remove(6);
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let problems = check_request(&expect(), &case, "1", &ok_response(), &log(&refs)).problems;
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0]
+                .expected
+                .contains("[truncated: 1024 of 1030 bytes]")
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! The generated corpus: proptest strategies for hostile requests, drawn from a ChaCha RNG
+//! seeded with the run's seed, so that `--seed S` gives the same requests again (only the
+//! secret token, random per run, differs).
+//!
+//! A value is a concatenation of pieces: plain text, escape look-alikes, raw bytes
+//! 0x80–0xFF, Unicode characters (any, or the ones the escaping treats specially), tabs and
+//! spaces, sometimes a CR (Envoy drops it), an obsolete line fold, a byte Envoy refuses, a
+//! line break before a forged log line, or a run long enough to be cut. Names are tokens in
+//! odd case; some are redacted and carry a secret. Some requests have many headers, or ask
+//! httpbin for a `set-cookie` holding a secret.
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use super::case::{Case, Header, percent_encode_all};
+use super::fixed::FORGED_LINE;
+use super::reference::refused_in_value;
+use super::secrets::Secrets;
+
+/// The Unicode characters the escaping table names, and their neighbours.
+const SPECIAL_CHARS: &[char] = &[
+    '\u{80}', '\u{85}', '\u{9F}', '\u{A0}', '\u{200B}', '\u{200D}', '\u{200E}', '\u{200F}',
+    '\u{2027}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+    '\u{202F}', '\u{2065}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{206A}', '\u{FEFF}',
+    '\u{FFFD}', 'é', '€', '𝄞', '日', '😀',
+];
+/// Text that looks like the log's own syntax.
+const LOOK_ALIKES: &[&str] = &[
+    "\\",
+    "\\\\",
+    "\\x41",
+    "\\xff",
+    "\\u{0085}",
+    "\\n",
+    "\\r\\n",
+    "\\t",
+    "[redacted]",
+    " ... [truncated: 3 of 9 bytes]",
+    ": ",
+    "request header --> ",
+    "response header <-- ",
+    "7 finished",
+    "wasm log",
+];
+/// Common header names, sent in odd case. Not `referer` (Envoy drops one that is not a URL),
+/// nor `user-agent` (the access log prints it raw: a forged line in it would be the access
+/// log's, and the fixed cases try raw bytes there).
+const COMMON_NAMES: &[&str] = &[
+    "accept",
+    "accept-language",
+    "accept-encoding",
+    "origin",
+    "cache-control",
+    "pragma",
+    "if-none-match",
+    "dnt",
+    "x-custom",
+];
+/// Token characters for generated names (RFC 9110).
+const TOKEN: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~";
+
+/// One piece of a value, before the secret token is known.
+#[derive(Debug, Clone)]
+enum Piece {
+    Bytes(Vec<u8>),
+    /// The run's secret (only in redacted headers).
+    Secret(u32),
+}
+
+fn bytes(b: impl Into<Vec<u8>>) -> Piece {
+    Piece::Bytes(b.into())
+}
+
+/// A piece of a value, weighted so that most requests reach the filter; with `breaking`, it
+/// may also be a byte Envoy refuses or a line break before a forged line.
+fn piece(breaking: bool) -> BoxedStrategy<Piece> {
+    let printable = proptest::collection::vec(0x20u8..=0x7E, 0..24);
+    // Any character but the controls Envoy refuses (those come from their own piece).
+    let any_char = any::<char>().prop_filter("a control Envoy refuses", |c| {
+        !(c.is_ascii() && refused_in_value(*c as u8))
+    });
+    let safe = prop_oneof![
+        30 => printable.prop_map(bytes),
+        8 => proptest::sample::select(LOOK_ALIKES).prop_map(bytes),
+        10 => proptest::collection::vec(0x80u8..=0xFF, 1..8).prop_map(bytes),
+        6 => proptest::collection::vec(any_char, 1..4).prop_map(|cs| bytes(String::from_iter(cs))),
+        8 => proptest::collection::vec(proptest::sample::select(SPECIAL_CHARS), 1..4)
+            .prop_map(|cs| bytes(String::from_iter(cs))),
+        5 => proptest::sample::select(&[" ", "\t", "  ", " \t "][..]).prop_map(bytes),
+        2 => Just(bytes("\r")),
+        1 => proptest::sample::select(&["\r\n ", "\r\n\t"][..]).prop_map(bytes),
+        2 => (1000usize..1100, proptest::sample::select(&["a", "é", "€", "𝄞", "\u{85}", "\\"][..]))
+            .prop_map(|(n, unit)| bytes(unit.repeat(n / unit.len()))),
+        1 => (2000usize..20_000).prop_map(|n| bytes(vec![b'z'; n])),
+    ];
+    if !breaking {
+        return safe.boxed();
+    }
+    prop_oneof![
+        73 => safe,
+        1 => proptest::sample::select(refused_bytes()).prop_map(|b| bytes(vec![b])),
+        1 => proptest::sample::select(&["\r", "\n", "\r\n", "\r\n "][..])
+            .prop_map(|brk| bytes([brk.as_bytes(), FORGED_LINE.as_bytes()].concat())),
+    ]
+    .boxed()
+}
+
+/// The bytes Envoy refuses in a value; not LF, which ends the line instead (the fixed cases
+/// try it).
+fn refused_bytes() -> Vec<u8> {
+    (0..=0x7Fu8)
+        .filter(|b| refused_in_value(*b) && *b != b'\n')
+        .collect()
+}
+
+/// A name: `x-h-<token>` or a common name, in odd case.
+fn name() -> impl Strategy<Value = String> {
+    let generated = proptest::collection::vec(proptest::sample::select(TOKEN), 1..12)
+        .prop_map(|t| format!("x-h-{}", String::from_utf8_lossy(&t)));
+    let common = proptest::sample::select(COMMON_NAMES).prop_map(str::to_string);
+    (prop_oneof![4 => generated, 1 => common], any::<u64>())
+        .prop_map(|(name, bits)| odd_case(&name, bits))
+}
+
+/// Upper-cases the letters whose bit in `bits` is set.
+fn odd_case(name: &str, bits: u64) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if bits >> (i % 64) & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// A header before the token is known: name, separator, pieces.
+type Draft = (String, &'static str, Vec<Piece>);
+
+fn header(redacted: Vec<String>, breaking: bool) -> impl Strategy<Value = Draft> {
+    let separator = proptest::sample::select(&[": ", ":", ":\t", ":  "][..]);
+    let plain = (
+        name(),
+        separator.clone(),
+        proptest::collection::vec(piece(breaking), 0..4),
+    );
+    let secret = (
+        proptest::sample::select(redacted),
+        any::<u64>(),
+        separator,
+        proptest::collection::vec(piece(breaking), 0..2),
+        any::<u32>(),
+    )
+        .prop_map(|(name, bits, sep, mut pieces, n)| {
+            pieces.insert(pieces.len() / 2, Piece::Secret(n));
+            (odd_case(&name, bits), sep, pieces)
+        });
+    prop_oneof![12 => plain, 1 => secret]
+}
+
+/// A request before the token is known: path choice, headers.
+type RequestDraft = (u8, u32, Vec<Draft>);
+
+fn request(redacted: Vec<String>) -> impl Strategy<Value = RequestDraft> {
+    let few = proptest::collection::vec(header(redacted.clone(), true), 0..10);
+    // Many headers: near Envoy's limit of 100 (97 more fit) and its 60 KiB, without the
+    // pieces that make a 400 (the limits are what these try).
+    let many = proptest::collection::vec(header(redacted, false), 60..104);
+    let headers = prop_oneof![15 => few, 1 => many];
+    (0u8..20, any::<u32>(), headers)
+}
+
+/// Turns a draft into a case, with the token in its secrets.
+fn finish(index: usize, seed: u64, draft: RequestDraft, secrets: &Secrets) -> Case {
+    let (path_choice, n, drafts) = draft;
+    let headers = drafts
+        .into_iter()
+        .map(|(name, separator, pieces)| {
+            let mut value = Vec::new();
+            for piece in pieces {
+                match piece {
+                    Piece::Bytes(b) => value.extend_from_slice(&b),
+                    Piece::Secret(k) => {
+                        value.extend_from_slice(secrets.secret(&format!("-g{k}")).as_bytes())
+                    }
+                }
+            }
+            Header {
+                name: name.into_bytes(),
+                separator: separator.as_bytes().to_vec(),
+                value,
+            }
+        })
+        .collect();
+    let secret = percent_encode_all(secrets.secret(&format!("-p{n}")).as_bytes());
+    let (path, expects_secret_cookie) = match path_choice {
+        0..=9 => ("/headers".to_string(), false),
+        10..=12 => ("/get".to_string(), false),
+        13..=14 => (format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"), false),
+        15 => ("/status/204".to_string(), false),
+        16..=17 => (format!("/response-headers?set-cookie=id%3D{secret}"), true),
+        _ => (
+            format!("/cookies/set?{}={secret}", percent_encode_all(b"session")),
+            true,
+        ),
+    };
+    Case {
+        label: format!("generated #{index} (seed {seed})"),
+        path: path.into_bytes(),
+        headers,
+        expects_secret_cookie,
+        passed_on: None,
+    }
+}
+
+/// `count` generated cases for `seed`; case `i` is the same whatever `count` is.
+/// `redacted` are the names whose values are secrets (the always-redacted ones and the
+/// configured ones).
+pub fn cases(seed: u64, count: usize, secrets: &Secrets, redacted: &[String]) -> Vec<Case> {
+    corpus(seed, secrets, redacted).take(count).collect()
+}
+
+/// The endless sequence of generated cases for `seed`, made one at a time.
+pub fn corpus(
+    seed: u64,
+    secrets: &Secrets,
+    redacted: &[String],
+) -> impl Iterator<Item = Case> + use<> {
+    let mut key = [0u8; 32];
+    for (i, chunk) in key.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(
+            &(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes(),
+        );
+    }
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = request(redacted.to_vec());
+    let secrets = secrets.clone();
+    (0..).map(move |index| {
+        let draft = strategy
+            .new_tree(&mut runner)
+            .map(|tree| tree.current())
+            .unwrap_or_else(|_| (0, 0, Vec::new()));
+        finish(index, seed, draft, &secrets)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redacted() -> Vec<String> {
+        [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "x-api-key",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    #[test]
+    fn same_seed_same_requests() {
+        let secrets = Secrets::fixed("S3cr3tT");
+        let a = cases(42, 50, &secrets, &redacted());
+        let b = cases(42, 80, &secrets, &redacted());
+        assert_eq!(a[..], b[..50]);
+        let c = cases(43, 50, &secrets, &redacted());
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn the_corpus_covers_the_classes() {
+        let secrets = Secrets::fixed("S3cr3tT");
+        let all = cases(7, 2000, &secrets, &redacted());
+        let values: Vec<&[u8]> = all
+            .iter()
+            .flat_map(|c| &c.headers)
+            .map(|h| h.value.as_slice())
+            .collect();
+        let any = |f: &dyn Fn(&[u8]) -> bool| values.iter().filter(|v| f(v)).count();
+        assert!(any(&|v| v.iter().any(|b| *b >= 0x80)) > 500);
+        assert!(any(&|v| v.contains(&b'\r')) > 50);
+        assert!(any(&|v| v.iter().any(|b| refused_in_value(*b))) > 20);
+        // A line break only as a fold, or before a forged line (a 400): never one that makes
+        // another valid header line, which the reference model does not follow.
+        let lone_lf = |v: &[u8]| {
+            (0..v.len())
+                .any(|i| v[i] == b'\n' && !v.get(i + 1).is_some_and(|b| b" \t[".contains(b)))
+        };
+        assert_eq!(any(&lone_lf), 0);
+        // Most requests reach the filter: about one in ten holds what makes Envoy refuse it.
+        let breaks = |v: &[u8]| {
+            v.iter().any(|b| refused_in_value(*b) && *b != b'\n')
+                || v.windows(2).any(|w| w == b"\n[")
+        };
+        let refusable = all
+            .iter()
+            .filter(|c| c.headers.iter().any(|h| breaks(&h.value)))
+            .count();
+        assert!((100..300).contains(&refusable), "{refusable} of 2000");
+        assert!(any(&|v| v.len() > 1024) > 50);
+        assert!(any(&|v| v.windows(7).any(|w| w == b"S3cr3tT")) > 100);
+        assert!(any(&|v| v.is_empty()) > 50);
+        assert!(all.iter().filter(|c| c.headers.len() > 97).count() > 5);
+        assert!(all.iter().filter(|c| c.expects_secret_cookie).count() > 200);
+        for case in &all {
+            let path = String::from_utf8_lossy(&case.path);
+            assert!(!path.contains("S3cr3tT"), "{path}");
+        }
+    }
+}

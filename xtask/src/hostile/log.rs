@@ -1,0 +1,258 @@
+//! Envoy's log file, read as it grows (each byte once), and what each line must look like.
+//!
+//! Every line of the file is one of Envoy's own lines, `[2026-11-23 20:50:09.226][18705][info][wasm] …`,
+//! or an access log line, `[2026-11-23T20:50:09.226Z] "GET …" … "<upstream>"` (access lines
+//! cut by the access log's buffered writes are put back together first: `splice.rs`).
+//! Anything else is a piece of a split line, or a line a header forged. The filter's lines (logger `wasm`, `wasm log …`) must
+//! also be valid UTF-8 with no raw control, C1, separator or bidi character, at level info.
+//! Lines at level error or critical (a wasm trap, a failed callback) are failures too.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use smoke::envoy_log::{WasmLine, parse_line};
+
+use super::reference;
+use super::splice::Splicer;
+
+/// Reads a growing file from where it stopped last time, a complete line at a time.
+pub struct LogReader {
+    path: PathBuf,
+    file: File,
+    offset: u64,
+    partial: Vec<u8>,
+    splicer: Splicer,
+}
+
+impl LogReader {
+    /// Starts at the beginning of `path`.
+    pub fn open(path: &Path) -> Result<LogReader> {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(LogReader {
+            path: path.to_path_buf(),
+            file,
+            offset: 0,
+            partial: Vec::new(),
+            splicer: Splicer::default(),
+        })
+    }
+
+    /// The complete lines written since the last call (without their `\n`; cut access lines
+    /// joined again).
+    pub fn new_lines(&mut self) -> Result<Vec<Vec<u8>>> {
+        let mut fresh = Vec::new();
+        self.file.seek(SeekFrom::Start(self.offset))?;
+        self.file
+            .read_to_end(&mut fresh)
+            .with_context(|| format!("reading {}", self.path.display()))?;
+        self.offset += fresh.len() as u64;
+        self.partial.extend_from_slice(&fresh);
+        let Some(last) = self.partial.iter().rposition(|b| *b == b'\n') else {
+            return Ok(Vec::new());
+        };
+        let rest = self.partial.split_off(last + 1);
+        let complete = std::mem::replace(&mut self.partial, rest);
+        let mut lines = Vec::new();
+        for line in complete[..last].split(|b| *b == b'\n') {
+            self.splicer.push(line.to_vec(), &mut lines);
+        }
+        Ok(lines)
+    }
+
+    /// What is left unfinished: the front of a cut access line, and what follows the last
+    /// `\n` (after Envoy stopped: lines cut short).
+    pub fn unterminated(&self) -> Vec<u8> {
+        [self.splicer.pending().unwrap_or_default(), &self.partial].concat()
+    }
+}
+
+/// What a line of Envoy's output is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// A line the filter wrote (`wasm log …: message`), checked and parsed.
+    Filter(WasmLine),
+    /// One of Envoy's own lines, with its level and logger.
+    Envoy {
+        /// `info`, `warning`, `error`, ...
+        level: String,
+        /// `main`, `wasm`, `http`, ...
+        logger: String,
+    },
+    /// An access log line.
+    Access,
+}
+
+/// Classifies one line; `Err` says why it is not acceptable (the line is a failure).
+pub fn classify(raw: &[u8]) -> Result<Line, String> {
+    if is_access_line(raw) {
+        return Ok(Line::Access);
+    }
+    let Some((level, logger, rest)) = envoy_prefix(raw) else {
+        return Err(
+            "a line that is neither one of Envoy's nor an access log line: a split or forged line"
+                .into(),
+        );
+    };
+    if matches!(level.as_str(), "error" | "critical") {
+        return Err(format!(
+            "Envoy logged at level {level} (logger {logger}): a wasm trap or a failed callback?"
+        ));
+    }
+    let is_filter = logger == "wasm" && contains(rest, b"wasm log");
+    if !is_filter {
+        return Ok(Line::Envoy { level, logger });
+    }
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        format!(
+            "a filter line that is not valid UTF-8 (byte {} is not)",
+            e.valid_up_to()
+        )
+    })?;
+    if let Some((at, c)) = reference::unsafe_char(text) {
+        return Err(format!(
+            "a filter line holding a raw {:?} (U+{:04X}) at byte {at}",
+            c, c as u32
+        ));
+    }
+    let parsed =
+        parse_line(text).ok_or_else(|| "a filter line smoke::envoy_log can't parse".to_string())?;
+    if parsed.level != "info" {
+        return Err(format!(
+            "the filter logged at level {}: {}",
+            parsed.level, parsed.message
+        ));
+    }
+    Ok(Line::Filter(parsed))
+}
+
+/// `[2026-11-23T20:50:09.226Z] "GET … "127.0.0.1:40109"`: Envoy's default access log
+/// format, which starts with the time and ends with the quoted upstream host.
+fn is_access_line(raw: &[u8]) -> bool {
+    raw.len() > 28
+        && raw[0] == b'['
+        && raw[11] == b'T'
+        && raw[1..5].iter().all(u8::is_ascii_digit)
+        && raw.get(24..28) == Some(b"Z] \"".as_slice())
+        && raw.ends_with(b"\"")
+}
+
+/// `[date time][thread][level][logger] rest` → (level, logger, rest).
+fn envoy_prefix(raw: &[u8]) -> Option<(String, String, &[u8])> {
+    let mut fields = Vec::with_capacity(4);
+    let mut rest = raw;
+    while fields.len() < 4 {
+        let inner = rest.strip_prefix(b"[")?;
+        let close = inner.iter().position(|b| *b == b']')?;
+        fields.push(&inner[..close]);
+        rest = &inner[close + 1..];
+    }
+    let date_time = fields[0];
+    let looks_like_time = date_time.len() == 23
+        && date_time[..4].iter().all(u8::is_ascii_digit)
+        && date_time[10] == b' ';
+    if !looks_like_time || !fields[1].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
+    Some((text(fields[2]), text(fields[3]), rest))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFIX: &str = "[2026-11-23 20:50:09.226][18705][info][wasm] \
+        [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: ";
+
+    fn filter_line(message: &str) -> Vec<u8> {
+        format!("{PREFIX}{message}").into_bytes()
+    }
+
+    #[test]
+    fn accepts_envoy_filter_and_access_lines() {
+        let Ok(Line::Filter(line)) = classify(&filter_line("request header --> x-a: \\xff")) else {
+            panic!("not a filter line")
+        };
+        assert_eq!(line.message, "request header --> x-a: \\xff");
+        let access =
+            b"[2026-11-23T20:50:09.226Z] \"GET /headers HTTP/1.1\" 200 - 0 251 3 1 \"-\" \"\xff\"";
+        assert_eq!(classify(access), Ok(Line::Access));
+        let warning = b"[2026-11-23 20:50:09.219][18699][warning][main] [source/server/server.cc:1059] There is no configured limit";
+        assert_eq!(
+            classify(warning),
+            Ok(Line::Envoy {
+                level: "warning".into(),
+                logger: "main".into()
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_raw_controls_and_invalid_utf8_in_filter_lines() {
+        for bad in [
+            filter_line("request header --> x-a: a\rb"),
+            filter_line("request header --> x-a: \u{1b}[31m"),
+            filter_line("request header --> x-a: \u{202E}evil"),
+            filter_line("request header --> x-a: \u{85}"),
+            [filter_line("request header --> x-a: "), b"\xff".to_vec()].concat(),
+        ] {
+            let verdict = classify(&bad);
+            assert!(
+                verdict.is_err(),
+                "EXPECTED a refusal\nGOT: {verdict:?} for {}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_forged_and_split_lines_and_traps() {
+        // What a header holding `\n` would leave if the filter did not escape it.
+        assert!(classify(b"request header --> x-hostile-forged: 1").is_err());
+        assert!(classify(b"").is_err());
+        // An access line must end with the quoted upstream host.
+        assert!(
+            classify(b"[2026-11-23T20:50:09.226Z] \"GET / HTTP/1.1\" 200 ... forged tail").is_err()
+        );
+        let trap = b"[2026-11-23 20:50:09.226][18705][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable";
+        assert!(classify(trap).unwrap_err().contains("error"));
+        let warn = format!("{PREFIX}http_headers: can't read the headers").replacen(
+            "[info][wasm]",
+            "[warning][wasm]",
+            1,
+        );
+        assert!(classify(warn.as_bytes()).unwrap_err().contains("warning"));
+    }
+
+    #[test]
+    fn reads_only_new_complete_lines() {
+        let dir = crate::paths::work_dir(&format!("unit-log-reader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("envoy.log");
+        std::fs::write(&path, b"one\ntwo\nthr").unwrap();
+        let mut reader = LogReader::open(&path).unwrap();
+        assert_eq!(
+            reader.new_lines().unwrap(),
+            vec![b"one".to_vec(), b"two".to_vec()]
+        );
+        assert!(reader.new_lines().unwrap().is_empty());
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"ee\n\xff\n").unwrap();
+        assert_eq!(
+            reader.new_lines().unwrap(),
+            vec![b"three".to_vec(), b"\xff".to_vec()]
+        );
+        assert!(reader.unterminated().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,339 @@
+//! What the filter should log for the bytes a request carried: an independent reference of
+//! the escaping table in `filter/src/escape.rs` and of the cut in `filter/src/logline.rs`
+//! (written from their documentation, not from their code), and the model of what Envoy
+//! 1.40.0 does to a header value before the filter sees it.
+//!
+//! Envoy's HTTP/1.1 codec, as measured with raw requests (see `fixed::byte_cases`):
+//! - refuses a request (400) whose header value holds NUL, 0x01–0x08, 0x0B, 0x0C, 0x0E–0x1F
+//!   or DEL;
+//! - ends a header line at a bare LF as at CR LF (so LF never reaches the filter: what
+//!   follows is another header line, the end of the headers, or a 400);
+//! - unfolds an obsolete line fold: `CR LF` followed by SP or HTAB is removed, the SP or HTAB
+//!   stays;
+//! - drops every other CR of a value (`a\rb` reaches the filter as `ab`);
+//! - trims SP and HTAB from both ends of a value;
+//! - lower-cases header names and refuses (400) a name that is not an RFC 9110 token;
+//! - joins a repeated header whose name is one of Envoy's "inline" headers ([`COALESCED`])
+//!   into its first occurrence: the non-empty values, separated by `,`;
+//! - drops a `referer` that is not a valid URL (so the generator does not send one).
+//!
+//! [`envoy_value`] applies the value rules and [`envoy_headers`] the joining; the suite
+//! compares what the filter logged with [`expected_logged`] of that, so every normalisation
+//! accounted for is here. (Cases whose line breaks make other header lines say what Envoy
+//! passes on themselves: `Case::passed_on`.)
+
+/// Envoy's normalisation of a request header value (see the module comment): unfold,
+/// drop CR, trim SP/HTAB.
+pub fn envoy_value(sent: &[u8]) -> Vec<u8> {
+    let mut unfolded = Vec::with_capacity(sent.len());
+    let mut at = 0;
+    while at < sent.len() {
+        let folded =
+            sent[at..].starts_with(b"\r\n") && matches!(sent.get(at + 2), Some(b' ' | b'\t'));
+        if folded {
+            at += 2;
+            continue;
+        }
+        if sent[at] != b'\r' {
+            unfolded.push(sent[at]);
+        }
+        at += 1;
+    }
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = unfolded.iter().position(|b| !is_ws(b)).unwrap_or(0);
+    let end = unfolded
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map_or(0, |i| i + 1);
+    unfolded.get(start..end).unwrap_or_default().to_vec()
+}
+
+/// The bytes that make Envoy refuse a request when they appear inside a header value (400);
+/// LF too, unless what follows it parses as a header line.
+pub fn refused_in_value(b: u8) -> bool {
+    matches!(b, 0x00..=0x08 | 0x0A..=0x0C | 0x0E..=0x1F | 0x7F)
+}
+
+/// Request headers that Envoy 1.40.0 keeps "inline" and joins when repeated (measured: the
+/// others it keeps as separate entries, e.g. `cookie`, `proxy-authorization`, `x-*`).
+pub const COALESCED: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "access-control-request-method",
+    "authorization",
+    "cache-control",
+    "content-type",
+    "expect",
+    "grpc-timeout",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "origin",
+    "pragma",
+    "referer",
+    "user-agent",
+    "via",
+    "x-forwarded-for",
+    "x-request-id",
+];
+
+/// The headers Envoy passes on for `sent` (lower-case names, raw values, in order): each
+/// value normalised by [`envoy_value`], repeated [`COALESCED`] names joined into the first.
+pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(sent.len());
+    for (name, value) in sent {
+        let value = envoy_value(value);
+        let first = COALESCED
+            .contains(&name.as_str())
+            .then(|| out.iter_mut().find(|(n, _)| n == name))
+            .flatten();
+        match first {
+            Some((_, joined)) if !value.is_empty() => {
+                if !joined.is_empty() {
+                    joined.push(b',');
+                }
+                joined.extend_from_slice(&value);
+            }
+            Some(_) => {}
+            None => out.push((name.clone(), value)),
+        }
+    }
+    out
+}
+
+/// The documented escaping of `bytes`: `\\`, `\t`, `\n`, `\r`; other C0 controls, DEL and
+/// each byte outside valid UTF-8 as `\xNN` (lower-case hex); C1 controls, LRM/RLM, the line
+/// and paragraph separators, bidi embeddings, overrides and isolates as `\u{XXXX}`
+/// (upper-case hex, four digits); everything else as itself.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match decode(bytes, at) {
+            Some((c, width)) => {
+                push_char(&mut out, c);
+                at += width;
+            }
+            None => {
+                out.push_str(&format!("\\x{:02x}", bytes[at]));
+                at += 1;
+            }
+        }
+    }
+    out
+}
+
+fn push_char(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\u{0}'..='\u{1F}' | '\u{7F}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+        '\u{80}'..='\u{9F}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+        _ => out.push(c),
+    }
+}
+
+/// The character starting at `bytes[at]` if the bytes there are well-formed UTF-8 (the
+/// Unicode Standard's table 3-7: no overlongs, no surrogates, nothing above U+10FFFF), and
+/// its width in bytes.
+pub fn decode(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let lead = *bytes.get(at)?;
+    let (width, second) = match lead {
+        0x00..=0x7F => return Some((char::from(lead), 1)),
+        0xC2..=0xDF => (2, 0x80..=0xBF),
+        0xE0 => (3, 0xA0..=0xBF),
+        0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80..=0xBF),
+        0xED => (3, 0x80..=0x9F),
+        0xF0 => (4, 0x90..=0xBF),
+        0xF1..=0xF3 => (4, 0x80..=0xBF),
+        0xF4 => (4, 0x80..=0x8F),
+        _ => return None,
+    };
+    let tail = bytes.get(at + 1..at + width)?;
+    if !second.contains(&tail[0]) || !tail[1..].iter().all(|b| (0x80..=0xBF).contains(b)) {
+        return None;
+    }
+    let mut code = u32::from(lead) & (0x7F >> width);
+    for b in tail {
+        code = code << 6 | (u32::from(*b) & 0x3F);
+    }
+    Some((char::from_u32(code)?, width))
+}
+
+/// How many bytes of `value` the log shows when it is longer than `max`: `max`, moved back to
+/// the start of a well-formed character that would straddle it.
+pub fn shown_bytes(value: &[u8], max: usize) -> usize {
+    if value.len() <= max {
+        return value.len();
+    }
+    let mut at = 0;
+    while at < max {
+        let width = decode(value, at).map_or(1, |(_, w)| w);
+        if at + width > max {
+            return at;
+        }
+        at += width;
+    }
+    max
+}
+
+/// The logged form of a (non-redacted) value: escaped, and past `max` bytes cut with
+/// ` ... [truncated: <shown> of <total> bytes]`.
+pub fn expected_logged(value: &[u8], max: usize) -> String {
+    let shown = shown_bytes(value, max);
+    let mut out = escape(&value[..shown]);
+    if shown < value.len() {
+        out.push_str(&format!(
+            " ... [truncated: {shown} of {} bytes]",
+            value.len()
+        ));
+    }
+    out
+}
+
+/// Why a line the filter wrote is unsafe, if it is: a raw control character, a C1 control,
+/// a line or paragraph separator or a bidi control (the escaping table promises none).
+pub fn unsafe_char(line: &str) -> Option<(usize, char)> {
+    line.char_indices().find(|(_, c)| {
+        matches!(
+            c,
+            '\u{0}'..='\u{1F}'
+                | '\u{7F}'..='\u{9F}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_table() {
+        assert_eq!(escape(b"plain text ~"), "plain text ~");
+        assert_eq!(escape(b"a\\b\t\n\r"), "a\\\\b\\t\\n\\r");
+        assert_eq!(escape(b"\x00\x1b\x1f\x7f"), "\\x00\\x1b\\x1f\\x7f");
+        assert_eq!(escape(b"\xff\xfe\xc0\xaf"), "\\xff\\xfe\\xc0\\xaf");
+        assert_eq!(escape(b"\xed\xa0\x80"), "\\xed\\xa0\\x80");
+        assert_eq!(
+            escape("\u{85}\u{202E}\u{2069}".as_bytes()),
+            "\\u{0085}\\u{202E}\\u{2069}"
+        );
+        assert_eq!(
+            escape("é€𝄞\u{A0}\u{200D}\u{FEFF}".as_bytes()),
+            "é€𝄞\u{A0}\u{200D}\u{FEFF}"
+        );
+        assert_eq!(escape(b"\xe2\x82ok"), "\\xe2\\x82ok");
+    }
+
+    #[test]
+    fn envoy_normalisation() {
+        assert_eq!(envoy_value(b" \t a b \t"), b"a b");
+        assert_eq!(envoy_value(b"a\rb\r"), b"ab");
+        assert_eq!(envoy_value(b" \r a"), b"a");
+        assert_eq!(envoy_value(b"a\r\n b"), b"a b");
+        assert_eq!(envoy_value(b"a\r\n\tb"), b"a\tb");
+        assert_eq!(envoy_value(b"\t\t"), b"");
+        assert_eq!(envoy_value(b"\xff "), b"\xff");
+    }
+
+    #[test]
+    fn envoy_joins_inline_headers() {
+        let h = |n: &str, v: &str| (n.to_string(), v.as_bytes().to_vec());
+        let sent = [
+            h("accept", "one"),
+            h("x-a", "1"),
+            h("accept", " "),
+            h("cookie", "a"),
+            h("accept", "two "),
+            h("cookie", "b"),
+            h("pragma", ""),
+            h("pragma", "p"),
+        ];
+        assert_eq!(
+            envoy_headers(&sent),
+            [
+                h("accept", "one,two"),
+                h("x-a", "1"),
+                h("cookie", "a"),
+                h("cookie", "b"),
+                h("pragma", "p")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cut() {
+        assert_eq!(expected_logged(b"abcdef", 6), "abcdef");
+        assert_eq!(
+            expected_logged(b"abcdefg", 6),
+            "abcdef ... [truncated: 6 of 7 bytes]"
+        );
+        assert_eq!(
+            expected_logged("a€b".as_bytes(), 3),
+            "a ... [truncated: 1 of 5 bytes]"
+        );
+        assert_eq!(
+            expected_logged("𝄞𝄞".as_bytes(), 7),
+            "𝄞 ... [truncated: 4 of 8 bytes]"
+        );
+        assert_eq!(
+            expected_logged(b"a\xc3\xc3\xc3", 2),
+            "a\\xc3 ... [truncated: 2 of 4 bytes]"
+        );
+        assert_eq!(
+            expected_logged(b"\n\n\n", 1),
+            "\\n ... [truncated: 1 of 3 bytes]"
+        );
+    }
+
+    #[test]
+    fn unsafe_chars_are_found() {
+        assert_eq!(unsafe_char("ok \\x00 é"), None);
+        assert_eq!(unsafe_char("a\rb"), Some((1, '\r')));
+        assert_eq!(unsafe_char("a\u{2028}"), Some((1, '\u{2028}')));
+        assert_eq!(unsafe_char("\u{85}"), Some((0, '\u{85}')));
+    }
+
+    proptest! {
+        /// The reference and std split bytes into the same characters and invalid bytes.
+        #[test]
+        fn decode_agrees_with_std(bytes in proptest::collection::vec(any::<u8>(), 0..12)) {
+            let (mut valid, mut invalid) = (String::new(), Vec::new());
+            let mut at = 0;
+            while at < bytes.len() {
+                match decode(&bytes, at) {
+                    Some((c, w)) => { valid.push(c); at += w; }
+                    None => { invalid.push(bytes[at]); at += 1; }
+                }
+            }
+            let std_valid: String = bytes.utf8_chunks().map(|c| c.valid()).collect();
+            let std_invalid: Vec<u8> = bytes.utf8_chunks().flat_map(|c| c.invalid().to_vec()).collect();
+            prop_assert_eq!(valid, std_valid);
+            prop_assert_eq!(invalid, std_invalid);
+        }
+
+        /// The reference agrees with the filter's escaping, and the filter's unescape
+        /// inverts it: the table is implemented twice, the same way.
+        #[test]
+        fn reference_matches_the_filter(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let mut theirs = String::new();
+            filter::escape::escape_into(&mut theirs, &bytes);
+            prop_assert_eq!(&escape(&bytes), &theirs);
+            prop_assert_eq!(filter::escape::unescape(&theirs).unwrap(), bytes);
+            prop_assert_eq!(unsafe_char(&theirs), None);
+        }
+    }
+}

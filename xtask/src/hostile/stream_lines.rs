@@ -1,0 +1,241 @@
+//! What the filter's lines for one stream must be: every request header Envoy passed on, in
+//! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
+//! filter add; every response header the client got, and nothing else.
+
+use filter::config::PluginConfig;
+use smoke::envoy_log::Stream;
+
+use super::case::{Case, HOST, ID_HEADER};
+use super::checks::{Problem, problem};
+use super::reference::{escape, expected_logged};
+use crate::http::Response;
+
+/// Always redacted, whatever the configuration says (README, "Plugin configuration").
+const ALWAYS_REDACTED: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+/// What a redacted value is logged as.
+pub const REDACTED: &str = "[redacted]";
+/// Request headers Envoy adds before the filter runs (the pseudo-headers come from the
+/// request line and `host`).
+const ENVOY_ADDED: [&str; 2] = ["x-forwarded-proto", "x-request-id"];
+/// Response headers Envoy rewrites after the filter ran (the client sees Envoy's, the log
+/// httpbin's): they are not compared.
+const REWRITTEN_AFTER_FILTER: [&str; 5] = [
+    "server",
+    "date",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+];
+
+/// What the plugin configuration makes the filter do, as the checks need it.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    /// Set on every request (lower-case name, value).
+    pub set_request: Vec<(String, String)>,
+    /// Added to every response.
+    pub add_response: Vec<(String, String)>,
+    /// Lower-case names logged as `[redacted]`.
+    pub redacted: Vec<String>,
+    /// `max_logged_value_bytes`.
+    pub max_value: usize,
+}
+
+impl Expectations {
+    /// From the plugin configuration the filter runs with.
+    pub fn from_config(config: &PluginConfig) -> Expectations {
+        let mut redacted: Vec<String> = ALWAYS_REDACTED.iter().map(|s| s.to_string()).collect();
+        redacted.extend(config.redact_headers.iter().map(|n| n.to_ascii_lowercase()));
+        Expectations {
+            set_request: config.set_request_headers.clone(),
+            add_response: config.add_response_headers.clone(),
+            redacted,
+            max_value: config.max_logged_value_bytes,
+        }
+    }
+
+    fn is_redacted(&self, name: &str) -> bool {
+        self.redacted.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
+
+    fn is_set(&self, name: &str) -> bool {
+        self.set_request.iter().any(|(n, _)| n == name)
+    }
+
+    /// Whether `response` went through the filter: it carries the first header the filter
+    /// adds (with none configured: it is not a 4xx or 5xx).
+    pub fn through_filter(&self, response: &Response) -> bool {
+        match self.add_response.first() {
+            Some((name, _)) => response.header(name).is_some(),
+            None => response.status < 400,
+        }
+    }
+
+    /// How a value of header `name` must be logged.
+    pub fn logged(&self, name: &str, value: &[u8]) -> String {
+        if self.is_redacted(name) {
+            REDACTED.to_string()
+        } else {
+            expected_logged(value, self.max_value)
+        }
+    }
+}
+
+/// Every `request header -->` line: the headers sent (normalised by Envoy, escaped, redacted,
+/// cut), in order, plus exactly the ones Envoy and the filter add.
+pub(super) fn check_request_lines(
+    expect: &Expectations,
+    case: &Case,
+    id: &str,
+    stream: &Stream,
+    checked: &mut usize,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let lines = &stream.lines;
+    let path = expected_logged(&case.path, expect.max_value);
+    let mut singles: Vec<(String, Option<String>)> = vec![
+        (":authority".into(), Some(HOST.into())),
+        (":path".into(), Some(path)),
+        (":method".into(), Some("GET".into())),
+        (":scheme".into(), Some("http".into())),
+        (ID_HEADER.into(), Some(id.into())),
+    ];
+    singles.extend(ENVOY_ADDED.iter().map(|n| (n.to_string(), None)));
+    singles.extend(
+        expect
+            .set_request
+            .iter()
+            .map(|(n, v)| (n.clone(), Some(expect.logged(n, v.as_bytes())))),
+    );
+    for (name, value) in &singles {
+        *checked += 1;
+        let logged: Vec<&str> = stream.request_values(name).collect();
+        let ok = logged.len() == 1 && value.as_ref().is_none_or(|v| v == logged[0]);
+        if !ok {
+            let want = value.as_deref().unwrap_or("(any value)");
+            problems.push(problem(
+                format!("request header --> {name}: {want} (once)"),
+                format!("{logged:?}"),
+                lines,
+            ));
+        }
+    }
+    let sent: Vec<(String, Vec<u8>)> = case
+        .expected_headers()
+        .into_iter()
+        .filter(|(n, _)| !expect.is_set(n))
+        .collect();
+    let logged: Vec<&(String, String)> = stream
+        .request_headers
+        .iter()
+        .filter(|(n, _)| !singles.iter().any(|(s, _)| s == n))
+        .collect();
+    for (at, (name, value)) in sent.iter().enumerate() {
+        *checked += 1;
+        let want = format!("{name}: {}", expect.logged(name, value));
+        let Some((got_name, got_value)) = logged.get(at) else {
+            problems.push(problem(
+                format!("request header --> {want}"),
+                format!(
+                    "no line (only {} of {} headers logged)",
+                    logged.len(),
+                    sent.len()
+                ),
+                lines,
+            ));
+            break;
+        };
+        let got = format!("{got_name}: {got_value}");
+        if got != want {
+            problems.push(problem(
+                format!(
+                    "request header --> {want}   (Envoy passes on: {})",
+                    escape(value)
+                ),
+                format!("request header --> {got}"),
+                lines,
+            ));
+            continue;
+        }
+        let cut = value.len() > expect.max_value;
+        if !cut && !expect.is_redacted(name) {
+            match filter::escape::unescape(got_value) {
+                Ok(bytes) if &bytes == value => {}
+                other => problems.push(problem(
+                    format!(
+                        "filter::escape::unescape(logged) == the value Envoy passed on: {value:?}"
+                    ),
+                    format!("{other:?}"),
+                    lines,
+                )),
+            }
+        }
+    }
+    for (name, value) in logged.iter().skip(sent.len()) {
+        problems.push(problem(
+            "no request header line the request did not send",
+            format!("request header --> {name}: {value}"),
+            lines,
+        ));
+    }
+    problems
+}
+
+/// `:status`, then every response header the client got (but those Envoy rewrites after the
+/// filter) logged in order, escaped and redacted; and no line for a header nobody sent.
+pub(super) fn check_response_lines(
+    expect: &Expectations,
+    response: &Response,
+    stream: &Stream,
+    checked: &mut usize,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let lines = &stream.lines;
+    let status: Vec<&str> = stream.response_values(":status").collect();
+    if status != [response.status.to_string()] {
+        problems.push(problem(
+            format!("response header <-- :status: {} (once)", response.status),
+            format!("{status:?}"),
+            lines,
+        ));
+    }
+    let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in &response.headers {
+        if compared(name) && !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        *checked += 1;
+        let want: Vec<String> = response
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| expect.logged(name, v))
+            .collect();
+        let got: Vec<&str> = stream.response_values(name).collect();
+        if got != want {
+            problems.push(problem(
+                format!("response header <-- {name}: {want:?}"),
+                format!("{got:?}"),
+                lines,
+            ));
+        }
+    }
+    for (name, value) in &stream.response_headers {
+        let known = !compared(name) || response.headers.iter().any(|(n, _)| n == name);
+        if !known {
+            problems.push(problem(
+                "no response header line for a header the client did not get",
+                format!("response header <-- {name}: {value}"),
+                lines,
+            ));
+        }
+    }
+    problems
+}

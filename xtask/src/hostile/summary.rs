@@ -1,0 +1,347 @@
+//! The suite's figures and failures, and how they are printed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::checks::Fate;
+use super::fixed::CONTROL_GROUP;
+
+/// One failed check, with what it takes to reproduce and understand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `#17 generated (seed 42)`, or `log` for a check on the whole log.
+    pub request: String,
+    /// The request as sent, escaped (empty for log-wide checks).
+    pub case: String,
+    /// What should have been.
+    pub expected: String,
+    /// What was.
+    pub got: String,
+    /// The log lines that show it.
+    pub lines: Vec<String>,
+}
+
+/// What happened to a value holding one byte, `a<byte>b`, sent in a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ByteFate {
+    /// Envoy refused the request with this status (0: closed the connection).
+    Refused(u16),
+    /// The filter logged the value exactly as sent (escaped as documented).
+    AsSent,
+    /// The filter logged it, but Envoy had changed the value on the way (e.g. CR dropped).
+    Changed,
+    /// Neither (a failure, reported with the others).
+    Other,
+}
+
+/// What happened to a fixed case (other than the byte cases).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedOutcome {
+    /// `fixed control: bare CR inside`.
+    pub label: String,
+    /// Reached the filter or refused by Envoy.
+    pub fate: Fate,
+    /// The filter's line for the case's first header, `name: value` as logged.
+    pub logged: Option<String>,
+}
+
+/// The figures of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// The generator's seed.
+    pub seed: u64,
+    /// Hostile requests sent.
+    pub requests: usize,
+    /// Of those, how many the filter logged.
+    pub reached: usize,
+    /// Of those, how many Envoy refused, per status (`closed`: closed without an answer).
+    pub refused: BTreeMap<String, usize>,
+    /// Of those, how many did neither (each is a failure).
+    pub other: usize,
+    /// Normal requests sent after each hostile one, all expected to pass.
+    pub probes: usize,
+    /// Lines of Envoy's log read and checked.
+    pub log_lines: usize,
+    /// Of those, lines the filter wrote.
+    pub filter_lines: usize,
+    /// Logged header values compared with what they should be.
+    pub values_checked: usize,
+    /// What happened to each byte in a header value (from the fixed byte cases).
+    pub bytes: BTreeMap<u8, ByteFate>,
+    /// What happened to the other fixed cases.
+    pub fixed: Vec<FixedOutcome>,
+    /// Failed checks; a passing run has none.
+    pub failures: Vec<Failure>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// No check failed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// Requests Envoy refused.
+    pub fn refused_total(&self) -> usize {
+        self.refused.values().sum()
+    }
+
+    /// `hostile: 2,143 requests (seed 42): 1,987 reached the filter, 156 refused by Envoy
+    /// (400: 150, 431: 6), 0 failures; …`.
+    pub fn figures(&self) -> String {
+        let per_status: Vec<String> = self
+            .refused
+            .iter()
+            .map(|(status, n)| format!("{status}: {}", thousands(*n)))
+            .collect();
+        format!(
+            "hostile: {} requests (seed {}): {} reached the filter, {} refused by Envoy ({}){}, {} failures; \
+             {} probe requests after them; {} log lines checked ({} from the filter, {} values \
+             compared) in {:.1} s",
+            thousands(self.requests),
+            self.seed,
+            thousands(self.reached),
+            thousands(self.refused_total()),
+            if per_status.is_empty() {
+                "none".into()
+            } else {
+                per_status.join(", ")
+            },
+            if self.other > 0 {
+                format!(", {} neither", thousands(self.other))
+            } else {
+                String::new()
+            },
+            thousands(self.failures.len()),
+            thousands(self.probes),
+            thousands(self.log_lines),
+            thousands(self.filter_lines),
+            thousands(self.values_checked),
+            self.elapsed.as_secs_f64(),
+        )
+    }
+
+    /// Which bytes in a header value Envoy refused, changed, or passed to the filter as sent.
+    pub fn byte_table(&self) -> String {
+        let mut groups: BTreeMap<ByteFate, Vec<u8>> = BTreeMap::new();
+        for (byte, fate) in &self.bytes {
+            groups.entry(*fate).or_default().push(*byte);
+        }
+        let mut out = String::new();
+        for (fate, bytes) in groups {
+            let what = match fate {
+                ByteFate::Refused(0) => "refused by Envoy (connection closed)".to_string(),
+                ByteFate::Refused(status) => format!("refused by Envoy ({status})"),
+                ByteFate::AsSent => "reached the filter as sent".to_string(),
+                ByteFate::Changed => "reached the filter changed by Envoy".to_string(),
+                ByteFate::Other => "neither refused nor logged (failures)".to_string(),
+            };
+            let _ = writeln!(out, "  bytes in a value {what}: {}", ranges(&bytes));
+        }
+        out
+    }
+
+    /// Which fixed cases Envoy refused, and how the controls and line breaks it let through
+    /// were logged.
+    pub fn fixed_table(&self) -> String {
+        let mut out = String::new();
+        let refused: Vec<String> = self
+            .fixed
+            .iter()
+            .filter_map(|f| match f.fate {
+                Fate::Refused(status) => Some(format!(
+                    "{} ({})",
+                    f.label.trim_start_matches("fixed "),
+                    status.map_or("closed".to_string(), |s| s.to_string())
+                )),
+                Fate::Reached(_) | Fate::Other(_) => None,
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  fixed cases: {} reached the filter, {} refused by Envoy: {}",
+            self.fixed.len() - refused.len(),
+            refused.len(),
+            refused.join("; ")
+        );
+        let prefix = format!("fixed {CONTROL_GROUP}: ");
+        for f in &self.fixed {
+            if let (Some(what), Fate::Reached(status)) = (f.label.strip_prefix(&prefix), &f.fate) {
+                let logged = f.logged.as_deref().unwrap_or("(no line for its header)");
+                let _ = writeln!(
+                    out,
+                    "  {what}: reached the filter ({status}), logged `{}`",
+                    cut(logged, 120)
+                );
+            }
+        }
+        out
+    }
+
+    /// The figures, the tables and every failure with EXPECTED, GOT and the log lines.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if !self.bytes.is_empty() {
+            out.push_str(&self.byte_table());
+        }
+        if !self.fixed.is_empty() {
+            out.push_str(&self.fixed_table());
+        }
+        for failure in &self.failures {
+            let _ = writeln!(out, "✗ {}", failure.request);
+            if !failure.case.is_empty() {
+                let _ = writeln!(out, "  request:  {}", failure.case);
+            }
+            let (expected, got) = around_difference(&failure.expected, &failure.got);
+            let _ = writeln!(out, "  EXPECTED: {expected}");
+            let _ = writeln!(out, "  GOT:      {got}");
+            if !failure.lines.is_empty() {
+                let _ = writeln!(out, "  log lines:");
+                for line in failure.lines.iter().take(40) {
+                    let _ = writeln!(out, "    {}", cut(line, 400));
+                }
+            }
+        }
+        let _ = writeln!(out, "{}", self.figures());
+        out
+    }
+}
+
+/// Both texts in full when short; else the part around their first difference.
+fn around_difference(expected: &str, got: &str) -> (String, String) {
+    const SHORT: usize = 300;
+    let (e, g): (Vec<char>, Vec<char>) = (expected.chars().collect(), got.chars().collect());
+    if e.len() <= SHORT && g.len() <= SHORT {
+        return (expected.to_string(), got.to_string());
+    }
+    let at = e.iter().zip(&g).take_while(|(a, b)| a == b).count();
+    let start = at.saturating_sub(80);
+    let window = |text: &[char]| {
+        let end = (start + 200).min(text.len());
+        let mut out = String::new();
+        if start > 0 {
+            out.push_str(&format!("…({start} chars) "));
+        }
+        out.extend(&text[start.min(text.len())..end]);
+        if end < text.len() {
+            out.push_str(&format!(" …({} more chars)", text.len() - end));
+        }
+        out
+    };
+    (
+        window(&e),
+        format!("{}   (first difference at char {at})", window(&g)),
+    )
+}
+
+/// `0x00–0x08, 0x0a`.
+fn ranges(bytes: &[u8]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let start = bytes[at];
+        let mut end = start;
+        while at + 1 < bytes.len() && bytes[at + 1] == end.wrapping_add(1) && end != 0xFF {
+            at += 1;
+            end = bytes[at];
+        }
+        out.push(if start == end {
+            format!("0x{start:02x}")
+        } else {
+            format!("0x{start:02x}–0x{end:02x}")
+        });
+        at += 1;
+    }
+    out.join(", ")
+}
+
+/// `2,143`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn cut(line: &str, max: usize) -> String {
+    match line.char_indices().nth(max) {
+        Some((at, _)) => format!("{} …", &line[..at]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_the_figures() {
+        let mut summary = Summary {
+            seed: 42,
+            requests: 2143,
+            reached: 1987,
+            probes: 2143,
+            log_lines: 58012,
+            filter_lines: 50000,
+            values_checked: 40000,
+            ..Summary::default()
+        };
+        summary.refused.insert("400".into(), 150);
+        summary.refused.insert("431".into(), 6);
+        assert_eq!(
+            summary.figures(),
+            "hostile: 2,143 requests (seed 42): 1,987 reached the filter, 156 refused by Envoy \
+             (400: 150, 431: 6), 0 failures; 2,143 probe requests after them; 58,012 log lines \
+             checked (50,000 from the filter, 40,000 values compared) in 0.0 s"
+        );
+        assert!(summary.passed());
+    }
+
+    #[test]
+    fn long_texts_show_their_first_difference() {
+        let expected = format!("{} ... [truncated: 1024 of 2000 bytes]", "a".repeat(1024));
+        let got = "a".repeat(2000);
+        let (e, g) = around_difference(&expected, &got);
+        assert_eq!(
+            e,
+            format!(
+                "…(944 chars) {} ... [truncated: 1024 of 2000 bytes]",
+                "a".repeat(80)
+            )
+        );
+        assert!(
+            g.ends_with("…(856 more chars)   (first difference at char 1024)"),
+            "{g}"
+        );
+        assert_eq!(
+            around_difference("a", "b"),
+            ("a".to_string(), "b".to_string())
+        );
+    }
+
+    #[test]
+    fn groups_bytes_into_ranges() {
+        let mut summary = Summary::default();
+        for b in 0..=0xFFu8 {
+            let fate = match b {
+                0x0D => ByteFate::Changed,
+                0x00..=0x08 | 0x0A..=0x1F | 0x7F => ByteFate::Refused(400),
+                _ => ByteFate::AsSent,
+            };
+            summary.bytes.insert(b, fate);
+        }
+        assert_eq!(
+            summary.byte_table(),
+            "  bytes in a value refused by Envoy (400): 0x00–0x08, 0x0a–0x0c, 0x0e–0x1f, 0x7f\n\
+             \x20 bytes in a value reached the filter as sent: 0x09, 0x20–0x7e, 0x80–0xff\n\
+             \x20 bytes in a value reached the filter changed by Envoy: 0x0d\n"
+        );
+    }
+}
