@@ -14,7 +14,6 @@ pub mod generate;
 pub mod log;
 pub mod reference;
 pub mod secrets;
-pub mod splice;
 pub mod stream_lines;
 pub mod suite;
 pub mod summary;

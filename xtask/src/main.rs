@@ -43,6 +43,9 @@ enum Cmd {
         /// variant without editing the original).
         #[arg(long, value_name = "FILE")]
         envoy_config: Option<std::path::PathBuf>,
+        /// Where the derived config and the logs go [default: target/xtask/run].
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<std::path::PathBuf>,
     },
     /// Set up, build the filter, then `cargo test --workspace` (unit tests and end-to-end
     /// tests against the real Envoy and httpbin). Extra arguments go to cargo test.
@@ -88,12 +91,14 @@ fn dispatch(command: Cmd) -> Result<i32> {
             watch,
             json,
             envoy_config,
+            work_dir,
         } => run::run(&run::RunOptions {
             port,
             admin_port,
             watch,
             json,
             envoy_config,
+            work_dir,
         }),
         Cmd::Build => {
             let built = wasm::build()?;

@@ -31,12 +31,32 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        let err = out.try_clone()?;
+        Service::spawn_split(name, cmd, log, log, stop_signal)
+    }
+
+    /// Like [`Service::spawn`], with stdout to `stdout_log` and stderr to `log`. Envoy needs
+    /// it: its stdout access log is written in buffered chunks that may end mid-line, which
+    /// would splice into its stderr log lines if both shared a file.
+    pub fn spawn_split(
+        name: &'static str,
+        cmd: &mut Command,
+        stdout_log: &Path,
+        log: &Path,
+        stop_signal: i32,
+    ) -> Result<Service> {
+        let open = |path: &Path| {
+            File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))
+        };
+        let err = open(log)?;
+        let out = if stdout_log == log {
+            err.try_clone()?
+        } else {
+            open(stdout_log)?
+        };
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(|| {

@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub json: bool,
     /// The Envoy bootstrap to derive from (default: the repository's envoy.yaml).
     pub envoy_config: Option<PathBuf>,
+    /// Where configs and logs go (default: target/xtask/run).
+    pub work_dir: Option<PathBuf>,
 }
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
@@ -115,6 +117,9 @@ fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginCon
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
     let mut spec = StackSpec::new("run", doc, wasm);
+    if let Some(dir) = &options.work_dir {
+        spec.dir = std::path::absolute(dir)?;
+    }
     spec.listener_port = options.port;
     spec.admin_port = options.admin_port;
     Ok((spec, config))

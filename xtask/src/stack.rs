@@ -27,7 +27,17 @@ impl Httpbin {
     /// Starts httpbin on `port` (0: a free one) and waits until it answers `/get`.
     /// `workers` gunicorn processes, 4 threads each.
     pub fn start(tools: &Tools, port: u16, dir: &Path, workers: u32) -> Result<Httpbin> {
-        let port = if port == 0 { ports::free()? } else { port };
+        retry_on_port_race(port == 0, || {
+            Httpbin::start_on(
+                tools,
+                if port == 0 { ports::free()? } else { port },
+                dir,
+                workers,
+            )
+        })
+    }
+
+    fn start_on(tools: &Tools, port: u16, dir: &Path, workers: u32) -> Result<Httpbin> {
         let addr = loopback(port);
         std::fs::create_dir_all(dir)?;
         let log = dir.join("httpbin.log");
@@ -45,10 +55,18 @@ impl Httpbin {
             "httpbin:app",
         ]);
         let mut service = Service::spawn("httpbin", &mut cmd, &log, libc::SIGINT)?;
-        wait_until(&mut service, START_TIMEOUT, || {
+        let ready = wait_until(&mut service, START_TIMEOUT, || {
             http::get(addr, "/get", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
-        })
-        .with_context(|| format!("httpbin (gunicorn) did not start on {addr}"))?;
+        });
+        if let Err(err) = ready {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(10)..].join("\n  ");
+            bail!(
+                "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {tail}",
+                log.display()
+            );
+        }
         Ok(Httpbin { service, addr })
     }
 
@@ -65,6 +83,8 @@ pub struct EnvoyOptions {
     pub wasm_log_level: String,
     /// Worker threads.
     pub concurrency: u32,
+    /// Envoy's `--log-format` (None: Envoy's default format).
+    pub log_format: Option<String>,
 }
 
 impl Default for EnvoyOptions {
@@ -72,6 +92,7 @@ impl Default for EnvoyOptions {
         EnvoyOptions {
             wasm_log_level: "info".into(),
             concurrency: 1,
+            log_format: None,
         }
     }
 }
@@ -99,7 +120,9 @@ impl Envoy {
         log: &Path,
         options: &EnvoyOptions,
     ) -> Result<Envoy> {
+        let access_log = access_log_of(log);
         let _ = std::fs::remove_file(log);
+        let _ = std::fs::remove_file(&access_log);
         let mut cmd = Command::new(&tools.envoy);
         cmd.arg("--config-path")
             .arg(config)
@@ -110,7 +133,10 @@ impl Envoy {
                 &format!("wasm:{}", options.wasm_log_level),
             ])
             .arg("--disable-hot-restart");
-        let mut service = Service::spawn("envoy", &mut cmd, log, libc::SIGTERM)?;
+        if let Some(format) = &options.log_format {
+            cmd.args(["--log-format", format]);
+        }
+        let mut service = Service::spawn_split("envoy", &mut cmd, &access_log, log, libc::SIGTERM)?;
         let ready = wait_until(&mut service, START_TIMEOUT, || {
             http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
         });
@@ -136,9 +162,14 @@ impl Envoy {
         format!("http://{}", self.admin)
     }
 
-    /// The file holding Envoy's output (its log and the access log).
+    /// Envoy's log (its stderr): the filter's lines are there.
     pub fn log(&self) -> &Path {
         self.service.log()
+    }
+
+    /// The access log (Envoy's stdout), next to [`Envoy::log`].
+    pub fn access_log(&self) -> PathBuf {
+        access_log_of(self.service.log())
     }
 
     /// Envoy's process id.
@@ -155,6 +186,11 @@ impl Envoy {
     pub fn stop(&mut self) {
         self.service.stop();
     }
+}
+
+/// Where the access log of an Envoy logging to `log` goes: `envoy.log` → `envoy.access.log`.
+pub fn access_log_of(log: &Path) -> PathBuf {
+    log.with_extension("access.log")
 }
 
 /// `envoy --mode validate -c config`: loads the config and the wasm, runs the plugin's
@@ -224,8 +260,8 @@ pub fn explain_failure(log_text: &str, log: &Path) -> String {
 /// What to start: the bootstrap to derive from, the module, the ports.
 #[derive(Debug, Clone)]
 pub struct StackSpec {
-    /// A name for the scratch directory (`target/xtask/<name>`): configs and logs.
-    pub name: String,
+    /// The scratch directory for configs and logs (`target/xtask/<name>` by default).
+    pub dir: PathBuf,
     /// The bootstrap (usually `envoy.yaml`, perhaps a derived variant) before the native
     /// derivation is applied.
     pub bootstrap: Value,
@@ -245,7 +281,7 @@ impl StackSpec {
     /// The repository's `envoy.yaml` and built module on free ports, named `name`.
     pub fn new(name: &str, bootstrap: Value, wasm: PathBuf) -> StackSpec {
         StackSpec {
-            name: name.to_string(),
+            dir: crate::paths::work_dir(name),
             bootstrap,
             wasm,
             listener_port: 0,
@@ -257,7 +293,7 @@ impl StackSpec {
 
     /// The scratch directory.
     pub fn dir(&self) -> PathBuf {
-        crate::paths::work_dir(&self.name)
+        self.dir.clone()
     }
 }
 
@@ -288,11 +324,42 @@ impl Stack {
 
 /// Derives `<dir>/envoy.json` from the spec and starts Envoy with it.
 pub fn start_envoy(tools: &Tools, spec: &StackSpec, httpbin_port: u16) -> Result<Envoy> {
-    crate::wasm::check_module(&spec.wasm)?;
+    if smoke::envoy_config::find_wasm_filters(&spec.bootstrap, "").is_ok() {
+        crate::wasm::check_module(&spec.wasm)?;
+    }
+    let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
+    retry_on_port_race(free_ports, || start_envoy_once(tools, spec, httpbin_port))
+}
+
+/// A port picked as free can be taken by another process before ours binds it (tests run
+/// in parallel). When the ports were picked here (`picked`), a start that failed on a
+/// taken port is tried again with new ones, up to three times.
+fn retry_on_port_race<T>(picked: bool, mut start: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match start() {
+            Err(err) if picked && tries < 3 && is_port_taken(&err) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Whether a start-up error says a port was taken (Envoy's and gunicorn's wording).
+fn is_port_taken(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    text.contains("Address already in use") || text.contains("Connection in use")
+}
+
+fn start_envoy_once(tools: &Tools, spec: &StackSpec, httpbin_port: u16) -> Result<Envoy> {
     let dir = spec.dir();
     let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
     let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
-    let wasm = std::path::absolute(&spec.wasm)?;
+    // Empty for a variant without a wasm filter.
+    let wasm = match spec.wasm.as_os_str().is_empty() {
+        true => PathBuf::new(),
+        false => std::path::absolute(&spec.wasm)?,
+    };
     let config = bootstrap::native(
         &spec.bootstrap,
         &Native {

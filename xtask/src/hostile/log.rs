@@ -1,9 +1,9 @@
 //! Envoy's log file, read as it grows (each byte once), and what each line must look like.
 //!
-//! Every line of the file is one of Envoy's own lines, `[2026-11-23 20:50:09.226][18705][info][wasm] …`,
-//! or an access log line, `[2026-11-23T20:50:09.226Z] "GET …" … "<upstream>"` (access lines
-//! cut by the access log's buffered writes are put back together first: `splice.rs`).
-//! Anything else is a piece of a split line, or a line a header forged. The filter's lines (logger `wasm`, `wasm log …`) must
+//! Every line of Envoy's log is one of its own lines, `[2026-11-23 20:50:09.226][18705][info][wasm] …`,
+//! and every line of its access log (a file of its own: `xtask::stack::Envoy::access_log`) is
+//! `[2026-11-23T20:50:09.226Z] "GET …" … "<upstream>"`. Anything else is a piece of a split
+//! line, or a line a header forged. The filter's lines (logger `wasm`, `wasm log …`) must
 //! also be valid UTF-8 with no raw control, C1, separator or bidi character, at level info.
 //! Lines at level error or critical (a wasm trap, a failed callback) are failures too.
 
@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use smoke::envoy_log::{WasmLine, parse_line};
 
 use super::reference;
-use super::splice::Splicer;
 
 /// Reads a growing file from where it stopped last time, a complete line at a time.
 pub struct LogReader {
@@ -23,7 +22,6 @@ pub struct LogReader {
     file: File,
     offset: u64,
     partial: Vec<u8>,
-    splicer: Splicer,
 }
 
 impl LogReader {
@@ -35,12 +33,10 @@ impl LogReader {
             file,
             offset: 0,
             partial: Vec::new(),
-            splicer: Splicer::default(),
         })
     }
 
-    /// The complete lines written since the last call (without their `\n`; cut access lines
-    /// joined again).
+    /// The complete lines written since the last call (without their `\n`).
     pub fn new_lines(&mut self) -> Result<Vec<Vec<u8>>> {
         let mut fresh = Vec::new();
         self.file.seek(SeekFrom::Start(self.offset))?;
@@ -54,17 +50,15 @@ impl LogReader {
         };
         let rest = self.partial.split_off(last + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
-        let mut lines = Vec::new();
-        for line in complete[..last].split(|b| *b == b'\n') {
-            self.splicer.push(line.to_vec(), &mut lines);
-        }
-        Ok(lines)
+        Ok(complete[..last]
+            .split(|b| *b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect())
     }
 
-    /// What is left unfinished: the front of a cut access line, and what follows the last
-    /// `\n` (after Envoy stopped: lines cut short).
+    /// What follows the last `\n` (after Envoy stopped: a line cut short).
     pub fn unterminated(&self) -> Vec<u8> {
-        [self.splicer.pending().unwrap_or_default(), &self.partial].concat()
+        self.partial.clone()
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Suite {
     expect: Expectations,
     secrets: Secrets,
     reader: LogReader,
+    /// The access log (its own file): checked for secrets and for its shape.
+    access: LogReader,
     /// Filter lines read since the last request's streams were checked.
     pending: Vec<WasmLine>,
     started: Instant,
@@ -60,6 +62,7 @@ impl Suite {
             expect: Expectations::from_config(config),
             secrets,
             reader: LogReader::open(envoy.log())?,
+            access: LogReader::open(&envoy.access_log())?,
             pending: Vec::new(),
             started: Instant::now(),
             timeout: TIMEOUT,
@@ -231,6 +234,7 @@ impl Suite {
 
     /// Reads and checks new lines; how many, and whether a `finished` line came among them.
     fn read_lines(&mut self, id: &str) -> Result<(usize, bool)> {
+        self.read_access_lines(id)?;
         let mut finished = false;
         let lines = self.reader.new_lines()?;
         let read = lines.len();
@@ -262,6 +266,23 @@ impl Suite {
             }
         }
         Ok((read, finished))
+    }
+
+    /// Reads new access log lines: each must be one, and hold no secret.
+    fn read_access_lines(&mut self, id: &str) -> Result<()> {
+        for raw in self.access.new_lines()? {
+            self.summary.log_lines += 1;
+            self.check_secret(&raw, id);
+            if !matches!(classify(&raw), Ok(Line::Access)) {
+                self.log_failure(
+                    &format!("around request {id}"),
+                    "every line of the access log an access log line",
+                    "a line that is not",
+                    vec![String::from_utf8_lossy(&raw).into_owned()],
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_secret(&mut self, raw: &[u8], id: &str) {
@@ -302,8 +323,10 @@ impl Suite {
     pub fn finish(mut self, envoy: &mut Envoy) -> Result<Summary> {
         envoy.stop();
         self.read_lines("(after the last request)")?;
-        let left = self.reader.unterminated();
-        if !left.is_empty() {
+        for left in [self.reader.unterminated(), self.access.unterminated()] {
+            if left.is_empty() {
+                continue;
+            }
             self.summary.log_lines += 1;
             self.check_secret(&left, "(after the last request)");
             self.log_failure(

@@ -119,6 +119,8 @@ fn native_run_prints_the_filters_message_for_a_bad_configuration() {
         "0",
         "--envoy-config",
         bad.to_str().unwrap(),
+        "--work-dir",
+        dir.to_str().unwrap(),
     ]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
@@ -268,7 +270,16 @@ fn smoke_cli_passes_against_a_running_envoy() {
 fn port_in_use_is_named_with_the_flag_to_change_it() {
     let holder = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port().to_string();
-    let out = xtask_cli(&["run", "--port", &port, "--admin-port", "0"]);
+    let dir = xtask::paths::work_dir("test-port-in-use");
+    let out = xtask_cli(&[
+        "run",
+        "--port",
+        &port,
+        "--admin-port",
+        "0",
+        "--work-dir",
+        dir.to_str().unwrap(),
+    ]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert_contains(

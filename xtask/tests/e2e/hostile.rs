@@ -111,21 +111,24 @@ fn secrets_never_reach_envoys_log() {
     for case in &cases {
         suite.check(case).unwrap();
     }
-    let log_path = stack.envoy.log().to_path_buf();
+    let (log_path, access_path) = (stack.envoy.log().to_path_buf(), stack.envoy.access_log());
     let summary = suite.finish(&mut stack.envoy).unwrap();
     assert!(summary.passed(), "{}", summary.render());
     assert_eq!(summary.reached, cases.len(), "{}", summary.figures());
-    let log = std::fs::read(&log_path).unwrap();
-    let text = String::from_utf8_lossy(&log);
-    assert!(
-        !text.contains(&secrets.token),
-        "EXPECTED no {} in the log\nGOT it:\n{}",
-        secrets.token,
-        text.lines()
-            .filter(|l| l.contains(&secrets.token))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    for path in [&access_path, &log_path] {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        assert!(
+            !text.contains(&secrets.token),
+            "EXPECTED no {} in {}\nGOT it:\n{}",
+            secrets.token,
+            path.display(),
+            text.lines()
+                .filter(|l| l.contains(&secrets.token))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let text = std::fs::read_to_string(&log_path).unwrap();
     let redacted = text.matches(": [redacted]").count();
     assert!(
         redacted >= cases.len(),

@@ -6,9 +6,8 @@
 use std::process::Command;
 
 use serde_json::Value;
-use xtask::istio::proxy::SidecarEnvoy;
-use xtask::istio::{self, sidecar, source, wasmplugin};
-use xtask::stack::{self, Httpbin};
+use xtask::istio::{self, proxy, sidecar, source, wasmplugin};
+use xtask::stack::{self, Stack};
 use xtask::{bootstrap, paths};
 
 use crate::util::*;
@@ -328,11 +327,10 @@ fn readme_smoke_command_reads_the_sidecar_log_format() {
     let filter = wasmplugin::http_filter(&plugin, source::NAMESPACE).unwrap();
     let inbound = sidecar::inbound_bootstrap(&envoy_yaml()).unwrap();
     let doc = sidecar::insert_before_router(&inbound, &filter).unwrap();
-    let dir = paths::work_dir("test-istio-sidecar-log");
-    let httpbin = Httpbin::start(&tools(), 0, &dir, 1).unwrap();
-    let envoy = SidecarEnvoy::start(&tools(), &dir, &doc, &wasm_module(), httpbin.addr.port())
-        .unwrap_or_else(|e| panic!("{e:#}"));
-
+    let mut spec = spec("istio-sidecar-log", doc);
+    spec.envoy = proxy::sidecar_options();
+    let stack = Stack::start(&tools(), &spec).unwrap_or_else(|e| panic!("{e:#}"));
+    let envoy = &stack.envoy;
     let logs = format!("cmd:cat {}", envoy.log().display());
     let (url, admin) = (envoy.url(), envoy.admin_url());
     let out = smoke_cli(&["--url", &url, "--admin", &admin, "--logs", &logs]);
@@ -346,6 +344,4 @@ fn readme_smoke_command_reads_the_sidecar_log_format() {
     assert_contains("the report", &text, "PASSED");
     assert_contains("Istio's line form in the log", &log, "\tinfo\tenvoy wasm ");
     assert_contains("thread suffix", &log, "\tthread=");
-    drop(envoy);
-    drop(httpbin);
 }

@@ -175,6 +175,8 @@ impl Watcher {
                 "--envoy-config",
             ])
             .arg(envoy_config)
+            .arg("--work-dir")
+            .arg(envoy_config.with_file_name("run"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
