@@ -1,12 +1,263 @@
-//! `cargo xtask bench`: (being written).
+//! `cargo xtask bench`: Envoy's CPU per request and latency with no wasm filter, an empty
+//! wasm filter, this filter (wasm logging at info and at warning) and a naive filter that
+//! logs the same lines the simplest way, measured side by side in one run, interleaved
+//! over several rounds; prints the table and the CPU goals, writes BENCHMARKS.md.
 
-use anyhow::{Result, bail};
+pub mod direct;
+pub mod load;
+pub mod report;
+pub mod stats;
+pub mod variants;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::progress::{Step, seconds};
+use crate::stack::{Envoy, EnvoyOptions};
+use crate::{bootstrap, paths, setup};
+use load::{Load, Wrk};
+use report::{Context, Machine};
+use stats::Sample;
+use variants::{Modules, VARIANTS, Variant};
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Rounds; each measures every variant once, in an order rotated from round to round.
+    #[arg(long, default_value_t = 8)]
+    pub rounds: u32,
+    /// Seconds of measured load per variant and round (whole seconds).
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Seconds of unmeasured warm-up load before each measurement.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u64,
+    /// The load generator's connections (each with one request in flight).
+    #[arg(long, default_value_t = 8)]
+    pub connections: u32,
+    /// A short check of the command itself: 1 round, 1 s warm-up and 1 s per variant.
+    /// The figures are rough; unless --output is given they go to
+    /// target/xtask/bench/BENCHMARKS.quick.md, not BENCHMARKS.md.
+    #[arg(long)]
+    pub quick: bool,
+    /// Where to write the Markdown results (default: BENCHMARKS.md at the repository root).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
 
-/// Runs the command; the exit code.
-pub fn run(_args: &Args) -> Result<i32> {
-    bail!("cargo xtask bench is not written yet")
+impl Args {
+    /// The settings in force (`--quick` overrides rounds and durations).
+    fn effective(&self) -> Args {
+        let mut args = self.clone();
+        if self.quick {
+            args.rounds = 1;
+            args.seconds = 1;
+            args.warmup = 1;
+        }
+        args.rounds = args.rounds.max(1);
+        args.seconds = args.seconds.max(1);
+        args
+    }
+
+    fn output(&self) -> PathBuf {
+        match &self.output {
+            Some(path) => path.clone(),
+            None if self.quick => paths::work_dir("bench").join("BENCHMARKS.quick.md"),
+            None => paths::root().join("BENCHMARKS.md"),
+        }
+    }
+
+    fn command_line(&self) -> String {
+        let mut line = String::from("cargo xtask bench");
+        if self.quick {
+            line.push_str(" --quick");
+        } else {
+            let defaults = (8, 3, 1);
+            if (self.rounds, self.seconds, self.warmup) != defaults {
+                line.push_str(&format!(
+                    " --rounds {} --seconds {} --warmup {}",
+                    self.rounds, self.seconds, self.warmup
+                ));
+            }
+        }
+        if self.connections != 8 {
+            line.push_str(&format!(" --connections {}", self.connections));
+        }
+        line
+    }
+}
+
+/// An Envoy of one variant, running.
+struct Running {
+    variant: Variant,
+    envoy: Envoy,
+}
+
+/// Runs the command; the exit code (0 when the figures were measured, whatever the goals).
+pub fn run(args: &Args) -> Result<i32> {
+    let started = Instant::now();
+    let machine = Machine::this();
+    let args = args.effective();
+    let scratch = paths::work_dir("bench");
+    let wrk = Wrk::find(&scratch)?;
+    let tools = setup::ensure_venv()?;
+
+    let step = Step::start(
+        "build",
+        "the filter and the baselines (bench_empty, bench_naive)",
+    );
+    let modules = Modules::build()?;
+    let sizes = module_sizes(&modules)?;
+    step.done(
+        &sizes
+            .iter()
+            .map(|(name, bytes)| format!("{name} {bytes} bytes"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+
+    let doc = bootstrap::load(&paths::envoy_yaml())?;
+    let step = Step::start("start", "one Envoy 1.40.0 per variant (direct_response)");
+    let mut running = Vec::new();
+    for variant in VARIANTS {
+        let dir = scratch.join(variant.key);
+        std::fs::create_dir_all(&dir)?;
+        let options = EnvoyOptions {
+            wasm_log_level: variant.wasm_log_level.into(),
+            concurrency: 1,
+            log_format: None,
+        };
+        let envoy = direct::start(&tools, &doc, modules.path(variant.module), &dir, &options)
+            .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
+        variants::check_answer(&variant, envoy.listener)?;
+        running.push(Running { variant, envoy });
+    }
+    step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
+
+    eprintln!(
+        "measuring: {} rounds × {} variants × ({} s warm-up + {} s), {} connections",
+        args.rounds,
+        running.len(),
+        args.warmup,
+        args.seconds,
+        args.connections
+    );
+    let mut samples = Vec::new();
+    for round in 0..args.rounds as usize {
+        let mut line = format!("round {}/{}:", round + 1, args.rounds);
+        for i in 0..running.len() {
+            let run = &mut running[(i + round) % VARIANTS.len()];
+            let sample = measure(&wrk, run, round, &args)?;
+            line.push_str(&format!(" {} {:.1}", run.variant.key, sample.cpu_us));
+            samples.push(sample);
+        }
+        eprintln!("{line} µs/request");
+    }
+    drop(running);
+
+    let rows = stats::rows(&samples);
+    let goals = stats::goals(&samples);
+    println!("{}", report::terminal_table(&rows, &goals));
+
+    let ctx = Context {
+        date: report::utc_now(),
+        machine,
+        envoy: setup::envoy_version(&tools)?,
+        load_generator: wrk.version.clone(),
+        modules: sizes,
+        rounds: args.rounds,
+        warmup_s: args.warmup,
+        seconds: args.seconds,
+        connections: args.connections,
+        command: args.command_line(),
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    let output = args.output();
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&output, report::markdown(&ctx, &rows, &goals))
+        .with_context(|| format!("writing {}", output.display()))?;
+    eprintln!(
+        "wrote {} ({} in all)",
+        crate::run::relative(&output),
+        seconds(started.elapsed())
+    );
+    Ok(0)
+}
+
+/// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
+fn measure(wrk: &Wrk, run: &mut Running, round: usize, args: &Args) -> Result<Sample> {
+    let label = run.variant.label;
+    let log = run.envoy.log().to_path_buf();
+    variants::truncate_logs(&log)?;
+    let load = |secs: u64| Load {
+        url: format!("{}/bench", run.envoy.url()),
+        connections: args.connections,
+        duration: Duration::from_secs(secs),
+    };
+    let warm = wrk.run(&load(args.warmup))?;
+    check_clean(label, "warm-up", &warm, &log)?;
+    let pid = run.envoy.pid();
+    let before = load::cpu_time(pid)?;
+    let result = wrk.run(&load(args.seconds))?;
+    let after = load::cpu_time(pid)?;
+    if !run.envoy.is_running() {
+        bail!(
+            "{label}: Envoy exited during the load; its log: {}",
+            log.display()
+        );
+    }
+    check_clean(label, "measured load", &result, &log)?;
+    variants::check_log_tail(&run.variant, &log)?;
+    variants::truncate_logs(&log)?;
+    let cpu = after.saturating_sub(before);
+    Ok(Sample {
+        key: run.variant.key,
+        round,
+        cpu_us: cpu.as_secs_f64() * 1e6 / result.requests as f64,
+        p50_us: result.p50_us as f64,
+        p99_us: result.p99_us as f64,
+        rps: result.rps(),
+        requests: result.requests,
+    })
+}
+
+/// Fails unless every response of `result` was a 2xx.
+fn check_clean(
+    label: &str,
+    what: &str,
+    result: &load::LoadResult,
+    log: &std::path::Path,
+) -> Result<()> {
+    if result.requests == 0 || result.failures() > 0 {
+        bail!(
+            "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
+            result.requests,
+            result.non_2xx,
+            result.socket_errors,
+            result.timeouts,
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Each module's file name and size.
+fn module_sizes(modules: &Modules) -> Result<Vec<(String, u64)>> {
+    [&modules.filter, &modules.empty, &modules.naive]
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = std::fs::metadata(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .len();
+            Ok((name, bytes))
+        })
+        .collect()
 }

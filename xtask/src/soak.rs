@@ -1,12 +1,363 @@
-//! `cargo xtask soak`: (being written).
+//! `cargo xtask soak`: many requests through Envoy with the filter (wasm logging at info),
+//! and the same through Envoy without it, in one run: errors, Envoy's resident memory after
+//! warm-up and at the end, requests per second, and whether every request was logged.
+//!
+//! Envoy answers from a `direct_response` route by default: the Python httpbin tops out at
+//! a small fraction of Envoy's rate on a small machine, so it would set both rates and
+//! hide the filter's cost. `--upstream httpbin` sends the load on to the real httpbin.
 
-use anyhow::{Result, bail};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::bench::direct;
+use crate::bench::load::{self, Load, LoadResult, Wrk};
+use crate::progress::{Step, seconds};
+use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_envoy};
+use crate::{bootstrap, paths, setup, wasm};
+
+/// Envoy's resident memory may grow at most this much (percent) after warm-up.
+pub const MAX_GROWTH_PERCENT: f64 = 5.0;
+
+/// What Envoy sends the requests to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Upstream {
+    /// A `direct_response` route: Envoy answers 200 itself (only Envoy and the filter work).
+    Direct,
+    /// The real httpbin (`/get`), under gunicorn.
+    Httpbin,
+}
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Requests after warm-up, for each of the two Envoys (at least this many are sent).
+    #[arg(long, default_value_t = 100_000)]
+    pub requests: u64,
+    /// Concurrent connections (each with one request in flight).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u32,
+    /// Seconds of warm-up load before the memory baseline is taken.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// Where Envoy sends the requests.
+    #[arg(long, value_enum, default_value_t = Upstream::Direct)]
+    pub upstream: Upstream,
+}
 
-/// Runs the command; the exit code.
-pub fn run(_args: &Args) -> Result<i32> {
-    bail!("cargo xtask soak is not written yet")
+/// The figures of one Envoy.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `this filter, wasm:info` or `no wasm filter`.
+    pub label: &'static str,
+    /// Requests answered after warm-up.
+    pub requests: u64,
+    /// Requests answered during warm-up.
+    pub warmup_requests: u64,
+    /// Responses that were not 2xx, socket errors and timeouts, warm-up included.
+    pub failures: u64,
+    /// Requests per second after warm-up.
+    pub rps: f64,
+    /// Envoy's resident memory after warm-up, bytes.
+    pub rss_after_warmup: u64,
+    /// The largest resident memory seen during the load, bytes.
+    pub rss_peak: u64,
+    /// Envoy's resident memory at the end, bytes.
+    pub rss_end: u64,
+    /// `<id> finished` lines logged after warm-up (`None` without the filter).
+    pub finished_lines: Option<u64>,
+    /// Envoy's `[error]` and `[critical]` lines after warm-up.
+    pub error_lines: u64,
+}
+
+impl Outcome {
+    /// Growth of resident memory from after warm-up to the end, percent.
+    pub fn growth_percent(&self) -> f64 {
+        (self.rss_end as f64 - self.rss_after_warmup as f64) * 100.0
+            / (self.rss_after_warmup as f64).max(1.0)
+    }
+}
+
+/// The soak's figures: with the filter, and without.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Envoy with the filter, wasm logging at info.
+    pub filter: Outcome,
+    /// Envoy without a wasm filter.
+    pub bare: Outcome,
+}
+
+impl Report {
+    /// Each check with whether it passed: `(passed, line)`.
+    pub fn checks(&self) -> Vec<(bool, String)> {
+        let f = &self.filter;
+        let mut checks = Vec::new();
+        for o in [&self.filter, &self.bare] {
+            checks.push((
+                o.failures == 0,
+                format!(
+                    "{}: {} non-2xx or failed of {} requests (goal 0)",
+                    o.label,
+                    o.failures,
+                    o.requests + o.warmup_requests
+                ),
+            ));
+        }
+        checks.push((
+            f.growth_percent() < MAX_GROWTH_PERCENT,
+            format!(
+                "{}: Envoy's memory {} after warm-up, {} at the end ({:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
+                f.label,
+                mib(f.rss_after_warmup),
+                mib(f.rss_end),
+                f.growth_percent(),
+                mib(f.rss_peak)
+            ),
+        ));
+        if let Some(finished) = f.finished_lines {
+            checks.push((
+                finished >= f.requests,
+                format!(
+                    "{}: {finished} `finished` lines logged for {} requests answered (each stream logs one)",
+                    f.label, f.requests
+                ),
+            ));
+        }
+        checks.push((
+            f.error_lines == 0,
+            format!(
+                "{}: {} error or critical lines in Envoy's log",
+                f.label, f.error_lines
+            ),
+        ));
+        checks
+    }
+
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks().iter().all(|(ok, _)| *ok)
+    }
+}
+
+/// Runs the command: prints the figures; exit 1 when a check failed.
+pub fn run(args: &Args) -> Result<i32> {
+    let started = Instant::now();
+    let report = soak(args)?;
+    println!("{}", render(&report, args));
+    eprintln!("soak: {} in all", seconds(started.elapsed()));
+    Ok(if report.passed() { 0 } else { 1 })
+}
+
+/// Runs the soak and returns its figures (the checks are the caller's to judge).
+pub fn soak(args: &Args) -> Result<Report> {
+    let scratch = paths::work_dir("soak");
+    let wrk = Wrk::find(&scratch)?;
+    let tools = setup::ensure_venv()?;
+    let step = Step::start(
+        "build",
+        "cargo build --release --target wasm32-wasip1 -p filter",
+    );
+    let built = wasm::build()?;
+    step.done(&format!("filter.wasm {} bytes", built.bytes));
+    let doc = bootstrap::load(&paths::envoy_yaml())?;
+    let httpbin = match args.upstream {
+        Upstream::Direct => None,
+        Upstream::Httpbin => {
+            let step = Step::start("httpbin", "gunicorn, 4 workers");
+            let httpbin = Httpbin::start(&tools, 0, &scratch, 4)?;
+            step.done(&format!("httpbin {}", httpbin.addr));
+            Some(httpbin)
+        }
+    };
+    let options = EnvoyOptions {
+        wasm_log_level: "info".into(),
+        concurrency: 1,
+        log_format: None,
+    };
+    let start = |name: &str, wasm: Option<&Path>| -> Result<Envoy> {
+        let dir = scratch.join(name);
+        std::fs::create_dir_all(&dir)?;
+        match &httpbin {
+            None => direct::start(&tools, &doc, wasm, &dir, &options),
+            Some(httpbin) => {
+                let (doc, wasm) = match wasm {
+                    Some(wasm) => (doc.clone(), wasm.to_path_buf()),
+                    None => (bootstrap::without_wasm(&doc)?, built.path.clone()),
+                };
+                let mut spec = StackSpec::new(&format!("soak/{name}"), doc, wasm);
+                spec.envoy = options.clone();
+                start_envoy(&tools, &spec, httpbin.addr.port())
+            }
+        }
+    };
+    let path = match args.upstream {
+        Upstream::Direct => "/soak",
+        Upstream::Httpbin => "/get",
+    };
+    let filter = {
+        let envoy = start("filter", Some(&built.path))?;
+        soak_one(&wrk, envoy, "this filter, wasm:info", path, args, true)?
+    };
+    let bare = {
+        let envoy = start("bare", None)?;
+        soak_one(&wrk, envoy, "no wasm filter", path, args, false)?
+    };
+    Ok(Report { filter, bare })
+}
+
+/// Warm-up, memory baseline, then load until `args.requests` are answered.
+fn soak_one(
+    wrk: &Wrk,
+    mut envoy: Envoy,
+    label: &'static str,
+    path: &str,
+    args: &Args,
+    with_filter: bool,
+) -> Result<Outcome> {
+    let url = format!("{}{path}", envoy.url());
+    let load = |secs: u64| Load {
+        url: url.clone(),
+        connections: args.concurrency,
+        duration: Duration::from_secs(secs.max(1)),
+    };
+    let pid = envoy.pid();
+    let log = envoy.log().to_path_buf();
+    let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
+    let warm = wrk.run(&load(args.warmup))?;
+    step.done(&format!("{label}: {} requests", warm.requests));
+    crate::bench::variants::truncate_logs(&log)?;
+    let rss_after_warmup = load::rss_bytes(pid)?;
+    let mut rss_peak = rss_after_warmup;
+    let mut rate = warm.rps().max(100.0);
+    let mut done = LoadResult {
+        requests: 0,
+        duration: Duration::ZERO,
+        non_2xx: 0,
+        socket_errors: 0,
+        timeouts: 0,
+        p50_us: 0,
+        p99_us: 0,
+    };
+    let step = Step::start("soak", &format!("{label}: {} requests", args.requests));
+    while done.requests < args.requests {
+        let remaining = (args.requests - done.requests) as f64;
+        // The rate after warm-up may differ from the warm-up's (httpbin's does): the first
+        // run aims at half, later ones a little short, and a last short run tops up.
+        let aim = if done.requests == 0 { 0.5 } else { 0.95 };
+        let secs = (remaining / rate * aim).round().clamp(1.0, 600.0) as u64;
+        let chunk = wrk.run_while(&load(secs), Duration::from_millis(500), || {
+            rss_peak = rss_peak.max(load::rss_bytes(pid)?);
+            Ok(())
+        })?;
+        if !envoy.is_running() {
+            bail!(
+                "{label}: Envoy exited during the soak; its log: {}",
+                log.display()
+            );
+        }
+        if chunk.requests == 0 {
+            bail!(
+                "{label}: no request answered in {secs} s (Envoy's log: {})",
+                log.display()
+            );
+        }
+        rate = chunk.rps();
+        done.requests += chunk.requests;
+        done.duration += chunk.duration;
+        done.non_2xx += chunk.non_2xx;
+        done.socket_errors += chunk.socket_errors;
+        done.timeouts += chunk.timeouts;
+    }
+    let rss_end = load::rss_bytes(pid)?;
+    step.done(&format!(
+        "{label}: {} requests, {:.0} requests/s",
+        done.requests,
+        done.rps()
+    ));
+    envoy.stop();
+    let (finished, error_lines) = scan_log(&log)?;
+    Ok(Outcome {
+        label,
+        requests: done.requests,
+        warmup_requests: warm.requests,
+        failures: warm.failures() + done.failures(),
+        rps: done.rps(),
+        rss_after_warmup,
+        rss_peak: rss_peak.max(rss_end),
+        rss_end,
+        finished_lines: with_filter.then_some(finished),
+        error_lines,
+    })
+}
+
+/// Counts the filter's `<id> finished` lines and Envoy's error and critical lines.
+fn scan_log(log: &Path) -> Result<(u64, u64)> {
+    let file = std::fs::File::open(log).with_context(|| format!("opening {}", log.display()))?;
+    let (mut finished, mut errors) = (0, 0);
+    for line in BufReader::with_capacity(1 << 20, file).split(b'\n') {
+        let line = line?;
+        if line.ends_with(b" finished") && contains(&line, b"wasm log") {
+            finished += 1;
+        } else if contains(&line, b"][error][") || contains(&line, b"][critical][") {
+            errors += 1;
+        }
+    }
+    Ok((finished, errors))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `51.2 MiB`.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The figures and the checks, for the terminal.
+pub fn render(report: &Report, args: &Args) -> String {
+    let mut out = format!(
+        "soak: at least {} requests per Envoy after {} s warm-up, {} connections, {}\n",
+        args.requests,
+        args.warmup,
+        args.concurrency,
+        match args.upstream {
+            Upstream::Direct => "Envoy answers itself (direct_response)",
+            Upstream::Httpbin => "Envoy proxies to httpbin",
+        }
+    );
+    out.push_str(&format!(
+        "{:<24} {:>9} {:>8} {:>11} {:>16} {:>10} {:>10} {:>8}\n",
+        "", "requests", "failed", "requests/s", "RSS after warm-up", "peak", "end", "growth"
+    ));
+    for o in [&report.filter, &report.bare] {
+        out.push_str(&format!(
+            "{:<24} {:>9} {:>8} {:>11.0} {:>16} {:>10} {:>10} {:>+7.2}%\n",
+            o.label,
+            o.requests,
+            o.failures,
+            o.rps,
+            mib(o.rss_after_warmup),
+            mib(o.rss_peak),
+            mib(o.rss_end),
+            o.growth_percent()
+        ));
+    }
+    out.push_str(&format!(
+        "requests/s with the filter: {:.2}× those without\n",
+        report.filter.rps / report.bare.rps.max(1e-9)
+    ));
+    for (ok, line) in report.checks() {
+        out.push_str(&format!("{} {line}\n", if ok { "✓" } else { "✗" }));
+    }
+    let checks = report.checks();
+    let passed = checks.iter().filter(|(ok, _)| *ok).count();
+    out.push_str(&format!(
+        "{}: {passed} passed, {} failed",
+        if report.passed() { "PASSED" } else { "FAILED" },
+        checks.len() - passed
+    ));
+    out
 }

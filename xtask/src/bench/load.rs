@@ -1,0 +1,314 @@
+//! Load on a running Envoy, and what it costs the Envoy process: `wrk` (Debian's load
+//! generator) driven with a small Lua script that reports its figures as JSON, and the
+//! process's CPU time and resident memory read from `/proc`.
+//!
+//! Used by `cargo xtask bench` (CPU per request, latency) and `cargo xtask soak` (errors,
+//! memory growth, requests per second).
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// How to install the load generator, for the error when it is missing.
+pub const WRK_INSTALL_HINT: &str = "the load generator `wrk` is not installed: \
+on Debian or Ubuntu run `apt-get install wrk` (as root; `.ci/run` does it on CI)";
+
+/// The line prefix of the script's JSON report on wrk's stdout.
+const REPORT_PREFIX: &str = "xtask-wrk-report: ";
+
+/// wrk's Lua script: counts responses outside 2xx (wrk itself counts only >= 400) and,
+/// when done, prints one JSON line with the totals, the errors and the latency percentiles.
+const SCRIPT: &str = r#"-- Written by cargo xtask (xtask/src/bench/load.rs): counts non-2xx responses, reports JSON.
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) non2xx = 0 end
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+function done(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do n = n + t:get("non2xx") end
+  local e = summary.errors
+  io.write(string.format(
+    'xtask-wrk-report: {"requests": %d, "duration_us": %d, "non_2xx": %d, ' ..
+    '"socket_errors": %d, "timeouts": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, n, e.connect + e.read + e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#;
+
+/// The load generator: Debian's `wrk`.
+#[derive(Debug, Clone)]
+pub struct Wrk {
+    /// The binary.
+    pub path: PathBuf,
+    /// `wrk -v`'s first words, e.g. `wrk debian/4.1.0-3+b2 [epoll]`.
+    pub version: String,
+    /// The Lua script, written once into the command's scratch directory.
+    script: PathBuf,
+}
+
+/// One run of the load generator.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// The URL to request (`GET`).
+    pub url: String,
+    /// Open connections, each with one request in flight: the concurrency.
+    pub connections: u32,
+    /// How long to send requests (whole seconds; at least 1).
+    pub duration: Duration,
+}
+
+/// What a run did, as wrk counted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadResult {
+    /// Responses received.
+    pub requests: u64,
+    /// The run's length.
+    pub duration: Duration,
+    /// Responses whose status was not 2xx.
+    pub non_2xx: u64,
+    /// Connect, read and write errors.
+    pub socket_errors: u64,
+    /// Requests that got no answer within the timeout.
+    pub timeouts: u64,
+    /// Median latency, microseconds.
+    pub p50_us: u64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: u64,
+}
+
+impl LoadResult {
+    /// Responses per second.
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.duration.as_secs_f64().max(1e-9)
+    }
+
+    /// Anything that is not a 2xx answer: non-2xx, socket errors, timeouts.
+    pub fn failures(&self) -> u64 {
+        self.non_2xx + self.socket_errors + self.timeouts
+    }
+}
+
+impl Wrk {
+    /// Finds `wrk` on PATH and writes its script into `scratch`; fails with how to install it.
+    pub fn find(scratch: &Path) -> Result<Wrk> {
+        let path = find_on_path("wrk").context(WRK_INSTALL_HINT)?;
+        // `wrk -v` prints its version then the usage, and exits 1.
+        let out = Command::new(&path)
+            .arg("-v")
+            .output()
+            .with_context(|| format!("running {} -v", path.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let version = text
+            .lines()
+            .next()
+            .map(|l| l.split(" Copyright").next().unwrap_or(l).trim().to_string())
+            .filter(|v| v.starts_with("wrk"))
+            .unwrap_or_else(|| "wrk (unknown version)".into());
+        std::fs::create_dir_all(scratch)?;
+        let script = scratch.join("wrk-report.lua");
+        std::fs::write(&script, SCRIPT).with_context(|| format!("writing {}", script.display()))?;
+        Ok(Wrk {
+            path,
+            version,
+            script,
+        })
+    }
+
+    /// Runs `load` to the end.
+    pub fn run(&self, load: &Load) -> Result<LoadResult> {
+        self.run_while(load, Duration::from_secs(1), || Ok(()))
+    }
+
+    /// Runs `load`, calling `during` every `every` while it runs (to sample memory, or to
+    /// notice that Envoy died).
+    pub fn run_while(
+        &self,
+        load: &Load,
+        every: Duration,
+        mut during: impl FnMut() -> Result<()>,
+    ) -> Result<LoadResult> {
+        let seconds = load.duration.as_secs().max(1);
+        let mut cmd = Command::new(&self.path);
+        cmd.args(["--threads", "1"])
+            .args(["--connections", &load.connections.to_string()])
+            .args(["--duration", &format!("{seconds}s")])
+            .args(["--timeout", "10s"])
+            .arg("--script")
+            .arg(&self.script)
+            .arg(&load.url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: only an async-signal-safe call between fork and exec. wrk stops by itself
+        // after `duration`; this stops it sooner if this process dies.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", self.path.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(seconds + 30);
+        let mut next = Instant::now() + every;
+        while child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("wrk did not finish within {} s", seconds + 30);
+            }
+            if Instant::now() >= next {
+                if let Err(err) = during() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(err);
+                }
+                next += every;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        parse_report(&stdout).with_context(|| {
+            format!(
+                "wrk ({}) gave no report for {}; its output:\n{stdout}{}",
+                out.status,
+                load.url,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+/// Reads the script's JSON line out of wrk's stdout.
+pub fn parse_report(stdout: &str) -> Result<LoadResult> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(REPORT_PREFIX))
+        .context("no report line")?;
+    let v: Value = serde_json::from_str(line).with_context(|| format!("parsing `{line}`"))?;
+    let field = |name: &str| {
+        v.get(name)
+            .and_then(Value::as_u64)
+            .with_context(|| format!("`{name}` missing in `{line}`"))
+    };
+    Ok(LoadResult {
+        requests: field("requests")?,
+        duration: Duration::from_micros(field("duration_us")?),
+        non_2xx: field("non_2xx")?,
+        socket_errors: field("socket_errors")?,
+        timeouts: field("timeouts")?,
+        p50_us: field("p50_us")?,
+        p99_us: field("p99_us")?,
+    })
+}
+
+/// CPU time (user + system, all threads) the process `pid` has used so far, from
+/// `/proc/<pid>/stat` (in clock ticks, usually 10 ms each).
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let ticks = parse_stat_ticks(&text).with_context(|| format!("parsing {path}: {text}"))?;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if per_second <= 0 {
+        bail!("sysconf(_SC_CLK_TCK) failed");
+    }
+    Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field
+/// 2, in parentheses) may hold spaces, so fields are counted after its closing `)`.
+pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The resident memory of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_vm_rss(&text).with_context(|| format!("no VmRSS line in {path}"))
+}
+
+/// `VmRSS:   12345 kB` → bytes.
+pub fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The first `name` in a directory of `$PATH`.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_script_report_among_wrk_output() {
+        let stdout = "Running 1s test @ http://127.0.0.1:1/\n  1 threads and 8 connections\n\
+            xtask-wrk-report: {\"requests\": 827, \"duration_us\": 1001191, \"non_2xx\": 3, \
+            \"socket_errors\": 1, \"timeouts\": 0, \"p50_us\": 3250, \"p99_us\": 31747}\n";
+        let got = parse_report(stdout).unwrap();
+        assert_eq!(
+            got,
+            LoadResult {
+                requests: 827,
+                duration: Duration::from_micros(1_001_191),
+                non_2xx: 3,
+                socket_errors: 1,
+                timeouts: 0,
+                p50_us: 3250,
+                p99_us: 31747,
+            }
+        );
+        assert_eq!(got.failures(), 4);
+        assert!((got.rps() - 826.0).abs() < 1.0, "{}", got.rps());
+    }
+
+    #[test]
+    fn a_missing_report_is_an_error() {
+        assert!(parse_report("unable to connect to 127.0.0.1:1 Connection refused\n").is_err());
+    }
+
+    #[test]
+    fn stat_ticks_count_after_a_command_name_with_spaces_and_parentheses() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        let stat =
+            "4242 (envoy (main) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 9 0";
+        assert_eq!(parse_stat_ticks(stat), Some(1234 + 567));
+        assert_eq!(parse_stat_ticks("4242 (envoy) S 1"), None);
+    }
+
+    #[test]
+    fn vm_rss_in_bytes() {
+        let status = "Name:\tenvoy\nVmPeak:\t  999 kB\nVmRSS:\t   51200 kB\nRssAnon:\t 1 kB\n";
+        assert_eq!(parse_vm_rss(status), Some(51200 * 1024));
+        assert_eq!(parse_vm_rss("Name:\tenvoy\n"), None);
+    }
+
+    #[test]
+    fn this_process_has_cpu_time_and_memory() {
+        let pid = std::process::id();
+        assert!(rss_bytes(pid).unwrap() > 0);
+        cpu_time(pid).unwrap();
+    }
+}

@@ -1,0 +1,232 @@
+//! What the benchmark compares: the wasm modules (the filter and two baselines built from
+//! `filter/examples/`), and the Envoy set-ups that load them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{http, paths, wasm};
+
+/// Which wasm module an Envoy loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    /// No wasm filter at all.
+    None,
+    /// `filter/examples/bench_empty.rs`: a proxy-wasm filter that does nothing.
+    Empty,
+    /// This project's filter.
+    Filter,
+    /// `filter/examples/bench_naive.rs`: the same lines logged the simplest way.
+    Naive,
+}
+
+/// One Envoy set-up the benchmark measures.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// A short name for files and tables.
+    pub key: &'static str,
+    /// What a reader sees in the table.
+    pub label: &'static str,
+    /// The module Envoy loads.
+    pub module: Module,
+    /// The level of Envoy's `wasm` logger.
+    pub wasm_log_level: &'static str,
+}
+
+/// The measured set-ups, in table order. The empty filter is the reference of the ratios.
+pub const VARIANTS: [Variant; 6] = [
+    Variant {
+        key: "none",
+        label: "no wasm filter",
+        module: Module::None,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "empty",
+        label: "empty wasm filter",
+        module: Module::Empty,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "filter-info",
+        label: "this filter, wasm:info",
+        module: Module::Filter,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "filter-warning",
+        label: "this filter, wasm:warning",
+        module: Module::Filter,
+        wasm_log_level: "warning",
+    },
+    Variant {
+        key: "naive-info",
+        label: "naive filter, wasm:info",
+        module: Module::Naive,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "naive-warning",
+        label: "naive filter, wasm:warning",
+        module: Module::Naive,
+        wasm_log_level: "warning",
+    },
+];
+
+/// The variant named `key` (panics on a typo: keys are constants of this file).
+pub fn variant(key: &str) -> Variant {
+    match VARIANTS.iter().find(|v| v.key == key) {
+        Some(v) => *v,
+        None => unreachable!("no benchmark variant `{key}`"),
+    }
+}
+
+/// The built modules.
+#[derive(Debug, Clone)]
+pub struct Modules {
+    /// The filter, as shipped (`filter.wasm`).
+    pub filter: PathBuf,
+    /// The empty baseline.
+    pub empty: PathBuf,
+    /// The naive baseline.
+    pub naive: PathBuf,
+}
+
+impl Modules {
+    /// Builds the filter and the two baselines (release, wasm32-wasip1).
+    pub fn build() -> Result<Modules> {
+        let filter = wasm::build()?.path;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let args = [
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--package",
+            "filter",
+            "--example",
+            "bench_empty",
+            "--example",
+            "bench_naive",
+        ];
+        let out = Command::new(cargo)
+            .current_dir(paths::root())
+            .args(args)
+            .output()
+            .context("running cargo to build the benchmark baselines")?;
+        if !out.status.success() {
+            bail!(
+                "building the benchmark baselines failed (cargo {}):\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let examples = paths::target_dir().join("wasm32-wasip1/release/examples");
+        let modules = Modules {
+            filter,
+            empty: examples.join("bench_empty.wasm"),
+            naive: examples.join("bench_naive.wasm"),
+        };
+        for path in [&modules.empty, &modules.naive] {
+            wasm::check_module(path)?;
+        }
+        Ok(modules)
+    }
+
+    /// The file of `module` (`None` for no wasm filter).
+    pub fn path(&self, module: Module) -> Option<&Path> {
+        match module {
+            Module::None => None,
+            Module::Empty => Some(&self.empty),
+            Module::Filter => Some(&self.filter),
+            Module::Naive => Some(&self.naive),
+        }
+    }
+}
+
+/// Sends one request and checks the answer is the one `variant` should give: 200 with
+/// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.
+pub fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()> {
+    let response = http::get(listener, "/bench", Duration::from_secs(5))
+        .with_context(|| format!("{}: GET /bench", variant.label))?;
+    let added = response.header("x-wasm-header");
+    let expected = matches!(variant.module, Module::Filter | Module::Naive);
+    if response.status != 200 || added.is_some() != expected {
+        bail!(
+            "{}: EXPECTED 200 with{} x-wasm-header; GOT {} with x-wasm-header {:?}",
+            variant.label,
+            if expected { "" } else { "out" },
+            response.status,
+            added
+        );
+    }
+    Ok(())
+}
+
+/// Whether the tail of an Envoy log shows the filter's header lines, as it must at
+/// `wasm:info` and must not at `wasm:warning`.
+pub fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
+    if variant.module == Module::None || variant.module == Module::Empty {
+        return Ok(());
+    }
+    let tail = tail(log, 64 * 1024)?;
+    let logged = tail.contains("request header --> ");
+    let expected = variant.wasm_log_level == "info";
+    if logged != expected {
+        bail!(
+            "{}: EXPECTED {} `request header -->` lines in {}; GOT {}",
+            variant.label,
+            if expected { "" } else { "no" },
+            log.display(),
+            if logged { "some" } else { "none" }
+        );
+    }
+    Ok(())
+}
+
+/// The last `bytes` bytes of a file, as text.
+fn tail(path: &Path, bytes: u64) -> Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(bytes)))?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Empties Envoy's log and its access log (`stack::access_log_of`), which Envoy keeps open
+/// (it appends, so it goes on at the new end).
+pub fn truncate_logs(log: &Path) -> Result<()> {
+    truncate(log)?;
+    truncate(&crate::stack::access_log_of(log))
+}
+
+/// Empties a log file that Envoy keeps open (it appends, so it goes on at the new end).
+pub fn truncate(log: &Path) -> Result<()> {
+    std::fs::File::options()
+        .write(true)
+        .open(log)
+        .and_then(|f| f.set_len(0))
+        .with_context(|| format!("truncating {}", log.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_the_goals_variants_exist() {
+        let mut keys: Vec<&str> = VARIANTS.iter().map(|v| v.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), VARIANTS.len());
+        for key in ["empty", "filter-info", "filter-warning", "naive-info"] {
+            assert_eq!(variant(key).key, key);
+        }
+    }
+}
