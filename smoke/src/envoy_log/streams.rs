@@ -112,8 +112,16 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
         }
         let open = current.get(&line.thread).copied().filter(|&at| {
             let s = &streams[at];
-            !matches!(event, Event::RequestHeader { .. })
-                || (s.response_headers.is_empty() && s.finished.is_empty())
+            match &event {
+                Event::RequestHeader { .. } => {
+                    s.response_headers.is_empty() && s.finished.is_empty()
+                }
+                // Another id after a finished stream is another stream: one the filter saw
+                // no headers of (Envoy refused the request). The same id again is the same
+                // stream's `finished` logged twice, which the checks must see.
+                Event::Finished(id) => s.finished.is_empty() || s.finished.contains(id),
+                _ => true,
+            }
         });
         let at = open.unwrap_or_else(|| {
             streams.push(Stream {
@@ -183,6 +191,24 @@ mod tests {
         assert_eq!(classify("2 finished"), Event::Finished(2));
         assert_eq!(classify("x finished"), Event::Other);
         assert_eq!(classify("plugin configured"), Event::Other);
+    }
+
+    #[test]
+    fn a_lone_finished_line_with_another_id_is_another_stream() {
+        let text = [
+            default_line(1, "request header --> x-smoke-id: a-1"),
+            default_line(1, "response header <-- :status: 200"),
+            default_line(1, "2 finished"),
+            // A request Envoy refused: the filter saw no headers, only the end.
+            default_line(1, "3 finished"),
+            default_line(1, "3 finished"),
+        ]
+        .join("\n");
+        let streams = group_streams(&wasm_lines(&text));
+        assert_eq!(streams.len(), 2, "{streams:?}");
+        assert_eq!(streams[0].finished, [2]);
+        assert_eq!(streams[1].finished, [3, 3], "a duplicate stays visible");
+        assert!(streams[1].request_headers.is_empty());
     }
 
     #[test]
