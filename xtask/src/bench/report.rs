@@ -193,10 +193,10 @@ pub fn markdown(ctx: &Context, rows: &[Row], goals: &[Goal]) -> String {
 const METHOD: &str = "\
 - Every variant is the repository's `envoy.yaml`, derived by program: loopback ports, and \
 the route replaced by a `direct_response` (200, `ok`) with the cluster removed, so no \
-upstream runs and only Envoy and the filter are measured. The access log (to Envoy's \
-output) stays on in every variant. Envoy's output goes to a file on local disk, emptied \
-before each measurement; at `wasm:info` it holds the filter's header lines, which are part \
-of the cost.
+upstream runs and only Envoy and the filter are measured. The access log (Envoy's stdout) \
+stays on in every variant. Envoy's log and its access log go to files on local disk, emptied \
+before each measurement; at `wasm:info` the log holds the filter's header lines, which are \
+part of the cost.
 - The variants: no wasm filter; `filter/examples/bench_empty.rs`, a proxy-wasm filter that \
 does nothing (the floor any wasm filter pays); this filter with Envoy's `wasm` logger at \
 `info` and at `warning` (Istio's default); and `filter/examples/bench_naive.rs`, which sets \
