@@ -60,8 +60,8 @@ mod contexts {
         });
     }}
 
-    /// Whether Envoy currently prints info lines from wasm; asked on every callback because the
-    /// level can change at runtime. If the host can't say, assume it does.
+    /// Whether Envoy currently prints info lines from wasm; asked for every stream because the
+    /// level can change at runtime (Envoy's admin `/logging`). If the host can't say, assume it does.
     fn info_enabled() -> bool {
         host::log_level().map_or(true, |level| level as u32 <= LogLevel::Info as u32)
     }
@@ -107,6 +107,7 @@ mod contexts {
                 context_id,
                 config: Rc::clone(&self.config),
                 line: String::new(),
+                logging: None,
                 finished: false,
             }))
         }
@@ -122,6 +123,8 @@ mod contexts {
         config: Rc<PluginConfig>,
         /// Reused for every log line of the stream.
         line: String,
+        /// Whether this stream logs, decided at its first callback (one host call a stream).
+        logging: Option<bool>,
         /// `finished` was logged (or skipped): `on_log` acts once.
         finished: bool,
     }
@@ -129,8 +132,14 @@ mod contexts {
     type LineFn = fn(&mut String, &[u8], &[u8], &PluginConfig);
 
     impl HttpHeaders {
-        fn logging(&self) -> bool {
-            self.config.log_headers && info_enabled()
+        /// Whether this stream logs: the configuration allows it and Envoy prints info lines
+        /// from wasm. Asked of the host once per stream, so that a sidecar at warning pays
+        /// one host call per request for the logging part.
+        fn logging(&mut self) -> bool {
+            let config = &self.config;
+            *self
+                .logging
+                .get_or_insert_with(|| config.log_headers && info_enabled())
         }
 
         /// Logs every header of `map`, one `proxy_log` per line.

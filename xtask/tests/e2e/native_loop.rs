@@ -295,3 +295,76 @@ fn watch_mode_reruns_on_change_and_ctrl_c_stops_everything() {
         assert!(!still, "{what} still listens on {addr} after Ctrl-C");
     }
 }
+
+/// Envoy's wasm logger at warning (a production sidecar's default): no header lines, yet the
+/// filter still sets and adds its headers; back at info it logs again. The level is switched
+/// at runtime through Envoy's admin, as `istioctl proxy-config log` does. (Envoy would drop
+/// info lines at warning anyway; that the filter skips the work shows in `cargo xtask bench`.)
+#[test]
+fn at_warning_the_filter_logs_nothing_and_still_sets_headers() {
+    use std::time::Duration;
+    use xtask::http;
+
+    let stack = start("warning-level", envoy_yaml());
+    let set_level = |level: &str| {
+        let request = format!(
+            "POST /logging?wasm={level} HTTP/1.1\r\nhost: admin\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let answer = http::send(
+            stack.envoy.admin,
+            request.as_bytes(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    };
+    let get = |tag: &str| {
+        let request = format!(
+            "GET /headers HTTP/1.1\r\nhost: httpbin\r\nx-level-tag: {tag}\r\nconnection: close\r\n\r\n"
+        );
+        http::send(
+            stack.envoy.listener,
+            request.as_bytes(),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+
+    set_level("warning");
+    let quiet = get("quiet");
+    set_level("info");
+    let loud = get("loud");
+
+    for (what, answer) in [("at warning", &quiet), ("at info", &loud)] {
+        assert_eq!(answer.status, 200, "{what}: {}", answer.text());
+        assert_eq!(
+            answer.header("x-wasm-header").as_deref(),
+            Some("demo-wasm"),
+            "{what}: the response header"
+        );
+        assert_contains(
+            &format!("{what}: test: best reaches httpbin"),
+            &answer.text(),
+            "\"Test\": \"best\"",
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
+        if log.contains("request header --> x-level-tag: loud")
+            || std::time::Instant::now() > deadline
+        {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_contains(
+        "at info the filter logs",
+        &log,
+        "request header --> x-level-tag: loud",
+    );
+    assert!(
+        !log.contains("x-level-tag: quiet"),
+        "EXPECTED no line for the request at warning\nGOT:\n{log}"
+    );
+}
