@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 use filter::config::PluginConfig;
 
-use crate::progress::{Step, seconds};
+use crate::progress::{Step, seconds, since_command_started};
 use crate::stack::{Stack, StackSpec, start_envoy};
 use crate::tools::Tools;
 use crate::{bootstrap, paths, setup, wasm};
@@ -49,7 +49,7 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     let mut code = smoke_step(&stack, &config, options)?;
     eprintln!(
         "loop: {} from command to report (filter {})",
-        seconds(started.elapsed()),
+        seconds(since_command_started(started.elapsed())),
         if built.rebuilt {
             "rebuilt"
         } else {
