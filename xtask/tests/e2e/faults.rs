@@ -58,23 +58,9 @@ const BAD_CONFIGS: &[BadConfig] = &[
 /// Envoy refuses each bad configuration, with the filter's own message naming the field.
 #[test]
 fn envoy_refuses_every_kind_of_bad_plugin_configuration_with_the_filters_message() {
-    let tools = tools();
-    let dir = xtask::paths::work_dir("test-bad-configs");
     for (i, bad) in BAD_CONFIGS.iter().enumerate() {
         let doc = bootstrap::with_plugin_config(&envoy_yaml(), bad.json).unwrap();
-        let native = bootstrap::native(
-            &doc,
-            &bootstrap::Native {
-                listener_port: 10000,
-                admin_port: 9901,
-                httpbin_port: 8080,
-                wasm: wasm_module(),
-            },
-        )
-        .unwrap();
-        let config = dir.join(format!("bad-{i}.json"));
-        bootstrap::write(&native, &config).unwrap();
-        let (ok, output) = stack::validate(&tools, &config).unwrap();
+        let (ok, output) = validate_native("bad-configs", &format!("bad-{i}.json"), &doc);
         assert!(!ok, "Envoy accepted {}: {}\n{output}", bad.what, bad.json);
         let line = output
             .lines()

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use xtask::istio::{self, proxy, sidecar, source, wasmplugin};
-use xtask::stack::{self, Stack};
+use xtask::stack::Stack;
 use xtask::{bootstrap, paths};
 
 use crate::util::*;
@@ -48,19 +48,7 @@ fn envoy_yaml_filter_entry() -> Value {
 /// Writes the loopback copy of `doc` (dummy ports, the built module) and runs
 /// `envoy --mode validate` on it; panics with Envoy's output when it fails.
 fn assert_envoy_validates(name: &str, doc: &Value) {
-    let native = bootstrap::native(
-        doc,
-        &bootstrap::Native {
-            listener_port: 1,
-            admin_port: 2,
-            httpbin_port: 3,
-            wasm: wasm_module(),
-        },
-    )
-    .unwrap();
-    let config = paths::work_dir(&format!("test-{name}")).join("validate.json");
-    bootstrap::write(&native, &config).unwrap();
-    let (ok, output) = stack::validate(&tools(), &config).unwrap();
+    let (ok, output) = validate_native(name, "validate.json", doc);
     assert!(ok, "envoy --mode validate rejected {name}:\n{output}");
 }
 

@@ -71,19 +71,7 @@ fn bad_plugin_configuration_makes_envoy_refuse_to_start() {
     let doc = bootstrap::with_plugin_config(&envoy_yaml(), bad).unwrap();
     let spec = spec("bad-config", doc.clone());
 
-    let native = bootstrap::native(
-        &doc,
-        &bootstrap::Native {
-            listener_port: 1,
-            admin_port: 2,
-            httpbin_port: 3,
-            wasm: wasm_module(),
-        },
-    )
-    .unwrap();
-    let config = spec.dir().join("validate.json");
-    bootstrap::write(&native, &config).unwrap();
-    let (ok, output) = stack::validate(&tools, &config).unwrap();
+    let (ok, output) = validate_native("bad-config", "validate.json", &doc);
     assert!(
         !ok,
         "envoy --mode validate accepted a bad plugin configuration:\n{output}"
@@ -139,19 +127,7 @@ fn envoy_yaml_passes_envoy_validate() {
         "envoy --mode validate -c envoy.yaml failed:\n{text}"
     );
 
-    let native = bootstrap::native(
-        &envoy_yaml(),
-        &bootstrap::Native {
-            listener_port: 10000,
-            admin_port: 9901,
-            httpbin_port: 8080,
-            wasm,
-        },
-    )
-    .unwrap();
-    let config = project.join("native.json");
-    bootstrap::write(&native, &config).unwrap();
-    let (ok, output) = stack::validate(&tools, &config).unwrap();
+    let (ok, output) = validate_native("validate", "native.json", &envoy_yaml());
     assert!(ok, "the native copy fails envoy --mode validate:\n{output}");
 }
 

@@ -124,3 +124,22 @@ pub fn output_text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     )
 }
+
+/// `envoy --mode validate` on the native copy of `bootstrap` (the built module, placeholder
+/// ports), written to `target/xtask/test-<name>/<file>`: whether Envoy accepted it, and
+/// everything it printed.
+pub fn validate_native(name: &str, file: &str, bootstrap: &Value) -> (bool, String) {
+    let native = bootstrap::native(
+        bootstrap,
+        &bootstrap::Native {
+            listener_port: 10000,
+            admin_port: 9901,
+            httpbin_port: 8080,
+            wasm: wasm_module(),
+        },
+    )
+    .expect("the native derivation applies");
+    let config = paths::work_dir(&format!("test-{name}")).join(file);
+    bootstrap::write(&native, &config).expect("the derived config is written");
+    xtask::stack::validate(&tools(), &config).expect("envoy --mode validate runs")
+}
