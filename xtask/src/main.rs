@@ -25,28 +25,7 @@ enum Cmd {
     Build,
     /// Build the filter, start httpbin and Envoy on 127.0.0.1, run the smoke checks, print
     /// the report, stop everything. Exit 0: all checks passed; 1: a check failed; 2: could not run.
-    Run {
-        /// Envoy's listener port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 10000)]
-        port: u16,
-        /// Envoy's admin port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 9901)]
-        admin_port: u16,
-        /// Keep going: rebuild, restart Envoy and re-check on every change under filter/ or
-        /// to envoy.yaml, until Ctrl-C.
-        #[arg(long)]
-        watch: bool,
-        /// Print the smoke report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Derive from this Envoy bootstrap instead of the repository's envoy.yaml (to try a
-        /// variant without editing the original).
-        #[arg(long, value_name = "FILE")]
-        envoy_config: Option<std::path::PathBuf>,
-        /// Where the derived config and the logs go [default: target/xtask/run].
-        #[arg(long, value_name = "DIR")]
-        work_dir: Option<std::path::PathBuf>,
-    },
+    Run(run::RunOptions),
     /// Set up, build the filter, then `cargo test --workspace` (unit tests and end-to-end
     /// tests against the real Envoy and httpbin). Extra arguments go to cargo test.
     Test {
@@ -85,21 +64,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
             eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
             Ok(0)
         }
-        Cmd::Run {
-            port,
-            admin_port,
-            watch,
-            json,
-            envoy_config,
-            work_dir,
-        } => run::run(&run::RunOptions {
-            port,
-            admin_port,
-            watch,
-            json,
-            envoy_config,
-            work_dir,
-        }),
+        Cmd::Run(options) => run::run(&options),
         Cmd::Build => {
             let built = wasm::build()?;
             println!("{} ({} bytes)", built.path.display(), built.bytes);

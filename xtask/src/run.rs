@@ -14,19 +14,27 @@ use crate::tools::Tools;
 use crate::{bootstrap, paths, setup, wasm};
 
 /// What `cargo xtask run` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunOptions {
-    /// Envoy's listener port on 127.0.0.1 (0: a free one).
+    /// Envoy's listener port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 10000)]
     pub port: u16,
-    /// Envoy's admin port on 127.0.0.1 (0: a free one).
+    /// Envoy's admin port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 9901)]
     pub admin_port: u16,
-    /// Re-run on every change under filter/ or to envoy.yaml, until Ctrl-C.
+    /// Keep going: rebuild, restart Envoy and re-check on every change under filter/ or to
+    /// envoy.yaml, until Ctrl-C.
+    #[arg(long)]
     pub watch: bool,
     /// Print the smoke report as JSON.
+    #[arg(long)]
     pub json: bool,
-    /// The Envoy bootstrap to derive from (default: the repository's envoy.yaml).
+    /// Derive from this Envoy bootstrap instead of the repository's envoy.yaml (to try a
+    /// variant without editing the original).
+    #[arg(long, value_name = "FILE")]
     pub envoy_config: Option<PathBuf>,
-    /// Where configs and logs go (default: target/xtask/run).
+    /// Where the derived config and the logs go [default: target/xtask/run].
+    #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
 }
 
