@@ -61,6 +61,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
     match command {
         Cmd::Setup => {
             let tools = setup::ensure_venv()?;
+            setup::ensure_wrk()?;
             eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
             Ok(0)
         }
@@ -80,6 +81,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
 
 fn test(args: &[String]) -> Result<i32> {
     setup::ensure_venv()?;
+    setup::ensure_wrk()?;
     let built = wasm::build()?;
     eprintln!(
         "✓ {} ({} bytes); running cargo test --workspace",

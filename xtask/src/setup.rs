@@ -34,6 +34,38 @@ pub fn ensure_venv() -> Result<Tools> {
     Ok(tools)
 }
 
+/// Makes sure the load generator `wrk` (Debian's package) is on PATH, for `cargo xtask
+/// bench` and `soak` and their tests. As root on a Debian-like system it installs it with
+/// apt-get; otherwise it says how, and the commands that need it fail with the same hint.
+pub fn ensure_wrk() -> Result<()> {
+    if crate::bench::load::find_on_path("wrk").is_some() {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || crate::bench::load::find_on_path("apt-get").is_none() {
+        eprintln!("! {}", crate::bench::load::WRK_INSTALL_HINT);
+        return Ok(());
+    }
+    let step = Step::start("setup", "installing wrk with apt-get");
+    let log = paths::work_dir("setup").join("apt.log");
+    std::fs::create_dir_all(paths::work_dir("setup"))?;
+    run_logged(
+        Command::new("apt-get").arg("update"),
+        &log,
+        "apt-get update",
+    )?;
+    run_logged(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "wrk"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &log,
+        "apt-get install wrk",
+    )?;
+    step.done("wrk installed (Debian package)");
+    Ok(())
+}
+
 /// `envoy --version`, shortened to `envoy 1.40.0`.
 pub fn envoy_version(tools: &Tools) -> Result<String> {
     let out = Command::new(&tools.envoy)

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 /// How to install the load generator, for the error when it is missing.
 pub const WRK_INSTALL_HINT: &str = "the load generator `wrk` is not installed: \
-on Debian or Ubuntu run `apt-get install wrk` (as root; `.ci/run` does it on CI)";
+`cargo xtask setup` installs it when run as root on Debian or Ubuntu; otherwise run \
+`sudo apt-get install wrk` (macOS: `brew install wrk`)";
 
 /// The line prefix of the script's JSON report on wrk's stdout.
 const REPORT_PREFIX: &str = "xtask-wrk-report: ";
@@ -251,7 +252,7 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
 }
 
 /// The first `name` in a directory of `$PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
