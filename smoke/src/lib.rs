@@ -74,10 +74,14 @@ impl Default for Options {
     }
 }
 
+/// What to do when the bootstrap holding the expectations can't be used.
+const ENVOY_CONFIG_HINT: &str =
+    "run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON";
+
 /// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.
 pub fn plugin_config_from_envoy(file: &Path) -> Result<PluginConfig, SmokeError> {
     let bootstrap = envoy_config::load_bootstrap(file).map_err(|e| SmokeError::Config {
-        message: format!("{e} (run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON)"),
+        message: format!("{e} ({ENVOY_CONFIG_HINT})"),
     })?;
     plugin_config_of(&bootstrap, file)
 }
@@ -89,9 +93,10 @@ pub fn plugin_config_of(
     file: &Path,
 ) -> Result<PluginConfig, SmokeError> {
     let origin = file.display().to_string();
-    let filters = envoy_config::find_wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
-        message: format!("{e} (run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON)"),
-    })?;
+    let filters =
+        envoy_config::find_wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
+            message: format!("{e} ({ENVOY_CONFIG_HINT})"),
+        })?;
     let filter = &filters[0];
     PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| SmokeError::Config {
         message: format!(

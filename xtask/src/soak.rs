@@ -155,10 +155,7 @@ pub fn soak(args: &Args) -> Result<Report> {
     let scratch = paths::work_dir("soak");
     let wrk = Wrk::find(&scratch)?;
     let tools = setup::ensure_venv()?;
-    let step = Step::start(
-        "build",
-        "cargo build --release --target wasm32-wasip1 -p filter",
-    );
+    let step = Step::start("build", wasm::BUILD_COMMAND);
     let built = wasm::build()?;
     step.done(&format!("filter.wasm {} bytes", built.bytes));
     let doc = bootstrap::load(&paths::envoy_yaml())?;
