@@ -9,7 +9,7 @@ use anyhow::Result;
 use filter::config::PluginConfig;
 
 use crate::progress::{Step, seconds, since_command_started};
-use crate::stack::{Stack, StackSpec, start_envoy};
+use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
 use crate::{bootstrap, paths, setup, wasm};
 
@@ -98,8 +98,7 @@ fn rerun(tools: &Tools, stack: &mut Stack, options: &RunOptions) -> Result<i32> 
     let built = build_step()?;
     let (spec, config) = spec_for(options, built.path)?;
     let step = Step::start("restart", "Envoy");
-    stack.envoy.stop();
-    stack.envoy = start_envoy(tools, &spec, stack.httpbin.addr.port())?;
+    stack.restart_envoy(tools, &spec)?;
     step.done(&format!("Envoy {}", stack.envoy.url()));
     smoke_step(stack, &config, options)
 }
@@ -134,15 +133,7 @@ fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginCon
 }
 
 fn smoke_step(stack: &Stack, config: &PluginConfig, options: &RunOptions) -> Result<i32> {
-    let smoke_options = smoke::Options {
-        url: stack.envoy.url(),
-        admin: stack.envoy.admin_url(),
-        logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
-        config: config.clone(),
-        ready_timeout: Duration::from_secs(15),
-        log_timeout: Duration::from_secs(10),
-        progress: true,
-    };
+    let smoke_options = stack.smoke_options(config.clone(), true);
     match smoke::run_blocking(&smoke_options) {
         Ok(report) => {
             if options.json {

@@ -314,6 +314,24 @@ impl Stack {
         Ok(Stack { envoy, httpbin })
     }
 
+    /// The smoke checks' options against this stack: its listener and admin, Envoy's log
+    /// file as the log source, `config` as the expectations.
+    pub fn smoke_options(
+        &self,
+        config: filter::config::PluginConfig,
+        progress: bool,
+    ) -> smoke::Options {
+        smoke::Options {
+            url: self.envoy.url(),
+            admin: self.envoy.admin_url(),
+            logs: smoke::LogSource::File(self.envoy.log().to_path_buf()),
+            config,
+            ready_timeout: Duration::from_secs(15),
+            log_timeout: Duration::from_secs(10),
+            progress,
+        }
+    }
+
     /// Replaces Envoy with a new one for `spec` (same httpbin): the watch mode's restart.
     pub fn restart_envoy(&mut self, tools: &Tools, spec: &StackSpec) -> Result<()> {
         self.envoy.stop();

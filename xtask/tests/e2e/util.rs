@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use filter::config::PluginConfig;
 use serde_json::Value;
@@ -58,15 +57,7 @@ pub fn start(test: &str, bootstrap: Value) -> Stack {
 
 /// Smoke options for `stack`, logs read from Envoy's log file.
 pub fn smoke_options(stack: &Stack, config: PluginConfig) -> smoke::Options {
-    smoke::Options {
-        url: stack.envoy.url(),
-        admin: stack.envoy.admin_url(),
-        logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
-        config,
-        ready_timeout: Duration::from_secs(15),
-        log_timeout: Duration::from_secs(10),
-        progress: false,
-    }
+    stack.smoke_options(config, false)
 }
 
 /// Runs the smoke checks against `stack` and returns the report (panics if they could not run).
