@@ -11,35 +11,10 @@
 
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
-/// A host call returned this status instead of `Ok` (0).
+/// A host call returned this status instead of `Ok` (0); `filter_core::logline::host_failure`
+/// words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostError(pub u32);
-
-impl HostError {
-    /// Appends e.g. `host status 2 (BadArgument)` to `out` (no `core::fmt`: module size).
-    pub fn push_to(self, out: &mut String) {
-        let name = match self.0 {
-            1 => "NotFound",
-            2 => "BadArgument",
-            3 => "SerializationFailure",
-            4 => "ParseFailure",
-            5 => "BadExpression",
-            6 => "InvalidMemoryAccess",
-            7 => "Empty",
-            8 => "CasMismatch",
-            9 => "ResultMismatch",
-            10 => "InternalFailure",
-            11 => "BrokenConnection",
-            12 => "Unimplemented",
-            _ => "unknown",
-        };
-        out.push_str("host status ");
-        crate::text::push_decimal(out, self.0 as usize);
-        out.push_str(" (");
-        out.push_str(name);
-        out.push(')');
-    }
-}
 
 const OK: u32 = 0;
 const NOT_FOUND: u32 = 1;
@@ -144,7 +119,7 @@ pub fn plugin_configuration(size: usize) -> Result<Vec<u8>, HostError> {
     }
 }
 
-/// The serialized header map (see `header_map`); parse it with `HeaderMap::parse`.
+/// The serialized header map, for `filter_core::logline::header_lines`.
 pub fn header_map_pairs(map: MapType) -> Result<Vec<u8>, HostError> {
     let mut data: *mut u8 = core::ptr::null_mut();
     let mut len: usize = 0;

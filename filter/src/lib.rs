@@ -4,11 +4,17 @@
 //! Per request it sets the configured request headers (default `test: best`), adds the configured
 //! response headers, logs every request header as `request header --> name: value` and every
 //! response header as `response header <-- name: value`, and logs `<context id> finished` once per
-//! stream. Logged names and values are escaped ([`escape`]), redacted and cut ([`logline`]).
+//! stream. Every decision (configuration, escaping, redaction, cutting, the lines themselves) is
+//! made by the pure `filter_core` crate; this crate is the host glue: `host` (the few host calls,
+//! which never panic) and the proxy-wasm contexts, which fetch, call the core and apply.
 //!
-//! Natively the crate is only its pure core, shared with the `smoke` tests: [`config`] (the plugin
-//! configuration and its errors), [`json`], [`escape`], [`logline`] and [`header_map`]. On
-//! `wasm32` it adds the host calls (`host`, which never panic) and the proxy-wasm contexts.
+//! Build: `cargo build --release --target wasm32-wasip1 -p filter` →
+//! `target/wasm32-wasip1/release/filter.wasm`. Natively this crate is empty.
+//!
+//! # Logging
+//!
+//! The filter logs through `host::log`, not the `log` crate with the SDK's logger: that logger
+//! installs a panic hook and unwraps, and `log`'s macros bring `core::fmt` into the module.
 //!
 //! # Module size
 //!
@@ -16,26 +22,17 @@
 //!
 //! | build                                                    | opt-level "s" | opt-level "z" |
 //! |----------------------------------------------------------|--------------:|--------------:|
-//! | `cargo build` (crate types cdylib + rlib: Cargo skips LTO) |       143,551 |       126,057 |
-//! | `cargo rustc --crate-type cdylib` (LTO applies)          |       126,731 |       104,805 |
+//! | filter and core in one crate, cdylib + rlib (no LTO)     |       143,551 |       126,057 |
+//! | the same, `cargo rustc --crate-type cdylib` (LTO)        |       126,731 |       104,815 |
+//! | this crate cdylib-only over `filter-core` (LTO)          |             — |       104,740 |
 //! | an SDK filter that does nothing (LTO)                    |        98,295 |        80,276 |
 //!
 //! Of the 80 kB floor (LTO, "z"): the SDK's dispatcher ~29.3 kB, wasi-libc's dlmalloc ~11.9 kB,
 //! std's formatting and panic machinery ~14.2 kB, hashbrown + foldhash (the SDK's maps) ~6.2 kB,
-//! data ~8.4 kB. The filter adds ~24.5 kB: the configuration parser (`json`, `config`) ~14.5 kB
-//! of code and ~2.5 kB of messages, the per-request code (`header_map`, `escape`, `logline`, the
-//! contexts) ~3.5 kB, std helpers the rest. The filter uses no `core::fmt` (`format!`, `write!`,
-//! `to_string()` on numbers): numbers and messages go through [`text`]. The configuration is
-//! parsed by the small hand-written [`json`] parser rather than serde + serde_json: the serde
-//! build was about 66 kB larger (217,797 vs 152,001 bytes before these changes), and
-//! serde_json's errors don't name the field path.
-
-pub mod config;
-pub mod escape;
-pub mod header_map;
-pub mod json;
-pub mod logline;
-pub mod text;
+//! data ~8.4 kB. The filter adds ~24.5 kB: the configuration parser ~14.5 kB of code and ~2.5 kB
+//! of messages, the per-request code (header map, escaping, log lines, the contexts) ~3.5 kB, std
+//! helpers the rest. The module uses no `core::fmt` (`format!`, `write!`, `to_string()` on
+//! numbers): numbers and messages are built by hand in the core.
 
 #[cfg(target_arch = "wasm32")]
 mod host;
@@ -44,10 +41,9 @@ mod host;
 /// host call is logged (if logging works) and the stream continues.
 #[cfg(target_arch = "wasm32")]
 mod contexts {
-    use crate::config::PluginConfig;
-    use crate::header_map::HeaderMap;
     use crate::host::{self, HostError};
-    use crate::{logline, text};
+    use filter_core::PluginConfig;
+    use filter_core::logline::{self, Direction};
     use proxy_wasm::traits::{Context, HttpContext, RootContext};
     use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
     use std::rc::Rc;
@@ -67,9 +63,9 @@ mod contexts {
     }
 
     /// Logs a failed host call at warning level (best effort).
-    fn warn_failed(what: &str, name: &str, error: HostError) {
-        let mut message = text::concat(&["http_headers: ", what, " ", name, ": "]);
-        error.push_to(&mut message);
+    fn warn_failed(what: &str, subject: &str, error: HostError) {
+        let mut message = String::new();
+        logline::host_failure(&mut message, what, subject, error.0);
         let _ = host::log(LogLevel::Warn, &message);
     }
 
@@ -85,8 +81,13 @@ mod contexts {
             let parsed = match host::plugin_configuration(plugin_configuration_size) {
                 Ok(bytes) => PluginConfig::parse(&bytes).map_err(|e| e.message()),
                 Err(e) => {
-                    let mut message = String::from("can't read the plugin configuration: ");
-                    e.push_to(&mut message);
+                    let mut message = String::new();
+                    logline::host_failure(
+                        &mut message,
+                        "can't read the plugin configuration",
+                        "",
+                        e.0,
+                    );
                     Err(message)
                 }
             };
@@ -129,8 +130,6 @@ mod contexts {
         finished: bool,
     }
 
-    type LineFn = fn(&mut String, &[u8], &[u8], &PluginConfig);
-
     impl HttpHeaders {
         /// Whether this stream logs: the configuration allows it and Envoy prints info lines
         /// from wasm. Asked of the host once per stream, so that a sidecar at warning pays
@@ -143,24 +142,24 @@ mod contexts {
         }
 
         /// Logs every header of `map`, one `proxy_log` per line.
-        fn log_map(&mut self, map: MapType, line_fn: LineFn) {
-            let buffer = match host::header_map_pairs(map) {
-                Ok(buffer) => buffer,
-                Err(e) => return warn_failed("can't read", "the headers", e),
+        fn log_map(&mut self, map: MapType, direction: Direction) {
+            let serialized = match host::header_map_pairs(map) {
+                Ok(serialized) => serialized,
+                Err(e) => return warn_failed("can't read the headers", "", e),
             };
-            let headers = match HeaderMap::parse(&buffer) {
-                Ok(headers) => headers,
-                Err(e) => {
-                    let mut message = String::from("http_headers: ");
-                    e.push_to(&mut message);
-                    let _ = host::log(LogLevel::Warn, &message);
-                    return;
-                }
-            };
-            for (name, value) in headers {
+            let logged = logline::header_lines(
+                &serialized,
+                direction,
+                &self.config,
+                &mut self.line,
+                &mut |line| {
+                    let _ = host::log(LogLevel::Info, line);
+                },
+            );
+            if let Err(e) = logged {
                 self.line.clear();
-                line_fn(&mut self.line, name, value, &self.config);
-                let _ = host::log(LogLevel::Info, &self.line);
+                logline::malformed_map(&mut self.line, &e);
+                let _ = host::log(LogLevel::Warn, &self.line);
             }
         }
     }
@@ -175,7 +174,7 @@ mod contexts {
                 }
             }
             if self.logging() {
-                self.log_map(MapType::HttpRequestHeaders, logline::request_header);
+                self.log_map(MapType::HttpRequestHeaders, Direction::Request);
             }
             Action::Continue
         }
@@ -187,7 +186,7 @@ mod contexts {
                 }
             }
             if self.logging() {
-                self.log_map(MapType::HttpResponseHeaders, logline::response_header);
+                self.log_map(MapType::HttpResponseHeaders, Direction::Response);
             }
             Action::Continue
         }

@@ -3,7 +3,7 @@
 //! No I/O here: `run` in lib.rs sends the requests and fetches the log, then calls these. The
 //! checks on HTTP answers are in `checks/http.rs`, the ones that read Envoy's log in
 //! `checks/log.rs`; their expected log lines are built with the filter's own code
-//! (`filter::logline`), so escaping, redaction and cutting are expected exactly as the filter
+//! (`filter_core::logline`), so escaping, redaction and cutting are expected exactly as the filter
 //! does them.
 
 mod http;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
-pub use filter::config::PluginConfig;
+pub use filter_core::config::PluginConfig;
 pub use logs::{LogMark, LogSource, LogSourceError};
 pub use report::Report;
 
@@ -179,7 +179,7 @@ async fn send_requests(
     let after = client.get("/status/200", &[]).await?;
     let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
     let default_redacted = |n: &str| {
-        filter::config::DEFAULT_REDACTED
+        filter_core::config::DEFAULT_REDACTED
             .iter()
             .any(|d| d.eq_ignore_ascii_case(n))
     };

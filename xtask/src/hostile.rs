@@ -21,7 +21,7 @@ pub mod summary;
 use std::hash::{BuildHasher, Hasher};
 
 use anyhow::{Context, Result};
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 
 pub use case::{Case, Header};
 pub use checks::Fate;
@@ -80,7 +80,7 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
     let extra: Vec<String> = config
         .redact_headers
         .iter()
-        .filter(|n| !filter::config::DEFAULT_REDACTED.contains(&n.as_str()))
+        .filter(|n| !filter_core::config::DEFAULT_REDACTED.contains(&n.as_str()))
         .cloned()
         .collect();
     let secret_names: Vec<String> = config

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 
 use crate::progress::{Step, seconds, since_command_started};
 use crate::stack::{Stack, StackSpec};

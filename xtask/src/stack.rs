@@ -318,7 +318,7 @@ impl Stack {
     /// file as the log source, `config` as the expectations.
     pub fn smoke_options(
         &self,
-        config: filter::config::PluginConfig,
+        config: filter_core::config::PluginConfig,
         progress: bool,
     ) -> smoke::Options {
         smoke::Options {

@@ -1,7 +1,7 @@
 //! The checks on Envoy's HTTP answers: the added response headers and httpbin's echo of the
 //! request headers the filter set.
 
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use super::{CheckResult, REQUEST_HEADERS, RESPONSE_HEADERS, pairs_text};

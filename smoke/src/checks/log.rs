@@ -1,8 +1,8 @@
 //! The checks that read Envoy's log: complete streams per request, the escaped non-UTF-8 value,
-//! and redaction. [`LogView`] is the fetched log; expected lines come from `filter::logline`.
+//! and redaction. [`LogView`] is the fetched log; expected lines come from `filter_core::logline`.
 
-use filter::config::PluginConfig;
-use filter::logline;
+use filter_core::config::PluginConfig;
+use filter_core::logline;
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::client::{Exchange, TAG_HEADER};
-use filter::config::PluginConfig;
-use filter::logline;
+use filter_core::config::PluginConfig;
+use filter_core::logline;
 
 const CONFIG: &str = r#"{"set_request_headers": {"test": "best"},
     "add_response_headers": {"x-wasm-header": "demo-wasm"}, "redact_headers": ["x-api-key"]}"#;

@@ -168,6 +168,6 @@ fn the_repository_envoy_yaml_parses() {
         assert_eq!(filters.len(), 1);
         assert!(!filters[0].plugin_config.is_empty());
         // The filter's own parser accepts it, so smoke's expectations can be read from it.
-        filter::config::PluginConfig::parse(filters[0].plugin_config.as_bytes()).unwrap();
+        filter_core::config::PluginConfig::parse(filters[0].plugin_config.as_bytes()).unwrap();
     }
 }

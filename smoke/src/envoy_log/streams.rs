@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use filter::logline::{FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
+use filter_core::logline::{FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 
 use super::WasmLine;
 

@@ -189,7 +189,7 @@ fn describe_5xx(response: &Response) -> String {
 mod tests {
     use super::*;
     use crate::hostile::case::Header;
-    use filter::config::PluginConfig;
+    use filter_core::config::PluginConfig;
     use smoke::envoy_log::{group_streams, wasm_lines};
 
     fn expect() -> Expectations {

@@ -2,7 +2,7 @@
 //! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
 //! filter add; every response header the client got, and nothing else.
 
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 use smoke::envoy_log::Stream;
 
 use super::case::{Case, HOST, ID_HEADER};
@@ -163,11 +163,11 @@ pub(super) fn check_request_lines(
         }
         let cut = value.len() > expect.max_value;
         if !cut && !expect.is_redacted(name) {
-            match filter::escape::unescape(got_value) {
+            match filter_core::escape::unescape(got_value) {
                 Ok(bytes) if &bytes == value => {}
                 other => problems.push(problem(
                     format!(
-                        "filter::escape::unescape(logged) == the value Envoy passed on: {value:?}"
+                        "filter_core::escape::unescape(logged) == the value Envoy passed on: {value:?}"
                     ),
                     format!("{other:?}"),
                     lines,

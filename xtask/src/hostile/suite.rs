@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 use smoke::envoy_log::{Event, Stream, WasmLine, classify as classify_message, group_streams};
 
 use super::case::{Case, ID_HEADER};

@@ -57,7 +57,7 @@ impl Plugin {
             .and_then(Value::as_str)
             .with_context(|| at(".name is missing"))?
             .to_string();
-        filter::config::PluginConfig::parse(filter.plugin_config.as_bytes())
+        filter_core::config::PluginConfig::parse(filter.plugin_config.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", at(".typed_config.config.configuration")))?;
         let config_object = if filter.plugin_config.trim().is_empty() {
             None

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use filter::config::PluginConfig;
+use filter_core::config::PluginConfig;
 use serde_json::Value;
 use xtask::stack::{Stack, StackSpec};
 use xtask::tools::Tools;

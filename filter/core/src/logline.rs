@@ -13,6 +13,7 @@
 
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
+use crate::header_map::{HeaderMap, MapError};
 use crate::text::push_decimal;
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
@@ -38,6 +39,81 @@ pub fn response_header(out: &mut String, name: &[u8], value: &[u8], config: &Plu
 pub fn finished(out: &mut String, context_id: u32) {
     push_decimal(out, context_id as usize);
     out.push_str(FINISHED_SUFFIX);
+}
+
+/// Which header map a line describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `request header --> …`
+    Request,
+    /// `response header <-- …`
+    Response,
+}
+
+/// Builds the line for every header of `serialized` (a header map as the host serializes it for
+/// `proxy_get_header_map_pairs`), in order, into `line` (cleared before each) and hands each to
+/// `emit`. The whole map is checked first: a malformed one emits nothing and is the error.
+pub fn header_lines(
+    serialized: &[u8],
+    direction: Direction,
+    config: &PluginConfig,
+    line: &mut String,
+    emit: &mut dyn FnMut(&str),
+) -> Result<(), MapError> {
+    let prefix = match direction {
+        Direction::Request => REQUEST_PREFIX,
+        Direction::Response => RESPONSE_PREFIX,
+    };
+    for (name, value) in HeaderMap::parse(serialized)? {
+        line.clear();
+        line.push_str(prefix);
+        header(line, name, value, config);
+        emit(line);
+    }
+    Ok(())
+}
+
+/// Appends the warning for a failed host call, e.g. `http_headers: can't set request header test:
+/// host status 2 (BadArgument)`: `what`, `subject` (a configured header name, so a valid token)
+/// and the status.
+pub fn host_failure(out: &mut String, what: &str, subject: &str, status: u32) {
+    out.push_str("http_headers: ");
+    out.push_str(what);
+    if !subject.is_empty() {
+        out.push(' ');
+        out.push_str(subject);
+    }
+    out.push_str(": host status ");
+    push_decimal(out, status as usize);
+    out.push_str(" (");
+    out.push_str(status_name(status));
+    out.push(')');
+}
+
+/// Appends the warning for a header map the host sent malformed.
+pub fn malformed_map(out: &mut String, error: &MapError) {
+    out.push_str("http_headers: ");
+    error.push_to(out);
+}
+
+/// The proxy-wasm ABI 0.2.1 name of a host status.
+fn status_name(status: u32) -> &'static str {
+    match status {
+        0 => "Ok",
+        1 => "NotFound",
+        2 => "BadArgument",
+        3 => "SerializationFailure",
+        4 => "ParseFailure",
+        5 => "BadExpression",
+        6 => "InvalidMemoryAccess",
+        7 => "Empty",
+        8 => "CasMismatch",
+        9 => "ResultMismatch",
+        10 => "InternalFailure",
+        11 => "BrokenConnection",
+        12 => "Unimplemented",
+        _ => "unknown",
+    }
 }
 
 fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
@@ -119,6 +195,88 @@ mod tests {
         out.clear();
         response_header(&mut out, b"x-empty", b"", &c);
         assert_eq!(out, "response header <-- x-empty: ");
+    }
+
+    /// A header map as the host serializes it: count, then (name len, value len) pairs, then
+    /// each name and value followed by NUL.
+    fn serialized(headers: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = (headers.len() as u32).to_le_bytes().to_vec();
+        for (name, value) in headers {
+            out.extend((name.len() as u32).to_le_bytes());
+            out.extend((value.len() as u32).to_le_bytes());
+        }
+        for (name, value) in headers {
+            out.extend(*name);
+            out.push(0);
+            out.extend(*value);
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn header_lines_for_a_map() {
+        let map = serialized(&[
+            (b":status", b"200"),
+            (b"set-cookie", b"a=b"),
+            (b"x", b"\xff"),
+        ]);
+        let mut lines = Vec::new();
+        let mut line = String::from("left over");
+        header_lines(
+            &map,
+            Direction::Response,
+            &PluginConfig::default(),
+            &mut line,
+            &mut |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            [
+                "response header <-- :status: 200",
+                "response header <-- set-cookie: [redacted]",
+                "response header <-- x: \\xff",
+            ]
+        );
+    }
+
+    #[test]
+    fn header_lines_of_a_malformed_map_emit_nothing() {
+        let mut map = serialized(&[(b"a", b"1"), (b"b", b"2")]);
+        map.pop();
+        let mut emitted = 0;
+        let error = header_lines(
+            &map,
+            Direction::Request,
+            &PluginConfig::default(),
+            &mut String::new(),
+            &mut |_| emitted += 1,
+        )
+        .unwrap_err();
+        assert_eq!(emitted, 0);
+        let mut out = String::new();
+        malformed_map(&mut out, &error);
+        assert!(
+            out.starts_with("http_headers: malformed header map at byte "),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn host_failure_names_the_status() {
+        let mut out = String::new();
+        host_failure(&mut out, "can't set request header", "test", 2);
+        assert_eq!(
+            out,
+            "http_headers: can't set request header test: host status 2 (BadArgument)"
+        );
+        out.clear();
+        host_failure(&mut out, "can't read the headers", "", 99);
+        assert_eq!(
+            out,
+            "http_headers: can't read the headers: host status 99 (unknown)"
+        );
     }
 
     #[test]

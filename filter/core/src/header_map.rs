@@ -99,10 +99,12 @@ impl<'a> HeaderMap<'a> {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.sizes.len() / 8
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.sizes.is_empty()
     }
