@@ -14,11 +14,14 @@
 //! | any other ASCII control, 0x00–0x1F, and DEL (0x7F)                    | `\xNN`, two lower-case hex digits         |
 //! | each byte that is not part of valid UTF-8                             | `\xNN`, two lower-case hex digits         |
 //! | C1 controls U+0080–U+009F                                             | `\u{XXXX}`, four upper-case hex digits    |
-//! | LRM, RLM U+200E, U+200F                                               | `\u{XXXX}`                                |
+//! | ALM U+061C, LRM U+200E, RLM U+200F                                    | `\u{XXXX}`                                |
 //! | LINE and PARAGRAPH SEPARATOR U+2028, U+2029                           | `\u{XXXX}`                                |
 //! | bidi embeddings and overrides U+202A–U+202E                           | `\u{XXXX}`                                |
 //! | bidi isolates U+2066–U+2069                                           | `\u{XXXX}`                                |
 //! | every other character (printable ASCII, other valid UTF-8)            | itself                                    |
+//!
+//! The escaped characters above U+007F are exactly Unicode's C1 controls (general category Cc),
+//! separators Zl and Zp, and the Bidi_Control property.
 //!
 //! Since `\` itself is escaped, a backslash in the output always starts one of the escapes above.
 //! A `\xNN` with NN below 0x80 stands for an ASCII control byte, at or above 0x80 for a byte of
@@ -60,7 +63,8 @@ fn escape_str(out: &mut String, s: &str) {
             '\n' => "\\n",
             '\r' => "\\r",
             '\0'..='\u{1F}' | '\u{7F}' | '\u{80}'..='\u{9F}' => "",
-            '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => "",
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' => "",
+            '\u{2066}'..='\u{2069}' => "",
             _ => continue,
         };
         out.push_str(s.get(run_start..at).unwrap_or_default());
@@ -207,6 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn every_bidi_control_is_escaped() {
+        // Unicode's Bidi_Control property (PropList.txt): ALM, LRM, RLM, the embeddings and
+        // overrides, the isolates.
+        let bidi_controls = ['\u{061C}', '\u{200E}', '\u{200F}']
+            .into_iter()
+            .chain('\u{202A}'..='\u{202E}')
+            .chain('\u{2066}'..='\u{2069}');
+        for c in bidi_controls {
+            let expected = format!("a\\u{{{:04X}}}b", u32::from(c));
+            assert_eq!(
+                esc(format!("a{c}b").as_bytes()),
+                expected,
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
+    #[test]
     fn other_unicode_passes_through() {
         assert_eq!(
             esc("héllo wörld ✓ 𝄞 日本".as_bytes()),
@@ -214,8 +237,8 @@ mod tests {
         );
         // Neighbours of the escaped ranges stay as they are.
         assert_eq!(
-            esc("\u{A0}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}".as_bytes()),
-            "\u{A0}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}"
+            esc("\u{A0}\u{61B}\u{61D}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}".as_bytes()),
+            "\u{A0}\u{61B}\u{61D}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}"
         );
     }
 

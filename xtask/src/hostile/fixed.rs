@@ -88,7 +88,7 @@ fn text_cases() -> Vec<Case> {
         one(
             "utf8 bidi isolates and marks",
             "x-text",
-            "\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{200E}\u{200F}".as_bytes(),
+            "\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{200E}\u{200F}\u{061C}".as_bytes(),
         ),
         one(
             "utf8 line and paragraph separators",
@@ -98,7 +98,8 @@ fn text_cases() -> Vec<Case> {
         one(
             "utf8 neighbours of escaped ranges",
             "x-text",
-            "\u{A0}\u{200B}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}\u{FEFF}\u{FFFD}".as_bytes(),
+            "\u{A0}\u{61B}\u{61D}\u{200B}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}\u{FEFF}\u{FFFD}"
+                .as_bytes(),
         ),
         one(
             "escape look-alikes",

@@ -20,10 +20,10 @@ use super::secrets::Secrets;
 
 /// The Unicode characters the escaping table names, and their neighbours.
 const SPECIAL_CHARS: &[char] = &[
-    '\u{80}', '\u{85}', '\u{9F}', '\u{A0}', '\u{200B}', '\u{200D}', '\u{200E}', '\u{200F}',
-    '\u{2027}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
-    '\u{202F}', '\u{2065}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{206A}', '\u{FEFF}',
-    '\u{FFFD}', 'é', '€', '𝄞', '日', '😀',
+    '\u{80}', '\u{85}', '\u{9F}', '\u{A0}', '\u{61B}', '\u{61C}', '\u{61D}', '\u{200B}',
+    '\u{200D}', '\u{200E}', '\u{200F}', '\u{2027}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}',
+    '\u{202C}', '\u{202D}', '\u{202E}', '\u{202F}', '\u{2065}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{206A}', '\u{FEFF}', '\u{FFFD}', 'é', '€', '𝄞', '日', '😀',
 ];
 /// Text that looks like the log's own syntax.
 const LOOK_ALIKES: &[&str] = &[

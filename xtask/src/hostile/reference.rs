@@ -22,6 +22,9 @@
 //! accounted for is here. (Cases whose line breaks make other header lines say what Envoy
 //! passes on themselves: `Case::passed_on`.)
 
+use regex_syntax::hir::{Class, HirKind};
+use std::sync::LazyLock;
+
 /// Envoy's normalisation of a request header value (see the module comment): unfold,
 /// drop CR, trim SP/HTAB.
 pub fn envoy_value(sent: &[u8]) -> Vec<u8> {
@@ -102,8 +105,8 @@ pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The documented escaping of `bytes`: `\\`, `\t`, `\n`, `\r`; other C0 controls, DEL and
-/// each byte outside valid UTF-8 as `\xNN` (lower-case hex); C1 controls, LRM/RLM, the line
-/// and paragraph separators, bidi embeddings, overrides and isolates as `\u{XXXX}`
+/// each byte outside valid UTF-8 as `\xNN` (lower-case hex); C1 controls, the line and
+/// paragraph separators and the bidi controls ([`written_as_code_point`]) as `\u{XXXX}`
 /// (upper-case hex, four digits); everything else as itself.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -130,14 +133,28 @@ fn push_char(out: &mut String, c: char) {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\u{0}'..='\u{1F}' | '\u{7F}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-        '\u{80}'..='\u{9F}'
-        | '\u{200E}'
-        | '\u{200F}'
-        | '\u{2028}'
-        | '\u{2029}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+        c if written_as_code_point(c) => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
         _ => out.push(c),
+    }
+}
+
+/// The characters the table writes as `\u{XXXX}`: the C1 controls (general category Cc
+/// outside ASCII), the line and paragraph separators (Zl, Zp) and every Bidi_Control
+/// character, taken from the Unicode tables of `regex-syntax` rather than listed by hand, so
+/// that the reference follows the standard's properties and not a copy of the filter's list.
+fn written_as_code_point(c: char) -> bool {
+    static SET: LazyLock<Vec<(char, char)>> =
+        LazyLock::new(|| unicode_set(r"[\p{Cc}\p{Zl}\p{Zp}\p{Bidi_Control}&&[^\x00-\x7F]]"));
+    SET.iter().any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// The ranges of characters a regex character class matches, e.g. `\p{Bidi_Control}`.
+pub fn unicode_set(class: &str) -> Vec<(char, char)> {
+    let hir = regex_syntax::parse(class)
+        .unwrap_or_else(|e| panic!("the character class {class} does not parse: {e}"));
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(set)) => set.iter().map(|r| (r.start(), r.end())).collect(),
+        other => panic!("{class} is not a Unicode character class: {other:?}"),
     }
 }
 
@@ -202,17 +219,8 @@ pub fn expected_logged(value: &[u8], max: usize) -> String {
 /// Why a line the filter wrote is unsafe, if it is: a raw control character, a C1 control,
 /// a line or paragraph separator or a bidi control (the escaping table promises none).
 pub fn unsafe_char(line: &str) -> Option<(usize, char)> {
-    line.char_indices().find(|(_, c)| {
-        matches!(
-            c,
-            '\u{0}'..='\u{1F}'
-                | '\u{7F}'..='\u{9F}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
-        )
-    })
+    line.char_indices()
+        .find(|&(_, c)| c.is_ascii_control() || written_as_code_point(c))
 }
 
 #[cfg(test)]
@@ -236,6 +244,23 @@ mod tests {
             "é€𝄞\u{A0}\u{200D}\u{FEFF}"
         );
         assert_eq!(escape(b"\xe2\x82ok"), "\\xe2\\x82ok");
+    }
+
+    #[test]
+    fn every_bidi_control_is_escaped_and_unsafe() {
+        let bidi: Vec<char> = unicode_set(r"\p{Bidi_Control}")
+            .into_iter()
+            .flat_map(|(first, last)| first..=last)
+            .collect();
+        assert!(
+            bidi.contains(&'\u{061C}') && bidi.contains(&'\u{2069}'),
+            "{bidi:?}"
+        );
+        for c in bidi {
+            let text = c.to_string();
+            assert_eq!(escape(text.as_bytes()), format!("\\u{{{:04X}}}", c as u32));
+            assert_eq!(unsafe_char(&text), Some((0, c)));
+        }
     }
 
     #[test]
@@ -305,6 +330,18 @@ mod tests {
         assert_eq!(unsafe_char("a\rb"), Some((1, '\r')));
         assert_eq!(unsafe_char("a\u{2028}"), Some((1, '\u{2028}')));
         assert_eq!(unsafe_char("\u{85}"), Some((0, '\u{85}')));
+    }
+
+    /// The filter and the reference write every character the same way.
+    #[test]
+    fn reference_matches_the_filter_on_every_character() {
+        let (mut theirs, mut buf) = (String::new(), [0; 4]);
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            theirs.clear();
+            filter_core::escape::escape_into(&mut theirs, bytes);
+            assert_eq!(escape(bytes), theirs, "U+{:04X}", c as u32);
+        }
     }
 
     proptest! {
