@@ -27,7 +27,9 @@
 //! - Header names must be non-empty RFC 9110 tokens (letters, digits and ``!#$%&'*+-.^_`|~``);
 //!   they are lower-cased, as Envoy does. Pseudo-headers (`:path`, ...) can't be set or added.
 //! - Header values must not contain control characters (CR, LF, NUL, ...) other than HTAB.
-//! - `max_logged_value_bytes` is an integer from 1 to 65536; `log_headers` a boolean.
+//! - `max_logged_value_bytes` is an integer from 1 to 65536, read by value: `1024.0` and
+//!   `1.024e3` are 1024 (Istio passes the configuration as a protobuf Struct, whose numbers are
+//!   doubles); `log_headers` is a boolean.
 //! - Unknown fields, wrong types, duplicate keys, a top level other than an object and
 //!   characters after the JSON are errors. `header` without `value`, or the reverse, is an error.
 //!
@@ -41,7 +43,7 @@ pub use error::ConfigError;
 
 use error::Field;
 
-use crate::json::{self, Value};
+use crate::json::{self, Value, Whole};
 use crate::text::concat;
 use headers::{header_name, header_value};
 
@@ -271,15 +273,12 @@ fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>>
     let Value::Number(text) = value else {
         return Err(wrong_type(field, value, expected, EXAMPLE_MAX));
     };
-    // Digits only (no sign, fraction or exponent), without overflow.
-    let parsed = text.bytes().try_fold(0usize, |n, b| {
-        let digit = char::from(b).to_digit(10)?;
-        n.checked_mul(10)?.checked_add(digit as usize)
-    });
-    let problem = match parsed {
-        Some(n) if (1..=MAX_LOGGED_VALUE_BYTES_LIMIT).contains(&n) => return Ok(n),
-        _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => "is not an integer",
-        _ => "is out of range",
+    let problem = match json::whole_number(text) {
+        Whole::Value(n) if (1..=MAX_LOGGED_VALUE_BYTES_LIMIT).contains(&(n as usize)) => {
+            return Ok(n as usize);
+        }
+        Whole::Fraction => "is not an integer",
+        Whole::Value(_) | Whole::OutOfRange => "is out of range",
     };
     let problem = concat(&[text, " ", problem]);
     Err(ConfigError::new(field, problem, expected, EXAMPLE_MAX))
@@ -423,7 +422,6 @@ mod tests {
             "65537",
             "-1",
             "1.5",
-            "1e3",
             "99999999999999999999999",
             "\"10\"",
             "null",
@@ -431,6 +429,61 @@ mod tests {
             let e = parse(&format!(r#"{{"max_logged_value_bytes": {bad}}}"#)).unwrap_err();
             assert_eq!(e.field(), "max_logged_value_bytes", "{bad}");
             assert!(e.to_string().contains("an integer from 1 to 65536"), "{e}");
+        }
+    }
+
+    /// JSON has one number type, and Istio hands the configuration over as a protobuf Struct
+    /// whose numbers are doubles: a number is read by its value, whatever its notation.
+    #[test]
+    fn max_logged_value_bytes_by_value() {
+        for (text, value) in [
+            ("1024.0", 1024),
+            ("1.024e3", 1024),
+            ("1.024E+3", 1024),
+            ("1024e0", 1024),
+            ("10240e-1", 1024),
+            ("102400000e-5", 1024),
+            ("0.001024e6", 1024),
+            ("1e3", 1000),
+            ("6.5536e4", 65536),
+            ("65536.000", 65536),
+            ("1.0", 1),
+            ("0.1e1", 1),
+        ] {
+            let doc = format!(r#"{{"max_logged_value_bytes": {text}}}"#);
+            let c = parse(&doc).unwrap_or_else(|e| panic!("EXPECTED {value} GOT {e}"));
+            assert_eq!(c.max_logged_value_bytes, value, "{text}");
+        }
+        for (text, problem) in [
+            ("1.5", "1.5 is not an integer"),
+            ("1024.000001", "1024.000001 is not an integer"),
+            ("1e-1", "1e-1 is not an integer"),
+            ("1.0245e3", "1.0245e3 is not an integer"),
+            ("-1.5", "-1.5 is not an integer"),
+            (
+                "1e-99999999999999999999",
+                "1e-99999999999999999999 is not an integer",
+            ),
+            ("0.0", "0.0 is out of range"),
+            ("-0", "-0 is out of range"),
+            ("-1024.0", "-1024.0 is out of range"),
+            ("6.5537e4", "6.5537e4 is out of range"),
+            ("1e5", "1e5 is out of range"),
+            ("65536.0e1", "65536.0e1 is out of range"),
+            (
+                "1e99999999999999999999",
+                "1e99999999999999999999 is out of range",
+            ),
+            ("4294967296", "4294967296 is out of range"),
+            (
+                "18446744073709551616",
+                "18446744073709551616 is out of range",
+            ),
+        ] {
+            let e = parse(&format!(r#"{{"max_logged_value_bytes": {text}}}"#)).unwrap_err();
+            assert_eq!(e.field(), "max_logged_value_bytes", "{text}");
+            assert_eq!(e.problem(), problem);
+            assert_eq!(e.expected(), "an integer from 1 to 65536");
         }
     }
 

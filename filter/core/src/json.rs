@@ -37,6 +37,74 @@ impl Value {
     }
 }
 
+/// The value of a number, for a field that takes a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    /// A whole number from 0 to `u32::MAX`.
+    Value(u32),
+    /// A whole number outside that range: negative, or larger.
+    OutOfRange,
+    /// Not a whole number.
+    Fraction,
+}
+
+/// Above `u32::MAX`: where [`whole_number`] stops counting.
+const BIG: u64 = 1 << 32;
+
+/// Reads the text of a [`Value::Number`] by its value, exactly and without floating point:
+/// JSON has one number type, so `1024`, `1024.0`, `1.024e3` and `10240e-1` are all 1024
+/// (Istio hands plugin configuration over as a protobuf Struct, whose numbers are doubles).
+pub fn whole_number(text: &str) -> Whole {
+    // One pass, no floating point: the value is significand × 10^scale. The significand stops
+    // growing at BIG (it is out of range then), and the exponent's magnitude too: no overflow,
+    // and no overflow checks (module size).
+    let mut significand: u64 = 0;
+    // Zeros read since the last non-zero digit: not in the significand yet.
+    let mut zeros: u64 = 0;
+    let mut fraction_digits: u64 = 0;
+    let (mut in_fraction, mut in_exponent, mut exponent_negative) = (false, false, false);
+    let mut exponent: u64 = 0;
+    for b in text.bytes() {
+        let digit = u64::from(b.wrapping_sub(b'0'));
+        match b {
+            b'0'..=b'9' if in_exponent => exponent = (exponent * 10 + digit).min(BIG),
+            b'0' => {
+                zeros += 1;
+                fraction_digits += u64::from(in_fraction);
+            }
+            b'1'..=b'9' => {
+                significand = (times_ten(significand, zeros + 1) + digit).min(BIG);
+                zeros = 0;
+                fraction_digits += u64::from(in_fraction);
+            }
+            b'.' => in_fraction = true,
+            b'e' | b'E' => in_exponent = true,
+            b'-' => exponent_negative = in_exponent,
+            _ => {}
+        }
+    }
+    if significand == 0 {
+        return Whole::Value(0);
+    }
+    // scale = ±exponent - fraction_digits + zeros; the significand ends in a non-zero digit, so
+    // a negative scale leaves a fraction.
+    let up = zeros + if exponent_negative { 0 } else { exponent };
+    let down = fraction_digits + if exponent_negative { exponent } else { 0 };
+    if up < down {
+        return Whole::Fraction;
+    }
+    if text.starts_with('-') {
+        return Whole::OutOfRange;
+    }
+    u32::try_from(times_ten(significand, up - down)).map_or(Whole::OutOfRange, Whole::Value)
+}
+
+/// `n` × 10^`tens`, at most [`BIG`] (for `n` at most `BIG`).
+fn times_ten(n: u64, tens: u64) -> u64 {
+    // Past 10 factors of ten a non-zero `n` is past BIG anyway.
+    (0..tens.min(10)).fold(n, |n, _| (n * 10).min(BIG))
+}
+
 /// One step of the path to a value: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSegment {
@@ -482,6 +550,28 @@ mod tests {
         for number in ["0", "-0", "12", "-12.5", "1e3", "1E+3", "2.5e-10", "65536"] {
             assert_eq!(parse(number.as_bytes()).unwrap(), n(number));
         }
+    }
+
+    #[test]
+    fn whole_numbers_by_value() {
+        for n in (0..70_000).step_by(7).chain([u32::MAX - 1, u32::MAX]) {
+            for text in [
+                format!("{n}"),
+                format!("{n}.000"),
+                format!("{n}e0"),
+                format!("{n}0e-1"),
+                format!("0.{n}e{}", n.to_string().len()),
+            ] {
+                assert_eq!(whole_number(&text), Whole::Value(n), "{text}");
+            }
+        }
+        assert_eq!(whole_number("4294967296"), Whole::OutOfRange);
+        assert_eq!(whole_number("4.294967296e9"), Whole::OutOfRange);
+        assert_eq!(whole_number("-1"), Whole::OutOfRange);
+        assert_eq!(whole_number("-0.0e5"), Whole::Value(0));
+        assert_eq!(whole_number("0.5"), Whole::Fraction);
+        assert_eq!(whole_number("-0.5"), Whole::Fraction);
+        assert_eq!(whole_number("5e-1"), Whole::Fraction);
     }
 
     #[test]
