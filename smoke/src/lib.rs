@@ -8,8 +8,7 @@
 
 pub mod checks;
 pub mod client;
-pub mod envoy_config;
-pub mod envoy_log;
+pub mod envoy;
 pub mod error;
 pub mod logs;
 pub mod report;
@@ -80,7 +79,7 @@ const ENVOY_CONFIG_HINT: &str =
 
 /// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.
 pub fn plugin_config_from_envoy(file: &Path) -> Result<PluginConfig, SmokeError> {
-    let bootstrap = envoy_config::load_bootstrap(file).map_err(|e| SmokeError::Config {
+    let bootstrap = envoy::bootstrap::load(file).map_err(|e| SmokeError::Config {
         message: format!("{e} ({ENVOY_CONFIG_HINT})"),
     })?;
     plugin_config_of(&bootstrap, file)
@@ -94,7 +93,7 @@ pub fn plugin_config_of(
 ) -> Result<PluginConfig, SmokeError> {
     let origin = file.display().to_string();
     let filters =
-        envoy_config::find_wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
+        envoy::bootstrap::wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
             message: format!("{e} ({ENVOY_CONFIG_HINT})"),
         })?;
     let filter = &filters[0];
@@ -214,9 +213,10 @@ fn log_tail(opts: &Options, mark: &LogMark) -> Vec<String> {
     let Ok(text) = opts.logs.fetch_since(mark) else {
         return Vec::new();
     };
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(15);
-    lines[start..].iter().map(|l| l.to_string()).collect()
+    envoy::log::last_lines(&text, 15)
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 /// Polls the log source until every tagged stream has its `finished` line (then reads once

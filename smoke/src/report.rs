@@ -10,7 +10,7 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::checks::{CheckResult, CheckStatus};
-use crate::envoy_log::parse_line;
+use crate::envoy::log::parse_line;
 
 /// Everything a run found.
 #[derive(Debug, Clone)]

@@ -3,8 +3,6 @@
 //! logs the same lines the simplest way, measured side by side in one run, interleaved
 //! over several rounds; prints the table and the CPU goals, writes BENCHMARKS.md.
 
-pub mod direct;
-pub mod load;
 pub mod report;
 pub mod stats;
 pub mod variants;
@@ -14,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use smoke::envoy::bootstrap;
+
+use crate::load::{self, Load, Wrk};
 use crate::progress::{Step, seconds};
-use crate::stack::{Envoy, EnvoyOptions};
-use crate::{bootstrap, paths, setup};
-use load::{Load, Wrk};
+use crate::stack::{self, Envoy, EnvoyOptions};
+use crate::{paths, setup};
 use report::{Context, Machine};
 use stats::Sample;
 use variants::{Modules, VARIANTS, Variant};
@@ -129,7 +129,7 @@ pub fn run(args: &Args) -> Result<i32> {
             concurrency: 1,
             log_format: None,
         };
-        let envoy = direct::start(&tools, &doc, modules.path(variant.module), &dir, &options)
+        let envoy = stack::start_direct(&tools, &doc, modules.path(variant.module), &dir, &options)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
         variants::check_answer(&variant, envoy.listener)?;
         running.push(Running { variant, envoy });
@@ -182,7 +182,7 @@ pub fn run(args: &Args) -> Result<i32> {
         .with_context(|| format!("writing {}", output.display()))?;
     eprintln!(
         "wrote {} ({} in all)",
-        crate::run::relative(&output),
+        paths::relative(&output),
         seconds(started.elapsed())
     );
     Ok(0)
@@ -192,7 +192,7 @@ pub fn run(args: &Args) -> Result<i32> {
 fn measure(wrk: &Wrk, run: &mut Running, round: usize, args: &Args) -> Result<Sample> {
     let label = run.variant.label;
     let log = run.envoy.log().to_path_buf();
-    variants::truncate_logs(&log)?;
+    run.envoy.truncate_logs()?;
     let load = |secs: u64| Load {
         url: format!("{}/bench", run.envoy.url()),
         connections: args.connections,
@@ -212,7 +212,7 @@ fn measure(wrk: &Wrk, run: &mut Running, round: usize, args: &Args) -> Result<Sa
     }
     check_clean(label, "measured load", &result, &log)?;
     variants::check_log_tail(&run.variant, &log)?;
-    variants::truncate_logs(&log)?;
+    run.envoy.truncate_logs()?;
     let cpu = after.saturating_sub(before);
     Ok(Sample {
         key: run.variant.key,

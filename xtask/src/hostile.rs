@@ -4,7 +4,8 @@
 //!
 //! The engine is a library so that the end-to-end tests run exactly what the command runs:
 //! [`fixed`] and [`generate`] make the cases, [`suite::Suite`] sends each with a probe after
-//! it and checks the log ([`log`], [`checks`], [`stream_lines`], [`reference`](mod@reference)),
+//! it and checks the log ([`log`], [`checks`], [`stream_lines`], [`reference`](mod@reference),
+//! all speaking [`verdict`]),
 //! [`summary::Summary`] holds the figures and the failures.
 
 pub mod case;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod stream_lines;
 pub mod suite;
 pub mod summary;
+pub mod verdict;
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -24,14 +26,15 @@ use anyhow::{Context, Result};
 use filter_core::config::PluginConfig;
 
 pub use case::{Case, Header};
-pub use checks::Fate;
 pub use secrets::Secrets;
 pub use suite::{Outcome, Suite};
 pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
+pub use verdict::Fate;
 
 use crate::progress::Step;
 use crate::stack::{Stack, StackSpec};
-use crate::{bootstrap, paths, setup, wasm};
+use crate::{paths, setup, wasm};
+use smoke::envoy::bootstrap;
 
 /// A run stops after this many normal requests in a row failed (the filter is down).
 pub const STOP_AFTER_FAILED_PROBES: usize = 5;

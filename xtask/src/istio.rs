@@ -24,7 +24,9 @@ use serde_json::Value;
 pub use render::FILES;
 pub use source::Plugin;
 
-use crate::{bootstrap, paths};
+use smoke::envoy::bootstrap;
+
+use crate::paths::{self, relative as source_name};
 
 /// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
 pub const KUBERNETES_VERSION: &str = "1.33.0";
@@ -106,7 +108,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Value>> {
         }
     }
     docs.iter()
-        .map(|doc| Ok(smoke::envoy_config::parse_bootstrap(doc, path)?))
+        .map(|doc| Ok(bootstrap::parse(doc, path)?))
         .collect()
 }
 
@@ -123,14 +125,6 @@ pub fn check_module_size(bytes: u64) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// How `path` is named in messages: relative to the repository when inside it.
-fn source_name(path: &Path) -> String {
-    path.strip_prefix(paths::root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 /// Where a checked-in file first differs from its rendering.

@@ -3,10 +3,10 @@
 //! derived Envoy configs, and the loop that ties them to the smoke checks.
 
 pub mod bench;
-pub mod bootstrap;
 pub mod hostile;
 pub mod http;
 pub mod istio;
+pub mod load;
 pub mod paths;
 pub mod ports;
 pub mod procs;

@@ -85,7 +85,7 @@ fn test(args: &[String]) -> Result<i32> {
     let built = wasm::build()?;
     eprintln!(
         "✓ {} ({} bytes); running cargo test --workspace",
-        run::relative(&built.path),
+        paths::relative(&built.path),
         built.bytes
     );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -49,3 +49,11 @@ pub fn envoy_yaml() -> PathBuf {
 pub fn work_dir(name: &str) -> PathBuf {
     target_dir().join("xtask").join(name)
 }
+
+/// `path` relative to the repository root when it is inside it, for messages.
+pub fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

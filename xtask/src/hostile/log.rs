@@ -12,7 +12,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use smoke::envoy_log::{WasmLine, parse_line};
+use smoke::envoy::log::{EnvoyLine, WasmLine, is_access_line, parse_line};
 
 use super::reference;
 
@@ -83,19 +83,20 @@ pub fn classify(raw: &[u8]) -> Result<Line, String> {
     if is_access_line(raw) {
         return Ok(Line::Access);
     }
-    let Some((level, logger, rest)) = envoy_prefix(raw) else {
+    let Some(line) = EnvoyLine::parse(raw) else {
         return Err(
             "a line that is neither one of Envoy's nor an access log line: a split or forged line"
                 .into(),
         );
     };
-    if matches!(level.as_str(), "error" | "critical") {
+    if line.is_error() {
         return Err(format!(
-            "Envoy logged at level {level} (logger {logger}): a wasm trap or a failed callback?"
+            "Envoy logged at level {} (logger {}): a wasm trap or a failed callback?",
+            line.level, line.logger
         ));
     }
-    let is_filter = logger == "wasm" && contains(rest, b"wasm log");
-    if !is_filter {
+    if !line.is_wasm_log() {
+        let EnvoyLine { level, logger, .. } = line;
         return Ok(Line::Envoy { level, logger });
     }
     let text = std::str::from_utf8(raw).map_err(|e| {
@@ -110,8 +111,8 @@ pub fn classify(raw: &[u8]) -> Result<Line, String> {
             c, c as u32
         ));
     }
-    let parsed =
-        parse_line(text).ok_or_else(|| "a filter line smoke::envoy_log can't parse".to_string())?;
+    let parsed = parse_line(text)
+        .ok_or_else(|| "a filter line smoke::envoy::log can't parse".to_string())?;
     if parsed.level != "info" {
         return Err(format!(
             "the filter logged at level {}: {}",
@@ -119,42 +120,6 @@ pub fn classify(raw: &[u8]) -> Result<Line, String> {
         ));
     }
     Ok(Line::Filter(parsed))
-}
-
-/// `[2026-11-23T20:50:09.226Z] "GET … "127.0.0.1:40109"`: Envoy's default access log
-/// format, which starts with the time and ends with the quoted upstream host.
-fn is_access_line(raw: &[u8]) -> bool {
-    raw.len() > 28
-        && raw[0] == b'['
-        && raw[11] == b'T'
-        && raw[1..5].iter().all(u8::is_ascii_digit)
-        && raw.get(24..28) == Some(b"Z] \"".as_slice())
-        && raw.ends_with(b"\"")
-}
-
-/// `[date time][thread][level][logger] rest` → (level, logger, rest).
-fn envoy_prefix(raw: &[u8]) -> Option<(String, String, &[u8])> {
-    let mut fields = Vec::with_capacity(4);
-    let mut rest = raw;
-    while fields.len() < 4 {
-        let inner = rest.strip_prefix(b"[")?;
-        let close = inner.iter().position(|b| *b == b']')?;
-        fields.push(&inner[..close]);
-        rest = &inner[close + 1..];
-    }
-    let date_time = fields[0];
-    let looks_like_time = date_time.len() == 23
-        && date_time[..4].iter().all(u8::is_ascii_digit)
-        && date_time[10] == b' ';
-    if !looks_like_time || !fields[1].iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
-    Some((text(fields[2]), text(fields[3]), rest))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

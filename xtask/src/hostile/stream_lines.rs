@@ -3,11 +3,11 @@
 //! filter add; every response header the client got, and nothing else.
 
 use filter_core::config::PluginConfig;
-use smoke::envoy_log::Stream;
+use smoke::envoy::log::Stream;
 
 use super::case::{Case, HOST, ID_HEADER};
-use super::checks::{Problem, problem};
 use super::reference::{escape, expected_logged};
+use super::verdict::{Problem, problem};
 use crate::http::Response;
 
 /// Always redacted, whatever the configuration says (README, "Plugin configuration").

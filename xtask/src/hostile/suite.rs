@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use filter_core::config::PluginConfig;
-use smoke::envoy_log::{Event, Stream, WasmLine, classify as classify_message, group_streams};
+use smoke::envoy::log::{Event, Stream, WasmLine, classify as classify_message, group_streams};
 
 use super::case::{Case, ID_HEADER};
-use super::checks::{Expectations, Fate, Problem, check_request};
+use super::checks::check_request;
 use super::log::{Line, LogReader, classify};
 use super::secrets::Secrets;
+use super::stream_lines::Expectations;
 use super::summary::{Failure, Summary};
+use super::verdict::{Fate, Problem};
 use crate::http;
 use crate::stack::Envoy;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::checks::Fate;
 use super::fixed::CONTROL_GROUP;
+use super::verdict::Fate;
 
 /// One failed check, with what it takes to reproduce and understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -287,7 +287,8 @@ fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{bootstrap, paths};
+    use crate::paths;
+    use smoke::envoy::bootstrap;
     use std::path::Path;
 
     fn plugin(config: Option<&str>) -> Plugin {
@@ -300,7 +301,7 @@ mod tests {
 
     fn parse(text: &str) -> Vec<Value> {
         text.split("\n---\n")
-            .map(|doc| smoke::envoy_config::parse_bootstrap(doc, Path::new("x.yaml")).unwrap())
+            .map(|doc| bootstrap::parse(doc, Path::new("x.yaml")).unwrap())
             .collect()
     }
 

@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::bootstrap;
+use smoke::envoy::bootstrap;
 
 /// The network filter Istio's HTTP listeners use, and EnvoyFilter patches match.
 pub const HCM: &str = "envoy.filters.network.http_connection_manager";

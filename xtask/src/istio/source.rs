@@ -1,9 +1,9 @@
 //! What the Istio manifests are rendered from: envoy.yaml's wasm filter, read with
-//! `smoke::envoy_config`, and the names the port adds (ConfigMap, mount, workload).
+//! `smoke::envoy::bootstrap`, and the names the port adds (ConfigMap, mount, workload).
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
-use smoke::envoy_config;
+use smoke::envoy::bootstrap;
 
 /// The workload the filter is ported to: httpbin, as in docker-compose.yml and Istio's samples.
 pub const APP: &str = "httpbin";
@@ -49,7 +49,7 @@ pub struct Plugin {
 impl Plugin {
     /// Reads the first wasm filter of an Envoy bootstrap; `origin` names it in errors.
     pub fn from_bootstrap(bootstrap: &Value, origin: &str) -> Result<Plugin> {
-        let filters = envoy_config::find_wasm_filters(bootstrap, origin)?;
+        let filters = bootstrap::wasm_filters(bootstrap, origin)?;
         let filter = &filters[0];
         let at = |what: &str| format!("{origin}: {}{what}", filter.path);
         let filter_name = bootstrap
@@ -130,7 +130,7 @@ fn is_resource_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{bootstrap, paths};
+    use crate::paths;
 
     #[test]
     fn reads_envoy_yaml() {

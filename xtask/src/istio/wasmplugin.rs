@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::plugin_json::plugin_config_string;
 use super::source::V8;
-use smoke::envoy_config::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
+use smoke::envoy::bootstrap::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
 
 /// The prefix of the HTTP filter name istiod gives a WasmPlugin.
 pub const FILTER_NAME_PREFIX: &str = "extensions.istio.io/wasmplugin/";

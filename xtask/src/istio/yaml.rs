@@ -3,7 +3,7 @@
 //!
 //! xtask has no YAML serializer, and the manifests want comments and a fixed layout anyway;
 //! every helper here is checked by parsing its output back (serde-saphyr, through
-//! `smoke::envoy_config::parse_bootstrap`) and comparing with the input.
+//! `smoke::envoy::bootstrap::parse`) and comparing with the input.
 
 use serde_json::Value;
 
@@ -164,7 +164,7 @@ mod tests {
     use std::path::Path;
 
     fn read_back(yaml: &str) -> Value {
-        smoke::envoy_config::parse_bootstrap(yaml, Path::new("test.yaml"))
+        smoke::envoy::bootstrap::parse(yaml, Path::new("test.yaml"))
             .unwrap_or_else(|e| panic!("{e}\n--- the YAML:\n{yaml}"))
     }
 

@@ -5,8 +5,9 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use smoke::envoy::bootstrap;
 use smoke::{LogSource, SmokeError};
-use xtask::{bootstrap, stack};
+use xtask::stack;
 
 use crate::util::*;
 
@@ -123,7 +124,7 @@ fn native_run_prints_the_filters_message_for_a_bad_configuration() {
 fn missing_or_broken_wasm_module_is_named_before_envoy_starts() {
     let tools = tools();
     let mut spec = spec("missing-wasm", envoy_yaml());
-    spec.wasm = spec.dir().join("no-such.wasm");
+    spec.wasm = Some(spec.dir().join("no-such.wasm"));
     let err = format!(
         "{:#}",
         stack::Stack::start(&tools, &spec)
@@ -135,7 +136,7 @@ fn missing_or_broken_wasm_module_is_named_before_envoy_starts() {
 
     let not_wasm = spec.dir().join("filter.wasm");
     std::fs::write(&not_wasm, "this is not wasm").unwrap();
-    spec.wasm = not_wasm;
+    spec.wasm = Some(not_wasm);
     let err = format!(
         "{:#}",
         stack::Stack::start(&tools, &spec)

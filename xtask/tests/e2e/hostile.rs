@@ -4,7 +4,7 @@
 //!
 //! `HOSTILE_SEED=<n>` replays the generated requests of a failed run (its seed is printed).
 
-use xtask::bootstrap;
+use smoke::envoy::bootstrap;
 use xtask::hostile::{self, Case, Fate, Header, Options, Outcome, Secrets, Suite, Summary};
 use xtask::stack::Stack;
 

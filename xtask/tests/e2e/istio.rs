@@ -6,9 +6,10 @@
 use std::process::Command;
 
 use serde_json::Value;
+use smoke::envoy::bootstrap;
 use xtask::istio::{self, proxy, sidecar, source, wasmplugin};
+use xtask::paths;
 use xtask::stack::Stack;
-use xtask::{bootstrap, paths};
 
 use crate::util::*;
 
@@ -41,7 +42,7 @@ fn text(doc: &Value, pointer: &str) -> String {
 /// envoy.yaml's wasm filter entry (name and typed_config).
 fn envoy_yaml_filter_entry() -> Value {
     let doc = envoy_yaml();
-    let filter = smoke::envoy_config::wasm_filter(&doc).unwrap();
+    let filter = bootstrap::wasm_filter(&doc).unwrap();
     doc.pointer(&filter.pointer).unwrap().clone()
 }
 

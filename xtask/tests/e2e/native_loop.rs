@@ -5,7 +5,8 @@
 use std::process::Command;
 
 use crate::util::*;
-use xtask::{bootstrap, paths, stack};
+use smoke::envoy::bootstrap;
+use xtask::{paths, stack};
 
 /// README: `cargo xtask run` builds, starts, checks, prints the report and exits 0.
 #[test]

@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 
 use filter_core::config::PluginConfig;
 use serde_json::Value;
+use smoke::envoy::bootstrap;
 use xtask::stack::{Stack, StackSpec};
 use xtask::tools::Tools;
-use xtask::{bootstrap, paths, wasm};
+use xtask::{paths, wasm};
 
 /// The tools in ./.venv; panics with how to install them.
 pub fn tools() -> Tools {
@@ -74,8 +75,7 @@ pub fn smoke(stack: &Stack, config: PluginConfig) -> smoke::Report {
 /// The last 40 lines of Envoy's log, for failure messages.
 pub fn log_tail(stack: &Stack) -> String {
     let text = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
+    smoke::envoy::log::last_lines(&text, 40).join("\n")
 }
 
 /// Asserts `haystack` contains `needle`, printing EXPECTED and GOT otherwise.
@@ -125,8 +125,8 @@ pub fn validate_native(name: &str, file: &str, bootstrap: &Value) -> (bool, Stri
         &bootstrap::Native {
             listener_port: 10000,
             admin_port: 9901,
-            httpbin_port: 8080,
-            wasm: wasm_module(),
+            upstream_port: Some(8080),
+            wasm: Some(wasm_module()),
         },
     )
     .expect("the native derivation applies");

@@ -1,9 +1,14 @@
-//! Reads an Envoy bootstrap (`envoy.yaml`) and finds the HTTP wasm filter(s) in its listeners.
+//! Envoy bootstraps (`envoy.yaml`): reading one, finding its HTTP wasm filter(s) and their
+//! plugin configuration, and deriving copies of it ([`derive`]).
 //!
-//! Pure: [`load_bootstrap`] only reads the file, the rest works on a `serde_json::Value`, so the
-//! xtask can build derived configurations from the same parsed tree. Fields follow the Envoy
-//! 1.40 API: `envoy.extensions.filters.http.wasm.v3.Wasm { config: PluginConfig { name, root_id,
+//! [`load`] only reads the file; the rest works on a `serde_json::Value`, so derived copies are
+//! made from the same parsed tree. Fields follow the Envoy 1.40 API:
+//! `envoy.extensions.filters.http.wasm.v3.Wasm { config: PluginConfig { name, root_id,
 //! vm_config { vm_id, runtime, code.local.filename }, configuration, failure_policy } }`.
+
+pub mod derive;
+
+pub use derive::{Native, direct_response, native, with_plugin_config, without_wasm, write};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,9 +49,9 @@ pub struct WasmFilter {
 }
 
 /// Why a bootstrap could not be read or holds no usable wasm filter. Each message starts with
-/// the file (or the origin given to [`find_wasm_filters`]).
+/// the file (or the origin given to [`wasm_filters`]).
 #[derive(Debug)]
-pub enum EnvoyConfigError {
+pub enum BootstrapError {
     /// The file could not be read.
     Read {
         /// The bootstrap file.
@@ -77,7 +82,7 @@ pub enum EnvoyConfigError {
     },
 }
 
-impl fmt::Display for EnvoyConfigError {
+impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Read { file, source } => write!(f, "cannot read {}: {source}", file.display()),
@@ -106,7 +111,7 @@ impl fmt::Display for EnvoyConfigError {
 
 /// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
 /// would print it twice).
-impl std::error::Error for EnvoyConfigError {}
+impl std::error::Error for BootstrapError {}
 
 /// `origin: `, or nothing for an unnamed bootstrap.
 fn prefix(origin: &str) -> String {
@@ -119,42 +124,38 @@ fn prefix(origin: &str) -> String {
 
 /// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
 /// project's envoy.yaml has. Errors carry no file name; add it as context.
-pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter, EnvoyConfigError> {
-    let mut filters = find_wasm_filters(bootstrap, "")?;
+pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter, BootstrapError> {
+    let mut filters = wasm_filters(bootstrap, "")?;
     Ok(filters.swap_remove(0))
 }
 
 /// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
-pub fn load_bootstrap(file: &Path) -> Result<Value, EnvoyConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|source| EnvoyConfigError::Read {
+pub fn load(file: &Path) -> Result<Value, BootstrapError> {
+    let text = std::fs::read_to_string(file).map_err(|source| BootstrapError::Read {
         file: file.to_path_buf(),
         source,
     })?;
-    parse_bootstrap(&text, file)
+    parse(&text, file)
 }
 
-/// Parses bootstrap text; `file` only names it in errors.
-pub fn parse_bootstrap(text: &str, file: &Path) -> Result<Value, EnvoyConfigError> {
-    serde_saphyr::from_str::<Value>(text).map_err(|e| EnvoyConfigError::Yaml {
+/// Parses bootstrap text (YAML or JSON); `file` only names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Value, BootstrapError> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| BootstrapError::Yaml {
         file: file.to_path_buf(),
         message: e.to_string(),
     })
 }
 
 /// Reads `file` and returns its wasm filters in document order (never empty on success).
-pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, EnvoyConfigError> {
-    let bootstrap = load_bootstrap(file)?;
-    find_wasm_filters(&bootstrap, &file.display().to_string())
+pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, BootstrapError> {
+    wasm_filters(&load(file)?, &file.display().to_string())
 }
 
 /// Finds every HTTP wasm filter anywhere under `static_resources.listeners` (filter chains,
 /// default filter chain, nested filters) of an already-parsed bootstrap, in document order.
 /// `origin` names the bootstrap in errors (usually its file name; empty for none). Never empty
 /// on success.
-pub fn find_wasm_filters(
-    bootstrap: &Value,
-    origin: &str,
-) -> Result<Vec<WasmFilter>, EnvoyConfigError> {
+pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>, BootstrapError> {
     let mut found = Vec::new();
     if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
         let at = Place {
@@ -164,7 +165,7 @@ pub fn find_wasm_filters(
         walk(listeners, at, &mut found);
     }
     if found.is_empty() {
-        return Err(EnvoyConfigError::NoWasmFilter {
+        return Err(BootstrapError::NoWasmFilter {
             origin: origin.to_string(),
         });
     }
@@ -224,9 +225,9 @@ fn walk<'a>(node: &'a Value, at: Place, found: &mut Vec<(Place, &'a Value)>) {
 }
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
-fn wasm_filter_at(entry: &Value, at: Place, origin: &str) -> Result<WasmFilter, EnvoyConfigError> {
+fn wasm_filter_at(entry: &Value, at: Place, origin: &str) -> Result<WasmFilter, BootstrapError> {
     let Place { path, pointer } = at;
-    let invalid = |at: &str, problem: String| EnvoyConfigError::Invalid {
+    let invalid = |at: &str, problem: String| BootstrapError::Invalid {
         origin: origin.to_string(),
         path: format!("{path}.typed_config{at}"),
         problem,
@@ -238,7 +239,7 @@ fn wasm_filter_at(entry: &Value, at: Place, origin: &str) -> Result<WasmFilter, 
         let problem = "is not a mapping (the wasm PluginConfig)";
         return Err(invalid(".config", problem.into()));
     }
-    let text = |pointer: &str| -> Result<String, EnvoyConfigError> {
+    let text = |pointer: &str| -> Result<String, BootstrapError> {
         match config.pointer(pointer) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
@@ -291,21 +292,3 @@ fn plugin_config_text(configuration: Option<&Value>) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests;
-
-/// What is wrong with the wasm module at `path` as a file, if anything: it does not exist,
-/// cannot be read, or is not a wasm module (every module starts with the bytes `\0asm`).
-pub fn module_problem(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Some("is not a wasm module (it is shorter than 4 bytes)".into())
-        }
-        Err(e) => Some(format!("cannot be read ({e})")),
-        Ok(()) if &magic != b"\0asm" => {
-            Some("is not a wasm module (it does not start with the bytes \\0asm)".into())
-        }
-        Ok(()) => None,
-    }
-}

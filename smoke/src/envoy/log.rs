@@ -10,11 +10,16 @@
 //! After `wasm log` Envoy writes the plugin name, root id and vm id, each only when non-empty,
 //! then `: ` and the message; so the message starts after the first `: ` that follows.
 //!
-//! The messages' meaning and their grouping into streams are in `envoy_log/streams.rs`,
-//! re-exported here.
+//! The messages' meaning and their grouping into streams are in `log/streams.rs`, Envoy's own
+//! lines and its access log lines in `log/lines.rs`, why a start failed in `log/startup.rs`;
+//! all re-exported here.
 
+mod lines;
+mod startup;
 mod streams;
 
+pub use lines::{EnvoyLine, is_access_line, last_lines};
+pub use startup::{bind_failure, explain_start_failure};
 pub use streams::{Event, Stream, classify, group_streams, streams_with};
 
 /// One line of wasm log output.

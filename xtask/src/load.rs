@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-/// How to install the load generator, for the error when it is missing.
-pub const WRK_INSTALL_HINT: &str = "the load generator `wrk` is not installed: \
-`cargo xtask setup` installs it when run as root on Debian or Ubuntu; otherwise run \
-`sudo apt-get install wrk` (macOS: `brew install wrk`)";
+use crate::tools::WRK_INSTALL_HINT;
 
 /// The line prefix of the script's JSON report on wrk's stdout.
 const REPORT_PREFIX: &str = "xtask-wrk-report: ";
@@ -98,7 +95,7 @@ impl LoadResult {
 impl Wrk {
     /// Finds `wrk` on PATH and writes its script into `scratch`; fails with how to install it.
     pub fn find(scratch: &Path) -> Result<Wrk> {
-        let path = find_on_path("wrk").context(WRK_INSTALL_HINT)?;
+        let path = which::which("wrk").context(WRK_INSTALL_HINT)?;
         // `wrk -v` prints its version then the usage, and exits 1.
         let out = Command::new(&path)
             .arg("-v")
@@ -249,14 +246,6 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-/// The first `name` in a directory of `$PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

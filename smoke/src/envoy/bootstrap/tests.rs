@@ -41,12 +41,12 @@ static_resources:
 "#;
 
 fn parse(text: &str) -> Value {
-    parse_bootstrap(text, Path::new("envoy.yaml")).unwrap()
+    super::parse(text, Path::new("envoy.yaml")).unwrap()
 }
 
 #[test]
 fn finds_the_filter_and_its_fields() {
-    let filters = find_wasm_filters(&parse(BOOTSTRAP), "envoy.yaml").unwrap();
+    let filters = wasm_filters(&parse(BOOTSTRAP), "envoy.yaml").unwrap();
     assert_eq!(
         filters,
         vec![WasmFilter {
@@ -70,7 +70,7 @@ fn finds_the_filter_and_its_fields() {
 #[test]
 fn no_filter_names_file_and_path() {
     let text = BOOTSTRAP.replace("http.wasm.v3.Wasm", "http.lua.v3.Lua");
-    let err = find_wasm_filters(&parse(&text), "envoy.yaml")
+    let err = wasm_filters(&parse(&text), "envoy.yaml")
         .unwrap_err()
         .to_string();
     assert!(
@@ -80,7 +80,7 @@ fn no_filter_names_file_and_path() {
         "{err}"
     );
     let err = wasm_filter(&parse("admin: {}")).unwrap_err();
-    assert!(matches!(err, EnvoyConfigError::NoWasmFilter { .. }));
+    assert!(matches!(err, BootstrapError::NoWasmFilter { .. }));
     assert!(
         err.to_string()
             .starts_with("no envoy.filters.http.wasm filter found")
@@ -90,7 +90,7 @@ fn no_filter_names_file_and_path() {
 #[test]
 fn other_configuration_types_are_rejected() {
     let text = BOOTSTRAP.replace("google.protobuf.StringValue", "google.protobuf.Struct");
-    let err = find_wasm_filters(&parse(&text), "envoy.yaml")
+    let err = wasm_filters(&parse(&text), "envoy.yaml")
         .unwrap_err()
         .to_string();
     assert!(
@@ -121,7 +121,7 @@ fn finds_several_filters_and_default_chains() {
 "#;
     let both = parse(&format!("{BOOTSTRAP}{second}"));
     assert_eq!(wasm_filter(&both).unwrap().name, "http-headers");
-    let filters = find_wasm_filters(&both, "e").unwrap();
+    let filters = wasm_filters(&both, "e").unwrap();
     assert_eq!(filters.len(), 2);
     assert_eq!(filters[1].name, "second");
     assert_eq!(
@@ -151,7 +151,7 @@ fn file_errors_name_the_file() {
             .starts_with("cannot read does-not-exist/envoy.yaml: "),
         "{err}"
     );
-    let err = parse_bootstrap("a: [", Path::new("bad.yaml"))
+    let err = super::parse("a: [", Path::new("bad.yaml"))
         .unwrap_err()
         .to_string();
     assert!(

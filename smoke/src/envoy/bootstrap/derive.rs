@@ -1,0 +1,254 @@
+//! Derived copies of a bootstrap, made by program so the repository keeps one `envoy.yaml`.
+//!
+//! The native run needs what Docker provides by other means: loopback addresses, free
+//! ports, the local httpbin, an absolute wasm path. Tests and benchmarks need variants (no
+//! wasm filter, another plugin configuration, routes that answer themselves). Each
+//! derivation changes only the fields it names; the tests below pin that.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use super::{STRING_VALUE_TYPE, wasm_filters};
+
+/// Writes a derived bootstrap as JSON (Envoy picks the format from the `.json` extension).
+pub fn write(doc: &Value, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(doc)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Where the native run puts things.
+#[derive(Debug, Clone)]
+pub struct Native {
+    /// The listener's port on 127.0.0.1.
+    pub listener_port: u16,
+    /// The admin port on 127.0.0.1.
+    pub admin_port: u16,
+    /// The local httpbin's port on 127.0.0.1, where every cluster a route sends to is
+    /// pointed; `None` for a bootstrap without an upstream (routes that answer themselves).
+    pub upstream_port: Option<u16>,
+    /// The wasm module every wasm filter loads (made absolute); `None` for a bootstrap
+    /// without a wasm filter.
+    pub wasm: Option<PathBuf>,
+}
+
+/// The native run's copy: every listener and the admin on 127.0.0.1 at the given ports,
+/// every cluster a route sends to pointed at the local httpbin (whatever its name), every
+/// wasm filter loading the given module.
+pub fn native(doc: &Value, native: &Native) -> Result<Value> {
+    let mut doc = doc.clone();
+    let admin = doc
+        .pointer_mut("/admin/address/socket_address")
+        .context("envoy.yaml: admin.address.socket_address is missing")?;
+    *admin = json!({ "address": "127.0.0.1", "port_value": native.admin_port });
+
+    let listeners = listeners_mut(&mut doc)?;
+    if listeners.len() != 1 {
+        bail!(
+            "envoy.yaml: expected exactly one listener, found {}",
+            listeners.len()
+        );
+    }
+    for listener in listeners.iter_mut() {
+        let address = listener
+            .pointer_mut("/address/socket_address")
+            .context("envoy.yaml: a listener without address.socket_address")?;
+        *address = json!({ "address": "127.0.0.1", "port_value": native.listener_port });
+    }
+
+    let upstreams = routed_clusters(&doc)?;
+    match (native.upstream_port, upstreams.is_empty()) {
+        (_, true) => {}
+        (None, false) => bail!(
+            "envoy.yaml: the routes send to {} but no upstream runs",
+            names(&upstreams)
+        ),
+        (Some(port), false) => {
+            let clusters = doc
+                .pointer_mut("/static_resources/clusters")
+                .and_then(Value::as_array_mut);
+            for cluster in clusters.into_iter().flatten() {
+                let Some(name) = cluster.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !upstreams.contains(name) {
+                    continue;
+                }
+                let name = name.to_string();
+                cluster["type"] = json!("STATIC");
+                cluster["load_assignment"] = json!({
+                    "cluster_name": name,
+                    "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
+                        "socket_address": { "address": "127.0.0.1", "port_value": port }
+                    }}}]}]
+                });
+            }
+        }
+    }
+
+    let pointers = wasm_filter_pointers(&doc);
+    if pointers.is_empty() {
+        return Ok(doc);
+    }
+    let wasm = native
+        .wasm
+        .as_deref()
+        .context("envoy.yaml has a wasm filter but no wasm module was given")?;
+    let wasm = std::path::absolute(wasm)?;
+    let wasm = wasm.to_str().context("the wasm path is not UTF-8")?;
+    for pointer in pointers {
+        let local = doc
+            .pointer_mut(&format!(
+                "{pointer}/typed_config/config/vm_config/code/local"
+            ))
+            .context("envoy.yaml: the wasm filter has no vm_config.code.local")?;
+        *local = json!({ "filename": wasm });
+    }
+    Ok(doc)
+}
+
+/// The clusters the listeners' routes send to (`route.cluster` and
+/// `route.weighted_clusters`). A route that picks its cluster from a request header can't
+/// be pointed at the local httpbin: that is an error that says so.
+fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
+    fn walk(node: &Value, found: &mut BTreeSet<String>) -> Result<()> {
+        match node {
+            Value::Object(map) => {
+                if let Some(route) = map.get("route").filter(|r| r.is_object()) {
+                    if route.get("cluster_header").is_some() {
+                        bail!(
+                            "envoy.yaml: a route takes its cluster from a request header \
+                             (cluster_header); the native run can only point named clusters \
+                             (route.cluster, route.weighted_clusters) at the local httpbin"
+                        );
+                    }
+                    found.extend(
+                        route
+                            .get("cluster")
+                            .and_then(Value::as_str)
+                            .map(String::from),
+                    );
+                    let weighted = route.pointer("/weighted_clusters/clusters");
+                    for entry in weighted.and_then(Value::as_array).into_iter().flatten() {
+                        found.extend(entry.get("name").and_then(Value::as_str).map(String::from));
+                    }
+                }
+                map.values().try_for_each(|child| walk(child, found))
+            }
+            Value::Array(items) => items.iter().try_for_each(|child| walk(child, found)),
+            _ => Ok(()),
+        }
+    }
+    let mut found = BTreeSet::new();
+    if let Some(listeners) = doc.pointer("/static_resources/listeners") {
+        walk(listeners, &mut found)?;
+    }
+    Ok(found)
+}
+
+fn names(set: &BTreeSet<String>) -> String {
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A copy without the wasm filter(s): the request goes straight to the router.
+pub fn without_wasm(doc: &Value) -> Result<Value> {
+    let mut doc = doc.clone();
+    // Last first, so that earlier indexes stay valid.
+    for pointer in wasm_filter_pointers(&doc).iter().rev() {
+        let (list, index) = pointer
+            .rsplit_once('/')
+            .context("a wasm filter at the document root")?;
+        let index: usize = index
+            .parse()
+            .context("a wasm filter outside a filter list")?;
+        let filters = doc
+            .pointer_mut(list)
+            .and_then(Value::as_array_mut)
+            .context("a wasm filter outside a filter list")?;
+        filters.remove(index);
+    }
+    Ok(doc)
+}
+
+/// A copy whose wasm filter(s) get `config` as their plugin configuration.
+pub fn with_plugin_config(doc: &Value, config: &str) -> Result<Value> {
+    let mut doc = doc.clone();
+    for pointer in wasm_filter_pointers(&doc) {
+        let filter = doc.pointer_mut(&pointer).context("the wasm filter moved")?;
+        filter["typed_config"]["config"]["configuration"] =
+            json!({ "@type": STRING_VALUE_TYPE, "value": config });
+    }
+    Ok(doc)
+}
+
+/// The body of every direct response.
+pub const DIRECT_BODY: &str = "ok\n";
+
+/// A copy whose every route answers `200 ok` itself and which has no clusters, so that a
+/// benchmark measures only Envoy and the filter. The listener, the HTTP filters (the wasm
+/// filter and its plugin configuration included) and the access log stay as they are.
+pub fn direct_response(doc: &Value) -> Result<Value> {
+    let mut doc = doc.clone();
+    let mut routes = 0;
+    for listener in listeners_mut(&mut doc)? {
+        for chain in array_mut(listener, "filter_chains") {
+            for filter in array_mut(chain, "filters") {
+                let hosts = filter.pointer_mut("/typed_config/route_config/virtual_hosts");
+                for host in hosts.and_then(Value::as_array_mut).into_iter().flatten() {
+                    for route in array_mut(host, "routes").filter_map(Value::as_object_mut) {
+                        route.remove("route");
+                        route.remove("redirect");
+                        route.insert(
+                            "direct_response".into(),
+                            json!({ "status": 200, "body": { "inline_string": DIRECT_BODY } }),
+                        );
+                        routes += 1;
+                    }
+                }
+            }
+        }
+    }
+    if routes == 0 {
+        bail!("envoy.yaml: no route found under a listener's route_config to answer directly");
+    }
+    if let Some(resources) = doc
+        .get_mut("static_resources")
+        .and_then(Value::as_object_mut)
+    {
+        resources.remove("clusters");
+    }
+    Ok(doc)
+}
+
+/// The array `value[key]`, or nothing.
+fn array_mut<'a>(value: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    value
+        .get_mut(key)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+/// JSON pointers to every wasm filter entry (none is fine: a variant may have removed it).
+fn wasm_filter_pointers(doc: &Value) -> Vec<String> {
+    wasm_filters(doc, "")
+        .map(|filters| filters.into_iter().map(|f| f.pointer).collect())
+        .unwrap_or_default()
+}
+
+fn listeners_mut(doc: &mut Value) -> Result<&mut Vec<Value>> {
+    doc.pointer_mut("/static_resources/listeners")
+        .and_then(Value::as_array_mut)
+        .context("envoy.yaml: static_resources.listeners is missing")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+//! Why Envoy did not start: the lines of its log that explain it.
+
+use std::path::Path;
+
+use super::lines::{EnvoyLine, last_lines};
+
+/// The line of Envoy's log saying it could not open a port, if any.
+pub fn bind_failure(log_text: &str) -> Option<&str> {
+    log_text.lines().find(|l| l.contains("cannot bind"))
+}
+
+/// The lines of a failed Envoy's log that say why, most telling first: the filter's own
+/// refusal of its configuration, a port it could not bind, then Envoy's own warnings, errors
+/// and critical lines (a warning can name the cause, e.g. "Envoy was compiled without support
+/// for it", while the errors after it only blame the module), or the end of the log when it
+/// has none of those.
+pub fn explain_start_failure(log_text: &str, log: &Path) -> String {
+    let mut out = Vec::new();
+    if let Some(line) = log_text
+        .lines()
+        .find(|l| l.contains("invalid plugin configuration"))
+    {
+        let message = line
+            .split_once("invalid plugin configuration")
+            .map_or(line, |(_, m)| m);
+        out.push(format!(
+            "the filter refused its plugin configuration (the StringValue `configuration` of the wasm filter in envoy.yaml):\n  invalid plugin configuration{message}"
+        ));
+    }
+    if let Some(line) = bind_failure(log_text) {
+        out.push(format!(
+            "Envoy could not open a port: {}\n  stop whatever holds it, or choose other ports (cargo xtask run --port <PORT> --admin-port <PORT>; 0 picks a free one)",
+            line.trim()
+        ));
+    }
+    let telling: Vec<&str> = log_text
+        .lines()
+        .filter(|l| {
+            EnvoyLine::parse(l.as_bytes())
+                .is_some_and(|e| e.is_error() || (e.level == "warning" && !e.is_wasm_log()))
+        })
+        .collect();
+    let shown = if telling.is_empty() {
+        last_lines(log_text, 15)
+    } else {
+        telling[telling.len().saturating_sub(15)..].to_vec()
+    };
+    out.push(format!(
+        "Envoy's log ({}):\n  {}",
+        log.display(),
+        shown.join("\n  ")
+    ));
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Envoy 1.38.3's wheel has no wasm runtime: the cause is a warning, the errors after it
+    /// only blame the module.
+    const NO_RUNTIME: &str = "\
+[2026-12-01 10:00:00.000][1][info][main] [source/server/server.cc:400] initializing epoch 0
+[2026-12-01 10:00:00.100][1][warning][wasm] [source/extensions/common/wasm/wasm.cc:123] Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it
+[2026-12-01 10:00:00.101][1][error][wasm] [source/extensions/common/wasm/wasm.cc:130] Failed to load Wasm code
+[2026-12-01 10:00:00.102][1][critical][main] [source/server/server.cc:131] error initializing configuration 'envoy.json': Unable to create Wasm plugin http-headers
+";
+
+    #[test]
+    fn a_warning_that_names_the_cause_is_shown() {
+        let text = explain_start_failure(NO_RUNTIME, Path::new("envoy.log"));
+        assert!(
+            text.contains("Envoy was compiled without support for it"),
+            "{text}"
+        );
+        assert!(text.contains("Unable to create Wasm plugin"), "{text}");
+        assert!(!text.contains("initializing epoch"), "{text}");
+    }
+
+    #[test]
+    fn the_filters_message_and_a_taken_port_come_first() {
+        let log = "\
+[2026-12-01 10:00:00.100][1][critical][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log http-headers-root http-headers-vm: invalid plugin configuration: add_response_headers.\"x a\": bad
+[2026-12-01 10:00:00.200][1][critical][main] [source/server/server.cc:131] error initializing configuration 'envoy.json': cannot bind '127.0.0.1:10000': Address already in use
+";
+        let text = explain_start_failure(log, Path::new("envoy.log"));
+        assert!(
+            text.starts_with("the filter refused its plugin configuration"),
+            "{text}"
+        );
+        assert!(text.contains("Envoy could not open a port"), "{text}");
+        assert!(bind_failure(log).is_some() && bind_failure(NO_RUNTIME).is_none());
+    }
+
+    #[test]
+    fn without_telling_lines_the_end_of_the_log_is_shown() {
+        let text = explain_start_failure("one\ntwo\n", Path::new("envoy.log"));
+        assert!(
+            text.ends_with("Envoy's log (envoy.log):\n  one\n  two"),
+            "{text}"
+        );
+    }
+}
