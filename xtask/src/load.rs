@@ -20,7 +20,7 @@ const REPORT_PREFIX: &str = "xtask-wrk-report: ";
 
 /// wrk's Lua script: counts responses outside 2xx (wrk itself counts only >= 400) and,
 /// when done, prints one JSON line with the totals, the errors and the latency percentiles.
-const SCRIPT: &str = r#"-- Written by cargo xtask (xtask/src/bench/load.rs): counts non-2xx responses, reports JSON.
+const SCRIPT: &str = r#"-- Written by cargo xtask (xtask/src/load.rs): counts non-2xx responses, reports JSON.
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) non2xx = 0 end
