@@ -41,7 +41,7 @@ mod headers;
 
 pub use error::ConfigError;
 
-use error::Field;
+use error::{Field, escaped};
 
 use crate::json::{self, Value, Whole};
 use crate::text::concat;
@@ -230,7 +230,7 @@ fn header_object(
                 field,
                 concat(&[
                     "header `",
-                    &header,
+                    &escaped(&header),
                     "` is given twice (names are case-insensitive)",
                 ]),
                 "each header name once",
@@ -280,7 +280,7 @@ fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>>
         Whole::Fraction => "is not an integer",
         Whole::Value(_) | Whole::OutOfRange => "is out of range",
     };
-    let problem = concat(&[text, " ", problem]);
+    let problem = concat(&[&escaped(text), " ", problem]);
     Err(ConfigError::new(field, problem, expected, EXAMPLE_MAX))
 }
 

@@ -7,7 +7,7 @@
 //! Objects keep their members in document order.
 
 use crate::escape::escape_into;
-use crate::text::push_decimal;
+use crate::text::{push_decimal, push_truncated, quoted_part};
 
 /// Deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 32;
@@ -213,9 +213,12 @@ pub fn push_path(out: &mut String, path: &[PathSegment]) {
     }
 }
 
-/// Appends one key as [`push_path`] writes it: bare, or quoted and escaped.
+/// Appends one key as [`push_path`] writes it: bare, or quoted and escaped. A key longer than
+/// [`QUOTED_MAX_BYTES`](crate::text::QUOTED_MAX_BYTES) is quoted, cut and says so: `"aaa ... [truncated: 64 of 1048576 bytes]"`.
 pub fn push_key(out: &mut String, key: &str) {
+    let shown = quoted_part(key);
     let bare = !key.is_empty()
+        && shown.len() == key.len()
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -224,13 +227,16 @@ pub fn push_key(out: &mut String, key: &str) {
         return;
     }
     out.push('"');
-    let mut rest = key.as_bytes();
+    let mut rest = shown.as_bytes();
     while let Some(at) = rest.iter().position(|&b| b == b'"') {
         escape_into(out, rest.get(..at).unwrap_or_default());
         out.push_str("\\\"");
         rest = rest.get(at + 1..).unwrap_or_default();
     }
     escape_into(out, rest);
+    if shown.len() < key.len() {
+        push_truncated(out, shown.len(), key.len());
+    }
     out.push('"');
 }
 

@@ -14,14 +14,12 @@
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
 use crate::header_map::{HeaderMap, MapError};
-use crate::text::push_decimal;
+use crate::text::{push_decimal, push_truncated};
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
 pub const RESPONSE_PREFIX: &str = "response header <-- ";
 pub const FINISHED_SUFFIX: &str = " finished";
 pub const REDACTED: &str = "[redacted]";
-/// Between the shown part of a cut value and its sizes: `... [truncated: 10 of 20 bytes]`.
-pub const TRUNCATED_PREFIX: &str = " ... [truncated: ";
 
 /// Appends e.g. `request header --> name: value` (escaped, redacted, cut as configured) to `out`.
 pub fn request_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
@@ -126,11 +124,7 @@ fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
     let shown = cut_point(value, config.max_logged_value_bytes);
     escape_into(out, value.get(..shown).unwrap_or(value));
     if shown < value.len() {
-        out.push_str(TRUNCATED_PREFIX);
-        push_decimal(out, shown);
-        out.push_str(" of ");
-        push_decimal(out, value.len());
-        out.push_str(" bytes]");
+        push_truncated(out, shown, value.len());
     }
 }
 

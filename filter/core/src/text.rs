@@ -38,6 +38,32 @@ pub fn push_hex(out: &mut String, n: u32, digits: u32, upper: bool) {
     }
 }
 
+/// Between the shown part of a cut text and its sizes: ` ... [truncated: 10 of 20 bytes]`.
+pub const TRUNCATED_PREFIX: &str = " ... [truncated: ";
+
+/// Appends what follows a cut text: ` ... [truncated: <shown> of <total> bytes]`.
+pub fn push_truncated(out: &mut String, shown: usize, total: usize) {
+    out.push_str(TRUNCATED_PREFIX);
+    push_decimal(out, shown);
+    out.push_str(" of ");
+    push_decimal(out, total);
+    out.push_str(" bytes]");
+}
+
+/// Most bytes of a name or value from the configuration that an error message quotes.
+pub const QUOTED_MAX_BYTES: usize = 64;
+
+/// The part of `text` an error message quotes: all of it, or its first [`QUOTED_MAX_BYTES`]
+/// moved back to a character boundary.
+pub fn quoted_part(text: &str) -> &str {
+    let mut end = text.len().min(QUOTED_MAX_BYTES);
+    // Back over UTF-8 continuation bytes (0b10xx_xxxx) to the start of the straddling character.
+    while text.as_bytes().get(end).is_some_and(|&b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
 /// The concatenation of `parts`.
 pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -72,6 +98,24 @@ mod tests {
         push_hex(&mut out, 0x202e, 4, true);
         push_hex(&mut out, 0x7, 4, true);
         assert_eq!(out, "ab202E0007");
+    }
+
+    #[test]
+    fn truncated_notice() {
+        let mut out = String::from("abc");
+        push_truncated(&mut out, 3, 1_000_000);
+        assert_eq!(out, "abc ... [truncated: 3 of 1000000 bytes]");
+    }
+
+    #[test]
+    fn quoted_part_keeps_characters_whole() {
+        assert_eq!(quoted_part("short"), "short");
+        let exact = "a".repeat(QUOTED_MAX_BYTES);
+        assert_eq!(quoted_part(&exact), exact);
+        assert_eq!(quoted_part(&format!("{exact}b")), exact);
+        // 63 bytes, then a 2-byte character that would straddle the cut.
+        let straddling = format!("{}é", "a".repeat(QUOTED_MAX_BYTES - 1));
+        assert_eq!(quoted_part(&straddling).len(), QUOTED_MAX_BYTES - 1);
     }
 
     #[test]

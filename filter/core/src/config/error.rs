@@ -6,18 +6,16 @@ use super::{
 };
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
-use crate::text::{concat, push_decimal};
+use crate::text::{concat, push_decimal, push_truncated, quoted_part};
 
-/// Escapes user text quoted in an error message, cutting it at 64 bytes.
+/// Escapes user text quoted in an error message; past [`QUOTED_MAX_BYTES`](crate::text::QUOTED_MAX_BYTES) it is cut and says
+/// so: `aaa ... [truncated: 64 of 1048576 bytes]`.
 pub(super) fn escaped(text: &str) -> String {
     let mut out = String::new();
-    let mut end = text.len().min(64);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    escape_into(&mut out, text.get(..end).unwrap_or_default().as_bytes());
-    if end < text.len() {
-        out.push_str("...");
+    let shown = quoted_part(text);
+    escape_into(&mut out, shown.as_bytes());
+    if shown.len() < text.len() {
+        push_truncated(&mut out, shown.len(), text.len());
     }
     out
 }
@@ -238,6 +236,36 @@ mod tests {
             "é ".repeat(100)
         );
         let text = err(&long_key).to_string();
-        assert!(text.contains("..."), "{text}");
+        assert!(text.contains(" ... [truncated: 63 of 300 bytes]"), "{text}");
+    }
+
+    /// Whatever the configuration holds, its error is one log line of bounded size that says
+    /// what it cut.
+    #[test]
+    fn quoted_names_and_values_are_cut() {
+        let big = "a".repeat(1 << 20);
+        let deep_keys: String = (0..40).map(|i| format!("{{\"{i}{big}\": ")).collect();
+        let cases = [
+            format!(r#"{{"{big}": 1}}"#),
+            format!(r#"{{"add_response_headers": {{"x {big}": "v"}}}}"#),
+            format!(r#"{{"add_response_headers": {{"x": 1, "{big}": 2, "{big}": 3}}}}"#),
+            format!(r#"{{"set_request_headers": {{"x{big}": "1", "X{big}": "2"}}}}"#),
+            format!(r#"{{"set_request_headers": {{"x": "\r{big}"}}}}"#),
+            format!(r#"{{"redact_headers": [":{big}:"]}}"#),
+            format!(r#"{{"max_logged_value_bytes": 1{}}}"#, "0".repeat(1 << 20)),
+            format!(
+                r#"{{"max_logged_value_bytes": 1.{}5}}"#,
+                "0".repeat(1 << 20)
+            ),
+            format!(r#"{{"add_response_headers": {{"{big}": tru}}}}"#),
+            format!(r#"{{"log_headers": true, "header": "{big} x"}}"#),
+            deep_keys,
+        ];
+        for doc in cases {
+            let text = err(&doc).to_string();
+            let shown = text.get(..200).unwrap_or(&text);
+            assert!(text.len() < 6_000, "{} bytes: {shown}", text.len());
+            assert!(text.contains(" ... [truncated: "), "{shown}");
+        }
     }
 }
