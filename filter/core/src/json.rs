@@ -7,6 +7,7 @@
 //! Objects keep their members in document order.
 
 use crate::escape::escape_into;
+use crate::repeats::first_repeated;
 use crate::text::{push_decimal, push_truncated, quoted_part};
 
 /// Deepest nesting of arrays and objects accepted.
@@ -370,7 +371,7 @@ impl Parser<'_> {
         }
         self.pos += 1;
         self.depth -= 1;
-        if let Some(second) = first_duplicate(&members) {
+        if let Some(second) = first_repeated(&members, false) {
             let offset = key_offsets.get(second).copied().unwrap_or(self.pos);
             let key = members
                 .get(second)
@@ -512,16 +513,6 @@ impl Parser<'_> {
         let text = core::str::from_utf8(text).unwrap_or_default();
         Ok(Value::Number(text.to_string()))
     }
-}
-
-/// Index of the first member (in document order) whose key appeared before, if any.
-/// Quadratic, which is fine for configuration-sized objects and smaller than sorting.
-fn first_duplicate(members: &[(String, Value)]) -> Option<usize> {
-    members.iter().enumerate().position(|(i, (key, _))| {
-        members
-            .get(..i)
-            .is_some_and(|before| before.iter().any(|(k, _)| k == key))
-    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //!   host serialized ([`logline::header_lines`]).
 //!
 //! Internal: `json` (the small JSON reader behind the configuration), `text` (numbers and
-//! messages without `core::fmt`) and `header_map` (zero-copy reading of the host's serialized
-//! header map). The `filter` crate (the wasm module) holds only the host glue around this.
+//! messages without `core::fmt`), `repeats` (duplicate checks in n log n) and `header_map`
+//! (zero-copy reading of the host's serialized header map). The `filter` crate (the wasm module) holds only the host glue around this.
 //!
 //! # Size rules
 //!
@@ -22,6 +22,7 @@ pub mod escape;
 mod header_map;
 mod json;
 pub mod logline;
+mod repeats;
 mod text;
 
 pub use config::PluginConfig;
