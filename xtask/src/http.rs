@@ -78,100 +78,99 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
     }
 }
 
-/// Parses a complete response, or `None` if more bytes are needed.
+/// Parses a complete response, or `None` if more bytes are needed. Interim responses (1xx,
+/// but 101 Switching Protocols, which is final) come before the final one and are skipped.
 fn parse(raw: &[u8]) -> Result<Option<Response>> {
-    let Some(head_end) = find(raw, b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let (status, headers) = parse_head(&raw[..head_end])?;
-    let body = &raw[head_end + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case(b"chunked"));
-    if chunked {
-        return Ok(dechunk(body).map(|body| Response {
+    let mut raw = raw;
+    loop {
+        let Some((status, headers, head_len)) = parse_head(raw)? else {
+            return Ok(None);
+        };
+        let body = &raw[head_len..];
+        if (100..200).contains(&status) && status != 101 {
+            raw = body;
+            continue;
+        }
+        let chunked = headers
+            .iter()
+            .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case(b"chunked"));
+        let length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+        let body = match length {
+            _ if chunked => dechunk(body),
+            Some(len) => body.get(..len).map(<[u8]>::to_vec),
+            None if status == 204 || status == 304 => Some(Vec::new()),
+            None => None,
+        };
+        return Ok(body.map(|body| Response {
             status,
             headers,
             body,
         }));
     }
-    let length = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
-    match length {
-        Some(len) if body.len() >= len => Ok(Some(Response {
-            status,
-            headers,
-            body: body[..len].to_vec(),
-        })),
-        Some(_) => Ok(None),
-        None if status == 204 || status == 304 => Ok(Some(Response {
-            status,
-            headers,
-            body: Vec::new(),
-        })),
-        None => Ok(None),
+}
+
+/// The final response of `raw`, its body delimited by the connection's close.
+fn parse_to_close(raw: &[u8]) -> Result<Response> {
+    let mut raw = raw;
+    loop {
+        let Some((status, headers, head_len)) = parse_head(raw)? else {
+            bail!(
+                "incomplete response head: {:?}",
+                String::from_utf8_lossy(raw)
+            )
+        };
+        raw = &raw[head_len..];
+        if !(100..200).contains(&status) || status == 101 {
+            return Ok(Response {
+                status,
+                headers,
+                body: raw.to_vec(),
+            });
+        }
     }
 }
 
-/// A response delimited by the connection's close.
-fn parse_to_close(raw: &[u8]) -> Result<Response> {
-    let Some(head_end) = find(raw, b"\r\n\r\n") else {
-        bail!(
-            "incomplete response head: {:?}",
-            String::from_utf8_lossy(raw)
-        )
+/// The status, the headers (names lower-cased) and the length of the head that starts
+/// `raw`, or `None` when the head is not complete yet.
+fn parse_head(raw: &[u8]) -> Result<Option<(u16, Headers, usize)>> {
+    let mut slots = vec![httparse::EMPTY_HEADER; 512];
+    let mut response = httparse::Response::new(&mut slots);
+    let head_len = match response.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(err) => bail!(
+            "not an HTTP response ({err}): {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(200)])
+        ),
     };
-    let (status, headers) = parse_head(&raw[..head_end])?;
-    Ok(Response {
-        status,
-        headers,
-        body: raw[head_end + 4..].to_vec(),
-    })
-}
-
-fn parse_head(head: &[u8]) -> Result<(u16, Headers)> {
-    let mut lines = head
-        .split(|b| *b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("not an HTTP status line: {status_line:?}"))?;
-    let headers = lines
-        .filter_map(|line| {
-            let colon = line.iter().position(|b| *b == b':')?;
-            let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
-            let value = line[colon + 1..].trim_ascii().to_vec();
-            Some((name, value))
-        })
+    let status = response.code.context("a response without a status")?;
+    let headers = response
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
         .collect();
-    Ok((status, headers))
+    Ok(Some((status, headers, head_len)))
 }
 
+/// A chunked body, or `None` until its last chunk has arrived.
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let line_end = find(body, b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
+        let httparse::Status::Complete((start, size)) = httparse::parse_chunk_size(body).ok()?
+        else {
+            return None;
+        };
+        let size = usize::try_from(size).ok()?;
+        body = &body[start..];
         if size == 0 {
             return Some(out);
         }
-        if body.len() < size + 2 {
-            return None;
-        }
-        out.extend_from_slice(&body[..size]);
-        body = &body[size + 2..];
+        out.extend_from_slice(body.get(..size)?);
+        body = body.get(size + 2..)?;
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -197,5 +196,22 @@ mod tests {
         let raw =
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n1\r\n!\r\n0\r\n\r\n";
         assert_eq!(parse(raw).unwrap().unwrap().body, b"ok!");
+        assert!(parse(&raw[..raw.len() - 7]).unwrap().is_none());
+    }
+
+    /// A `100 Continue` (or `103 Early Hints`) is an interim response: the final one follows.
+    #[test]
+    fn interim_responses_are_not_the_answer() {
+        let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n\
+                    HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let r = parse(raw).unwrap().unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, b"ok".as_slice()));
+        assert_eq!(r.header("link"), None);
+        assert!(
+            parse(&raw[..30]).unwrap().is_none(),
+            "only the interim response so far"
+        );
+        let to_close = parse_to_close(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nrest");
+        assert_eq!(to_close.unwrap().status, 200);
     }
 }
