@@ -7,12 +7,21 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 /// Process groups alive right now, for the Ctrl-C handler.
 static LIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The exit code after Ctrl-C: 130 (interrupted), unless a command has a result to give.
+static EXIT_CODE_ON_INTERRUPT: AtomicI32 = AtomicI32::new(130);
+
+/// Makes Ctrl-C exit with `code` from now on: `cargo xtask run --watch` runs until Ctrl-C, and
+/// its outcome is that of its last report.
+pub fn exit_on_interrupt_with(code: i32) {
+    EXIT_CODE_ON_INTERRUPT.store(code, Ordering::SeqCst);
+}
 
 /// A running process (and its children) that is stopped when the guard is dropped.
 pub struct Service {
@@ -139,7 +148,8 @@ fn stop_group(pgid: i32, child: &mut Child, signal: i32) -> Option<ExitStatus> {
     child.wait().ok()
 }
 
-/// On Ctrl-C (or SIGTERM), stops every live service and exits with 130.
+/// On Ctrl-C (or SIGTERM), stops every live service and exits with 130, or with the code
+/// given to [`exit_on_interrupt_with`].
 pub fn stop_all_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         let groups: Vec<i32> = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
@@ -151,6 +161,6 @@ pub fn stop_all_on_interrupt() {
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
         eprintln!("\ninterrupted: stopped {} process group(s)", groups.len());
-        std::process::exit(130);
+        std::process::exit(EXIT_CODE_ON_INTERRUPT.load(Ordering::SeqCst));
     });
 }

@@ -25,7 +25,7 @@ pub struct RunOptions {
     #[arg(long, default_value_t = 9901)]
     pub admin_port: u16,
     /// Keep going: rebuild, restart Envoy and re-check on every change under filter/ or to
-    /// envoy.yaml, until Ctrl-C.
+    /// envoy.yaml, until Ctrl-C, which exits with the code of the last report.
     #[arg(long)]
     pub watch: bool,
     /// Print the smoke report as JSON.
@@ -41,6 +41,8 @@ pub struct RunOptions {
 }
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
+/// With `--watch` it runs until Ctrl-C, which exits with the code of the last report (130
+/// before the first one).
 pub fn run(options: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let tools = setup::ensure_venv()?;
@@ -56,7 +58,7 @@ pub fn run(options: &RunOptions) -> Result<i32> {
         stack.envoy.admin_url(),
         relative(stack.envoy.log())
     ));
-    let mut code = smoke_step(&stack, &config, options)?;
+    let code = smoke_step(&stack, &config, options)?;
     eprintln!(
         "loop: {} from command to report (filter {})",
         seconds(since_command_started(started.elapsed())),
@@ -70,7 +72,8 @@ pub fn run(options: &RunOptions) -> Result<i32> {
         return Ok(code);
     }
 
-    eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops");
+    crate::procs::exit_on_interrupt_with(code);
+    eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops (exit code: the last report's)");
     let mut seen = latest_change(options);
     loop {
         std::thread::sleep(Duration::from_millis(300));
@@ -80,18 +83,15 @@ pub fn run(options: &RunOptions) -> Result<i32> {
         }
         seen = now;
         let started = Instant::now();
-        code = match rerun(&tools, &mut stack, options) {
-            Ok(code) => code,
-            Err(err) => {
-                eprintln!("✗ {err:#}");
-                2
-            }
-        };
+        let code = rerun(&tools, &mut stack, options).unwrap_or_else(|err| {
+            eprintln!("✗ {err:#}");
+            2
+        });
+        crate::procs::exit_on_interrupt_with(code);
         eprintln!(
             "loop: {} from change to report; watching",
             seconds(started.elapsed())
         );
-        let _ = code;
     }
 }
 

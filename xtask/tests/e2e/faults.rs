@@ -56,7 +56,8 @@ const BAD_CONFIGS: &[BadConfig] = &[
     },
 ];
 
-/// Envoy refuses each bad configuration, with the filter's own message naming the field.
+/// Envoy refuses each bad configuration (`envoy --mode validate`), with the filter's own
+/// message naming the field; and the stack refuses to start with one, showing that message.
 #[test]
 fn envoy_refuses_every_kind_of_bad_plugin_configuration_with_the_filters_message() {
     for (i, bad) in BAD_CONFIGS.iter().enumerate() {
@@ -85,6 +86,19 @@ fn envoy_refuses_every_kind_of_bad_plugin_configuration_with_the_filters_message
             "Unable to create Wasm plugin http-headers",
         );
     }
+
+    let bad = r#"{"add_response_headers": {"x-ok": "fine", "bad name": "x"}}"#;
+    let doc = bootstrap::with_plugin_config(&envoy_yaml(), bad).unwrap();
+    let err = match stack::Stack::start(&tools(), &spec("bad-config", doc)) {
+        Ok(_) => panic!("Envoy started with a bad plugin configuration"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert_contains(
+        "the start-up error shows the filter's message",
+        &err,
+        "invalid plugin configuration",
+    );
+    assert_contains("the start-up error names the field", &err, "bad name");
 }
 
 /// `cargo xtask run` with a bad configuration stops before starting anything and prints
@@ -231,25 +245,6 @@ fn failing_log_sources_are_errors_not_passes() {
         "file:target/no-such-envoy.log",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-}
-
-/// README, Docker path step 2: `cargo run -p smoke` with the log read from a file passes
-/// against a running Envoy and exits 0.
-#[test]
-fn smoke_cli_passes_against_a_running_envoy() {
-    let stack = start("smoke-cli", envoy_yaml());
-    let log = format!("file:{}", stack.envoy.log().display());
-    let out = smoke_cli(&[
-        "--url",
-        &stack.envoy.url(),
-        "--admin",
-        &stack.envoy.admin_url(),
-        "--logs",
-        &log,
-    ]);
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_contains("the summary", &text, "PASSED: 5 passed, 0 failed");
 }
 
 /// A port already in use: the native run names it and says how to choose another.
