@@ -104,14 +104,14 @@ fn httpbin(plugin: &Plugin) -> Result<String> {
             ("module_key", MODULE_KEY.to_string()),
             ("mount_dir", MOUNT_DIR.to_string()),
             ("kubernetes_version", super::KUBERNETES_VERSION.to_string()),
-            ("app", yaml::scalar(APP)),
+            ("app", yaml::scalar(APP)?),
             ("service_port", SERVICE_PORT.to_string()),
             ("httpbin_port", HTTPBIN_PORT.to_string()),
             // Istio reads both annotations as JSON maps from the volume's name to its spec.
-            ("user_volume", yaml::scalar(&volume.to_string())),
-            ("user_volume_mount", yaml::scalar(&mount.to_string())),
-            ("component_log_level", yaml::scalar("wasm:info")),
-            ("image", yaml::scalar(HTTPBIN_IMAGE)),
+            ("user_volume", yaml::scalar(&volume.to_string())?),
+            ("user_volume_mount", yaml::scalar(&mount.to_string())?),
+            ("component_log_level", yaml::scalar("wasm:info")?),
+            ("image", yaml::scalar(HTTPBIN_IMAGE)?),
         ],
     )
 }
@@ -169,20 +169,21 @@ fn envoyfilter(plugin: &Plugin) -> Result<String> {
         ENVOYFILTER,
         &[
             ("header", HEADER.to_string()),
-            ("name", yaml::scalar(&plugin.name)),
-            ("app", yaml::scalar(APP)),
-            ("filter_name", yaml::scalar(&plugin.filter_name)),
-            ("root_id", yaml::scalar(&plugin.root_id)),
-            ("vm_id", yaml::scalar(&plugin.vm_id)),
-            ("runtime", yaml::scalar(&plugin.runtime)),
-            ("filename", yaml::scalar(&plugin.module_path())),
-            ("configuration", yaml::text(&plugin.configuration, 16)),
+            ("name", yaml::scalar(&plugin.name)?),
+            ("app", yaml::scalar(APP)?),
+            ("filter_name", yaml::scalar(&plugin.filter_name)?),
+            ("root_id", yaml::scalar(&plugin.root_id)?),
+            ("vm_id", yaml::scalar(&plugin.vm_id)?),
+            ("runtime", yaml::scalar(&plugin.runtime)?),
+            ("filename", yaml::scalar(&plugin.module_path())?),
+            ("configuration", yaml::text(&plugin.configuration, 16)?),
             (
                 "failure_policy",
                 plugin
                     .failure_policy
                     .as_deref()
                     .map(yaml::scalar)
+                    .transpose()?
                     .unwrap_or_default(),
             ),
         ],
@@ -234,20 +235,20 @@ fn wasmplugin(plugin: &Plugin) -> Result<String> {
         );
     }
     let plugin_config = match &plugin.config_object {
-        Some(map) => yaml::value(&Value::Object(map.clone()), 4),
-        None => " {}".to_string(),
+        Some(map) => yaml::mapping(&Value::Object(map.clone()), 4)?,
+        None => yaml::mapping(&Value::Object(Default::default()), 4)?,
     };
     fill(
         WASMPLUGIN,
         &[
             ("header", HEADER.to_string()),
-            ("name", yaml::scalar(&plugin.name)),
-            ("app", yaml::scalar(APP)),
+            ("name", yaml::scalar(&plugin.name)?),
+            ("app", yaml::scalar(APP)?),
             (
                 "url",
-                yaml::scalar(&format!("file://{}", plugin.module_path())),
+                yaml::scalar(&format!("file://{}", plugin.module_path()))?,
             ),
-            ("root_id", yaml::scalar(&plugin.root_id)),
+            ("root_id", yaml::scalar(&plugin.root_id)?),
             ("fail_strategy", plugin.fail_strategy()?.to_string()),
             ("plugin_config", plugin_config),
         ],

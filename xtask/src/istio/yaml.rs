@@ -1,160 +1,56 @@
-//! Writing the YAML of istio/*.yaml by hand: scalars quoted only where YAML needs it, a text
-//! as a literal block (`|`), a JSON value as block mappings and sequences.
+//! The YAML that fills the holes of istio/*.yaml's templates, written by serde-saphyr.
 //!
-//! xtask has no YAML serializer, and the manifests want comments and a fixed layout anyway;
-//! every helper here is checked by parsing its output back (serde-saphyr, through
-//! `smoke::envoy::bootstrap::parse`) and comparing with the input.
+//! The templates keep the manifests' comments and layout; serde-saphyr decides how each value
+//! is written (plain, quoted, a literal block for a text of several lines), and these helpers
+//! only move its lines to where the hole sits. Every helper is checked by parsing its output
+//! back (`smoke::envoy::bootstrap::parse`) and comparing with the input.
 
+use anyhow::{Result, bail};
 use serde_json::Value;
 
-/// `s` as a YAML scalar: plain when that is unambiguous (letters, digits and `-_./`, not a
-/// word YAML reads as a boolean or null), else single-quoted when every character is
-/// printable (JSON inside stays readable), else double-quoted with escapes.
-pub fn scalar(s: &str) -> String {
-    if is_plain_safe(s) {
-        s.to_string()
-    } else if !s.is_empty() && s.chars().all(is_printable) {
-        format!("'{}'", s.replace('\'', "''"))
-    } else {
-        quoted(s)
+/// `value` on its key's line (`key: ${hole}`): a plain or a quoted scalar.
+pub fn scalar(value: &str) -> Result<String> {
+    let text = text(value, 0)?;
+    if text.contains('\n') {
+        bail!("{value:?} is written on several lines where one is expected");
     }
+    Ok(text)
 }
 
-/// `s` as a double-quoted YAML scalar; anything that is not printable is escaped.
-pub fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if is_printable(c) => out.push(c),
-            c if (c as u32) <= 0xFF => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+/// `value` after `key: `: a scalar, or for a text of several lines a literal block (`|`)
+/// whose lines sit at `indent` spaces.
+pub fn text(value: &str, indent: usize) -> Result<String> {
+    let yaml = serde_saphyr::to_string(&value)?;
+    // serde-saphyr indents a block's lines by 2 under its (top-level) key.
+    Ok(shift(&yaml, indent.saturating_sub(2), false))
+}
+
+/// A mapping right after `key:` (no space): ` {}` when empty, else its entries on the next
+/// lines at `indent` spaces (sequences Kubernetes-style, their dashes under the parent key).
+pub fn mapping(value: &Value, indent: usize) -> Result<String> {
+    let yaml = serde_saphyr::to_string(value)?;
+    if !value.as_object().is_some_and(|map| !map.is_empty()) {
+        return Ok(format!(" {}", yaml.trim_end()));
+    }
+    Ok(format!("\n{}", shift(&yaml, indent, true)))
+}
+
+/// `yaml` without its final line break, every line after the first (and the first too when
+/// `first`) moved `by` spaces to the right; empty lines stay empty.
+fn shift(yaml: &str, by: usize, first: bool) -> String {
+    let pad = " ".repeat(by);
+    let body = yaml.strip_suffix('\n').unwrap_or(yaml);
+    let mut out = String::with_capacity(body.len() * 2);
+    for (n, line) in body.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
         }
-    }
-    out.push('"');
-    out
-}
-
-/// `text` after a key, for a value at `indent` spaces: a literal block (`|`, `|-` or `|+`,
-/// with an indentation indicator when the text starts with a space) when the text reads back
-/// exactly that way, else a double-quoted scalar. The result starts right after `key: `.
-pub fn text(text: &str, indent: usize) -> String {
-    if !fits_literal_block(text) {
-        return quoted(text);
-    }
-    let body = text.trim_end_matches('\n');
-    let trailing = text.len() - body.len();
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
-    let first = body.lines().find(|l| !l.is_empty()).unwrap_or("");
-    let indicator = if first.starts_with(' ') { "2" } else { "" };
-    // With an indicator, the content sits exactly that far (2) past its key: `indent` too.
-    let pad = " ".repeat(indent);
-    let mut out = format!("|{indicator}{chomp}");
-    for line in text.split_terminator('\n') {
-        out.push('\n');
-        if !line.is_empty() {
+        if !line.is_empty() && (n > 0 || first) {
             out.push_str(&pad);
-            out.push_str(line);
         }
+        out.push_str(line);
     }
     out
-}
-
-/// A JSON value as block YAML at `indent` spaces, for the lines after `key:`: a mapping's
-/// entries (one per line, nested mappings indented by two), a sequence's `- ` items, or,
-/// for a scalar or an empty collection, ` value` to stay on the key's line.
-pub fn value(value: &Value, indent: usize) -> String {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let mut out = String::new();
-            for (key, item) in map {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent));
-                out.push_str(&scalar(key));
-                out.push(':');
-                out.push_str(&self::value(item, indent + 2));
-            }
-            out
-        }
-        Value::Array(items) if !items.is_empty() => {
-            // Kubernetes style: the dashes line up with the parent key.
-            let dash = indent.saturating_sub(2);
-            let mut out = String::new();
-            for item in items {
-                out.push('\n');
-                out.push_str(&" ".repeat(dash));
-                out.push_str("- ");
-                out.push_str(&flow(item));
-            }
-            out
-        }
-        other => format!(" {}", flow(other)),
-    }
-}
-
-/// A JSON value in flow style on one line: `{a: 1, b: [x, y]}`, scalars as [`scalar`].
-pub fn flow(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => scalar(s),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(flow).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Object(map) => {
-            let entries: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}: {}", scalar(k), flow(v)))
-                .collect();
-            format!("{{{}}}", entries.join(", "))
-        }
-    }
-}
-
-/// Plain scalars that read back as the same string in block and flow context alike.
-fn is_plain_safe(s: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "nan",
-    ];
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    (first.is_ascii_alphabetic() || first == '/' || first == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
-}
-
-/// YAML's printable characters (c-printable), less the line breaks it would normalize.
-fn is_printable(c: char) -> bool {
-    matches!(c, ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
-}
-
-/// A literal block keeps every character when: there is a non-blank line, every character is
-/// printable (tabs allowed), no `\r`, and no line is only spaces (YAML would take it for
-/// indentation).
-fn fits_literal_block(text: &str) -> bool {
-    let body = text.trim_end_matches('\n');
-    !body.trim().is_empty()
-        && body
-            .chars()
-            .all(|c| c == '\n' || c == '\t' || is_printable(c))
-        && body
-            .split('\n')
-            .all(|line| line.is_empty() || !line.chars().all(|c| c == ' ' || c == '\t'))
 }
 
 #[cfg(test)]
@@ -191,16 +87,12 @@ mod tests {
     #[test]
     fn scalars_read_back_unchanged() {
         for s in TRICKY {
-            let yaml = format!("key: {}\nlist: [{}]\n", scalar(s), scalar(s));
-            let back = read_back(&yaml);
-            assert_eq!(back["key"], json!(s), "{yaml}");
-            assert_eq!(back["list"], json!([s]), "{yaml}");
+            let yaml = format!("key: {}\n", scalar(s).unwrap());
+            assert_eq!(read_back(&yaml)["key"], json!(s), "{yaml}");
         }
-        assert_eq!(scalar("demo-wasm"), "demo-wasm");
-        assert_eq!(scalar("yes"), "'yes'");
-        assert_eq!(scalar("wasm:info"), "'wasm:info'");
-        assert_eq!(scalar("it's"), "'it''s'");
-        assert_eq!(scalar("a\tb"), "\"a\\tb\"");
+        assert_eq!(scalar("demo-wasm").unwrap(), "demo-wasm");
+        assert_eq!(scalar("yes").unwrap(), "\"yes\"");
+        assert!(scalar("two\nlines").is_err());
     }
 
     #[test]
@@ -228,7 +120,7 @@ mod tests {
                 yaml.push_str(&format!(
                     "{}value: {}\n",
                     "  ".repeat(depth),
-                    text(t, indent)
+                    text(t, indent).unwrap()
                 ));
                 let pointer = format!("{}/value", "/p".repeat(depth));
                 let back = read_back(&yaml);
@@ -239,7 +131,8 @@ mod tests {
                 );
             }
         }
-        assert!(text("{\n  \"a\": 1\n}\n", 4).starts_with("|\n    {\n      \"a\""));
+        let block = text("{\n  \"a\": 1\n}\n", 4).unwrap();
+        assert!(block.starts_with("|\n    {\n      \"a\""), "{block}");
     }
 
     #[test]
@@ -254,8 +147,9 @@ mod tests {
             "nothing": null,
             "nested": [{"a": [1, 2]}, []],
         });
-        let yaml = format!("pluginConfig:{}\n", value(&config, 2));
+        let yaml = format!("pluginConfig:{}\n", mapping(&config, 2).unwrap());
         assert_eq!(read_back(&yaml)["pluginConfig"], config, "{yaml}");
+        assert_eq!(mapping(&json!({}), 2).unwrap(), " {}");
         assert!(
             yaml.contains("\n  set_request_headers:\n    test: best\n"),
             "{yaml}"
