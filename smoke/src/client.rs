@@ -107,6 +107,7 @@ impl Client {
         let response = answer.map_err(|e| describe_error(&e))?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
+        log::trace!("GET {}/ready: {status} {}", self.admin, body.trim());
         if status.as_u16() == 200 && body.trim() == "LIVE" {
             Ok(())
         } else {
@@ -122,9 +123,13 @@ impl Client {
         let mut waiter = None;
         loop {
             let last_error = match self.ready_once().await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    log::debug!("Envoy ready after {}", secs(started.elapsed()));
+                    return Ok(());
+                }
                 Err(e) => e,
             };
+            log::debug!("waiting for {}/ready: {last_error}", self.admin);
             if started.elapsed() >= timeout {
                 drop(waiter);
                 return Err(SmokeError::EnvoyUnreachable {
@@ -180,7 +185,19 @@ impl Client {
             let value = HeaderValue::from_bytes(value).map_err(|_| bad("value"))?;
             request = request.header(name, value);
         }
-        match self.exchange(request, &mut exchange).await {
+        let started = Instant::now();
+        let result = self.exchange(request, &mut exchange).await;
+        log::debug!(
+            "{}: {} after {}",
+            exchange.describe(),
+            result.as_ref().map_or_else(Clone::clone, |()| format!(
+                "{} ({} body bytes)",
+                exchange.status,
+                exchange.body.len()
+            )),
+            secs(started.elapsed())
+        );
+        match result {
             Ok(()) => {
                 self.sent += 1;
                 Ok(exchange)

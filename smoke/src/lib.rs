@@ -125,7 +125,14 @@ fn new_secret() -> String {
 /// Runs the smoke checks once. `Err` means nothing could be proven (Envoy down, log source
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
+    let started = Instant::now();
     let run_id = client::new_run_id();
+    log::debug!(
+        "run {run_id}: listener {}, admin {}, log from {}",
+        opts.url,
+        opts.admin,
+        opts.logs
+    );
     let mut client = Client::new(&opts.url, &opts.admin, &run_id)?;
     client.wait_ready(opts.ready_timeout, opts.progress).await?;
     let mark = opts.logs.mark()?;
@@ -143,8 +150,14 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
         Err(other) => return Err(other),
     };
 
+    log::debug!(
+        "{} requests answered after {}",
+        exchanges.len(),
+        secs(started.elapsed())
+    );
     let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
     let log = collect_log(opts, &mark, &tags).await?;
+    log::debug!("log read after {}", secs(started.elapsed()));
     let config = &opts.config;
     let checks = vec![
         checks::response_headers_added(config, &exchanges),
@@ -245,6 +258,12 @@ async fn collect_log(
     let mut waiter = None;
     loop {
         let view = LogView::new(opts.logs.fetch_since(mark)?);
+        log::trace!(
+            "log: {} wasm lines, {} streams, after {}",
+            view.lines.len(),
+            view.streams.len(),
+            secs(started.elapsed())
+        );
         if view.all_finished(tags) {
             tokio::time::sleep(POLL_INTERVAL).await;
             return Ok(LogEvidence::Fetched(LogView::new(
@@ -285,6 +304,19 @@ fn untraceable(config: &PluginConfig, tags: &[&str]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Sends the `log` diagnostics of smoke and xtask (requests sent, log commands run, waits,
+/// timings) to stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and
+/// at trace with two (nothing without).
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let default = format!("warn,smoke={level},xtask={level}");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
 }
 
 /// [`run`] on a current-thread runtime, for synchronous callers.

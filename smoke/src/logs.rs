@@ -262,10 +262,17 @@ impl LogSource {
 /// Runs a command; on success its stdout then its stderr (Envoy logs to stderr and `docker
 /// compose logs` may pass a container's stderr through as its own).
 fn run(command: &mut Command, shown: &str) -> Result<String, LogSourceError> {
+    let started = std::time::Instant::now();
     let output = command.output().map_err(|error| LogSourceError::Spawn {
         command: shown.to_string(),
         error,
     })?;
+    log::debug!(
+        "`{shown}`: {}, {} bytes of output, after {} ms",
+        output.status,
+        output.stdout.len() + output.stderr.len(),
+        started.elapsed().as_millis()
+    );
     if !output.status.success() {
         return Err(LogSourceError::Failed {
             command: shown.to_string(),
@@ -295,6 +302,11 @@ fn read_file_from(path: &PathBuf, offset: u64) -> Result<String, LogSourceError>
     file.seek(SeekFrom::Start(start)).map_err(error)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(error)?;
+    log::trace!(
+        "{}: {} bytes from offset {start}",
+        path.display(),
+        bytes.len()
+    );
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -70,7 +70,7 @@ struct Cli {
     #[arg(long, value_name = "JSON")]
     plugin_config: Option<String>,
 
-    /// How long to wait for Envoy to become ready: `30`, `30s`, `500ms` or `2m`.
+    /// How long to wait for Envoy to become ready: `30` (seconds), `30s`, `500ms`, `2m`, `1m 30s`.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     ready_timeout: Duration,
 
@@ -81,6 +81,11 @@ struct Cli {
     /// Output format: `text` for people, `json` for tools.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+
+    /// Show diagnostics on stderr: the requests sent, the log commands run, the waits and
+    /// their timings (`-vv`: more). `RUST_LOG` (e.g. `RUST_LOG=smoke=debug`) overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,27 +98,23 @@ fn parse_logs(text: &str) -> Result<LogSource, String> {
     text.parse()
 }
 
-/// `30`, `30s`, `500ms`, `2m`.
+/// A duration as humantime reads it (`30s`, `500ms`, `2m`, `1m 30s`); a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
+    let seconds;
+    let text = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        seconds = format!("{text}s");
+        &seconds
+    } else {
+        text
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 30s or 500ms)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); try 30s, 500ms or 1m 30s"))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    smoke::init_logging(cli.verbose);
     match run(&cli) {
         Ok(code) => code,
         Err(error) => {
@@ -259,9 +260,12 @@ mod tests {
         assert_eq!(cli.log_timeout, Duration::from_secs(120));
         assert_eq!(cli.format, Format::Json);
         assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1s 500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert!(
-            parse_duration("5h").is_err()
+            parse_duration("5 parsecs").is_err()
                 && parse_duration("abc").is_err()
                 && parse_duration("-1s").is_err()
         );

@@ -45,6 +45,8 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Response> 
 /// Writes `request` (a complete HTTP/1.1 request, byte for byte) and reads the response
 /// until the server closes the connection or the body is complete.
 pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Response> {
+    let line = request.split(|b| *b == b'\n').next().unwrap_or_default();
+    log::trace!("{addr}: {}", String::from_utf8_lossy(line).trim_end());
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .with_context(|| format!("connecting to {addr}"))?;
     stream.set_read_timeout(Some(timeout))?;

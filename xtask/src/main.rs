@@ -15,6 +15,10 @@ use xtask::{bench, hostile, istio, paths, procs, run, setup, soak, wasm};
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// Show diagnostics on stderr: the processes started and stopped, the commands run, the
+    /// requests smoke sends, the waits and their timings (`-vv`: more). `RUST_LOG` overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -48,6 +52,7 @@ enum Cmd {
 fn main() -> ExitCode {
     procs::stop_all_on_interrupt();
     let cli = Cli::parse();
+    smoke::init_logging(cli.verbose);
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {

@@ -74,6 +74,7 @@ impl Service {
                 Ok(())
             });
         }
+        log::debug!("starting {name}: {cmd:?}, output to {}", log.display());
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
@@ -110,7 +111,13 @@ impl Service {
     /// Asks the process group to stop, waits up to 5 s, then kills it. Idempotent.
     pub fn stop(&mut self) -> Option<ExitStatus> {
         let pgid = self.child.id() as i32;
+        let started = Instant::now();
         let status = stop_group(pgid, &mut self.child, self.stop_signal);
+        log::debug!(
+            "stopped {} (pid {pgid}) in {} ms: {status:?}",
+            self.name,
+            started.elapsed().as_millis()
+        );
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.retain(|g| *g != pgid);
         }

@@ -137,6 +137,7 @@ fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
         .create(true)
         .append(true)
         .open(log)?;
+    log::debug!("{what}: {cmd:?}, output to {}", log.display());
     let status = cmd
         .stdout(file.try_clone()?)
         .stderr(file)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use smoke::envoy::bootstrap::{self, Native};
-use smoke::envoy::log;
+use smoke::envoy::log as envoy_log;
 
 use crate::procs::Service;
 use crate::tools::Tools;
@@ -65,7 +65,7 @@ impl Httpbin {
             let message = format!(
                 "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {}",
                 log.display(),
-                log::last_lines(&text, 10).join("\n  ")
+                envoy_log::last_lines(&text, 10).join("\n  ")
             );
             // gunicorn's words for a port another process holds.
             return Err(port_taken_if(text.contains("Connection in use"), message));
@@ -145,8 +145,11 @@ impl Envoy {
         });
         if let Err(err) = ready {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            let message = format!("{err:#}\n{}", log::explain_start_failure(&text, log));
-            return Err(port_taken_if(log::bind_failure(&text).is_some(), message));
+            let message = format!("{err:#}\n{}", envoy_log::explain_start_failure(&text, log));
+            return Err(port_taken_if(
+                envoy_log::bind_failure(&text).is_some(),
+                message,
+            ));
         }
         Ok(Envoy {
             service,
@@ -213,6 +216,7 @@ pub fn access_log_of(log: &Path) -> PathBuf {
 /// `envoy --mode validate -c config`: loads the config and the wasm, runs the plugin's
 /// `on_configure`, and exits. Returns whether it passed, and everything it printed.
 pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
+    log::debug!("envoy --mode validate --config-path {}", config.display());
     let out = Command::new(&tools.envoy)
         .args([
             "--mode",
@@ -422,12 +426,18 @@ fn wait_until(
     timeout: Duration,
     mut ready: impl FnMut() -> bool,
 ) -> Result<()> {
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     loop {
         if let Some(status) = service.exited() {
             bail!("{} exited during start-up ({status})", service.name());
         }
         if ready() {
+            log::debug!(
+                "{} ready after {} ms",
+                service.name(),
+                started.elapsed().as_millis()
+            );
             return Ok(());
         }
         if Instant::now() > deadline {

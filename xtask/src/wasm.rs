@@ -29,6 +29,7 @@ pub fn build() -> Result<Built> {
     let path = paths::wasm();
     let before = modified(&path);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = std::time::Instant::now();
     let out = Command::new(cargo)
         .current_dir(paths::root())
         .args(BUILD_COMMAND.split(' ').skip(1))
@@ -42,6 +43,10 @@ pub fn build() -> Result<Built> {
         );
     }
     let bytes = check_module(&path)?;
+    log::debug!(
+        "{BUILD_COMMAND}: {bytes} bytes after {} ms",
+        started.elapsed().as_millis()
+    );
     Ok(Built {
         rebuilt: modified(&path) != before,
         path,

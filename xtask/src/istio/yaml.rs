@@ -29,7 +29,7 @@ pub fn text(value: &str, indent: usize) -> Result<String> {
 /// lines at `indent` spaces (sequences Kubernetes-style, their dashes under the parent key).
 pub fn mapping(value: &Value, indent: usize) -> Result<String> {
     let yaml = serde_saphyr::to_string(value)?;
-    if !value.as_object().is_some_and(|map| !map.is_empty()) {
+    if value.as_object().is_none_or(|map| map.is_empty()) {
         return Ok(format!(" {}", yaml.trim_end()));
     }
     Ok(format!("\n{}", shift(&yaml, indent, true)))
