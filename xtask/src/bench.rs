@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: Envoy's CPU per request and latency with no wasm filter, an empty
 //! wasm filter, this filter (wasm logging at info and at warning) and a naive filter that
 //! logs the same lines the simplest way, measured side by side in one run, interleaved
-//! over several rounds; prints the table and the CPU goals, writes BENCHMARKS.md.
+//! over several rounds; prints the table and the two CPU goals, writes BENCHMARKS.md.
 
 pub mod report;
 pub mod stats;

@@ -147,7 +147,7 @@ pub fn markdown(ctx: &Context, rows: &[Row], goals: &[Goal]) -> String {
             row.requests
         );
     }
-    let _ = writeln!(out, "\n## Goals (issue 5)\n");
+    let _ = writeln!(out, "\n## Goals\n");
     for goal in goals {
         let _ = writeln!(out, "- {}", goal.verdict());
     }

@@ -1,5 +1,5 @@
 //! The benchmark's figures: one sample per variant and round, summarised as medians with
-//! min and max, ratios paired by round, and the issue's two CPU goals.
+//! min and max, ratios paired by round, and the two CPU goals ([`goals`]).
 
 use super::variants::{VARIANTS, Variant, variant};
 
@@ -111,7 +111,7 @@ pub fn paired_ratio(samples: &[Sample], a: &str, b: &str) -> Spread {
     spread(&ratios)
 }
 
-/// One of the issue's CPU goals and how this run did.
+/// One of the CPU goals ([`goals`]) and how this run did.
 #[derive(Debug, Clone)]
 pub struct Goal {
     /// What is compared, e.g. `this filter, wasm:warning ÷ empty wasm filter`.
@@ -142,8 +142,8 @@ impl Goal {
     }
 }
 
-/// Issue 5's CPU goals: at warning at most 1.10× the empty filter; at info no more than
-/// the naive filter at info.
+/// The CPU goals: at warning (a sidecar's default), at most 1.10× the empty filter, the floor
+/// any wasm filter pays; at info, no more than the naive filter at info.
 pub fn goals(samples: &[Sample]) -> Vec<Goal> {
     let goal = |a: &str, b: &str, limit: f64| Goal {
         what: format!("CPU/request of {} ÷ {}", variant(a).label, variant(b).label),

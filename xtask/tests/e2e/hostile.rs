@@ -39,8 +39,8 @@ fn run_cases(stack: &mut Stack, cases: &[Case]) -> (Summary, Vec<Outcome>) {
     )
 }
 
-/// The CI run: every fixed case, then 2,000 generated requests, each followed by a
-/// normal request; no failure.
+/// What `cargo xtask test` runs: every fixed case, then 2,000 generated requests, each
+/// followed by a normal request; no failure.
 #[test]
 fn ci_run_fixed_cases_and_2000_generated_requests_pass() {
     let mut stack = start("hostile-ci", envoy_yaml());
