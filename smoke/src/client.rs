@@ -53,6 +53,15 @@ impl Exchange {
     }
 }
 
+/// The release in `/server_info`'s `version` (`<commit>/1.40.0/Clean/RELEASE/BoringSSL`).
+pub fn version_of_server_info(info: &serde_json::Value) -> Option<String> {
+    let full = info.get("version")?.as_str()?;
+    let release = full.split('/').nth(1)?;
+    release
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then(|| release.to_string())
+}
+
 /// A run id unique per run: start time in milliseconds and process id.
 pub fn new_run_id() -> String {
     let millis = SystemTime::now()
@@ -113,6 +122,21 @@ impl Client {
         } else {
             Err(format!("{status} {}", body.trim()))
         }
+    }
+
+    /// The version of the running Envoy, from its admin `/server_info` (`"version":
+    /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
+    pub async fn envoy_version(&self) -> Option<String> {
+        let response = self
+            .http
+            .get(format!("{}/server_info", self.admin))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        let text = response.text().await.ok()?;
+        let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+        version_of_server_info(&info)
     }
 
     /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
@@ -296,6 +320,16 @@ impl Drop for Waiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_version_of_server_info() {
+        let info =
+            serde_json::json!({"version": "9e55/1.40.0/Clean/RELEASE/BoringSSL", "state": "LIVE"});
+        assert_eq!(version_of_server_info(&info).as_deref(), Some("1.40.0"));
+        let info = serde_json::json!({"version": "abc/dev"});
+        assert_eq!(version_of_server_info(&info), None);
+        assert_eq!(version_of_server_info(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn run_ids_differ_per_run_and_tags_per_request() {

@@ -135,6 +135,7 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     );
     let mut client = Client::new(&opts.url, &opts.admin, &run_id)?;
     client.wait_ready(opts.ready_timeout, opts.progress).await?;
+    let envoy_version = client.envoy_version().await;
     let mark = opts.logs.mark()?;
 
     let secret = new_secret();
@@ -168,6 +169,7 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     ];
     Ok(Report {
         run_id,
+        envoy_version,
         url: opts.url.clone(),
         admin: opts.admin.clone(),
         log_source: opts.logs.to_string(),

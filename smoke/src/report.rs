@@ -1,9 +1,10 @@
 //! The outcome of a run, as text for people or JSON for tools.
 //!
-//! Text: a header line (Envoy URL, admin URL, run id, log source), one line per check (`✓` pass,
-//! `✗` fail, `-` skipped) with `EXPECTED:` / `GOT:` and the relevant log lines (the filter's
-//! messages; JSON keeps the whole lines) under a failure, then a summary line. JSON: `{run_id, url, admin, log_source, checks: [{name, status, expected,
-//! got, detail, log_tail}], passed}`.
+//! Text: a header line (Envoy's version and URL, admin URL, run id, log source), one line per
+//! check (`✓` pass, `✗` fail, `-` skipped) with `EXPECTED:` / `GOT:` and the relevant log lines
+//! (the filter's messages; JSON keeps the whole lines) under a failure, then a summary line.
+//! JSON: `{run_id, envoy_version, url, admin, log_source, checks: [{name, status, expected, got,
+//! detail, log_tail}], passed}`.
 
 use std::fmt::Write;
 
@@ -17,6 +18,8 @@ use crate::envoy::log::parse_line;
 pub struct Report {
     /// Unique per run; every request carried `x-smoke-id: <run_id>-<n>`.
     pub run_id: String,
+    /// The version Envoy's admin `/server_info` reports (`1.40.0`), if it said.
+    pub envoy_version: Option<String>,
     /// The listener's base URL.
     pub url: String,
     /// The admin's base URL.
@@ -40,9 +43,13 @@ impl Report {
     /// The report for a terminal or a CI log; ends with a newline.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
+        let version = match &self.envoy_version {
+            Some(version) => format!("{version} "),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "smoke: Envoy {}, admin {}, run {}, logs: {}",
+            "smoke: Envoy {version}{}, admin {}, run {}, logs: {}",
             self.url, self.admin, self.run_id, self.log_source
         );
         for check in &self.checks {
@@ -114,6 +121,7 @@ impl Report {
             .collect();
         let value = json!({
             "run_id": self.run_id,
+            "envoy_version": self.envoy_version,
             "url": self.url,
             "admin": self.admin,
             "log_source": self.log_source,
@@ -160,6 +168,7 @@ mod tests {
     fn report(checks: Vec<CheckResult>) -> Report {
         Report {
             run_id: "smoke-1-2".into(),
+            envoy_version: Some("1.36.2".into()),
             url: "http://127.0.0.1:10000".into(),
             admin: "http://127.0.0.1:9901".into(),
             log_source: "none (log checks skipped)".into(),
@@ -177,7 +186,7 @@ mod tests {
         assert!(!r.passed());
         let text = r.render_text();
         let expected = "\
-smoke: Envoy http://127.0.0.1:10000, admin http://127.0.0.1:9901, run smoke-1-2, logs: none (log checks skipped)
+smoke: Envoy 1.36.2 http://127.0.0.1:10000, admin http://127.0.0.1:9901, run smoke-1-2, logs: none (log checks skipped)
   ✓ a: fine
   ✗ b
       EXPECTED: x-wasm-header: demo-wasm
@@ -213,6 +222,7 @@ FAILED: 1 passed, 1 failed, 1 skipped
         ]);
         let value: serde_json::Value = serde_json::from_str(&r.render_json()).unwrap();
         assert_eq!(value["run_id"], "smoke-1-2");
+        assert_eq!(value["envoy_version"], "1.36.2");
         assert_eq!(value["passed"], true);
         assert_eq!(value["checks"][0]["status"], "pass");
         assert_eq!(value["checks"][1]["status"], "skip");

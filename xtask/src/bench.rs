@@ -14,6 +14,7 @@ use anyhow::{Context as _, Result, bail};
 
 use smoke::envoy::bootstrap;
 
+use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, Load, Wrk};
 use crate::progress::{Step, seconds};
 use crate::stack::{self, Envoy, EnvoyOptions};
@@ -45,6 +46,8 @@ pub struct Args {
     /// Where to write the Markdown results (default: BENCHMARKS.md at the repository root).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub envoy: EnvoyChoice,
 }
 
 impl Args {
@@ -85,6 +88,9 @@ impl Args {
         if self.connections != 8 {
             line.push_str(&format!(" --connections {}", self.connections));
         }
+        if let Some(version) = &self.envoy.envoy {
+            line.push_str(&format!(" --envoy {version}"));
+        }
         line
     }
 }
@@ -102,7 +108,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let args = args.effective();
     let scratch = paths::work_dir("bench");
     let wrk = Wrk::find(&scratch)?;
-    let tools = setup::ensure_venv()?;
+    let tools = envoy_versions::tools(&args.envoy)?;
 
     let step = Step::start(
         "build",
@@ -119,7 +125,13 @@ pub fn run(args: &Args) -> Result<i32> {
     );
 
     let doc = bootstrap::load(&paths::envoy_yaml())?;
-    let step = Step::start("start", "one Envoy 1.40.0 per variant (direct_response)");
+    let step = Step::start(
+        "start",
+        &format!(
+            "one Envoy {} per variant (direct_response)",
+            tools.envoy_version()
+        ),
+    );
     let mut running = Vec::new();
     for variant in VARIANTS {
         let dir = scratch.join(variant.key);

@@ -1,4 +1,4 @@
-//! `cargo xtask hostile`: hostile requests through the real Envoy 1.40.0 and the built filter
+//! `cargo xtask hostile`: hostile requests through the real Envoy and the built filter
 //! to the real httpbin, written byte by byte on raw sockets, and the checks that the filter
 //! survives them, escapes, redacts and cuts as documented, and never forges a log line.
 //!
@@ -31,9 +31,10 @@ pub use suite::{Outcome, Suite};
 pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
 pub use verdict::Fate;
 
+use crate::envoy_versions::{self, EnvoyChoice};
 use crate::progress::Step;
 use crate::stack::{Stack, StackSpec};
-use crate::{paths, setup, wasm};
+use crate::{paths, wasm};
 use smoke::envoy::bootstrap;
 
 /// A run stops after this many normal requests in a row failed (the filter is down).
@@ -52,6 +53,8 @@ pub struct Args {
     /// Send only the generated requests, not the fixed cases.
     #[arg(long)]
     pub no_fixed: bool,
+    #[command(flatten)]
+    pub envoy: EnvoyChoice,
 }
 
 /// What a run sends.
@@ -186,7 +189,7 @@ fn byte_fate(byte: u8, outcome: &Outcome) -> ByteFate {
 
 /// Runs the command; the exit code: 0 no failure, 1 failures (errors: 2, from main).
 pub fn run(args: &Args) -> Result<i32> {
-    let tools = setup::ensure_venv()?;
+    let tools = envoy_versions::tools(&args.envoy)?;
     let step = Step::start("build", "the filter for wasm32-wasip1");
     let built = wasm::build()?;
     step.done(&format!("{} ({} bytes)", built.path.display(), built.bytes));
@@ -194,11 +197,12 @@ pub fn run(args: &Args) -> Result<i32> {
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    let step = Step::start("start", "httpbin and Envoy 1.40.0");
+    let version = tools.envoy_version().to_string();
+    let step = Step::start("start", &format!("httpbin and Envoy {version}"));
     let spec = StackSpec::new("hostile", doc, built.path);
     let mut stack = Stack::start(&tools, &spec)?;
     step.done(&format!(
-        "httpbin {}, Envoy {} (log {})",
+        "httpbin {}, Envoy {version} {} (log {})",
         stack.httpbin.addr,
         stack.envoy.url(),
         stack.envoy.log().display()
@@ -224,8 +228,12 @@ pub fn run(args: &Args) -> Result<i32> {
     if summary.passed() {
         return Ok(0);
     }
+    let envoy_arg = match &args.envoy.envoy {
+        Some(version) => format!(" --envoy {version}"),
+        None => String::new(),
+    };
     eprintln!(
-        "reproduce: cargo xtask hostile --requests {} --seed {seed}{} (Envoy's log: {})",
+        "reproduce: cargo xtask hostile --requests {} --seed {seed}{}{envoy_arg} (Envoy {version}'s log: {})",
         args.requests,
         if args.no_fixed { " --no-fixed" } else { "" },
         stack.envoy.log().display()

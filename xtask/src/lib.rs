@@ -3,10 +3,12 @@
 //! derived Envoy configs, and the loop that ties them to the smoke checks.
 
 pub mod bench;
+pub mod envoy_versions;
 pub mod hostile;
 pub mod http;
 pub mod istio;
 pub mod load;
+pub mod matrix;
 pub mod paths;
 pub mod ports;
 pub mod procs;

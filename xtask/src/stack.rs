@@ -11,6 +11,7 @@ use serde_json::Value;
 use smoke::envoy::bootstrap::{self, Native};
 use smoke::envoy::log as envoy_log;
 
+use crate::envoy_versions::NoWasmRuntime;
 use crate::procs::Service;
 use crate::tools::Tools;
 use crate::{http, ports};
@@ -100,7 +101,8 @@ impl Default for EnvoyOptions {
     }
 }
 
-/// The real Envoy 1.40.0, started with a derived config file.
+/// The real Envoy (the pinned release, or the one `--envoy` chose), started with a derived
+/// config file.
 pub struct Envoy {
     service: Service,
     /// The HTTP listener.
@@ -114,7 +116,8 @@ pub struct Envoy {
 impl Envoy {
     /// Starts Envoy with `config` (whose listener and admin are at the given addresses),
     /// output to `log`, and waits until its admin says `/ready`. If Envoy exits first,
-    /// the error carries the lines of its log that say why.
+    /// the error carries the lines of its log that say why; for a build without a Wasm
+    /// runtime it is a [`NoWasmRuntime`] (callers tell it apart with `downcast_ref`).
     pub fn start(
         tools: &Tools,
         config: &Path,
@@ -145,7 +148,14 @@ impl Envoy {
         });
         if let Err(err) = ready {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            let message = format!("{err:#}\n{}", envoy_log::explain_start_failure(&text, log));
+            if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
+                return Err(no_runtime.into());
+            }
+            let message = format!(
+                "Envoy {}: {err:#}\n{}",
+                tools.envoy_version(),
+                envoy_log::explain_start_failure(&text, log)
+            );
             return Err(port_taken_if(
                 envoy_log::bind_failure(&text).is_some(),
                 message,

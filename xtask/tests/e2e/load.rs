@@ -14,6 +14,7 @@ fn a_short_soak_answers_every_request_and_envoy_memory_stays_flat() {
         concurrency: 8,
         warmup: 2,
         upstream: Upstream::Direct,
+        envoy: Default::default(),
     };
     let report = match soak::soak(&args) {
         Ok(report) => report,

@@ -9,3 +9,4 @@ mod istio;
 mod load;
 mod native_loop;
 mod util;
+mod versions;

@@ -137,7 +137,7 @@ impl Drop for Watcher {
     }
 }
 
-/// The address after `label` in the step line, e.g. `Envoy http://127.0.0.1:PORT`.
+/// The address after `label` in the step line, e.g. `Envoy 1.40.0 http://127.0.0.1:PORT`.
 fn address_after(text: &str, label: &str) -> std::net::SocketAddr {
     let rest = &text[text
         .find(label)
@@ -171,7 +171,8 @@ fn readme_commands_pass_and_watch_mode_reruns_on_change() {
     assert_contains("the first report", &first, "PASSED: 5 passed, 0 failed");
     assert!(!first.contains('✗'), "a check failed:\n{first}");
     assert_contains("the timing line", &first, "from command to report");
-    let envoy = address_after(&first, "Envoy http://");
+    let pinned = xtask::envoy_versions::pinned().unwrap();
+    let envoy = address_after(&first, &format!("Envoy {pinned} http://"));
     let admin = address_after(&first, "admin http://");
     let httpbin = address_after(&first, "httpbin ");
 

