@@ -28,8 +28,9 @@ pub const REDACTION: &str = "secret header values redacted";
 /// How many wasm lines a failure shows when it has no stream of its own to show.
 pub const TAIL_LINES: usize = 20;
 
-/// Pass, fail, or not checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Pass, fail, or not checked (`pass`, `fail`, `skip` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     /// The assertion held.
     Pass,
@@ -40,7 +41,7 @@ pub enum CheckStatus {
 }
 
 /// The outcome of one named assertion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckResult {
     /// One of the names above.
     pub name: String,

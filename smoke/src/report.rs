@@ -8,13 +8,13 @@
 
 use std::fmt::Write;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::checks::{CheckResult, CheckStatus};
 use crate::envoy::log::parse_line;
 
 /// Everything a run found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// Unique per run; every request carried `x-smoke-id: <run_id>-<n>`.
     pub run_id: String,
@@ -99,38 +99,21 @@ impl Report {
         out
     }
 
-    /// The report as one JSON object (pretty-printed, ends with a newline).
+    /// The report as one JSON object, its fields and `passed` (pretty-printed, ends with a
+    /// newline).
     pub fn render_json(&self) -> String {
-        let checks: Vec<_> = self
-            .checks
-            .iter()
-            .map(|c| {
-                json!({
-                    "name": c.name,
-                    "status": match c.status {
-                        CheckStatus::Pass => "pass",
-                        CheckStatus::Fail => "fail",
-                        CheckStatus::Skip => "skip",
-                    },
-                    "expected": c.expected,
-                    "got": c.got,
-                    "detail": c.detail,
-                    "log_tail": c.log_tail,
-                })
-            })
-            .collect();
-        let value = json!({
-            "run_id": self.run_id,
-            "envoy_version": self.envoy_version,
-            "url": self.url,
-            "admin": self.admin,
-            "log_source": self.log_source,
-            "checks": checks,
-            "passed": self.passed(),
-        });
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
-        text.push('\n');
-        text
+        #[derive(Serialize)]
+        struct Json<'a> {
+            #[serde(flatten)]
+            report: &'a Report,
+            passed: bool,
+        }
+        let json = Json {
+            report: self,
+            passed: self.passed(),
+        };
+        let text = serde_json::to_string_pretty(&json);
+        text.map_or_else(|e| format!("{{\"error\": \"{e}\"}}\n"), |t| t + "\n")
     }
 }
 

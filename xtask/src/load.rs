@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
 use crate::tools::WRK_INSTALL_HINT;
 
@@ -61,13 +60,13 @@ pub struct Load {
     pub duration: Duration,
 }
 
-/// What a run did, as wrk counted it.
-#[derive(Debug, Clone, PartialEq)]
+/// What a run did, as wrk counted it (the script's JSON report).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 pub struct LoadResult {
     /// Responses received.
     pub requests: u64,
-    /// The run's length.
-    pub duration: Duration,
+    /// The run's length, microseconds.
+    pub duration_us: u64,
     /// Responses whose status was not 2xx.
     pub non_2xx: u64,
     /// Connect, read and write errors.
@@ -83,7 +82,16 @@ pub struct LoadResult {
 impl LoadResult {
     /// Responses per second.
     pub fn rps(&self) -> f64 {
-        self.requests as f64 / self.duration.as_secs_f64().max(1e-9)
+        self.requests as f64 * 1e6 / self.duration_us.max(1) as f64
+    }
+
+    /// Adds the counts of a later run (its latency percentiles are not added up).
+    pub fn add(&mut self, later: &LoadResult) {
+        self.requests += later.requests;
+        self.duration_us += later.duration_us;
+        self.non_2xx += later.non_2xx;
+        self.socket_errors += later.socket_errors;
+        self.timeouts += later.timeouts;
     }
 
     /// Anything that is not a 2xx answer: non-2xx, socket errors, timeouts.
@@ -192,21 +200,7 @@ pub fn parse_report(stdout: &str) -> Result<LoadResult> {
         .lines()
         .find_map(|l| l.strip_prefix(REPORT_PREFIX))
         .context("no report line")?;
-    let v: Value = serde_json::from_str(line).with_context(|| format!("parsing `{line}`"))?;
-    let field = |name: &str| {
-        v.get(name)
-            .and_then(Value::as_u64)
-            .with_context(|| format!("`{name}` missing in `{line}`"))
-    };
-    Ok(LoadResult {
-        requests: field("requests")?,
-        duration: Duration::from_micros(field("duration_us")?),
-        non_2xx: field("non_2xx")?,
-        socket_errors: field("socket_errors")?,
-        timeouts: field("timeouts")?,
-        p50_us: field("p50_us")?,
-        p99_us: field("p99_us")?,
-    })
+    serde_json::from_str(line).with_context(|| format!("parsing `{line}`"))
 }
 
 /// CPU time (user + system, all threads) the process `pid` has used so far, from
@@ -262,7 +256,7 @@ mod tests {
             got,
             LoadResult {
                 requests: 827,
-                duration: Duration::from_micros(1_001_191),
+                duration_us: 1_001_191,
                 non_2xx: 3,
                 socket_errors: 1,
                 timeouts: 0,

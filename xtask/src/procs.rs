@@ -32,21 +32,11 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `cmd` in its own process group, stdout and stderr appended to `log`.
+    /// Starts `cmd` in its own process group, its stdout appended to `stdout_log` and its
+    /// stderr to `log` (the same file or not: Envoy's stdout access log is written in buffered
+    /// chunks that may end mid-line, which would splice into its stderr log lines).
     /// `stop_signal` asks it to stop (Envoy: SIGTERM; gunicorn: SIGINT, its quick stop).
     pub fn spawn(
-        name: &'static str,
-        cmd: &mut Command,
-        log: &Path,
-        stop_signal: i32,
-    ) -> Result<Service> {
-        Service::spawn_split(name, cmd, log, log, stop_signal)
-    }
-
-    /// Like [`Service::spawn`], with stdout to `stdout_log` and stderr to `log`. Envoy needs
-    /// it: its stdout access log is written in buffered chunks that may end mid-line, which
-    /// would splice into its stderr log lines if both shared a file.
-    pub fn spawn_split(
         name: &'static str,
         cmd: &mut Command,
         stdout_log: &Path,

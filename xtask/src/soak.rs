@@ -239,15 +239,7 @@ fn soak_one(
     let rss_after_warmup = load::rss_bytes(pid)?;
     let mut rss_peak = rss_after_warmup;
     let mut rate = warm.rps().max(100.0);
-    let mut done = LoadResult {
-        requests: 0,
-        duration: Duration::ZERO,
-        non_2xx: 0,
-        socket_errors: 0,
-        timeouts: 0,
-        p50_us: 0,
-        p99_us: 0,
-    };
+    let mut done = LoadResult::default();
     let step = Step::start("soak", &format!("{label}: {} requests", args.requests));
     while done.requests < args.requests {
         let remaining = (args.requests - done.requests) as f64;
@@ -272,11 +264,7 @@ fn soak_one(
             );
         }
         rate = chunk.rps();
-        done.requests += chunk.requests;
-        done.duration += chunk.duration;
-        done.non_2xx += chunk.non_2xx;
-        done.socket_errors += chunk.socket_errors;
-        done.timeouts += chunk.timeouts;
+        done.add(&chunk);
     }
     let rss_end = load::rss_bytes(pid)?;
     step.done(&format!(

@@ -57,7 +57,7 @@ impl Httpbin {
             "gthread",
             "httpbin:app",
         ]);
-        let mut service = Service::spawn("httpbin", &mut cmd, &log, libc::SIGINT)?;
+        let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
         let ready = wait_until(&mut service, START_TIMEOUT, || {
             http::get(addr, "/get", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
         });
@@ -142,7 +142,7 @@ impl Envoy {
         if let Some(format) = &options.log_format {
             cmd.args(["--log-format", format]);
         }
-        let mut service = Service::spawn_split("envoy", &mut cmd, &access_log, log, libc::SIGTERM)?;
+        let mut service = Service::spawn("envoy", &mut cmd, &access_log, log, libc::SIGTERM)?;
         let ready = wait_until(&mut service, START_TIMEOUT, || {
             http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
         });
@@ -281,11 +281,6 @@ impl StackSpec {
             httpbin_workers: 1,
         }
     }
-
-    /// The scratch directory.
-    pub fn dir(&self) -> PathBuf {
-        self.dir.clone()
-    }
 }
 
 /// httpbin and Envoy, running; both stop when this is dropped (Envoy first).
@@ -299,8 +294,7 @@ pub struct Stack {
 impl Stack {
     /// Starts httpbin, derives the native config from `spec.bootstrap`, starts Envoy.
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
-        let dir = spec.dir();
-        let httpbin = Httpbin::start(tools, 0, &dir, spec.httpbin_workers)?;
+        let httpbin = Httpbin::start(tools, 0, &spec.dir, spec.httpbin_workers)?;
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
         Ok(Stack { envoy, httpbin })
     }
@@ -401,7 +395,7 @@ fn port_taken_if(taken: bool, message: String) -> anyhow::Error {
 }
 
 fn start_envoy_once(tools: &Tools, spec: &StackSpec, upstream_port: Option<u16>) -> Result<Envoy> {
-    let dir = spec.dir();
+    let dir = &spec.dir;
     let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
     let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
     let config = bootstrap::native(

@@ -2,7 +2,7 @@
 //! the date, the machine, the versions and how the figures were measured.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::stats::{Goal, Row, Spread};
 
@@ -223,26 +223,13 @@ spread); compare ratios from one run, not figures across machines.
 
 /// Now, as `YYYY-MM-DD HH:MM UTC`.
 pub fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format_utc(secs)
+    format_utc(SystemTime::now())
 }
 
-/// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's civil_from_days).
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+/// A time as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_utc(time: SystemTime) -> String {
+    let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
+    format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }
 
 #[cfg(test)]
@@ -251,9 +238,10 @@ mod tests {
 
     #[test]
     fn dates_in_utc() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        let at = |secs| format_utc(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01 00:00 UTC");
         // 2024-02-29 12:34:56 UTC: a leap day.
-        assert_eq!(format_utc(1_709_210_096), "2024-02-29 12:34 UTC");
-        assert_eq!(format_utc(1_735_689_599), "2024-12-31 23:59 UTC");
+        assert_eq!(at(1_709_210_096), "2024-02-29 12:34 UTC");
+        assert_eq!(at(1_735_689_599), "2024-12-31 23:59 UTC");
     }
 }

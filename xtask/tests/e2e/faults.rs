@@ -138,7 +138,7 @@ fn native_run_prints_the_filters_message_for_a_bad_configuration() {
 fn missing_or_broken_wasm_module_is_named_before_envoy_starts() {
     let tools = tools();
     let mut spec = spec("missing-wasm", envoy_yaml());
-    spec.wasm = Some(spec.dir().join("no-such.wasm"));
+    spec.wasm = Some(spec.dir.join("no-such.wasm"));
     let err = format!(
         "{:#}",
         stack::Stack::start(&tools, &spec)
@@ -148,7 +148,7 @@ fn missing_or_broken_wasm_module_is_named_before_envoy_starts() {
     assert_contains("a missing module", &err, "no-such.wasm does not exist");
     assert_contains("the fix", &err, "cargo xtask build");
 
-    let not_wasm = spec.dir().join("filter.wasm");
+    let not_wasm = spec.dir.join("filter.wasm");
     std::fs::write(&not_wasm, "this is not wasm").unwrap();
     spec.wasm = Some(not_wasm);
     let err = format!(
