@@ -118,7 +118,7 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
         if probes_failed_in_a_row == STOP_AFTER_FAILED_PROBES {
             suite.summary.failures.push(Failure {
                 request: format!("#{i} {}", case.label),
-                case: String::new(),
+                case: None,
                 expected: "normal requests pass between the hostile ones".into(),
                 got: format!(
                     "the last {STOP_AFTER_FAILED_PROBES} normal requests failed: the filter is down \
@@ -169,7 +169,7 @@ fn byte_of(case: &Case) -> Option<u8> {
 
 fn byte_fate(byte: u8, outcome: &Outcome) -> ByteFate {
     match outcome.fate {
-        Fate::Refused(status) => ByteFate::Refused(status.unwrap_or(0)),
+        Fate::Refused(status) => ByteFate::Refused(status),
         Fate::Other(_) => ByteFate::Other,
         Fate::Reached(_) => {
             let as_sent = reference::escape(&[b'a', byte, b'b']);

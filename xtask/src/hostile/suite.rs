@@ -302,7 +302,7 @@ impl Suite {
         for p in problems {
             self.summary.failures.push(Failure {
                 request: name.to_string(),
-                case: case.describe(id, 600),
+                case: Some(case.describe(id, 600)),
                 expected: p.expected,
                 got: p.got,
                 lines: p.lines,
@@ -313,7 +313,7 @@ impl Suite {
     fn log_failure(&mut self, request: &str, expected: &str, got: &str, lines: Vec<String>) {
         self.summary.failures.push(Failure {
             request: request.to_string(),
-            case: String::new(),
+            case: None,
             expected: expected.to_string(),
             got: got.to_string(),
             lines,

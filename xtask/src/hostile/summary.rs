@@ -12,8 +12,8 @@ use super::verdict::Fate;
 pub struct Failure {
     /// `#17 generated (seed 42)`, or `log` for a check on the whole log.
     pub request: String,
-    /// The request as sent, escaped (empty for log-wide checks).
-    pub case: String,
+    /// The request as sent, escaped (`None` for log-wide checks).
+    pub case: Option<String>,
     /// What should have been.
     pub expected: String,
     /// What was.
@@ -25,8 +25,8 @@ pub struct Failure {
 /// What happened to a value holding one byte, `a<byte>b`, sent in a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ByteFate {
-    /// Envoy refused the request with this status (0: closed the connection).
-    Refused(u16),
+    /// Envoy refused the request with this status, or closed the connection (`None`).
+    Refused(Option<u16>),
     /// The filter logged the value exactly as sent (escaped as documented).
     AsSent,
     /// The filter logged it, but Envoy had changed the value on the way (e.g. CR dropped).
@@ -132,8 +132,8 @@ impl Summary {
         let mut out = String::new();
         for (fate, bytes) in groups {
             let what = match fate {
-                ByteFate::Refused(0) => "refused by Envoy (connection closed)".to_string(),
-                ByteFate::Refused(status) => format!("refused by Envoy ({status})"),
+                ByteFate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
+                ByteFate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
                 ByteFate::AsSent => "reached the filter as sent".to_string(),
                 ByteFate::Changed => "reached the filter changed by Envoy".to_string(),
                 ByteFate::Other => "neither refused nor logged (failures)".to_string(),
@@ -191,8 +191,8 @@ impl Summary {
         }
         for failure in &self.failures {
             let _ = writeln!(out, "✗ {}", failure.request);
-            if !failure.case.is_empty() {
-                let _ = writeln!(out, "  request:  {}", failure.case);
+            if let Some(case) = &failure.case {
+                let _ = writeln!(out, "  request:  {case}");
             }
             let (expected, got) = around_difference(&failure.expected, &failure.got);
             let _ = writeln!(out, "  EXPECTED: {expected}");
@@ -332,7 +332,7 @@ mod tests {
         for b in 0..=0xFFu8 {
             let fate = match b {
                 0x0D => ByteFate::Changed,
-                0x00..=0x08 | 0x0A..=0x1F | 0x7F => ByteFate::Refused(400),
+                0x00..=0x08 | 0x0A..=0x1F | 0x7F => ByteFate::Refused(Some(400)),
                 _ => ByteFate::AsSent,
             };
             summary.bytes.insert(b, fate);
