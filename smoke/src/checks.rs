@@ -22,8 +22,8 @@ pub const REQUEST_HEADERS: &str = "request headers set (httpbin echo)";
 pub const LOG_LINES: &str = "log lines for every request";
 /// Check 4: a non-UTF-8 header value is answered normally and logged escaped.
 pub const NON_UTF8: &str = "non-UTF-8 header value survived";
-/// Check 5: redacted values stay out of the log.
-pub const REDACTION: &str = "secret header values redacted";
+/// Check 5: redacted values (headers, query parameters) stay out of the log.
+pub const REDACTION: &str = "secrets redacted (headers, query)";
 
 /// How many wasm lines a failure shows when it has no stream of its own to show.
 pub const TAIL_LINES: usize = 20;

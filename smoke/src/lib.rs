@@ -219,8 +219,35 @@ async fn send_requests(
     if let Some(name) = configured {
         secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
     }
-    let secrets = client.get("/headers", &secret_headers).await?;
+    let secrets = client
+        .get(&secret_target(&opts.config, secret), &secret_headers)
+        .await?;
     Ok(vec![echo, bytes, after, secrets])
+}
+
+/// The request target of the redaction check: the secret in `access_token` (always redacted),
+/// a parameter that is logged as sent (`keep=1`), and the secret in the first configured name
+/// beyond the defaults, if any.
+fn secret_target(config: &PluginConfig, secret: &str) -> String {
+    let mut target = format!("/headers?access_token={secret}&keep=1");
+    let defaults = filter_core::config::DEFAULT_REDACTED_QUERY_PARAMS;
+    let configured = config
+        .redact_query_params
+        .iter()
+        .find(|n| !defaults.iter().any(|d| d.eq_ignore_ascii_case(n)));
+    if let Some(name) = configured {
+        target.push('&');
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                target.push(char::from(b));
+            } else {
+                target.push_str(&format!("%{b:02X}"));
+            }
+        }
+        target.push('=');
+        target.push_str(secret);
+    }
+    target
 }
 
 /// The last lines of the log since `mark`, best effort: for a message about a dead Envoy.
@@ -351,6 +378,21 @@ mod tests {
             untraceable(&redacted, &tags)
                 .unwrap()
                 .starts_with("x-smoke-id is in redact_headers")
+        );
+    }
+
+    #[test]
+    fn the_secret_target_holds_the_configured_parameter_encoded() {
+        let config = PluginConfig::default();
+        assert_eq!(
+            secret_target(&config, "S"),
+            "/headers?access_token=S&keep=1"
+        );
+        let config =
+            plugin_config_from_json(r#"{"redact_query_params": ["TOKEN", "my key/ü"]}"#).unwrap();
+        assert_eq!(
+            secret_target(&config, "S"),
+            "/headers?access_token=S&keep=1&my%20key%2F%C3%BC=S"
         );
     }
 

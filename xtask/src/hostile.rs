@@ -95,8 +95,18 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
         .filter(|n| n.as_str() != "set-cookie")
         .cloned()
         .collect();
+    let query_extra: Vec<String> = config
+        .redact_query_params
+        .iter()
+        .filter(|n| {
+            !filter_core::config::DEFAULT_REDACTED_QUERY_PARAMS
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(n))
+        })
+        .cloned()
+        .collect();
     let fixed = if options.fixed {
-        fixed::cases(&secrets, &extra)
+        fixed::cases(&secrets, &extra, &query_extra)
     } else {
         Vec::new()
     };

@@ -8,6 +8,7 @@
 //!   "set_request_headers":  {"test": "best"},
 //!   "add_response_headers": {"x-wasm-header": "demo-wasm"},
 //!   "redact_headers": ["x-api-key"],
+//!   "redact_query_params": ["session_id"],
 //!   "max_logged_value_bytes": 1024,
 //!   "log_headers": true
 //! }
@@ -24,6 +25,11 @@
 //! - `redact_headers` adds to [`DEFAULT_REDACTED`]: `authorization`, `cookie`,
 //!   `proxy-authorization` and `set-cookie` are always redacted, whatever the configuration says.
 //!   Pseudo-headers such as `:path` may be redacted. A name given twice is no error.
+//! - `redact_query_params` adds to [`DEFAULT_REDACTED_QUERY_PARAMS`] (always redacted, like the
+//!   headers): names of query parameters whose values are logged as `[redacted]` in the request
+//!   target (`:path`, `x-envoy-original-path`; see [`crate::query`]). Names are matched after
+//!   percent-decoding, ASCII case-insensitively; each must be non-empty, at most 256 bytes, without
+//!   control characters. A name given twice is no error.
 //! - Header names must be non-empty RFC 9110 tokens (letters, digits and ``!#$%&'*+-.^_`|~``);
 //!   they are lower-cased, as Envoy does. Pseudo-headers (`:path`, ...) can't be set or added.
 //! - Header values must not contain control characters (CR, LF, NUL, ...) other than HTAB.
@@ -55,6 +61,37 @@ pub const DEFAULT_REDACTED: [&str; 4] = [
     "proxy-authorization",
     "set-cookie",
 ];
+/// Query parameters whose values are always redacted in a logged request target: names that
+/// commonly carry credentials (OAuth and OpenID tokens and codes, API keys, passwords, session
+/// ids, and the signatures and credentials of AWS, Google Cloud and Azure signed URLs).
+pub const DEFAULT_REDACTED_QUERY_PARAMS: [&str; 24] = [
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "token",
+    "code",
+    "client_secret",
+    "client_assertion",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "auth",
+    "jwt",
+    "session",
+    "sessionid",
+    "signature",
+    "sig",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+];
+/// Longest accepted name in `redact_query_params`, in bytes.
+pub const MAX_QUERY_PARAM_NAME_BYTES: usize = 256;
 pub const DEFAULT_MAX_LOGGED_VALUE_BYTES: usize = 1024;
 /// Largest accepted `max_logged_value_bytes`.
 pub const MAX_LOGGED_VALUE_BYTES_LIMIT: usize = 65536;
@@ -70,6 +107,9 @@ pub struct PluginConfig {
     /// Lower-case names whose values are logged as `[redacted]`: DEFAULT_REDACTED, then the
     /// configured names in order (a repeated name stays repeated: it changes nothing).
     pub redact_headers: Vec<String>,
+    /// Query parameter names whose values are logged as `[redacted]` in the request target;
+    /// always starts with DEFAULT_REDACTED_QUERY_PARAMS. Matched ASCII case-insensitively.
+    pub redact_query_params: Vec<String>,
     /// Longest value (in bytes of the raw value) logged before it is cut.
     pub max_logged_value_bytes: usize,
     /// false: log nothing per request (headers are still set/added).
@@ -82,6 +122,10 @@ impl Default for PluginConfig {
             set_request_headers: vec![("test".to_string(), "best".to_string())],
             add_response_headers: Vec::new(),
             redact_headers: DEFAULT_REDACTED.iter().map(|s| s.to_string()).collect(),
+            redact_query_params: DEFAULT_REDACTED_QUERY_PARAMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             max_logged_value_bytes: DEFAULT_MAX_LOGGED_VALUE_BYTES,
             log_headers: true,
         }
@@ -92,11 +136,12 @@ const EXAMPLE_TOP: &str = r#"{"add_response_headers": {"x-wasm-header": "demo-wa
 const EXAMPLE_SET: &str = r#""set_request_headers": {"test": "best"}"#;
 const EXAMPLE_ADD: &str = r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#;
 const EXAMPLE_REDACT: &str = r#""redact_headers": ["x-api-key"]"#;
+const EXAMPLE_QUERY: &str = r#""redact_query_params": ["session_id"]"#;
 const EXAMPLE_MAX: &str = r#""max_logged_value_bytes": 1024"#;
 const EXAMPLE_LOG: &str = r#""log_headers": true"#;
 const EXAMPLE_GO: &str = r#""header": "x-wasm-header", "value": "demo-wasm""#;
 const FIELDS: &str = "set_request_headers, add_response_headers, redact_headers, \
-                      max_logged_value_bytes, log_headers, header, value";
+                      redact_query_params, max_logged_value_bytes, log_headers, header, value";
 
 impl PluginConfig {
     /// Empty or whitespace-only input means the defaults.
@@ -151,6 +196,7 @@ fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
                 config.add_response_headers = header_object(name, value, EXAMPLE_ADD, false)?;
             }
             "redact_headers" => redact_list(name, value, &mut config.redact_headers)?,
+            "redact_query_params" => query_list(name, value, &mut config.redact_query_params)?,
             "max_logged_value_bytes" => {
                 config.max_logged_value_bytes = max_bytes(field, value)?;
             }
@@ -271,6 +317,51 @@ fn redact_list(
     Ok(())
 }
 
+/// `["name", ...]` → each checked and added to `redacted`, as given.
+fn query_list(
+    name: &str,
+    value: &Value,
+    redacted: &mut Vec<String>,
+) -> Result<(), Box<ConfigError>> {
+    let Value::Array(items) = value else {
+        let expected = "an array of query parameter names";
+        return Err(wrong_type(
+            Field::Name(name),
+            value,
+            expected,
+            EXAMPLE_QUERY,
+        ));
+    };
+    for (index, item) in items.iter().enumerate() {
+        let field = Field::Index(name, index);
+        let expected = "a query parameter name string";
+        let param = expect_string(field, item, expected, EXAMPLE_QUERY)?;
+        let expected = "a query parameter name: 1 to 256 bytes, no control characters, as it reads \
+                        decoded (access_token, not access%5Ftoken)";
+        let problem = if param.is_empty() {
+            Some("the name is empty")
+        } else if param.len() > MAX_QUERY_PARAM_NAME_BYTES {
+            Some("the name is longer than 256 bytes")
+        } else if param.chars().any(char::is_control) {
+            Some("the name holds a control character")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::new(
+                field,
+                problem.to_string(),
+                expected,
+                EXAMPLE_QUERY,
+            ));
+        }
+        // As for redact_headers: a repeat matches what the first one matches, so it changes
+        // nothing and needs no (quadratic) check.
+        redacted.push(param.to_string());
+    }
+    Ok(())
+}
+
 fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>> {
     let expected = "an integer from 1 to 65536";
     let Value::Number(text) = value else {
@@ -312,6 +403,7 @@ mod tests {
         assert_eq!(d.set_request_headers, pairs(&[("test", "best")]));
         assert!(d.add_response_headers.is_empty());
         assert_eq!(d.redact_headers, DEFAULT_REDACTED);
+        assert_eq!(d.redact_query_params, DEFAULT_REDACTED_QUERY_PARAMS);
         assert_eq!(d.max_logged_value_bytes, DEFAULT_MAX_LOGGED_VALUE_BYTES);
         assert!(d.log_headers);
         for empty in ["", " ", "\n\t\r ", "{}", " { } "] {
@@ -440,6 +532,61 @@ mod tests {
         assert_eq!(c.redact_headers[4..], ["cookie", "x-token", "x-token"]);
         assert!(c.is_redacted(b"X-Token") && c.is_redacted(b"Set-Cookie"));
         assert!(!c.is_redacted(b"x-token2") && !c.is_redacted(b""));
+    }
+
+    #[test]
+    fn redact_query_params_add_to_the_defaults() {
+        let c = parse(r#"{"redact_query_params": []}"#).unwrap();
+        assert_eq!(c.redact_query_params, DEFAULT_REDACTED_QUERY_PARAMS);
+        let c = parse(r#"{"redact_query_params": ["Session_ID", "session_id", "TOKEN", "a b"]}"#)
+            .unwrap();
+        let mut expected: Vec<String> = DEFAULT_REDACTED_QUERY_PARAMS.map(String::from).to_vec();
+        expected.extend(["Session_ID", "session_id", "TOKEN", "a b"].map(String::from));
+        assert_eq!(c.redact_query_params, expected);
+        // Defaults hold no duplicates and are matched as given.
+        for (i, name) in DEFAULT_REDACTED_QUERY_PARAMS.iter().enumerate() {
+            assert_eq!(*name, name.to_ascii_lowercase());
+            assert!(!DEFAULT_REDACTED_QUERY_PARAMS[..i].contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn redact_query_params_errors_name_the_entry() {
+        let long = "x".repeat(257);
+        for (doc, problem) in [
+            (
+                r#"{"redact_query_params": [""]}"#.to_string(),
+                "the name is empty",
+            ),
+            (
+                format!(r#"{{"redact_query_params": ["ok", "{long}"]}}"#),
+                "longer than 256 bytes",
+            ),
+            (
+                r#"{"redact_query_params": ["a\u0001b"]}"#.to_string(),
+                "control character",
+            ),
+        ] {
+            let e = err(&doc);
+            assert!(e.field().starts_with("redact_query_params["), "{e}");
+            assert!(e.problem().contains(problem), "{e}");
+            assert!(
+                e.to_string()
+                    .contains(r#""redact_query_params": ["session_id"]"#),
+                "{e}"
+            );
+        }
+        let e = err(r#"{"redact_query_params": "token"}"#);
+        assert_eq!(e.field(), "redact_query_params");
+        let e = err(r#"{"redact_query_params": ["a", 1]}"#);
+        assert_eq!(e.field(), "redact_query_params[1]");
+        assert!(
+            parse(&format!(
+                r#"{{"redact_query_params": ["{}"]}}"#,
+                "y".repeat(256)
+            ))
+            .is_ok()
+        );
     }
 
     #[test]

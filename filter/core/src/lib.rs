@@ -5,6 +5,7 @@
 //! - [`escape`]: how header bytes are written into a log line (reversible, unforgeable).
 //! - [`logline`]: the exact lines the filter logs, and the lines for every header of a map the
 //!   host serialized ([`logline::header_lines`]).
+//! - [`query`]: the request target with the values of secret query parameters redacted.
 //!
 //! Internal: `json` (the small JSON reader behind the configuration), `text` (numbers and
 //! messages without `core::fmt`), `repeats` (duplicate checks in n log n) and `header_map`
@@ -22,6 +23,7 @@ pub mod escape;
 mod header_map;
 mod json;
 pub mod logline;
+pub mod query;
 mod repeats;
 mod text;
 

@@ -9,11 +9,14 @@
 //! Names and values are escaped with [`escape_into`]. The value of a redacted header
 //! ([`PluginConfig::is_redacted`]) is logged as exactly `[redacted]`. A value longer than
 //! `max_logged_value_bytes` is cut: its first bytes (moved back to a character boundary so that no
-//! UTF-8 character is split), escaped, then ` ... [truncated: <shown> of <total> bytes]`.
+//! UTF-8 character is split), escaped, then ` ... [truncated: <shown> of <total> bytes]`. In a
+//! request target (`:path`), the values of secret query parameters are `[redacted]`
+//! ([`crate::query`]), in the part shown after the cut.
 
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
 use crate::header_map::{HeaderMap, MapError};
+use crate::query;
 use crate::text::{push_decimal, push_truncated};
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
@@ -122,7 +125,12 @@ fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
         return;
     }
     let shown = cut_point(value, config.max_logged_value_bytes);
-    escape_into(out, value.get(..shown).unwrap_or(value));
+    let shown_bytes = value.get(..shown).unwrap_or(value);
+    if query::is_target_header(name) {
+        query::escape_target_into(out, shown_bytes, &config.redact_query_params);
+    } else {
+        escape_into(out, shown_bytes);
+    }
     if shown < value.len() {
         push_truncated(out, shown, value.len());
     }
@@ -319,6 +327,47 @@ mod tests {
         let mut out = String::new();
         request_header(&mut out, b"x-api-key-2", b"shown", &c);
         assert_eq!(out, "request header --> x-api-key-2: shown");
+    }
+
+    #[test]
+    fn request_targets_have_secret_query_values_redacted() {
+        let c = PluginConfig::default();
+        let mut out = String::new();
+        request_header(&mut out, b":path", b"/cb?access_token=abc&keep=1", &c);
+        assert_eq!(
+            out,
+            "request header --> :path: /cb?access_token=[redacted]&keep=1"
+        );
+        out.clear();
+        request_header(&mut out, b"x-envoy-original-path", b"/a?sig=x", &c);
+        assert_eq!(
+            out,
+            "request header --> x-envoy-original-path: /a?sig=[redacted]"
+        );
+        // Other headers are values like any other, even when they look like a target.
+        out.clear();
+        request_header(&mut out, b"x-path", b"/a?sig=x", &c);
+        assert_eq!(out, "request header --> x-path: /a?sig=x");
+    }
+
+    #[test]
+    fn a_cut_target_is_redacted_in_the_part_shown() {
+        // Cut inside the secret value: what is shown of it is redacted; the sizes are the raw ones.
+        assert_eq!(
+            request(b":path", b"/p?keep=1&token=abcdefgh", 18),
+            "request header --> :path: /p?keep=1&token=[redacted] ... [truncated: 18 of 24 bytes]"
+        );
+        // Cut inside the name: no byte of the value is shown.
+        assert_eq!(
+            request(b":path", b"/p?keep=1&token=abcdefgh", 13),
+            "request header --> :path: /p?keep=1&tok ... [truncated: 13 of 24 bytes]"
+        );
+        // Redacting `:path` itself still wins.
+        let mut c = config(8);
+        c.redact_headers.push(":path".into());
+        let mut out = String::new();
+        request_header(&mut out, b":path", b"/p?token=abcdefgh", &c);
+        assert_eq!(out, "request header --> :path: [redacted]");
     }
 
     #[test]

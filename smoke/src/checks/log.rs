@@ -296,8 +296,9 @@ pub fn non_utf8_survived(
     }
 }
 
-/// Check 5: the secret sent in redacted headers appears nowhere in the fetched log, and their lines
-/// show `[redacted]`.
+/// Check 5: the secret sent in redacted headers and query parameters appears nowhere in the
+/// fetched log; the headers' lines show `[redacted]`, and the `:path` line shows the request
+/// target with those parameters' values `[redacted]` and the others as sent.
 pub fn secrets_redacted(
     config: &PluginConfig,
     ex: &Exchange,
@@ -314,6 +315,7 @@ pub fn secrets_redacted(
         .map(|(n, _)| n)
         .filter(|n| config.is_redacted(n.as_bytes()))
         .collect();
+    let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());
     let mut problems = Vec::new();
     let leaks: Vec<String> = view
         .text
@@ -334,6 +336,11 @@ pub fn secrets_redacted(
                     tail.get_or_insert_with(|| stream.lines.clone());
                 }
             }
+            let got: Vec<_> = stream.request_values(":path").collect();
+            if got != [path.as_str()] {
+                problems.push(format!("logged :path: {got:?}"));
+                tail.get_or_insert_with(|| stream.lines.clone());
+            }
         }
         Err(e) => {
             problems.push(e);
@@ -346,12 +353,12 @@ pub fn secrets_redacted(
         .collect::<Vec<_>>()
         .join(", ");
     let expected = format!(
-        "`{names}: {}` logged for {}, and the secret nowhere in the log",
+        "`{names}: {}` and `:path: {path}` logged for {}, and the secret nowhere in the log",
         logline::REDACTED,
         ex.describe()
     );
     let fine = format!(
-        "{names} logged as {}; secret absent from {} log lines",
+        "{names} logged as {}; :path logged as {path}; secret absent from {} log lines",
         logline::REDACTED,
         view.text.lines().count()
     );

@@ -80,7 +80,7 @@ fn exchanges() -> Vec<Exchange> {
         exchange(3, "/status/200", &[], 200),
         exchange(
             4,
-            "/headers",
+            "/headers?access_token=s3cr3t&keep=1",
             &[
                 ("authorization", b"Bearer s3cr3t"),
                 ("x-api-key", b"s3cr3t"),
@@ -259,11 +259,40 @@ fn leaked_secret_fails_and_shows_the_line() {
     assert_eq!(result.got, "the secret appears in 1 log line(s)");
     assert_eq!(result.log_tail.unwrap().len(), 1);
     assert!(
-        result
-            .expected
-            .starts_with("`authorization, x-api-key: [redacted]` logged"),
+        result.expected.starts_with(
+            "`authorization, x-api-key: [redacted]` and \
+             `:path: /headers?access_token=[redacted]&keep=1` logged"
+        ),
         "{}",
         result.expected
+    );
+}
+
+#[test]
+fn a_query_secret_logged_as_sent_fails() {
+    let (config, exchanges) = (config(), exchanges());
+    let passing = secrets_redacted(
+        &config,
+        &exchanges[3],
+        "s3cr3t",
+        &view(&full_log(&config, &exchanges)),
+    );
+    assert_eq!(passing.status, CheckStatus::Pass, "{passing:?}");
+    assert!(
+        passing
+            .got
+            .contains(":path logged as /headers?access_token=[redacted]&keep=1")
+    );
+    // A filter that redacts no query parameter logs the target as sent.
+    let mut no_query = config.clone();
+    no_query.redact_query_params.clear();
+    let lines = full_log(&no_query, &exchanges);
+    let result = secrets_redacted(&config, &exchanges[3], "s3cr3t", &view(&lines));
+    assert_eq!(result.status, CheckStatus::Fail);
+    assert_eq!(
+        result.got,
+        "the secret appears in 1 log line(s)\n\
+         logged :path: [\"/headers?access_token=s3cr3t&keep=1\"]"
     );
 }
 

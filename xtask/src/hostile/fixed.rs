@@ -422,6 +422,92 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
     cases
 }
 
+/// Secrets in the query string, literally (Envoy's access log leaves the query out): every
+/// always-redacted name and the configured ones, in odd case and percent-encoded, repeated, next
+/// to parameters that are logged as sent, straddling and beyond the cut; and malformed queries.
+pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
+    let s = |suffix: &str| secrets.secret(suffix);
+    let get = |label: &str, target: String| Case::new(label, target, Vec::new());
+    let every: Vec<String> = super::stream_lines::ALWAYS_REDACTED_QUERY
+        .iter()
+        .chain(
+            query_extra
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .enumerate()
+        .map(|(i, name)| format!("{name}={}", s(&format!("-q{i}"))))
+        .collect();
+    let mut cases = vec![
+        get(
+            "access_token next to a plain parameter",
+            format!("/headers?access_token={}&keep=1", s("-at")),
+        ),
+        get(
+            "every always-redacted and configured name",
+            format!("/get?keep=1&{}&last=2", every.join("&")),
+        ),
+        get(
+            "names in odd case and percent-encoded",
+            format!(
+                "/get?Access_Token={}&%61pi%5Fkey={}&X-AMZ-SIGNATURE={}&%53ig={}",
+                s("-oc1"),
+                s("-oc2"),
+                s("-oc3"),
+                s("-oc4")
+            ),
+        ),
+        get(
+            "repeated names, empty values, values with = and ?",
+            format!(
+                "/get?token={}&token=&token={}=x?y&&sig={}",
+                s("-r1"),
+                s("-r2"),
+                s("-r3")
+            ),
+        ),
+        get(
+            "a secret straddling the cut",
+            format!(
+                "/get?pad={}&token={}{}",
+                "p".repeat(1000),
+                s("-cut"),
+                "z".repeat(100)
+            ),
+        ),
+        get(
+            "secrets beyond the cut in a very long query",
+            format!(
+                "/get?{}",
+                (0..400)
+                    .map(|i| format!("a{i}=1&code={}", s(&format!("-far{i}"))))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            ),
+        ),
+        get("a lone ?", "/get?".into()),
+        get("only separators", "/get?&&=&=&".into()),
+        get(
+            "malformed escapes",
+            "/get?%zz=1&%=2&%7=3&token%=4&%%=5".into(),
+        ),
+        get("a secret name without a value", "/get?token&keep=1".into()),
+        get(
+            "a question mark in the path of a redirect target",
+            format!("/get?next=/cb%3Fcode%3D1&code={}", s("-cb")),
+        ),
+    ];
+    for name in query_extra {
+        cases.push(get(
+            &format!("configured parameter {name}"),
+            format!("/headers?{name}={}&keep=1", s("-configured")),
+        ));
+    }
+    cases
+}
+
 /// Response headers with bytes httpbin can send: Latin-1 (invalid UTF-8 on the wire), a
 /// backslash, a tab, a value over the cut.
 fn response_cases() -> Vec<Case> {
@@ -446,9 +532,10 @@ fn response_cases() -> Vec<Case> {
     ]
 }
 
-/// Every fixed case, in order: bytes, text, shapes, controls, limits, secrets, responses.
-/// Their labels read `fixed <group>: <what>`, e.g. `fixed control: bare CR inside`.
-pub fn cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
+/// Every fixed case, in order: bytes, text, shapes, controls, limits, secrets, query secrets,
+/// responses. Their labels read `fixed <group>: <what>`, e.g. `fixed control: bare CR inside`.
+/// `redacted_extra` and `query_extra` are the configured names beyond the always-redacted ones.
+pub fn cases(secrets: &Secrets, redacted_extra: &[String], query_extra: &[String]) -> Vec<Case> {
     let groups = [
         ("bytes", byte_cases()),
         ("text", text_cases()),
@@ -456,6 +543,7 @@ pub fn cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
         (CONTROL_GROUP, control_cases()),
         ("limit", limit_cases()),
         ("secret", secret_cases(secrets, redacted_extra)),
+        ("query", query_cases(secrets, query_extra)),
         ("response", response_cases()),
     ];
     let mut all = Vec::new();
@@ -476,9 +564,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_byte_once_and_secrets_never_literal_in_paths() {
+    fn every_byte_once_and_secrets_never_literal_before_the_query() {
         let secrets = Secrets::fixed("S3cr3tTEST");
-        let all = cases(&secrets, &["x-api-key".to_string()]);
+        let all = cases(
+            &secrets,
+            &["x-api-key".to_string()],
+            &["session_id".to_string()],
+        );
         assert_eq!(
             all.iter()
                 .filter(|c| c.label.starts_with("fixed bytes: byte 0x"))
@@ -487,8 +579,14 @@ mod tests {
         );
         for case in &all {
             let path = String::from_utf8_lossy(&case.path);
-            assert!(!path.contains("S3cr3t"), "{}: {path}", case.label);
+            let before_query = path.split('?').next().unwrap_or_default();
+            assert!(!before_query.contains("S3cr3t"), "{}: {path}", case.label);
         }
+        let query_secrets = all
+            .iter()
+            .filter(|c| String::from_utf8_lossy(&c.path).contains("S3cr3tTEST"))
+            .count();
+        assert!(query_secrets >= 8, "{query_secrets}");
         let secret_headers = all
             .iter()
             .flat_map(|c| &c.headers)

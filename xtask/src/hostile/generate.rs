@@ -6,8 +6,9 @@
 //! 0x80–0xFF, Unicode characters (any, or the ones the escaping treats specially), tabs and
 //! spaces, sometimes a CR (Envoy drops it), an obsolete line fold, a byte Envoy refuses, a
 //! line break before a forged log line, or a run long enough to be cut. Names are tokens in
-//! odd case; some are redacted and carry a secret. Some requests have many headers, or ask
-//! httpbin for a `set-cookie` holding a secret.
+//! odd case; some are redacted and carry a secret. Some requests have many headers, ask
+//! httpbin for a `set-cookie` holding a secret, or carry a secret in a query parameter whose
+//! name is always redacted, in odd case or percent-encoded, among other parameters.
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -171,7 +172,7 @@ fn request(redacted: Vec<String>) -> impl Strategy<Value = RequestDraft> {
     // pieces that make a 400 (the limits are what these try).
     let many = proptest::collection::vec(header(redacted, false), 60..104);
     let headers = prop_oneof![15 => few, 1 => many];
-    (0u8..20, any::<u32>(), headers)
+    (0u8..24, any::<u32>(), headers)
 }
 
 /// Turns a draft into a case, with the token in its secrets.
@@ -203,10 +204,11 @@ fn finish(index: usize, seed: u64, draft: RequestDraft, secrets: &Secrets) -> Ca
         13..=14 => (format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"), false),
         15 => ("/status/204".to_string(), false),
         16..=17 => (format!("/response-headers?set-cookie=id%3D{secret}"), true),
-        _ => (
+        18..=19 => (
             format!("/cookies/set?{}={secret}", percent_encode_all(b"session")),
             true,
         ),
+        _ => (query_secret_path(n, secrets), false),
     };
     Case {
         label: format!("generated #{index} (seed {seed})"),
@@ -215,6 +217,27 @@ fn finish(index: usize, seed: u64, draft: RequestDraft, secrets: &Secrets) -> Ca
         expects_secret_cookie,
         passed_on: None,
     }
+}
+
+/// `/get?<before><name>=<secret><after>`: an always-redacted parameter name chosen by `n`, each
+/// of its characters as is, upper-cased, lower-cased or percent-encoded, between other
+/// parameters; the secret literal.
+fn query_secret_path(n: u32, secrets: &Secrets) -> String {
+    let names = super::stream_lines::ALWAYS_REDACTED_QUERY;
+    let name = names[n as usize % names.len()];
+    let mut odd = String::new();
+    for (i, c) in name.chars().enumerate() {
+        match (n >> (8 + (i % 12) * 2)) & 3 {
+            0 => odd.push(c),
+            1 => odd.push(c.to_ascii_uppercase()),
+            2 => odd.push(c.to_ascii_lowercase()),
+            _ => odd.push_str(&format!("%{:02X}", c as u32)),
+        }
+    }
+    let before = ["", "a=1&", "&", "x&"][(n >> 4) as usize % 4];
+    let after = ["", "&keep=1", "&&", "&b=%FF"][(n >> 6) as usize % 4];
+    let secret = secrets.secret(&format!("-q{n}"));
+    format!("/get?{before}{odd}={secret}{after}")
 }
 
 /// `count` generated cases for `seed`; case `i` is the same whatever `count` is.
@@ -310,9 +333,33 @@ mod tests {
         assert!(any(&|v| v.is_empty()) > 50);
         assert!(all.iter().filter(|c| c.headers.len() > 97).count() > 5);
         assert!(all.iter().filter(|c| c.expects_secret_cookie).count() > 200);
+        let mut in_query = 0;
         for case in &all {
             let path = String::from_utf8_lossy(&case.path);
-            assert!(!path.contains("S3cr3tT"), "{path}");
+            let (before, query) = path.split_once('?').unwrap_or((&path, ""));
+            assert!(!before.contains("S3cr3tT"), "{path}");
+            in_query += usize::from(query.contains("S3cr3tT"));
+        }
+        assert!(in_query > 200, "{in_query}");
+    }
+
+    #[test]
+    fn query_secrets_hide_their_names() {
+        let secrets = Secrets::fixed("S3cr3tT");
+        let paths: Vec<String> = (0..2000u32)
+            .map(|n| query_secret_path(n, &secrets))
+            .collect();
+        assert!(paths.iter().any(|p| p.contains("%")));
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.contains("ACCESS") || p.contains("Access"))
+        );
+        for path in &paths {
+            assert!(
+                path.starts_with("/get?") && path.contains("=S3cr3tT-q"),
+                "{path}"
+            );
         }
     }
 }

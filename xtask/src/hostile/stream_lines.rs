@@ -6,7 +6,7 @@ use filter_core::config::PluginConfig;
 use smoke::envoy::log::Stream;
 
 use super::case::{Case, HOST, ID_HEADER};
-use super::reference::{escape, expected_logged};
+use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::{Problem, problem};
 use crate::http::Response;
 
@@ -17,6 +17,36 @@ const ALWAYS_REDACTED: [&str; 4] = [
     "cookie",
     "set-cookie",
 ];
+/// Query parameters whose values are always redacted in a logged request target (README,
+/// "Plugin configuration").
+pub(super) const ALWAYS_REDACTED_QUERY: [&str; 24] = [
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "token",
+    "code",
+    "client_secret",
+    "client_assertion",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "auth",
+    "jwt",
+    "session",
+    "sessionid",
+    "signature",
+    "sig",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "X-Goog-Signature",
+    "X-Goog-Credential",
+];
+/// Headers that hold a request target, logged with secret query values redacted.
+const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];
 /// What a redacted value is logged as.
 pub const REDACTED: &str = "[redacted]";
 /// Request headers Envoy adds before the filter runs (the pseudo-headers come from the
@@ -41,6 +71,8 @@ pub struct Expectations {
     pub add_response: Vec<(String, String)>,
     /// Lower-case names logged as `[redacted]`.
     pub redacted: Vec<String>,
+    /// Query parameters whose values are `[redacted]` in a request target.
+    pub redacted_query: Vec<String>,
     /// `max_logged_value_bytes`.
     pub max_value: usize,
 }
@@ -50,10 +82,16 @@ impl Expectations {
     pub fn from_config(config: &PluginConfig) -> Expectations {
         let mut redacted: Vec<String> = ALWAYS_REDACTED.iter().map(|s| s.to_string()).collect();
         redacted.extend(config.redact_headers.iter().map(|n| n.to_ascii_lowercase()));
+        let mut redacted_query: Vec<String> = ALWAYS_REDACTED_QUERY
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        redacted_query.extend(config.redact_query_params.iter().cloned());
         Expectations {
             set_request: config.set_request_headers.clone(),
             add_response: config.add_response_headers.clone(),
             redacted,
+            redacted_query,
             max_value: config.max_logged_value_bytes,
         }
     }
@@ -79,6 +117,8 @@ impl Expectations {
     pub fn logged(&self, name: &str, value: &[u8]) -> String {
         if self.is_redacted(name) {
             REDACTED.to_string()
+        } else if TARGET_HEADERS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            expected_target(value, self.max_value, &self.redacted_query)
         } else {
             expected_logged(value, self.max_value)
         }
@@ -96,7 +136,7 @@ pub(super) fn check_request_lines(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let lines = &stream.lines;
-    let path = expected_logged(&case.path, expect.max_value);
+    let path = expect.logged(":path", &case.path);
     let mut singles: Vec<(String, Option<String>)> = vec![
         (":authority".into(), Some(HOST.into())),
         (":path".into(), Some(path)),
@@ -162,7 +202,10 @@ pub(super) fn check_request_lines(
             continue;
         }
         let cut = value.len() > expect.max_value;
-        if !cut && !expect.is_redacted(name) {
+        // Values logged with nothing hidden (not redacted, no secret query value) read back.
+        let whole =
+            !expect.is_redacted(name) && got_value == &expected_logged(value, expect.max_value);
+        if !cut && whole {
             match filter_core::escape::unescape(got_value) {
                 Ok(bytes) if &bytes == value => {}
                 other => problems.push(problem(

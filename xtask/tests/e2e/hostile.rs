@@ -141,12 +141,61 @@ fn secrets_never_reach_envoys_log() {
     );
 }
 
+/// Secrets in query parameters (every always-redacted name, envoy.yaml's configured one, odd
+/// case, percent-encoded, over the cut) never reach Envoy's log or its access log; the
+/// parameters around them are logged as sent.
+#[test]
+fn query_secrets_never_reach_envoys_log() {
+    let mut stack = start("hostile-query", envoy_yaml());
+    let secrets = Secrets::random();
+    let config = plugin_config(&envoy_yaml());
+    let configured = ["session_id".to_string()];
+    assert!(
+        config.redact_query_params.contains(&configured[0]),
+        "envoy.yaml configures redact_query_params: [\"session_id\"]"
+    );
+    let cases = hostile::fixed::query_cases(&secrets, &configured);
+    let mut suite = Suite::new(&stack.envoy, &config, secrets.clone(), 0).unwrap();
+    for case in &cases {
+        suite.check(case).unwrap();
+    }
+    let (log_path, access_path) = (stack.envoy.log().to_path_buf(), stack.envoy.access_log());
+    let summary = suite.finish(&mut stack.envoy).unwrap();
+    assert!(summary.passed(), "{}", summary.render());
+    assert_eq!(summary.reached, cases.len(), "{}", summary.figures());
+    for path in [&access_path, &log_path] {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        let leaks: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&secrets.token))
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "EXPECTED no {} in {}\nGOT it:\n{}",
+            secrets.token,
+            path.display(),
+            leaks.join("\n")
+        );
+    }
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert_contains(
+        "the first case's :path line",
+        &text,
+        "request header --> :path: /headers?access_token=[redacted]&keep=1",
+    );
+    assert_contains(
+        "the configured parameter",
+        &text,
+        "request header --> :path: /headers?session_id=[redacted]&keep=1",
+    );
+}
+
 /// CR, LF and controls in values: Envoy refuses some, drops or unfolds others, and what
 /// reaches the filter stays on one line; no line in the log is forged.
 #[test]
 fn line_breaks_and_controls_cannot_forge_a_line() {
     let mut stack = start("hostile-crlf", envoy_yaml());
-    let cases: Vec<Case> = hostile::fixed::cases(&Secrets::random(), &[])
+    let cases: Vec<Case> = hostile::fixed::cases(&Secrets::random(), &[], &[])
         .into_iter()
         .filter(|c| c.label.starts_with("fixed control:"))
         .collect();
