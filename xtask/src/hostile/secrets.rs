@@ -53,14 +53,10 @@ impl Secrets {
 
     /// Where the token occurs in `log` (byte offsets), at most `max` of them.
     pub fn find_in(&self, log: &[u8], max: usize) -> Vec<usize> {
-        let needle = self.token.as_bytes();
-        if needle.is_empty() || log.len() < needle.len() {
+        if self.token.is_empty() {
             return Vec::new();
         }
-        log.windows(needle.len())
-            .enumerate()
-            .filter(|(_, w)| *w == needle)
-            .map(|(at, _)| at)
+        memchr::memmem::find_iter(log, &self.token)
             .take(max)
             .collect()
     }
