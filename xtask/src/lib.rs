@@ -3,6 +3,7 @@
 //! derived Envoy configs, and the loop that ties them to the smoke checks.
 
 pub mod bench;
+pub mod compose;
 pub mod envoy_versions;
 pub mod hostile;
 pub mod http;

@@ -4,7 +4,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use xtask::{bench, hostile, istio, matrix, paths, procs, run, setup, soak, wasm};
+use xtask::{bench, compose, hostile, istio, matrix, paths, procs, run, setup, soak, wasm};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +49,11 @@ enum Cmd {
     /// 1.36 on (or --versions), and print a table: passed, failed (which check), no Wasm runtime.
     /// Exit 1 if a release that can run wasm failed.
     Matrix(matrix::Args),
+    /// Check the Docker path on this machine's Docker engine, in a scratch copy of the work
+    /// tree: `docker compose up`, the smoke checks, the edit loop and `docker compose watch`,
+    /// `docker compose down --volumes`. Builds local stand-ins for images the engine cannot get.
+    /// Exit 0: all passed; 1: a check failed; 2: could not run (no engine, no Compose).
+    Compose(compose::Args),
     /// Render istio/ from envoy.yaml (or, with --check, fail if istio/ differs from the rendering).
     Istio(istio::Args),
 }
@@ -71,6 +76,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
         Cmd::Setup => {
             let tools = setup::ensure_venv()?;
             setup::ensure_wrk()?;
+            compose::plugin::ensure(&tools)?;
             eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
             Ok(0)
         }
@@ -86,12 +92,14 @@ fn dispatch(command: Cmd) -> Result<i32> {
         Cmd::Soak(args) => soak::run(&args),
         Cmd::Matrix(args) => matrix::run(&args),
         Cmd::Istio(args) => istio::run(&args),
+        Cmd::Compose(args) => compose::run(&args),
     }
 }
 
 fn test(args: &[String]) -> Result<i32> {
-    setup::ensure_venv()?;
+    let tools = setup::ensure_venv()?;
     setup::ensure_wrk()?;
+    compose::plugin::ensure(&tools)?;
     let built = wasm::build()?;
     eprintln!(
         "✓ {} ({} bytes); running cargo test --workspace",
@@ -105,5 +113,33 @@ fn test(args: &[String]) -> Result<i32> {
         .args(args)
         .status()
         .context("running cargo test")?;
-    Ok(status.code().unwrap_or(1))
+    let tests = status.code().unwrap_or(1);
+    Ok(if tests != 0 {
+        tests
+    } else {
+        compose_check(args)?
+    })
+}
+
+/// The Docker path's check (`cargo xtask compose`) when a Docker engine answers; otherwise
+/// it says plainly that it was skipped. Not run for a filtered `cargo xtask test -- NAME`.
+fn compose_check(args: &[String]) -> Result<i32> {
+    if !args.is_empty() {
+        eprintln!(
+            "- the Docker path's check (cargo xtask compose) was not run: arguments were given to cargo test"
+        );
+        return Ok(0);
+    }
+    if !compose::engine_answers() {
+        eprintln!(
+            "SKIPPED: the Docker path's check (cargo xtask compose): no Docker engine answers \
+             (`docker version`); the native loop's tests above ran"
+        );
+        return Ok(0);
+    }
+    eprintln!("--- the Docker path: cargo xtask compose");
+    compose::run(&compose::Args {
+        keep: false,
+        debian_mirror: None,
+    })
 }

@@ -1,0 +1,180 @@
+//! The scratch copy `cargo xtask compose` runs in: the work tree's files as a fresh clone
+//! has them (no `target/`, no `.venv`), owned by a normal user, never the user's own files.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The uid and gid the copy belongs to: the invoking user, or when run as root, the user
+/// behind `sudo` (`SUDO_UID`), else 1000: a normal user, as on a developer's machine.
+pub fn owner() -> (u32, u32) {
+    // SAFETY: getuid and getgid have no preconditions.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    if uid != 0 {
+        return (uid, gid);
+    }
+    let from_sudo = |name: &str| {
+        std::env::var(name)
+            .ok()?
+            .parse::<u32>()
+            .ok()
+            .filter(|id| *id != 0)
+    };
+    match (from_sudo("SUDO_UID"), from_sudo("SUDO_GID")) {
+        (Some(uid), Some(gid)) => (uid, gid),
+        _ => (1000, 1000),
+    }
+}
+
+/// Copies the files git would put in a clone of `source` (tracked, plus new files that are
+/// not ignored: the work in progress) into `dest`, keeping their modes, owned by `owner`.
+/// Returns how many files were copied.
+pub fn copy_tree(source: &Path, dest: &Path, owner: (u32, u32)) -> Result<usize> {
+    let out = Command::new("git")
+        .current_dir(source)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .context("running git ls-files (is git installed, and is this a git clone?)")?;
+    if !out.status.success() {
+        bail!(
+            "git ls-files failed in {}: {}",
+            source.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    copy_mode(source, dest)?;
+    let mut copied = 0;
+    for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(rel).context("a file name that is not UTF-8")?);
+        let from = source.join(rel);
+        // A tracked file deleted in the work tree is not part of the copy.
+        let Ok(meta) = std::fs::symlink_metadata(&from) else {
+            continue;
+        };
+        let to = dest.join(rel);
+        create_parents(source, dest, rel)?;
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else {
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+        copied += 1;
+    }
+    chown_tree(dest, owner)?;
+    Ok(copied)
+}
+
+/// Creates the directories above `rel` in `dest` with the modes they have in `source`.
+fn create_parents(source: &Path, dest: &Path, rel: &Path) -> Result<()> {
+    let mut partial = PathBuf::new();
+    for part in rel.parent().into_iter().flat_map(Path::components) {
+        partial.push(part);
+        let dir = dest.join(&partial);
+        if !dir.exists() {
+            std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            copy_mode(&source.join(&partial), &dir)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_mode(from: &Path, to: &Path) -> Result<()> {
+    let mode = std::fs::metadata(from)?.permissions().mode();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+fn chown_tree(root: &Path, (uid, gid): (u32, u32)) -> Result<()> {
+    for path in walk(root) {
+        std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
+            .with_context(|| format!("giving {} to uid {uid}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every path under `root` (itself included) that is not owned by `uid`, with its owner:
+/// what a normal user could not delete or write after the containers ran.
+pub fn not_owned_by(root: &Path, uid: u32) -> Vec<(PathBuf, u32)> {
+    walk(root)
+        .into_iter()
+        .filter_map(|path| {
+            let owner = std::fs::symlink_metadata(&path).ok()?.uid();
+            (owner != uid).then_some((path, owner))
+        })
+        .collect()
+}
+
+/// `root` and everything below it, without following symbolic links.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut all = vec![root.to_path_buf()];
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(path.clone());
+            }
+            all.push(path);
+        }
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-scratch-{name}-{}",
+            super::super::docker::unique_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn finds_what_another_user_owns() {
+        let dir = temp("owners");
+        std::fs::create_dir_all(dir.join("target/debug")).unwrap();
+        std::fs::write(dir.join("envoy.yaml"), "x").unwrap();
+        // SAFETY: getuid has no preconditions.
+        let me = unsafe { libc::getuid() };
+        assert!(not_owned_by(&dir, me).is_empty());
+        let other = if me == 0 { 1000 } else { 0 };
+        let found = not_owned_by(&dir, other);
+        assert!(
+            found
+                .iter()
+                .any(|(p, uid)| p.ends_with("target") && *uid == me),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 4, "{found:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn copies_what_a_clone_has_and_nothing_ignored() {
+        let dest = temp("copy");
+        let tree = dest.join("tree");
+        let root = crate::paths::root();
+        let copied = copy_tree(&root, &tree, owner()).unwrap();
+        assert!(copied > 20, "{copied} files");
+        assert!(tree.join("docker-compose.yml").is_file());
+        assert!(tree.join("filter/src/lib.rs").is_file());
+        assert!(!tree.join("target").exists(), "target/ is ignored");
+        assert!(!tree.join(".venv").exists(), ".venv is ignored");
+        assert!(not_owned_by(&tree, owner().0).is_empty());
+        std::fs::remove_dir_all(&dest).unwrap();
+    }
+}

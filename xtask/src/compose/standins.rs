@@ -1,0 +1,670 @@
+//! The images docker-compose.yml names, or local stand-ins where the engine has none and
+//! can pull none (a machine without a registry). Stand-ins are built from each official
+//! image's own recipe (xtask/standins/), on a Debian bookworm made with debootstrap from
+//! Debian's packages; they are tagged `http-headers-standin/...`, never with an official name,
+//! and a label holding their recipe's hash lets a later run reuse them.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::docker::{run_captured, run_logged, unique_suffix};
+use crate::{paths, tools::Tools};
+
+/// The repository part of every stand-in's tag.
+pub const PREFIX: &str = "http-headers-standin";
+/// The label holding a stand-in's recipe hash.
+const RECIPE_LABEL: &str = "http-headers-standin.recipe";
+/// The Debian release of the base (the official images' `-bookworm`).
+const SUITE: &str = "bookworm";
+/// How long a pull may try before the registry counts as unreachable.
+const PULL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where rustup-init comes from (docker-library/rust downloads the same file).
+const RUSTUP_INIT_URL: &str =
+    "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init";
+/// The Python packages the httpbin stand-in installs, at xtask/requirements.txt's pins.
+const HTTPBIN_PACKAGES: &[&str] = &[
+    "blinker",
+    "brotlicffi",
+    "cffi",
+    "click",
+    "decorator",
+    "flask",
+    "greenlet",
+    "gunicorn",
+    "httpbin",
+    "itsdangerous",
+    "jinja2",
+    "markupsafe",
+    "pycparser",
+    "six",
+    "werkzeug",
+];
+
+/// Where a service's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The engine already has the official image.
+    Engine,
+    /// Pulled from its registry just now.
+    Pulled,
+    /// A local stand-in, built now (`built`) or reused.
+    StandIn {
+        /// The stand-in's tag.
+        tag: String,
+        /// Whether this run built it.
+        built: bool,
+    },
+}
+
+/// One service's image.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The compose service.
+    pub service: String,
+    /// The image docker-compose.yml names.
+    pub official: String,
+    /// Where it comes from.
+    pub source: Source,
+}
+
+impl Resolved {
+    /// A short line for the step's summary.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Source::Engine => format!("{} {}", self.service, self.official),
+            Source::Pulled => format!("{} {} (pulled)", self.service, self.official),
+            Source::StandIn { tag, built } => format!(
+                "{} {tag} ({})",
+                self.service,
+                if *built {
+                    "stand-in, built"
+                } else {
+                    "stand-in, cached"
+                }
+            ),
+        }
+    }
+}
+
+/// What stand-ins are built with.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Debian mirror for debootstrap (None: the one this machine's apt uses).
+    pub debian_mirror: Option<String>,
+}
+
+/// The stand-in recipes, by the official image they replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recipe {
+    Rust,
+    Envoy,
+    Httpbin,
+}
+
+impl Recipe {
+    fn for_image(official: &str) -> Option<Recipe> {
+        match official.split_once(':').map_or(official, |(repo, _)| repo) {
+            "rust" | "library/rust" | "docker.io/library/rust" => Some(Recipe::Rust),
+            "envoyproxy/envoy" | "docker.io/envoyproxy/envoy" => Some(Recipe::Envoy),
+            "mccutchen/go-httpbin" | "docker.io/mccutchen/go-httpbin" => Some(Recipe::Httpbin),
+            _ => None,
+        }
+    }
+
+    fn dir(self) -> PathBuf {
+        let name = match self {
+            Recipe::Rust => "rust",
+            Recipe::Envoy => "envoy",
+            Recipe::Httpbin => "httpbin",
+        };
+        standins_dir().join(name)
+    }
+}
+
+/// xtask/standins: the stand-ins' Dockerfiles.
+pub fn standins_dir() -> PathBuf {
+    paths::root().join("xtask/standins")
+}
+
+/// The stand-in's tag for an official image: `http-headers-standin/<name>:<tag>`.
+pub fn standin_tag(official: &str) -> String {
+    format!(
+        "{PREFIX}/{}",
+        official.rsplit('/').next().unwrap_or(official)
+    )
+}
+
+/// Finds each service's image: the engine's, a pulled one, or a stand-in (built if needed).
+/// Build logs go to `log_dir`.
+pub fn resolve(
+    images: &[(String, String)],
+    options: &Options,
+    log_dir: &Path,
+) -> Result<Vec<Resolved>> {
+    let mut resolved = Vec::new();
+    let mut missing = Vec::new();
+    for (service, official) in images {
+        let source = if image_id(official).is_some() {
+            Some(Source::Engine)
+        } else if pull(official, &log_dir.join("pull.log"))? {
+            Some(Source::Pulled)
+        } else {
+            None
+        };
+        match source {
+            Some(source) => resolved.push(Resolved {
+                service: service.clone(),
+                official: official.clone(),
+                source,
+            }),
+            None => missing.push((service.clone(), official.clone())),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(resolved);
+    }
+    let mut recipes = Vec::new();
+    for (service, official) in &missing {
+        let recipe = Recipe::for_image(official).with_context(|| {
+            format!(
+                "the engine has no {official} (service {service}), cannot pull it, and there is no \
+                 stand-in recipe for it: load it with `docker load`"
+            )
+        })?;
+        recipes.push((service.clone(), official.clone(), recipe));
+    }
+    let base = ensure_base(options, log_dir)?;
+    let results: Vec<Result<Resolved>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = recipes
+            .iter()
+            .map(|(service, official, recipe)| {
+                let base = &base;
+                scope.spawn(move || {
+                    let (tag, built) = ensure_standin(*recipe, official, base, log_dir)?;
+                    Ok(Resolved {
+                        service: service.clone(),
+                        official: official.to_string(),
+                        source: Source::StandIn { tag, built },
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a stand-in build panicked")))
+            })
+            .collect()
+    });
+    for result in results {
+        resolved.push(result?);
+    }
+    resolved.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok(resolved)
+}
+
+/// The image's id, if the engine has it.
+pub fn image_id(image: &str) -> Option<String> {
+    inspect(image, "{{.Id}}")
+}
+
+fn inspect(image: &str, format: &str) -> Option<String> {
+    let out = run_captured(
+        Command::new("docker").args(["image", "inspect", "--format", format, image]),
+        Duration::from_secs(30),
+    )
+    .ok()?;
+    out.success.then(|| out.stdout.trim().to_string())
+}
+
+/// `docker pull`, given [`PULL_TIMEOUT`]; false when the registry can't be reached.
+fn pull(image: &str, log: &Path) -> Result<bool> {
+    Ok(run_logged(
+        Command::new("docker").args(["pull", "--quiet", image]),
+        log,
+        PULL_TIMEOUT,
+        "docker pull",
+    )
+    .is_ok())
+}
+
+/// The tag of a stand-in whose recipe hash is `key`, if the engine has it.
+fn cached(tag: &str, key: &str) -> bool {
+    inspect(
+        tag,
+        &format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}"),
+    )
+    .as_deref()
+        == Some(key)
+}
+
+/// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
+/// a given Rust release (the toolchain is pinned); a different one only means a rebuild.
+fn recipe_key(files: &[PathBuf], extra: &[&str]) -> Result<String> {
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        std::fs::read(file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .hash(&mut hasher);
+    }
+    extra.hash(&mut hasher);
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// A scratch build context, removed on drop.
+struct BuildContext {
+    dir: PathBuf,
+}
+
+impl BuildContext {
+    fn new(name: &str) -> Result<BuildContext> {
+        let dir = std::env::temp_dir().join(format!("{PREFIX}-{name}-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(BuildContext { dir })
+    }
+
+    fn copy(&self, from: &Path, name: &str) -> Result<()> {
+        std::fs::copy(from, self.dir.join(name))
+            .with_context(|| format!("copying {} into the build context", from.display()))?;
+        Ok(())
+    }
+}
+
+impl Drop for BuildContext {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `http-headers-standin/debian:bookworm`: the debootstrapped root file system with the
+/// CA certificates this host trusts, so the containers reach what the host reaches.
+fn ensure_base(options: &Options, log_dir: &Path) -> Result<String> {
+    let (rootfs, rootfs_id) = ensure_rootfs(options, log_dir)?;
+    let tag = format!("{PREFIX}/debian:{SUITE}");
+    let dockerfile = standins_dir().join("debian/Dockerfile");
+    let ca = host_ca_bundle();
+    let mut files = vec![dockerfile.clone()];
+    files.extend(ca.clone());
+    let key = recipe_key(&files, &[&rootfs_id])?;
+    if cached(&tag, &key) {
+        return Ok(tag);
+    }
+    let context = BuildContext::new("debian")?;
+    context.copy(&dockerfile, "Dockerfile")?;
+    match &ca {
+        Some(bundle) => context.copy(bundle, "host-ca-certificates.crt")?,
+        None => std::fs::write(context.dir.join("host-ca-certificates.crt"), "")?,
+    }
+    docker_build(
+        &context,
+        &tag,
+        &key,
+        &[("ROOTFS", &rootfs)],
+        &log_dir.join("debian.log"),
+    )?;
+    Ok(tag)
+}
+
+/// The CA bundle of this host, where Debian, Fedora or Alpine keep it.
+fn host_ca_bundle() -> Option<PathBuf> {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+}
+
+/// `http-headers-standin/debian-rootfs:bookworm`: `debootstrap --variant=minbase`, then
+/// `docker import`. Returns its tag and id.
+fn ensure_rootfs(options: &Options, log_dir: &Path) -> Result<(String, String)> {
+    let tag = format!("{PREFIX}/debian-rootfs:{SUITE}");
+    let include = "ca-certificates";
+    let key = recipe_key(&[], &["debootstrap --variant=minbase", SUITE, include])?;
+    if cached(&tag, &key) {
+        let id = image_id(&tag).context("the cached root file system vanished")?;
+        return Ok((tag, id));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!(
+            "the engine has none of the images and the stand-ins' Debian base must be made with \
+             debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
+             or load the official images with `docker load`"
+        );
+    }
+    let mirror = match &options.debian_mirror {
+        Some(mirror) => mirror.clone(),
+        None => apt_mirror().context(
+            "no Debian bookworm mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: \
+             pass one with --debian-mirror URL",
+        )?,
+    };
+    let log = log_dir.join("debootstrap.log");
+    ensure_debootstrap(&log)?;
+    let context = BuildContext::new("rootfs")?;
+    let rootfs = context.dir.join("rootfs");
+    run_logged(
+        Command::new("debootstrap")
+            .args(["--variant=minbase", &format!("--include={include}"), SUITE])
+            .arg(&rootfs)
+            .arg(&mirror),
+        &log,
+        Duration::from_secs(20 * 60),
+        &format!("debootstrap {SUITE} from {mirror}"),
+    )?;
+    let tar = context.dir.join("rootfs.tar");
+    run_logged(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        &log,
+        Duration::from_secs(10 * 60),
+        "packing the root file system",
+    )?;
+    run_logged(
+        Command::new("docker")
+            .args(["import", "--change", &format!("LABEL {RECIPE_LABEL}={key}")])
+            .args(["--change", "CMD [\"bash\"]"])
+            .arg(&tar)
+            .arg(&tag),
+        &log,
+        Duration::from_secs(10 * 60),
+        "docker import",
+    )?;
+    let id = image_id(&tag).context("docker import made no image")?;
+    Ok((tag, id))
+}
+
+/// debootstrap on PATH, installed with apt-get when missing (as `cargo xtask setup` does wrk).
+fn ensure_debootstrap(log: &Path) -> Result<()> {
+    let find = crate::bench::load::find_on_path;
+    if find("debootstrap").is_some() {
+        return Ok(());
+    }
+    if find("apt-get").is_none() {
+        bail!(
+            "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
+        );
+    }
+    run_logged(
+        Command::new("apt-get").arg("update"),
+        log,
+        Duration::from_secs(600),
+        "apt-get update",
+    )?;
+    run_logged(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "debootstrap"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        log,
+        Duration::from_secs(600),
+        "apt-get install debootstrap",
+    )
+}
+
+/// The bookworm mirror this machine's apt is configured with.
+fn apt_mirror() -> Option<String> {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    let mut listed: Vec<PathBuf> = std::fs::read_dir("/etc/apt/sources.list.d")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    listed.sort();
+    files.extend(listed);
+    files.iter().find_map(|path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        let name = path.to_string_lossy();
+        if name.ends_with(".sources") {
+            mirror_in_deb822(&text)
+        } else if name.ends_with(".list") {
+            mirror_in_one_line(&text)
+        } else {
+            None
+        }
+    })
+}
+
+/// The first URI of a `deb` paragraph whose suites include bookworm (deb822 `.sources`).
+fn mirror_in_deb822(text: &str) -> Option<String> {
+    text.split("\n\n").find_map(|paragraph| {
+        let field = |name: &str| {
+            paragraph.lines().find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_string())
+            })
+        };
+        let is_deb = field("Types")?.split_whitespace().any(|t| t == "deb");
+        let has_suite = field("Suites")?.split_whitespace().any(|s| s == SUITE);
+        let enabled = field("Enabled").is_none_or(|e| e != "no");
+        (is_deb && has_suite && enabled)
+            .then(|| field("URIs")?.split_whitespace().next().map(str::to_string))
+            .flatten()
+    })
+}
+
+/// The URI of the first `deb URI bookworm ...` line (one-line `.list` format).
+fn mirror_in_one_line(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        if words.next()? != "deb" {
+            return None;
+        }
+        let mut uri = words.next()?;
+        if uri.starts_with('[') {
+            // Options: `[arch=amd64 signed-by=...]`, possibly several words.
+            let mut word = uri;
+            while !word.ends_with(']') {
+                word = words.next()?;
+            }
+            uri = words.next()?;
+        }
+        (words.next()? == SUITE).then(|| uri.to_string())
+    })
+}
+
+/// One stand-in on top of `base`: reused when its recipe is unchanged, else built.
+fn ensure_standin(
+    recipe: Recipe,
+    official: &str,
+    base: &str,
+    log_dir: &Path,
+) -> Result<(String, bool)> {
+    let tag = standin_tag(official);
+    let version = official.rsplit_once(':').map_or("", |(_, v)| v);
+    let base_id = image_id(base).context("the stand-in base vanished")?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(recipe.dir())
+        .with_context(|| format!("reading {}", recipe.dir().display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let context = BuildContext::new(&tag.replace(['/', ':'], "-"))?;
+    for file in &files {
+        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+            context.copy(file, name)?;
+        }
+    }
+    let mut args: Vec<(&str, String)> = vec![("BASE", base.to_string())];
+    let mut extra = vec![base_id.clone(), version.to_string()];
+    match recipe {
+        Recipe::Rust => {
+            // `1.95.0-slim-bookworm` → 1.95.0
+            let rust = version.split('-').next().unwrap_or(version).to_string();
+            args.push(("RUST_VERSION", rust));
+        }
+        Recipe::Envoy => {
+            let tools = Tools::find()?;
+            let have = crate::setup::envoy_version(&tools)?;
+            if have != format!("envoy {}", version.trim_start_matches('v')) {
+                bail!(
+                    "the Envoy stand-in for {official} needs that version's binary; .venv has {have}"
+                );
+            }
+            extra.push(have);
+        }
+        Recipe::Httpbin => {
+            let pins = httpbin_requirements()?;
+            std::fs::write(context.dir.join("requirements.txt"), &pins)?;
+            extra.push(pins);
+        }
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let key = recipe_key(&files, &extra)?;
+    if cached(&tag, &key) {
+        return Ok((tag, false));
+    }
+    match recipe {
+        Recipe::Rust => fetch_rustup_init(&context.dir.join("rustup-init"))?,
+        Recipe::Envoy => context.copy(&Tools::find()?.envoy, "envoy")?,
+        Recipe::Httpbin => {}
+    }
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
+    docker_build(&context, &tag, &key, &args, &log)?;
+    Ok((tag, true))
+}
+
+/// xtask/requirements.txt's lines for httpbin, gunicorn and their dependencies.
+fn httpbin_requirements() -> Result<String> {
+    let all = std::fs::read_to_string(paths::requirements())?;
+    let lines: Vec<&str> = all
+        .lines()
+        .filter(|line| {
+            line.split_once("==").is_some_and(|(name, _)| {
+                HTTPBIN_PACKAGES.contains(&name.to_ascii_lowercase().as_str())
+            })
+        })
+        .collect();
+    if lines.len() != HTTPBIN_PACKAGES.len() {
+        bail!(
+            "xtask/requirements.txt should pin all of {HTTPBIN_PACKAGES:?} for the httpbin stand-in; it pins {lines:?}"
+        );
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+/// rustup-init from static.rust-lang.org; without a network, this machine's `rustup` (the
+/// same program: it acts as rustup-init when called by that name).
+fn fetch_rustup_init(to: &Path) -> Result<()> {
+    let downloaded = Command::new("curl")
+        .args([
+            "--fail",
+            "--silent",
+            "--show-error",
+            "--location",
+            "--max-time",
+            "120",
+            "--output",
+        ])
+        .arg(to)
+        .arg(RUSTUP_INIT_URL)
+        .status()
+        .is_ok_and(|s| s.success());
+    if downloaded {
+        return Ok(());
+    }
+    let rustup = crate::bench::load::find_on_path("rustup")
+        .context("cannot download rustup-init and there is no rustup on PATH to copy")?;
+    std::fs::copy(std::fs::canonicalize(&rustup)?, to)
+        .with_context(|| format!("copying {} as rustup-init", rustup.display()))?;
+    Ok(())
+}
+
+fn docker_build(
+    context: &BuildContext,
+    tag: &str,
+    key: &str,
+    args: &[(&str, &str)],
+    log: &Path,
+) -> Result<()> {
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "build",
+        "--label",
+        &format!("{RECIPE_LABEL}={key}"),
+        "--tag",
+        tag,
+    ]);
+    for (name, value) in args {
+        cmd.args(["--build-arg", &format!("{name}={value}")]);
+    }
+    cmd.arg(&context.dir);
+    run_logged(
+        &mut cmd,
+        log,
+        Duration::from_secs(30 * 60),
+        &format!("building the stand-in {tag}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_ins_never_carry_an_official_name() {
+        assert_eq!(
+            standin_tag("rust:1.95.0-slim-bookworm"),
+            "http-headers-standin/rust:1.95.0-slim-bookworm"
+        );
+        assert_eq!(
+            standin_tag("envoyproxy/envoy:v1.40.0"),
+            "http-headers-standin/envoy:v1.40.0"
+        );
+        assert_eq!(
+            standin_tag("mccutchen/go-httpbin:v2.22.1"),
+            "http-headers-standin/go-httpbin:v2.22.1"
+        );
+        assert_eq!(
+            Recipe::for_image("envoyproxy/envoy:v1.40.0"),
+            Some(Recipe::Envoy)
+        );
+        assert_eq!(Recipe::for_image("nginx:1"), None);
+    }
+
+    #[test]
+    fn finds_the_bookworm_mirror_in_both_apt_formats() {
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n";
+        assert_eq!(
+            mirror_in_deb822(deb822).as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        assert_eq!(
+            mirror_in_deb822("Types: deb\nURIs: http://x/\nSuites: trixie\n"),
+            None
+        );
+        let list = "# comment\ndeb-src http://src/ bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian bookworm main\n";
+        assert_eq!(
+            mirror_in_one_line(list).as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        assert_eq!(
+            mirror_in_one_line("deb http://x/ bookworm-security main\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_httpbin_stand_in_uses_the_native_runs_pins() {
+        let pins = httpbin_requirements().unwrap();
+        assert!(pins.lines().any(|l| l == "httpbin==0.10.4"), "{pins}");
+        assert!(pins.lines().any(|l| l.starts_with("gunicorn==")), "{pins}");
+    }
+}
