@@ -38,6 +38,8 @@ pub const EDIT_COMMANDS: [&[&str]; 2] = [&["run", "--rm", "build"], &["restart",
 /// The edit loop's command as the README shows it.
 pub const EDIT_COMMAND_LINE: &str = "docker compose run --rm build && docker compose restart envoy";
 
+/// The generated override that swaps in stand-ins.
+pub const OVERRIDE: &str = "docker-compose.standins.yml";
 /// How long `docker compose up` may take (a first run fetches the toolchain and crates).
 const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long Envoy may take to answer `/ready` once its container runs.
@@ -93,8 +95,10 @@ pub fn run(args: &Args) -> Result<i32> {
 
 fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
-    let engine = docker::engine_version().context(docker::NO_ENGINE_HINT)?;
-    let compose = docker::compose_version().context(docker::NO_COMPOSE_HINT)?;
+    let engine = docker::engine_version()
+        .map_err(|err| anyhow::anyhow!("{err:#}: {}", docker::NO_ENGINE_HINT))?;
+    let compose = docker::compose_version()
+        .map_err(|err| anyhow::anyhow!("{err:#}: {}", docker::NO_COMPOSE_HINT))?;
     if plugin::parse_version(&compose).is_none_or(|v| v < plugin::MIN_COMPOSE) {
         bail!(
             "docker compose is {compose}, older than 2.40.3: {}",
@@ -126,12 +130,18 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
         debian_mirror: args.debian_mirror.clone(),
     };
     let resolved = standins::resolve(&images, &options, &logs)?;
+    let mut described: Vec<String> = resolved.iter().map(Resolved::describe).collect();
     if let Some(yaml) = override_yaml(&resolved) {
-        let file = scratch.path.join("docker-compose.standins.yml");
-        std::fs::write(&file, yaml).with_context(|| format!("writing {}", file.display()))?;
-        project.files.push(file);
+        // One copy for this run, one left in target/ for using the stand-ins by hand.
+        for file in [scratch.path.join(OVERRIDE), logs.join(OVERRIDE)] {
+            std::fs::write(&file, &yaml).with_context(|| format!("writing {}", file.display()))?;
+        }
+        project.files.push(scratch.path.join(OVERRIDE));
+        described.push(format!(
+            "override {}",
+            crate::run::relative(&logs.join(OVERRIDE))
+        ));
     }
-    let described: Vec<String> = resolved.iter().map(Resolved::describe).collect();
     step.done(&described.join(", "));
 
     let listener = ports::free()?;
@@ -147,7 +157,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
             scratch.path.display()
         ));
     } else {
-        project.down_on_drop = true;
+        project.arm();
     }
     let target = Target { listener, admin };
 
@@ -179,6 +189,20 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     );
 
     watch(&project, &tree, &target, &logs)?;
+
+    // Up again with the volumes kept (toolchain, crates, module): the everyday start.
+    let step = Step::start("down", "docker compose down (volumes kept)");
+    project
+        .run(&["down", "--timeout", "5"], UP_TIMEOUT)
+        .map_err(failed)?;
+    step.done("stopped and removed the containers and the network");
+    let step = Step::start("up", "docker compose up, the volumes of the first run kept");
+    project
+        .run(&["up", "--detach"], UP_TIMEOUT)
+        .map_err(failed)?;
+    target.wait_ready().map_err(failed)?;
+    step.done(&format!("Envoy {} ready again", target.url()));
+    smoke(&project, &tree, &target, "smoke")?;
 
     if !args.keep {
         let step = Step::start("down", "docker compose down --volumes");

@@ -2,6 +2,7 @@
 //! a [`Service`] guard stops its process group on drop, a Ctrl-C handler stops all of
 //! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`).
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,28 @@ static EXIT_CODE_ON_INTERRUPT: AtomicI32 = AtomicI32::new(130);
 /// its outcome is that of its last report.
 pub fn exit_on_interrupt_with(code: i32) {
     EXIT_CODE_ON_INTERRUPT.store(code, Ordering::SeqCst);
+}
+
+/// Commands the Ctrl-C handler runs after stopping the groups (a Compose project's `down`),
+/// by registration id.
+static ON_INTERRUPT: Mutex<Vec<(u64, Vec<OsString>)>> = Mutex::new(Vec::new());
+
+/// Runs `argv` (program, then arguments) on Ctrl-C, until [`forget_on_interrupt`]; returns
+/// the registration's id.
+pub fn run_on_interrupt(argv: Vec<OsString>) -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut commands) = ON_INTERRUPT.lock() {
+        commands.push((id, argv));
+    }
+    id
+}
+
+/// Drops a [`run_on_interrupt`] registration.
+pub fn forget_on_interrupt(id: u64) {
+    if let Ok(mut commands) = ON_INTERRUPT.lock() {
+        commands.retain(|(i, _)| *i != id);
+    }
 }
 
 /// A running process (and its children) that is stopped when the guard is dropped.
@@ -145,8 +168,9 @@ fn stop_group(pgid: i32, child: &mut Child, signal: i32) -> Option<ExitStatus> {
     child.wait().ok()
 }
 
-/// On Ctrl-C (or SIGTERM), stops every live service and exits with 130, or with the code
-/// given to [`exit_on_interrupt_with`].
+/// On Ctrl-C (or SIGTERM), stops every live service, runs the [`run_on_interrupt`] commands
+/// (a Compose project's teardown) and exits with 130, or with the code given to
+/// [`exit_on_interrupt_with`].
 pub fn stop_all_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         let groups: Vec<i32> = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
@@ -156,6 +180,19 @@ pub fn stop_all_on_interrupt() {
         std::thread::sleep(Duration::from_millis(300));
         for pgid in &groups {
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        let commands: Vec<Vec<OsString>> = ON_INTERRUPT
+            .lock()
+            .map(|c| c.iter().map(|(_, argv)| argv.clone()).collect())
+            .unwrap_or_default();
+        for argv in &commands {
+            if let Some((program, args)) = argv.split_first() {
+                let _ = Command::new(program)
+                    .args(args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
         }
         eprintln!("\ninterrupted: stopped {} process group(s)", groups.len());
         std::process::exit(EXIT_CODE_ON_INTERRUPT.load(Ordering::SeqCst));

@@ -33,16 +33,17 @@ pub fn engine_version() -> Result<String> {
     Ok(out.stdout.trim().to_string())
 }
 
-/// `docker compose version --short`, e.g. `2.40.3`.
+/// The version `docker compose version` prints (`Docker Compose version v2.40.3`): `2.40.3`.
 pub fn compose_version() -> Result<String> {
     let out = run_captured(
-        Command::new("docker").args(["compose", "version", "--short"]),
+        Command::new("docker").args(["compose", "version"]),
         Duration::from_secs(15),
     )?;
     if !out.success {
-        bail!("`docker compose` is not available: {}", out.stderr_line());
+        bail!("`docker compose` is not available ({})", out.stderr_line());
     }
-    Ok(out.stdout.trim().trim_start_matches('v').to_string())
+    let version = out.stdout.split_whitespace().last().unwrap_or_default();
+    Ok(version.trim_start_matches('v').to_string())
 }
 
 /// A finished command's outcome, its output kept.
@@ -56,11 +57,10 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// The last non-empty line of stderr, for messages.
+    /// The first non-empty line of stderr (the error; help follows it), for messages.
     pub fn stderr_line(&self) -> String {
         self.stderr
             .lines()
-            .rev()
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("no message")
@@ -172,8 +172,12 @@ pub fn unique_suffix() -> String {
     format!("{}-{millis}", std::process::id())
 }
 
+/// `docker compose down` of everything the project made.
+const DOWN: &[&str] = &["down", "--volumes", "--remove-orphans", "--timeout", "5"];
+
 /// One Compose project: `docker compose --project-name NAME --file ... ` run in `dir`
-/// with `env`; taken down (`down --volumes`) when dropped if [`Project::down_on_drop`].
+/// with `env`; once armed ([`Project::arm`]), taken down (`down --volumes`) when dropped or
+/// on Ctrl-C, unless [`Project::down`] did it already.
 pub struct Project {
     /// The project name (`--project-name`): the prefix of its containers, volumes, network.
     pub name: String,
@@ -185,8 +189,8 @@ pub struct Project {
     pub env: Vec<(String, String)>,
     /// Where every compose command's output goes.
     pub log: PathBuf,
-    /// Take the project down when this is dropped (set once it may be up; `--keep` doesn't).
-    pub down_on_drop: bool,
+    /// The Ctrl-C registration of the teardown, while armed.
+    armed: Option<u64>,
 }
 
 impl Project {
@@ -200,7 +204,7 @@ impl Project {
             files,
             env: Vec::new(),
             log: log.to_path_buf(),
-            down_on_drop: false,
+            armed: None,
         }
     }
 
@@ -278,13 +282,20 @@ impl Project {
         Ok((started.to_string(), finished.to_string()))
     }
 
+    /// From now on, take the project down when this is dropped or on Ctrl-C.
+    pub fn arm(&mut self) {
+        let cmd = self.command(DOWN);
+        let mut argv = vec![cmd.get_program().to_os_string()];
+        argv.extend(cmd.get_args().map(OsStr::to_os_string));
+        self.armed = Some(crate::procs::run_on_interrupt(argv));
+    }
+
     /// Takes the project down, its volumes included.
     pub fn down(&mut self) -> Result<()> {
-        self.down_on_drop = false;
-        self.run(
-            &["down", "--volumes", "--remove-orphans", "--timeout", "5"],
-            Duration::from_secs(120),
-        )
+        if let Some(id) = self.armed.take() {
+            crate::procs::forget_on_interrupt(id);
+        }
+        self.run(DOWN, Duration::from_secs(120))
     }
 
     /// Containers, volumes and networks of this project that still exist.
@@ -318,7 +329,7 @@ impl Project {
 impl Drop for Project {
     /// A run that stopped early (a failed step, an error) leaves nothing behind.
     fn drop(&mut self) {
-        if self.down_on_drop {
+        if self.armed.is_some() {
             let _ = self.down();
         }
     }

@@ -536,6 +536,14 @@ fn ensure_standin(
     }
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
+    let had = inspect(
+        &tag,
+        &format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}"),
+    );
+    std::fs::write(
+        &log,
+        format!("building {tag}: recipe {key}, the engine's image has {had:?}\n"),
+    )?;
     docker_build(&context, &tag, &key, &args, &log)?;
     Ok((tag, true))
 }
