@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use crate::procs::Service;
 use crate::progress::{Step, seconds};
-use crate::{bootstrap, http, paths, ports, stack};
+use crate::{http, paths, ports, stack};
 use docker::Project;
+use smoke::envoy::bootstrap;
 use standins::{Resolved, Source};
 
 /// What `cargo xtask compose` was asked to do.
@@ -139,7 +140,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
         project.files.push(scratch.path.join(OVERRIDE));
         described.push(format!(
             "override {}",
-            crate::run::relative(&logs.join(OVERRIDE))
+            paths::relative(&logs.join(OVERRIDE))
         ));
     }
     step.done(&described.join(", "));

@@ -17,7 +17,7 @@ pub const MIN_COMPOSE: (u32, u32, u32) = (2, 40, 3);
 /// Makes `docker compose` at least [`MIN_COMPOSE`]. Without a Docker CLI it says so and
 /// returns: the native loop needs no Docker.
 pub fn ensure(tools: &Tools) -> Result<()> {
-    if crate::bench::load::find_on_path("docker").is_none() {
+    if which::which("docker").is_err() {
         eprintln!(
             "! no docker CLI on PATH: the Docker path (docker compose up) is unavailable; the native loop needs none"
         );

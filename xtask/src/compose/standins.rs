@@ -389,11 +389,10 @@ fn ensure_rootfs(options: &Options, log_dir: &Path) -> Result<(String, String)> 
 
 /// debootstrap on PATH, installed with apt-get when missing (as `cargo xtask setup` does wrk).
 fn ensure_debootstrap(log: &Path) -> Result<()> {
-    let find = crate::bench::load::find_on_path;
-    if find("debootstrap").is_some() {
+    if which::which("debootstrap").is_ok() {
         return Ok(());
     }
-    if find("apt-get").is_none() {
+    if which::which("apt-get").is_err() {
         bail!(
             "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
         );
@@ -587,7 +586,7 @@ fn fetch_rustup_init(to: &Path) -> Result<()> {
     if downloaded {
         return Ok(());
     }
-    let rustup = crate::bench::load::find_on_path("rustup")
+    let rustup = which::which("rustup")
         .context("cannot download rustup-init and there is no rustup on PATH to copy")?;
     std::fs::copy(std::fs::canonicalize(&rustup)?, to)
         .with_context(|| format!("copying {} as rustup-init", rustup.display()))?;
