@@ -163,13 +163,19 @@ pub fn tail(log: &Path, lines: usize) -> String {
         .join("\n")
 }
 
-/// `<pid>-<milliseconds since the epoch>`: unique on this machine for names and files.
+/// `<pid>-<milliseconds since the epoch>[-<n>]`: unique on this machine for names and
+/// files, also between threads of this process (the n-th call after the first adds `-n`).
 pub fn unique_suffix() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default();
-    format!("{}-{millis}", std::process::id())
+    match n {
+        0 => format!("{}-{millis}", std::process::id()),
+        n => format!("{}-{millis}-{n}", std::process::id()),
+    }
 }
 
 /// `docker compose down` of everything the project made.

@@ -301,6 +301,7 @@ fn ensure_base(options: &Options, log_dir: &Path) -> Result<String> {
         Some(bundle) => context.copy(bundle, "host-ca-certificates.crt")?,
         None => std::fs::write(context.dir.join("host-ca-certificates.crt"), "")?,
     }
+    let old = image_id(&tag);
     docker_build(
         &context,
         &tag,
@@ -308,6 +309,7 @@ fn ensure_base(options: &Options, log_dir: &Path) -> Result<String> {
         &[("ROOTFS", &rootfs)],
         &log_dir.join("debian.log"),
     )?;
+    remove_replaced(old, &tag);
     Ok(tag)
 }
 
@@ -543,8 +545,23 @@ fn ensure_standin(
         &log,
         format!("building {tag}: recipe {key}, the engine's image has {had:?}\n"),
     )?;
+    let old = image_id(&tag);
     docker_build(&context, &tag, &key, &args, &log)?;
+    remove_replaced(old, &tag);
     Ok((tag, true))
+}
+
+/// Removes the stand-in that a rebuild of `tag` replaced (now untagged), unless a container
+/// still uses it; never touches anything else.
+fn remove_replaced(old: Option<String>, tag: &str) {
+    if let Some(old) = old
+        && image_id(tag).is_some_and(|new| new != old)
+    {
+        let _ = run_captured(
+            Command::new("docker").args(["image", "rm", &old]),
+            Duration::from_secs(60),
+        );
+    }
 }
 
 /// xtask/requirements.txt's lines for httpbin, gunicorn and their dependencies.
