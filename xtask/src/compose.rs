@@ -248,6 +248,7 @@ fn watch(project: &Project, tree: &Path, target: &Target, logs: &Path) -> Result
         "docker compose watch",
         &mut project.command(["watch", "--no-up"]),
         &log,
+        &log,
         libc::SIGINT,
     )?;
     let deadline = Instant::now() + READY_TIMEOUT;
