@@ -166,7 +166,10 @@ fn readme_commands_pass_and_watch_mode_reruns_on_change() {
     std::fs::write(&config, &original).unwrap();
 
     let mut watcher = Watcher::start(&config);
+    // The report (stdout) and the progress lines (stderr) come through two pipes, in no fixed
+    // order: wait for both the watch line and the report's closing line.
     watcher.wait_for("watching", 1);
+    watcher.wait_for(" passed, ", 1);
     let first = watcher.text();
     assert_contains("the first report", &first, "PASSED: 5 passed, 0 failed");
     assert!(!first.contains('✗'), "a check failed:\n{first}");
@@ -194,6 +197,7 @@ fn readme_commands_pass_and_watch_mode_reruns_on_change() {
     std::thread::sleep(std::time::Duration::from_millis(1100)); // a newer mtime on coarse clocks
     std::fs::write(&config, original.replace("demo-wasm", "demo-watch")).unwrap();
     watcher.wait_for("from change to report", 1);
+    watcher.wait_for(" passed, ", 2);
     let text = watcher.text();
     assert_contains(
         "the re-run's report",
