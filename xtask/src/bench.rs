@@ -262,14 +262,8 @@ fn module_sizes(modules: &Modules) -> Result<Vec<(String, u64)>> {
     [&modules.filter, &modules.empty, &modules.naive]
         .into_iter()
         .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let bytes = std::fs::metadata(path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .len();
-            Ok((name, bytes))
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Ok((name.into_owned(), crate::wasm::check_module(path)?))
         })
         .collect()
 }

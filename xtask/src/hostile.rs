@@ -172,9 +172,10 @@ fn fixed_outcome(case: &Case, outcome: &Outcome) -> FixedOutcome {
     }
 }
 
-/// The byte a fixed byte case sends (`a<byte>b` in `x-byte`).
+/// The byte a fixed byte case sends (`a<byte>b` in `x-byte`), read from its label.
 fn byte_of(case: &Case) -> Option<u8> {
-    (0..=0xFFu8).find(|b| case.label == format!("fixed bytes: {}", fixed::byte_label(*b)))
+    let hex = case.label.strip_prefix("fixed bytes: byte 0x")?;
+    u8::from_str_radix(hex, 16).ok()
 }
 
 fn byte_fate(byte: u8, outcome: &Outcome) -> ByteFate {
