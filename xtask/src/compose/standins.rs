@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::docker::{run_captured, run_logged, unique_suffix};
-use crate::{paths, tools::Tools};
+use crate::paths;
 
 /// The repository part of every stand-in's tag.
 pub const PREFIX: &str = "http-headers-standin";
@@ -510,7 +510,7 @@ fn ensure_standin(
             args.push(("RUST_VERSION", rust));
         }
         Recipe::Envoy => {
-            let tools = Tools::find()?;
+            let tools = crate::setup::ensure_venv()?;
             let have = crate::setup::envoy_version(&tools)?;
             if have != format!("envoy {}", version.trim_start_matches('v')) {
                 bail!(
@@ -532,7 +532,7 @@ fn ensure_standin(
     }
     match recipe {
         Recipe::Rust => fetch_rustup_init(&context.dir.join("rustup-init"))?,
-        Recipe::Envoy => context.copy(&Tools::find()?.envoy, "envoy")?,
+        Recipe::Envoy => context.copy(&crate::setup::ensure_venv()?.envoy, "envoy")?,
         Recipe::Httpbin => {}
     }
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
