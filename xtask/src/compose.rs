@@ -166,7 +166,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     project
         .run(&["up", "--detach"], UP_TIMEOUT)
         .map_err(failed)?;
-    target.wait_ready().map_err(failed)?;
+    target.wait_ready(&project).map_err(failed)?;
     step.done(&format!(
         "Envoy {} ready (admin {})",
         target.url(),
@@ -181,7 +181,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     for command in EDIT_COMMANDS {
         project.run(command, UP_TIMEOUT).map_err(failed)?;
     }
-    target.wait_ready().map_err(failed)?;
+    target.wait_ready(&project).map_err(failed)?;
     step.done(&format!("{change}; Envoy restarted"));
     smoke(&project, &tree, &target, "smoke")?;
     eprintln!(
@@ -201,7 +201,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     project
         .run(&["up", "--detach"], UP_TIMEOUT)
         .map_err(failed)?;
-    target.wait_ready().map_err(failed)?;
+    target.wait_ready(&project).map_err(failed)?;
     step.done(&format!("Envoy {} ready again", target.url()));
     smoke(&project, &tree, &target, "smoke")?;
 
@@ -272,7 +272,7 @@ fn watch(project: &Project, tree: &Path, target: &Target, logs: &Path) -> Result
         "envoy.yaml saved; waiting for Compose to restart Envoy",
     );
     wait_for_start(project, "envoy", &envoy_started).map_err(failed)?;
-    target.wait_ready().map_err(failed)?;
+    target.wait_ready(project).map_err(failed)?;
     step.done(&format!(
         "{change}; Envoy restarted by docker compose watch"
     ));
@@ -302,7 +302,7 @@ fn watch(project: &Project, tree: &Path, target: &Target, logs: &Path) -> Result
             "Envoy restarted at {envoy_now}, before the build finished at {build_finished}: it runs the old module"
         )));
     }
-    target.wait_ready().map_err(failed)?;
+    target.wait_ready(project).map_err(failed)?;
     step.done("the build re-ran, then Envoy restarted with its module");
     smoke(project, tree, target, "smoke")?;
     eprintln!(
@@ -363,8 +363,9 @@ impl Target {
         format!("http://127.0.0.1:{}", self.admin)
     }
 
-    /// Polls Envoy's admin `/ready` until it answers 200.
-    fn wait_ready(&self) -> Result<()> {
+    /// Polls Envoy's admin `/ready` until it answers 200; if it never does, the error holds
+    /// the end of `docker compose logs envoy`, which says why.
+    fn wait_ready(&self, project: &Project) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let admin = stack::loopback(self.admin);
         loop {
@@ -372,10 +373,14 @@ impl Target {
                 return Ok(());
             }
             if Instant::now() > deadline {
+                let log = project
+                    .output(&["logs", "--no-color", "--tail", "10", "envoy"])
+                    .unwrap_or_else(|e| format!("(no log: {e:#})"));
                 bail!(
-                    "Envoy's admin {}/ready did not answer 200 within {} s (see `docker compose logs envoy`)",
+                    "Envoy's admin {}/ready did not answer 200 within {} s; the end of `docker compose logs envoy`:\n{}",
                     self.admin_url(),
-                    READY_TIMEOUT.as_secs()
+                    READY_TIMEOUT.as_secs(),
+                    log.trim_end()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
