@@ -89,7 +89,7 @@ pub fn run(args: &Args) -> Result<i32> {
         Err(err) => Err(err),
     };
     if let Some(hint) = stop_hint {
-        eprintln!("the stack is still running (--keep); stop it with:\n  {hint}");
+        eprintln!("the stack is still running (--keep) {hint}");
     }
     code
 }
@@ -153,7 +153,8 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     ];
     if args.keep {
         *stop_hint = Some(format!(
-            "{} && rm -rf '{}'",
+            "at http://127.0.0.1:{listener} (admin http://127.0.0.1:{admin}), from {}; stop it with:\n  {} && rm -rf '{}'",
+            tree.display(),
             project.command_line("down --volumes"),
             scratch.path.display()
         ));
@@ -477,22 +478,28 @@ pub fn override_yaml(resolved: &[Resolved]) -> Option<String> {
     any.then_some(yaml)
 }
 
-/// The scratch directory (the tree copy, the override file): removed when dropped, unless kept.
+/// The scratch directory (the tree copy, the override file): removed when dropped or on
+/// Ctrl-C, unless kept.
 struct ScratchDir {
     path: PathBuf,
-    keep: bool,
+    /// The Ctrl-C registration of its removal (None: kept).
+    on_interrupt: Option<u64>,
 }
 
 impl ScratchDir {
     fn new(path: PathBuf, keep: bool) -> Result<ScratchDir> {
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(ScratchDir { path, keep })
+        let on_interrupt = (!keep).then(|| {
+            crate::procs::run_on_interrupt(vec!["rm".into(), "-rf".into(), path.clone().into()])
+        });
+        Ok(ScratchDir { path, on_interrupt })
     }
 }
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
-        if !self.keep {
+        if let Some(id) = self.on_interrupt.take() {
+            crate::procs::forget_on_interrupt(id);
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }

@@ -185,7 +185,8 @@ pub fn stop_all_on_interrupt() {
             .lock()
             .map(|c| c.iter().map(|(_, argv)| argv.clone()).collect())
             .unwrap_or_default();
-        for argv in &commands {
+        // Last registered first, as guards drop.
+        for argv in commands.iter().rev() {
             if let Some((program, args)) = argv.split_first() {
                 let _ = Command::new(program)
                     .args(args)

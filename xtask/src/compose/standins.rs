@@ -551,7 +551,9 @@ fn ensure_standin(
     );
     std::fs::write(
         &log,
-        format!("building {tag}: recipe {key}, the engine's image has {had:?}\n"),
+        format!(
+            "building {tag}: recipe {key} (of {files:?} and {extra:?}), the engine's image has {had:?}\n"
+        ),
     )?;
     let old = image_id(&tag);
     docker_build(&context, &tag, &key, &args, &log)?;
