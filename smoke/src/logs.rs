@@ -39,8 +39,8 @@ pub enum LogSource {
 pub struct LogMark {
     /// The file's length at the start (file sources).
     pub file_offset: u64,
-    /// Unix seconds at the start.
-    pub started_unix: u64,
+    /// Unix seconds at the start; `None` for the log's very beginning ([`LogSource::fetch`]).
+    pub started_unix: Option<u64>,
 }
 
 /// A log source that could not be read.
@@ -209,7 +209,8 @@ impl LogSource {
     pub fn mark(&self) -> Result<LogMark, LogSourceError> {
         let started_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .ok()
+            .map(|d| d.as_secs());
         let file_offset = match self {
             Self::File(path) => std::fs::metadata(path)
                 .map_err(|error| LogSourceError::File {
@@ -241,10 +242,9 @@ impl LogSource {
                 let mut args = vec!["compose", "logs", "--no-color", "--no-log-prefix"];
                 let since = mark
                     .started_unix
-                    .saturating_sub(COMPOSE_SINCE_MARGIN_SECS)
-                    .to_string();
-                if mark.started_unix > 0 {
-                    args.extend(["--since", &since]);
+                    .map(|s| s.saturating_sub(COMPOSE_SINCE_MARGIN_SECS).to_string());
+                if let Some(since) = &since {
+                    args.extend(["--since", since]);
                 }
                 args.push(service);
                 run(
