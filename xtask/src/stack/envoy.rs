@@ -1,0 +1,184 @@
+//! The real Envoy as a guarded child process: its options, its start (and why a start
+//! failed), its logs, and `envoy --mode validate`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use smoke::envoy::log as envoy_log;
+
+use super::{START_TIMEOUT, port_taken_if, wait_until};
+use crate::envoy_versions::NoWasmRuntime;
+use crate::http;
+use crate::procs::Service;
+use crate::tools::Tools;
+
+/// Options for one Envoy process.
+#[derive(Debug, Clone)]
+pub struct EnvoyOptions {
+    /// The level of Envoy's `wasm` logger: `info` shows the header lines, `warning` hides them.
+    pub wasm_log_level: String,
+    /// Worker threads.
+    pub concurrency: u32,
+    /// Envoy's `--log-format` (None: Envoy's default format).
+    pub log_format: Option<String>,
+}
+
+impl Default for EnvoyOptions {
+    fn default() -> Self {
+        EnvoyOptions {
+            wasm_log_level: "info".into(),
+            concurrency: 1,
+            log_format: None,
+        }
+    }
+}
+
+/// The real Envoy (the pinned release, or the one `--envoy` chose), started with a derived
+/// config file.
+pub struct Envoy {
+    service: Service,
+    /// The HTTP listener.
+    pub listener: SocketAddr,
+    /// The admin listener (`/ready`, `/stats`).
+    pub admin: SocketAddr,
+    /// The config file it runs.
+    pub config: PathBuf,
+}
+
+impl Envoy {
+    /// Starts Envoy with `config` (whose listener and admin are at the given addresses),
+    /// output to `log`, and waits until its admin says `/ready`. If Envoy exits first,
+    /// the error carries the lines of its log that say why; for a build without a Wasm
+    /// runtime it is a [`NoWasmRuntime`] (callers tell it apart with `downcast_ref`).
+    pub fn start(
+        tools: &Tools,
+        config: &Path,
+        listener: SocketAddr,
+        admin: SocketAddr,
+        log: &Path,
+        options: &EnvoyOptions,
+    ) -> Result<Envoy> {
+        let access_log = access_log_of(log);
+        let _ = std::fs::remove_file(log);
+        let _ = std::fs::remove_file(&access_log);
+        let mut cmd = Command::new(&tools.envoy);
+        cmd.arg("--config-path")
+            .arg(config)
+            .args(["--concurrency", &options.concurrency.to_string()])
+            .args(["--log-level", "warning"])
+            .args([
+                "--component-log-level",
+                &format!("wasm:{}", options.wasm_log_level),
+            ])
+            .arg("--disable-hot-restart");
+        if let Some(format) = &options.log_format {
+            cmd.args(["--log-format", format]);
+        }
+        let mut service = Service::spawn("envoy", &mut cmd, &access_log, log, libc::SIGTERM)?;
+        let ready = wait_until(&mut service, START_TIMEOUT, || {
+            http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
+        });
+        if let Err(err) = ready {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
+                return Err(no_runtime.into());
+            }
+            let message = format!(
+                "Envoy {}: {err:#}\n{}",
+                tools.envoy_version(),
+                envoy_log::explain_start_failure(&text, log)
+            );
+            return Err(port_taken_if(
+                envoy_log::bind_failure(&text).is_some(),
+                message,
+            ));
+        }
+        Ok(Envoy {
+            service,
+            listener,
+            admin,
+            config: config.to_path_buf(),
+        })
+    }
+
+    /// `http://<listener>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.listener)
+    }
+
+    /// `http://<admin>`.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin)
+    }
+
+    /// Envoy's log (its stderr): the filter's lines are there.
+    pub fn log(&self) -> &Path {
+        self.service.log()
+    }
+
+    /// The access log (Envoy's stdout), next to [`Envoy::log`].
+    pub fn access_log(&self) -> PathBuf {
+        access_log_of(self.service.log())
+    }
+
+    /// Envoy's process id.
+    pub fn pid(&self) -> u32 {
+        self.service.pid()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.service.exited().is_none()
+    }
+
+    /// Stops Envoy now (also done on drop).
+    pub fn stop(&mut self) {
+        self.service.stop();
+    }
+
+    /// Empties Envoy's log and its access log, which Envoy keeps open (it appends, so it goes
+    /// on at the new end).
+    pub fn truncate_logs(&self) -> Result<()> {
+        for log in [self.log().to_path_buf(), self.access_log()] {
+            std::fs::File::options()
+                .write(true)
+                .open(&log)
+                .and_then(|f| f.set_len(0))
+                .with_context(|| format!("truncating {}", log.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the access log of an Envoy logging to `log` goes: `envoy.log` → `envoy.access.log`.
+pub fn access_log_of(log: &Path) -> PathBuf {
+    log.with_extension("access.log")
+}
+
+/// `envoy --mode validate -c config`: loads the config and the wasm, runs the plugin's
+/// `on_configure`, and exits. Returns whether it passed, and everything it printed.
+pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
+    log::debug!("envoy --mode validate --config-path {}", config.display());
+    let out = Command::new(&tools.envoy)
+        .args([
+            "--mode",
+            "validate",
+            "--log-level",
+            "warning",
+            "--component-log-level",
+            "wasm:info",
+            "--config-path",
+        ])
+        .arg(config)
+        .output()
+        .with_context(|| format!("running {} --mode validate", tools.envoy.display()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}
