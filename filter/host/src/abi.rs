@@ -1,0 +1,98 @@
+//! The parts of the proxy-wasm ABI 0.2.1 this host speaks: statuses, log levels, map and buffer
+//! types (the numbers Envoy uses), and the serialized header map.
+
+/// A host call's status, as the module reads it.
+pub mod status {
+    pub const OK: u32 = 0;
+    pub const NOT_FOUND: u32 = 1;
+    pub const BAD_ARGUMENT: u32 = 2;
+    pub const INTERNAL_FAILURE: u32 = 10;
+    pub const UNIMPLEMENTED: u32 = 12;
+}
+
+/// Envoy's log levels for wasm (`proxy_get_log_level`, `proxy_log`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+    Critical = 5,
+}
+
+impl LogLevel {
+    /// The level a module passed to `proxy_log`, if it is one.
+    pub fn from_u32(level: u32) -> Option<LogLevel> {
+        Some(match level {
+            0 => LogLevel::Trace,
+            1 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            5 => LogLevel::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// `MapType`: which header map a call names.
+pub mod map_type {
+    pub const HTTP_REQUEST_HEADERS: u32 = 0;
+    pub const HTTP_RESPONSE_HEADERS: u32 = 2;
+}
+
+/// `BufferType`: which buffer `proxy_get_buffer_bytes` reads.
+pub mod buffer_type {
+    pub const VM_CONFIGURATION: u32 = 6;
+    pub const PLUGIN_CONFIGURATION: u32 = 7;
+}
+
+/// A header map: names and values as bytes, in order.
+pub type Headers = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A header map as `proxy_get_header_map_pairs` hands it over: the number of pairs (u32 LE), then
+/// each pair's name and value sizes (u32 LE each), then each name and value followed by a NUL.
+pub fn serialize_map(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let data: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut out = Vec::with_capacity(4 + 8 * headers.len() + data);
+    out.extend_from_slice(&(headers.len() as u32).to_le_bytes());
+    for (name, value) in headers {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+/// `(name, value)` pairs from text, for tests and the benchmark request.
+pub fn headers(pairs: &[(&str, &str)]) -> Headers {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_map_byte_for_byte() {
+        let map = serialize_map(&headers(&[(":path", "/"), ("a", "")]));
+        let expected: &[u8] = &[
+            2, 0, 0, 0, // two pairs
+            5, 0, 0, 0, 1, 0, 0, 0, // `:path` is 5 bytes, `/` 1
+            1, 0, 0, 0, 0, 0, 0, 0, // `a` is 1 byte, its value 0
+            b':', b'p', b'a', b't', b'h', 0, b'/', 0, // each followed by a NUL
+            b'a', 0, 0,
+        ];
+        assert_eq!(map, expected);
+        assert_eq!(serialize_map(&[]), [0, 0, 0, 0]);
+    }
+}

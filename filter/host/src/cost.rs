@@ -1,0 +1,406 @@
+//! The cost figure that doesn't wobble: wasm instructions the module executes per request
+//! (wasmtime's fuel, one unit per wasm operator; host calls are not counted), for the request
+//! of the Envoy benchmark (`cargo xtask bench`: wrk's `GET /bench`, answered by a
+//! `direct_response` of 3 bytes), for the same variants: the empty filter, this filter at info
+//! and at warning, the naive filter at info and at warning.
+//!
+//! Every figure is the same on every run and every machine for the same modules: no clock,
+//! no randomness, no other process. The recorded [`Baseline`] is what a test compares with.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::abi::{Headers, LogLevel, headers};
+use crate::state::HostState;
+use crate::vm::{Vm, Wasm};
+
+/// Streams run before counting (the allocator and the SDK's maps warm up).
+pub const WARMUP: u64 = 10;
+/// Streams counted; a figure is their total divided by this.
+pub const MEASURED: u64 = 100;
+/// How much a count may grow over the baseline before the test fails.
+pub const TOLERANCE: f64 = 0.10;
+
+/// The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
+/// log of a wrk request: `GET /bench HTTP/1.1` with `Host` only).
+pub fn bench_request() -> Headers {
+    headers(&[
+        (":authority", "127.0.0.1:10000"),
+        (":path", "/bench"),
+        (":method", "GET"),
+        (":scheme", "http"),
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", "8d586026-7c3e-423b-8b75-a9230f19e8d1"),
+    ])
+}
+
+/// The response headers of the benchmark's `direct_response` (200, body `ok\n`) as the filter
+/// sees them (Envoy adds `date` and `server` after the filters).
+pub fn bench_response() -> Headers {
+    headers(&[
+        (":status", "200"),
+        ("content-length", "3"),
+        ("content-type", "text/plain"),
+    ])
+}
+
+/// Which module a variant runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    /// `filter/examples/bench_empty.rs`.
+    Empty,
+    /// `filter.wasm`.
+    Filter,
+    /// `filter/examples/bench_naive.rs`.
+    Naive,
+}
+
+/// One measured set-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// As in the Envoy benchmark's table and the baseline file.
+    pub key: &'static str,
+    /// What a reader sees.
+    pub label: &'static str,
+    /// The module.
+    pub module: Module,
+    /// Envoy's `wasm` log level.
+    pub level: LogLevel,
+}
+
+/// The variants, in the Envoy benchmark's order (less "no wasm filter").
+pub const VARIANTS: [Variant; 5] = [
+    Variant {
+        key: "empty",
+        label: "empty wasm filter",
+        module: Module::Empty,
+        level: LogLevel::Info,
+    },
+    Variant {
+        key: "filter-info",
+        label: "this filter, wasm:info",
+        module: Module::Filter,
+        level: LogLevel::Info,
+    },
+    Variant {
+        key: "filter-warning",
+        label: "this filter, wasm:warning",
+        module: Module::Filter,
+        level: LogLevel::Warn,
+    },
+    Variant {
+        key: "naive-info",
+        label: "naive filter, wasm:info",
+        module: Module::Naive,
+        level: LogLevel::Info,
+    },
+    Variant {
+        key: "naive-warning",
+        label: "naive filter, wasm:warning",
+        module: Module::Naive,
+        level: LogLevel::Warn,
+    },
+];
+
+/// The compiled modules.
+pub struct Modules {
+    pub empty: Wasm,
+    pub filter: Wasm,
+    pub naive: Wasm,
+}
+
+impl Modules {
+    fn get(&self, module: Module) -> &Wasm {
+        match module {
+            Module::Empty => &self.empty,
+            Module::Filter => &self.filter,
+            Module::Naive => &self.naive,
+        }
+    }
+}
+
+/// What one variant costs per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub variant: &'static str,
+    pub label: &'static str,
+    /// Wasm instructions per request.
+    pub instructions: u64,
+    /// Lines Envoy prints per request (at the variant's level).
+    pub lines: u64,
+    /// Host calls per request.
+    pub host_calls: u64,
+}
+
+/// Counts one module at `level` with `config`: [`WARMUP`] streams, then the mean of
+/// [`MEASURED`] streams of the benchmark's request.
+pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64, u64)> {
+    let mut vm = Vm::new(wasm, HostState::new(level, config))?;
+    if !vm.start()? {
+        bail!(
+            "{} refused the plugin configuration: {:?}",
+            wasm.path().display(),
+            vm.state().log
+        );
+    }
+    let (request, response) = (bench_request(), bench_response());
+    for _ in 0..WARMUP {
+        vm.stream(&request, &response)?;
+    }
+    let (mut instructions, mut lines, mut calls) = (0, 0, 0);
+    for _ in 0..MEASURED {
+        let stream = vm.stream(&request, &response)?;
+        instructions += stream.instructions;
+        lines += stream
+            .log
+            .iter()
+            .filter(|line| line.level.is_some_and(|l| l >= level))
+            .count() as u64;
+        calls += stream.calls.values().sum::<u64>();
+    }
+    let per_request = |total: u64| (total + MEASURED / 2) / MEASURED;
+    Ok((
+        per_request(instructions),
+        per_request(lines),
+        per_request(calls),
+    ))
+}
+
+/// Where one request of `wasm` at info spends its instructions, after the warm-up: one line
+/// per callback or host call, with the instructions executed from there to the next.
+pub fn profile(wasm: &Wasm, config: &[u8]) -> Result<String> {
+    let mut vm = Vm::new(wasm, HostState::new(LogLevel::Info, config))?;
+    vm.start()?;
+    let (request, response) = (bench_request(), bench_response());
+    for _ in 0..WARMUP {
+        vm.stream(&request, &response)?;
+    }
+    vm.state_mut().trace = Some(Vec::new());
+    let stream = vm.stream(&request, &response)?;
+    let end = vm.fuel_left()?;
+    let trace = vm.state_mut().trace.take().unwrap_or_default();
+    let mut out = format!("{} instructions in one request:\n", stream.instructions);
+    let mut lines = stream.log.iter();
+    for (i, (what, fuel)) in trace.iter().enumerate() {
+        let next = trace.get(i + 1).map_or(end, |(_, f)| *f);
+        let detail = if what == "proxy_log" {
+            lines.next().map(|l| l.text()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{:>8}  {what} {detail}", fuel.saturating_sub(next));
+    }
+    Ok(out)
+}
+
+/// Every variant's row, in table order.
+pub fn rows(modules: &Modules, config: &[u8]) -> Result<Vec<Row>> {
+    VARIANTS
+        .iter()
+        .map(|v| {
+            let (instructions, lines, host_calls) = measure(modules.get(v.module), v.level, config)
+                .with_context(|| format!("measuring `{}`", v.label))?;
+            Ok(Row {
+                variant: v.key,
+                label: v.label,
+                instructions,
+                lines,
+                host_calls,
+            })
+        })
+        .collect()
+}
+
+/// The table, in Markdown (it reads as well in a terminal).
+pub fn table(rows: &[Row]) -> String {
+    let empty = rows
+        .iter()
+        .find(|r| r.variant == "empty")
+        .map_or(0, |r| r.instructions);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|");
+    for row in rows {
+        let ratio = if empty == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.2}", row.instructions as f64 / empty as f64)
+        };
+        let per_line = row
+            .instructions
+            .checked_div(row.lines)
+            .map_or("—".to_string(), grouped);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.label,
+            grouped(row.instructions),
+            ratio,
+            row.lines,
+            per_line,
+            row.host_calls
+        );
+    }
+    out
+}
+
+/// `12345678` as `12,345,678`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// This filter's recorded counts per request: what the regression test compares with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    /// `(variant key, instructions per request)`, for this filter's variants.
+    pub counts: Vec<(String, u64)>,
+}
+
+/// The variants the baseline records: this filter's.
+pub const BASELINE_VARIANTS: [&str; 2] = ["filter-info", "filter-warning"];
+
+impl Baseline {
+    /// The file in the repository: `filter/host/instructions.baseline`.
+    pub fn path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.baseline")
+    }
+
+    /// This filter's counts out of `rows`.
+    pub fn of(rows: &[Row]) -> Baseline {
+        Baseline {
+            counts: rows
+                .iter()
+                .filter(|r| BASELINE_VARIANTS.contains(&r.variant))
+                .map(|r| (r.variant.to_string(), r.instructions))
+                .collect(),
+        }
+    }
+
+    /// Reads [`Baseline::path`].
+    pub fn read() -> Result<Baseline> {
+        let path = Baseline::path();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the baseline {}", path.display()))?;
+        Baseline::parse(&text).with_context(|| format!("reading the baseline {}", path.display()))
+    }
+
+    /// `<variant> <count>` lines; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<Baseline> {
+        let mut counts = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, count)) = line.split_once(' ') else {
+                bail!("`{line}`: expected `<variant> <instructions per request>`");
+            };
+            let count = count
+                .trim()
+                .parse()
+                .with_context(|| format!("`{line}`: the count is not a whole number"))?;
+            counts.push((key.to_string(), count));
+        }
+        for key in BASELINE_VARIANTS {
+            if !counts.iter().any(|(k, _)| k == key) {
+                bail!("no count for `{key}`");
+            }
+        }
+        Ok(Baseline { counts })
+    }
+
+    /// The file's text.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# Wasm instructions per request of filter.wasm for the Envoy benchmark's request\n\
+             # (filter/host/src/cost.rs). A test fails when a count grows more than 10% over this\n\
+             # (filter/host/tests/module/cost.rs). Re-record on purpose, saying why in the commit:\n\
+             #   cargo xtask bench --instructions --update-baseline\n",
+        );
+        for (key, count) in &self.counts {
+            let _ = writeln!(out, "{key} {count}");
+        }
+        out
+    }
+
+    /// Writes [`Baseline::path`].
+    pub fn write(&self) -> Result<()> {
+        let path = Baseline::path();
+        std::fs::write(&path, self.render())
+            .with_context(|| format!("writing the baseline {}", path.display()))
+    }
+
+    /// The counts of `measured` that grew more than [`TOLERANCE`] over this baseline, each
+    /// described.
+    pub fn regressions(&self, measured: &Baseline) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, recorded) in &self.counts {
+            let Some((_, now)) = measured.counts.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            let limit = (*recorded as f64 * (1.0 + TOLERANCE)) as u64;
+            if *now > limit {
+                out.push(format!(
+                    "{key}: {now} instructions/request, {:+.1}% over the baseline {recorded} (limit {limit}, +{:.0}%)",
+                    (*now as f64 / *recorded as f64 - 1.0) * 100.0,
+                    TOLERANCE * 100.0
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_round_trips_and_names_what_is_missing() {
+        let b = Baseline {
+            counts: vec![("filter-info".into(), 1000), ("filter-warning".into(), 200)],
+        };
+        assert_eq!(Baseline::parse(&b.render()).unwrap(), b);
+        let err = Baseline::parse("filter-info 3\n").unwrap_err();
+        assert!(format!("{err:#}").contains("filter-warning"), "{err:#}");
+        assert!(Baseline::parse("filter-info x\nfilter-warning 1").is_err());
+    }
+
+    #[test]
+    fn regressions_over_ten_percent_only() {
+        let b = Baseline {
+            counts: vec![("filter-info".into(), 1000), ("filter-warning".into(), 200)],
+        };
+        let m = |info, warning| Baseline {
+            counts: vec![
+                ("filter-info".into(), info),
+                ("filter-warning".into(), warning),
+            ],
+        };
+        assert!(b.regressions(&m(1100, 220)).is_empty());
+        assert!(b.regressions(&m(500, 100)).is_empty());
+        let r = b.regressions(&m(1101, 200));
+        assert_eq!(r.len(), 1);
+        assert!(r[0].starts_with("filter-info: 1101"), "{r:?}");
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(12345678), "12,345,678");
+    }
+}

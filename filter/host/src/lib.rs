@@ -1,0 +1,24 @@
+//! An in-process proxy-wasm host on wasmtime, for the tests: it loads the built module (the
+//! same `filter.wasm` Envoy loads), drives it through the lifecycle Envoy 1.40.0 uses, answers
+//! its host calls as Envoy does, records every log line and host call, can make a host call
+//! fail, and counts the wasm instructions the module executes (wasmtime's fuel).
+//!
+//! - [`abi`]: the proxy-wasm ABI 0.2.1 numbers and the serialized header map.
+//! - [`state`]: the host's side of an instance ([`HostState`]): maps, log, calls, failures.
+//! - `imports`: the host functions (proxy-wasm, the four WASI imports, stubs for the rest).
+//! - [`vm`]: [`Wasm`] (a compiled module) and [`Vm`] (an instance, its lifecycle, [`Stream`]).
+//! - [`cost`]: the deterministic cost figure: instructions per request of the filter and of the
+//!   benchmark's baselines for the benchmark's request, and the recorded baseline.
+//!
+//! Test-only: nothing that ships depends on it. `cargo xtask bench --instructions` runs its
+//! `instructions` binary; `cargo test -p filter-host` runs the module's tests (`tests/module/`).
+
+pub mod abi;
+pub mod cost;
+mod imports;
+pub mod state;
+pub mod vm;
+
+pub use abi::{Headers, LogLevel, headers};
+pub use state::{HostState, LogLine};
+pub use vm::{Stream, Vm, Wasm};

@@ -1,0 +1,102 @@
+//! What the host holds for one module instance: Envoy's log level, the plugin configuration,
+//! the current stream's header maps, and the record of what the module did (log lines, host
+//! calls by name), plus the host calls a test makes fail.
+
+use std::collections::BTreeMap;
+
+use crate::abi::{Headers, LogLevel};
+
+/// One `proxy_log` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The level the module gave (`None`: a number that is not a level).
+    pub level: Option<LogLevel>,
+    /// The message, byte for byte.
+    pub message: Vec<u8>,
+}
+
+impl LogLine {
+    /// The message as text (lossy: a module's lines are meant to be UTF-8, and tests say so).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.message).into_owned()
+    }
+}
+
+/// The host side of one instance. Tests read and change it through `Vm::state`.
+#[derive(Debug, Clone)]
+pub struct HostState {
+    /// What `proxy_get_log_level` answers: Envoy's level for the `wasm` logger.
+    pub log_level: LogLevel,
+    /// The `PLUGIN_CONFIGURATION` buffer: `configuration` in envoy.yaml.
+    pub plugin_configuration: Vec<u8>,
+    /// The request header map of the stream being run.
+    pub request_headers: Headers,
+    /// The response header map of the stream being run.
+    pub response_headers: Headers,
+    /// Every `proxy_log` call, whatever its level (Envoy would print those at `log_level` or
+    /// above: see [`HostState::printed`]).
+    pub log: Vec<LogLine>,
+    /// Every serialized map handed to the module by `proxy_get_header_map_pairs`, in order.
+    pub maps_read: Vec<Vec<u8>>,
+    /// How many times the module called each import (`proxy_log`, `fd_write`, ...).
+    pub calls: BTreeMap<String, u64>,
+    /// Imports the host has no implementation for that the module called anyway.
+    pub unexpected: Vec<String>,
+    /// Host calls that fail: the import's name and the status it returns, doing nothing.
+    pub failing: BTreeMap<String, u32>,
+    /// What the module wrote to stdout and stderr (WASI `fd_write`).
+    pub output: Vec<u8>,
+    /// When `Some`, every host call is appended with the fuel left at its start: the
+    /// instructions between two host calls are the difference (a profile by host call).
+    pub trace: Option<Vec<(String, u64)>>,
+}
+
+impl HostState {
+    /// A host at `log_level` with `plugin_configuration`, no maps, nothing recorded.
+    pub fn new(log_level: LogLevel, plugin_configuration: &[u8]) -> HostState {
+        HostState {
+            log_level,
+            plugin_configuration: plugin_configuration.to_vec(),
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            log: Vec::new(),
+            maps_read: Vec::new(),
+            calls: BTreeMap::new(),
+            unexpected: Vec::new(),
+            failing: BTreeMap::new(),
+            output: Vec::new(),
+            trace: None,
+        }
+    }
+
+    /// The lines Envoy would print: those at the host's level or above.
+    pub fn printed(&self) -> impl Iterator<Item = &LogLine> {
+        self.log
+            .iter()
+            .filter(|line| line.level.is_some_and(|level| level >= self.log_level))
+    }
+
+    /// The number of calls to `import` so far.
+    pub fn calls_to(&self, import: &str) -> u64 {
+        self.calls.get(import).copied().unwrap_or(0)
+    }
+
+    /// Records a call to `import` (with the fuel left, when tracing); the status to fail it
+    /// with, if a test asked for that.
+    pub(crate) fn enter(&mut self, import: &str, fuel_left: Option<u64>) -> Option<u32> {
+        if let (Some(trace), Some(fuel)) = (&mut self.trace, fuel_left) {
+            trace.push((import.to_string(), fuel));
+        }
+        *self.calls.entry(import.to_string()).or_default() += 1;
+        self.failing.get(import).copied()
+    }
+
+    /// The header map `map_type` names, if it is one this host has.
+    pub(crate) fn map_mut(&mut self, map_type: u32) -> Option<&mut Headers> {
+        match map_type {
+            crate::abi::map_type::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
+            crate::abi::map_type::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! A compiled module ([`Wasm`]) and one instance of it driven through the proxy-wasm lifecycle
+//! the way Envoy 1.40.0 drives it ([`Vm`]), with the wasm instructions it executes counted
+//! (wasmtime's fuel: one unit per wasm operator, host calls excluded).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use wasmtime::{Config, Engine, InstancePre, Module, Store, WasmParams, WasmResults};
+
+use crate::abi::{Headers, LogLevel};
+use crate::imports;
+use crate::state::{HostState, LogLine};
+
+/// The root context's id, as Envoy gives it.
+pub const ROOT_CONTEXT_ID: u32 = 1;
+
+/// A module compiled for this host, ready to instantiate any number of times.
+#[derive(Clone)]
+pub struct Wasm {
+    path: PathBuf,
+    engine: Engine,
+    pre: InstancePre<HostState>,
+}
+
+impl Wasm {
+    /// Compiles the module at `path` (a few hundred milliseconds for the filter).
+    pub fn load(path: &Path) -> Result<Wasm> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let module = Module::from_file(&engine, path)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling the wasm module {}", path.display()))?;
+        let linker = imports::linker(&module).map_err(anyhow::Error::from)?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("linking {}", path.display()))?;
+        Ok(Wasm {
+            path: path.to_path_buf(),
+            engine,
+            pre,
+        })
+    }
+
+    /// The module's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// One instance: a VM as Envoy creates it for a plugin, started by [`Vm::start`].
+pub struct Vm {
+    store: Store<HostState>,
+    instance: wasmtime::Instance,
+    next_context_id: u32,
+}
+
+/// What one stream did.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    /// Its context id.
+    pub id: u32,
+    /// Every `proxy_log` call it made, in order.
+    pub log: Vec<LogLine>,
+    /// Its host calls, by import name.
+    pub calls: BTreeMap<String, u64>,
+    /// Wasm instructions executed, from the context's creation to its deletion.
+    pub instructions: u64,
+    /// The request header map after the filter ran.
+    pub request_headers: Headers,
+    /// The response header map after the filter ran.
+    pub response_headers: Headers,
+}
+
+impl Stream {
+    /// The messages of its `proxy_log` calls at `level`, as text.
+    pub fn lines_at(&self, level: LogLevel) -> Vec<String> {
+        self.log
+            .iter()
+            .filter(|line| line.level == Some(level))
+            .map(LogLine::text)
+            .collect()
+    }
+
+    /// The number of its calls to `import`.
+    pub fn calls_to(&self, import: &str) -> u64 {
+        self.calls.get(import).copied().unwrap_or(0)
+    }
+}
+
+impl Vm {
+    /// Instantiates `wasm` with `state` as the host and runs `_initialize`.
+    pub fn new(wasm: &Wasm, state: HostState) -> Result<Vm> {
+        let mut store = Store::new(&wasm.engine, state);
+        store.set_fuel(u64::MAX).map_err(anyhow::Error::from)?;
+        let instance = wasm
+            .pre
+            .instantiate(&mut store)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("instantiating {}", wasm.path.display()))?;
+        let mut vm = Vm {
+            store,
+            instance,
+            next_context_id: ROOT_CONTEXT_ID + 1,
+        };
+        vm.call::<(), ()>("_initialize", ())?;
+        Ok(vm)
+    }
+
+    /// Starts the plugin as Envoy does: the root context, `proxy_on_vm_start`, then
+    /// `proxy_on_configure` with the configuration's size; its answer (false: refused).
+    pub fn start(&mut self) -> Result<bool> {
+        self.call::<(u32, u32), ()>("proxy_on_context_create", (ROOT_CONTEXT_ID, 0))?;
+        let started = self.call::<(u32, u32), u32>("proxy_on_vm_start", (ROOT_CONTEXT_ID, 0))?;
+        if started == 0 {
+            return Ok(false);
+        }
+        let size = self.store.data().plugin_configuration.len() as u32;
+        let configured =
+            self.call::<(u32, u32), u32>("proxy_on_configure", (ROOT_CONTEXT_ID, size))?;
+        Ok(configured != 0)
+    }
+
+    /// Runs one stream as Envoy 1.40.0 does for a GET answered with a 3-byte body: context
+    /// created, request headers (end of stream), response headers, response body (end of
+    /// stream), `on_log`, `on_done`, `on_delete`.
+    pub fn stream(&mut self, request: &Headers, response: &Headers) -> Result<Stream> {
+        let id = self.next_context_id;
+        self.next_context_id += 1;
+        let log_before = self.store.data().log.len();
+        let calls_before = self.store.data().calls.clone();
+        let fuel_before = self.fuel_left()?;
+        self.store.data_mut().request_headers = request.clone();
+        self.store.data_mut().response_headers = Vec::new();
+
+        self.call::<(u32, u32), ()>("proxy_on_context_create", (id, ROOT_CONTEXT_ID))?;
+        let count = request.len() as u32;
+        self.call::<(u32, u32, u32), u32>("proxy_on_request_headers", (id, count, 1))?;
+        self.store.data_mut().response_headers = response.clone();
+        let count = response.len() as u32;
+        self.call::<(u32, u32, u32), u32>("proxy_on_response_headers", (id, count, 0))?;
+        self.call::<(u32, u32, u32), u32>("proxy_on_response_body", (id, 3, 1))?;
+        self.call::<u32, ()>("proxy_on_log", id)?;
+        self.call::<u32, u32>("proxy_on_done", id)?;
+        self.call::<u32, ()>("proxy_on_delete", id)?;
+
+        let instructions = fuel_before - self.fuel_left()?;
+        let state = self.store.data();
+        let mut calls = state.calls.clone();
+        for (name, before) in &calls_before {
+            if let Some(count) = calls.get_mut(name) {
+                *count -= before;
+            }
+        }
+        calls.retain(|_, count| *count > 0);
+        Ok(Stream {
+            id,
+            log: state.log[log_before..].to_vec(),
+            calls,
+            instructions,
+            request_headers: state.request_headers.clone(),
+            response_headers: state.response_headers.clone(),
+        })
+    }
+
+    /// The host's side: what it holds and what it recorded.
+    pub fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    /// The host's side, to change (the log level, the calls that fail, ...).
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// The fuel left: instructions it can still execute (it starts with `u64::MAX`).
+    pub fn fuel_left(&self) -> Result<u64> {
+        self.store.get_fuel().map_err(anyhow::Error::from)
+    }
+
+    /// Calls the export `name`; a trap is an error that names the export.
+    fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, params: P) -> Result<R> {
+        if self.store.data().trace.is_some() {
+            let fuel = self.fuel_left()?;
+            if let Some(trace) = &mut self.store.data_mut().trace {
+                trace.push((format!("→ {name}"), fuel));
+            }
+        }
+        let func = self
+            .instance
+            .get_typed_func::<P, R>(&mut self.store, name)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("the module's export `{name}`"))?;
+        func.call(&mut self.store, params)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("the module trapped in `{name}`"))
+    }
+}

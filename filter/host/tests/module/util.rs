@@ -1,0 +1,80 @@
+//! Helpers of the module's tests: the built modules (built once per run with cargo, as
+//! `cargo xtask test` does, so a test never loads a stale module), envoy.yaml's plugin
+//! configuration, and a started VM.
+
+use std::sync::OnceLock;
+
+use filter_host::cost::Modules;
+use filter_host::{HostState, LogLevel, Vm, Wasm};
+
+/// The command that builds what these tests load.
+pub const BUILD: &str = "cargo build --release --target wasm32-wasip1 -p filter --example bench_empty --example bench_naive";
+
+/// The filter and the benchmark's baselines, built (release, wasm32-wasip1) and compiled once
+/// per test process. Panics with the build command when they can't be built or loaded.
+pub fn modules() -> &'static Modules {
+    static MODULES: OnceLock<Modules> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let built = xtask::bench::variants::Modules::build().unwrap_or_else(|err| {
+            panic!("the wasm modules these tests load could not be built: {err:#}\n(build them with `{BUILD}`)")
+        });
+        let clock = std::time::Instant::now();
+        let load = |path: &std::path::Path| {
+            Wasm::load(path).unwrap_or_else(|err| {
+                panic!("{} could not be loaded: {err:#}\n(rebuild it with `{BUILD}`)", path.display())
+            })
+        };
+        let modules = Modules {
+            filter: load(&built.filter),
+            empty: load(&built.empty),
+            naive: load(&built.naive),
+        };
+        eprintln!("compiled the 3 modules in {:.2} s", clock.elapsed().as_secs_f64());
+        modules
+    })
+}
+
+/// The filter, as Envoy loads it: target/wasm32-wasip1/release/filter.wasm.
+pub fn filter() -> &'static Wasm {
+    &modules().filter
+}
+
+/// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
+pub fn envoy_yaml_config() -> String {
+    let path = xtask::paths::envoy_yaml();
+    let filters = smoke::envoy_config::wasm_filters_in_file(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    filters[0].plugin_config.clone()
+}
+
+/// The parsed form of `config`, as the module should see it.
+pub fn parsed(config: &str) -> filter_core::PluginConfig {
+    filter_core::PluginConfig::parse(config.as_bytes()).expect("a valid configuration")
+}
+
+/// A filter VM at `level` with `config`, started; panics unless `on_configure` accepted it.
+pub fn started(level: LogLevel, config: &str) -> Vm {
+    let mut vm = Vm::new(filter(), HostState::new(level, config.as_bytes())).expect("instantiated");
+    let accepted = vm.start().expect("the module starts without a trap");
+    assert!(
+        accepted,
+        "on_configure refused {config:?}: {:?}",
+        vm.state().log
+    );
+    vm
+}
+
+/// Asserts `got == expected` line by line, printing both in full when they differ.
+#[track_caller]
+pub fn assert_lines(what: &str, got: &[String], expected: &[String]) {
+    if got != expected {
+        let first = got.iter().zip(expected).position(|(g, e)| g != e);
+        panic!(
+            "{what}: the module's lines differ (first difference at line {first:?}, {} got, {} expected)\nEXPECTED:\n{}\nGOT:\n{}",
+            got.len(),
+            expected.len(),
+            expected.join("\n"),
+            got.join("\n")
+        );
+    }
+}
