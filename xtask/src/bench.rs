@@ -3,6 +3,7 @@
 //! logs the same lines the simplest way, measured side by side in one run, interleaved
 //! over several rounds; prints the table and the two CPU goals, writes BENCHMARKS.md.
 
+pub mod instructions;
 pub mod report;
 pub mod stats;
 pub mod variants;
@@ -48,6 +49,19 @@ pub struct Args {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub envoy: EnvoyChoice,
+    /// Instead of Envoy's CPU: count the wasm instructions each variant executes per request,
+    /// in-process (wasmtime), the same on every run; prints the table and writes it into
+    /// BENCHMARKS.md (or --output).
+    #[arg(long)]
+    pub instructions: bool,
+    /// With --instructions: record this filter's counts in filter/host/instructions.baseline,
+    /// which a test compares with (it fails on growth over 10%). Do it on purpose.
+    #[arg(long, requires = "instructions")]
+    pub update_baseline: bool,
+    /// With --instructions: also show where one request of this filter at info spends its
+    /// instructions (the count between consecutive host calls).
+    #[arg(long, requires = "instructions")]
+    pub profile: bool,
 }
 
 impl Args {
@@ -67,7 +81,9 @@ impl Args {
     fn output(&self) -> PathBuf {
         match &self.output {
             Some(path) => path.clone(),
-            None if self.quick => paths::work_dir("bench").join("BENCHMARKS.quick.md"),
+            None if self.quick && !self.instructions => {
+                paths::work_dir("bench").join("BENCHMARKS.quick.md")
+            }
             None => paths::root().join("BENCHMARKS.md"),
         }
     }
@@ -103,6 +119,9 @@ struct Running {
 
 /// Runs the command; the exit code (0 when the figures were measured, whatever the goals).
 pub fn run(args: &Args) -> Result<i32> {
+    if args.instructions {
+        return instructions::run(args.update_baseline, args.profile, &args.output());
+    }
     let started = Instant::now();
     let machine = Machine::this();
     let args = args.effective();
@@ -190,8 +209,13 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(dir) = output.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&output, report::markdown(&ctx, &rows, &goals))
-        .with_context(|| format!("writing {}", output.display()))?;
+    let mut markdown = report::markdown(&ctx, &rows, &goals);
+    // The instructions table is written by `--instructions`; a CPU run keeps it.
+    let previous = std::fs::read_to_string(&output).unwrap_or_default();
+    if let Some(kept) = instructions::existing(&previous) {
+        markdown = instructions::splice(&markdown, &kept);
+    }
+    std::fs::write(&output, markdown).with_context(|| format!("writing {}", output.display()))?;
     eprintln!(
         "wrote {} ({} in all)",
         paths::relative(&output),

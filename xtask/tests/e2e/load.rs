@@ -1,6 +1,6 @@
 //! Load through the real Envoy: a short soak with the filter (every answer 2xx, Envoy's
 //! memory flat after warm-up, every stream logged), and `cargo xtask bench --quick` run end
-//! to end, writing a table that parses.
+//! to end, writing a table that parses; `cargo xtask bench --instructions` twice, the same table.
 
 use xtask::paths;
 use xtask::soak::{self, Args, MAX_GROWTH_PERCENT, Upstream};
@@ -132,5 +132,40 @@ fn bench_quick_runs_end_to_end_and_writes_a_table_that_parses() {
     assert!(
         text.contains("PASS: ") || text.contains("MISS: "),
         "EXPECTED the goals on the terminal\nGOT\n{text}"
+    );
+}
+
+#[test]
+fn bench_instructions_prints_the_same_table_twice_and_writes_it() {
+    let output = paths::work_dir("test-bench-instructions").join("BENCHMARKS.md");
+    let _ = std::fs::remove_file(&output);
+    let run = || {
+        let out = xtask_cli(&[
+            "bench",
+            "--instructions",
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        let text = output_text(&out);
+        assert!(
+            out.status.success(),
+            "EXPECTED cargo xtask bench --instructions to exit 0\nGOT {}\n{text}",
+            out.status
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first, second, "EXPECTED the same table twice");
+    for label in &VARIANT_LABELS[1..] {
+        assert!(
+            first.contains(&format!("| {label} | ")),
+            "EXPECTED a row for `{label}`\nGOT\n{first}"
+        );
+    }
+    let markdown = std::fs::read_to_string(&output).expect("the table is written");
+    assert!(
+        markdown.contains("## Wasm instructions per request") && markdown.contains(first.trim()),
+        "EXPECTED the table in {}\nGOT\n{markdown}",
+        output.display()
     );
 }

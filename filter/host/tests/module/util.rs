@@ -42,7 +42,7 @@ pub fn filter() -> &'static Wasm {
 /// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
 pub fn envoy_yaml_config() -> String {
     let path = xtask::paths::envoy_yaml();
-    let filters = smoke::envoy_config::wasm_filters_in_file(&path)
+    let filters = smoke::envoy::bootstrap::wasm_filters_in_file(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     filters[0].plugin_config.clone()
 }

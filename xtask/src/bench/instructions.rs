@@ -1,0 +1,170 @@
+//! `cargo xtask bench --instructions`: the wasm instructions each variant executes per request,
+//! counted in-process by wasmtime (filter/host, its `instructions` binary), so the same on every
+//! run; printed, and written into BENCHMARKS.md beside Envoy's CPU table. With
+//! `--update-baseline` it also records this filter's counts in `filter/host/instructions.baseline`,
+//! which a test compares with; with `--profile`, where one request of this filter spends them.
+//!
+//! wasmtime is compiled only in `cargo test` (crate `filter-host`), never into `xtask`: this runs
+//! filter-host's `instructions` test target, which builds the modules and counts, so that it
+//! reuses the build of `cargo xtask test` (a binary of its own would build wasmtime again, with
+//! other features unified).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::paths;
+use crate::progress::Step;
+
+/// The heading of the section in BENCHMARKS.md.
+pub const HEADING: &str = "## Wasm instructions per request";
+
+/// Builds the modules, counts, prints the table; writes it into `output` (BENCHMARKS.md).
+pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
+    let step = Step::start(
+        "count",
+        "cargo test -p filter-host --test instructions (its first build compiles wasmtime: minutes)",
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(paths::root())
+        .args([
+            "test",
+            "--quiet",
+            "--package",
+            "filter-host",
+            "--test",
+            "instructions",
+            "--",
+        ])
+        .stderr(Stdio::inherit());
+    if update_baseline {
+        command.arg("--update-baseline");
+    }
+    if profile {
+        command.arg("--profile");
+    }
+    let out = command
+        .output()
+        .context("running cargo test -p filter-host --test instructions")?;
+    let table = String::from_utf8(out.stdout).context("the table is not UTF-8")?;
+    if table.trim().is_empty() {
+        bail!(
+            "counting the instructions failed (cargo test -p filter-host --test instructions): {}",
+            out.status
+        );
+    }
+    step.done("");
+    println!("{table}");
+
+    let doc = std::fs::read_to_string(output).unwrap_or_default();
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(output, splice(&doc, &section(&table)))
+        .with_context(|| format!("writing {}", output.display()))?;
+    eprintln!("wrote the table into {}", paths::relative(output));
+    // 1: this filter grew over the baseline (the target said how much).
+    Ok(if out.status.success() { 0 } else { 1 })
+}
+
+/// The section of BENCHMARKS.md around `table`.
+pub fn section(table: &str) -> String {
+    format!(
+        "{HEADING}\n\n\
+         Written by `cargo xtask bench --instructions`; the same on every run (do not edit by hand).\n\n\
+         {table}\n\
+         - Counted in-process, without Envoy: the same modules loaded in wasmtime (crate \
+         `filter-host`, `filter/host/`) with the host calls answered as Envoy 1.40.0 does, for the \
+         same request as above as the filter sees it (6 request headers, a 200 with 3 headers). \
+         An instruction is one unit of wasmtime's fuel: one wasm operator; host calls (Envoy's \
+         own work, such as printing a line) are not counted. Per request: the mean of 100 \
+         streams after 10 warm-up streams, from the context's creation to its deletion.\n\
+         - `lines logged/request` counts the lines Envoy prints at that level; \
+         `instructions/logged line` divides the count per request by it. The naive filter \
+         formats its lines even at `warning` (the SDK's logger does not ask Envoy's level).\n\
+         - `filter/host/instructions.baseline` holds this filter's counts; a test fails when one \
+         grows more than 10% over it (`cargo xtask bench --instructions --update-baseline` \
+         records it again).\n"
+    )
+}
+
+/// `doc` with its instructions section replaced by `section`, or `section` inserted before
+/// the goals (after Envoy's CPU table), or appended.
+pub fn splice(doc: &str, section: &str) -> String {
+    let section = format!("{}\n\n", section.trim_end());
+    if let Some(start) = doc.find(HEADING) {
+        let rest = &doc[start + HEADING.len()..];
+        let end = rest
+            .find("\n## ")
+            .map_or(doc.len(), |i| start + HEADING.len() + i + 1);
+        return format!("{}{section}{}", &doc[..start], &doc[end..])
+            .trim_end()
+            .to_string()
+            + "\n";
+    }
+    if let Some(goals) = doc.find("## Goals") {
+        return format!("{}{section}{}", &doc[..goals], &doc[goals..]);
+    }
+    if doc.trim().is_empty() {
+        return format!("# Benchmarks\n\n{section}").trim_end().to_string() + "\n";
+    }
+    format!("{}\n\n{section}", doc.trim_end())
+        .trim_end()
+        .to_string()
+        + "\n"
+}
+
+/// The instructions section of `doc`, if it has one (`cargo xtask bench` keeps it).
+pub fn existing(doc: &str) -> Option<String> {
+    let start = doc.find(HEADING)?;
+    let rest = &doc[start + HEADING.len()..];
+    let end = rest
+        .find("\n## ")
+        .map_or(doc.len(), |i| start + HEADING.len() + i + 1);
+    Some(doc[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "# Benchmarks\n\n## Envoy's CPU\n\n| a |\n\n## Goals (issue 5)\n\n- PASS\n";
+
+    #[test]
+    fn inserted_before_the_goals_then_replaced_in_place() {
+        let once = splice(DOC, &section("| t1 |\n"));
+        assert!(
+            once.find("| t1 |").unwrap() < once.find("## Goals").unwrap(),
+            "{once}"
+        );
+        assert!(once.find("## Envoy's CPU").unwrap() < once.find(HEADING).unwrap());
+        let twice = splice(&once, &section("| t2 |\n"));
+        assert!(
+            !twice.contains("| t1 |") && twice.contains("| t2 |"),
+            "{twice}"
+        );
+        assert_eq!(twice.matches(HEADING).count(), 1);
+        assert_eq!(splice(&twice, &section("| t2 |\n")), twice);
+        assert_eq!(
+            existing(&twice).unwrap(),
+            section("| t2 |\n").trim_end().to_string() + "\n\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_gets_a_document() {
+        let doc = splice("", &section("| t |\n"));
+        assert!(doc.starts_with("# Benchmarks\n\n## Wasm"), "{doc}");
+        assert!(existing("# B\n").is_none());
+    }
+
+    #[test]
+    fn a_last_section_is_replaced_too() {
+        let doc = format!("# B\n\n{}", section("| t1 |\n"));
+        let again = splice(&doc, &section("| t2 |\n"));
+        assert_eq!(again, format!("# B\n\n{}", section("| t2 |\n")));
+    }
+}
