@@ -64,15 +64,21 @@ pub fn started(level: LogLevel, config: &str) -> Vm {
     vm
 }
 
-/// Asserts `got == expected` line by line, printing both in full when they differ.
+/// Asserts `got == expected` line by line: the first differing line, then both in full.
 #[track_caller]
 pub fn assert_lines(what: &str, got: &[String], expected: &[String]) {
     if got != expected {
-        let first = got.iter().zip(expected).position(|(g, e)| g != e);
+        let first = (0..got.len().max(expected.len()))
+            .find(|&i| got.get(i) != expected.get(i))
+            .unwrap_or(0);
         panic!(
-            "{what}: the module's lines differ (first difference at line {first:?}, {} got, {} expected)\nEXPECTED:\n{}\nGOT:\n{}",
+            "{what}: the module's lines differ from line {first} ({} got, {} expected)\n\
+             EXPECTED line {first}: {:?}\nGOT line {first}:      {:?}\n\
+             EXPECTED:\n{}\nGOT:\n{}",
             got.len(),
             expected.len(),
+            expected.get(first),
+            got.get(first),
             expected.join("\n"),
             got.join("\n")
         );
