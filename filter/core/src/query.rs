@@ -26,7 +26,7 @@ pub const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];
 pub fn is_target_header(name: &[u8]) -> bool {
     TARGET_HEADERS
         .iter()
-        .any(|target| target.as_bytes().eq_ignore_ascii_case(name))
+        .any(|target| target.len() == name.len() && target.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Appends `target` to `out` escaped, with the value of each query parameter named in `secret`
