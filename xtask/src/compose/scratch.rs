@@ -130,6 +130,35 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     all
 }
 
+/// The scratch directory (the tree copy, the override file): removed when dropped or on
+/// Ctrl-C, unless kept.
+pub struct ScratchDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// The Ctrl-C registration of its removal (None: kept).
+    on_interrupt: Option<u64>,
+}
+
+impl ScratchDir {
+    /// Creates `path`; `keep` leaves it behind.
+    pub fn new(path: PathBuf, keep: bool) -> Result<ScratchDir> {
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        let on_interrupt = (!keep).then(|| {
+            crate::procs::run_on_interrupt(vec!["rm".into(), "-rf".into(), path.clone().into()])
+        });
+        Ok(ScratchDir { path, on_interrupt })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if let Some(id) = self.on_interrupt.take() {
+            crate::procs::forget_on_interrupt(id);
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
