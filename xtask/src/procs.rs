@@ -54,6 +54,15 @@ pub struct Service {
     stop_signal: i32,
 }
 
+/// Opens `path` for a child's output: appended to, created if missing.
+pub fn append_log(path: &Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
 impl Service {
     /// Starts `cmd` in its own process group, its stdout appended to `stdout_log` and its
     /// stderr to `log` (the same file or not: Envoy's stdout access log is written in buffered
@@ -66,18 +75,11 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let open = |path: &Path| {
-            File::options()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening {}", path.display()))
-        };
-        let err = open(log)?;
+        let err = append_log(log)?;
         let out = if stdout_log == log {
             err.try_clone()?
         } else {
-            open(stdout_log)?
+            append_log(stdout_log)?
         };
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {

@@ -2,7 +2,6 @@
 //! deadline and a log, and one Compose project (its name, files, environment, teardown).
 
 use std::ffi::OsStr;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,18 +117,11 @@ enum Finished {
 }
 
 fn run_logged_to(cmd: &mut Command, out: &Path, err: &Path, timeout: Duration) -> Result<Finished> {
-    let open = |path: &Path| {
-        File::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))
-    };
-    let stdout = open(out)?;
+    let stdout = crate::procs::append_log(out)?;
     let stderr = if out == err {
         stdout.try_clone()?
     } else {
-        open(err)?
+        crate::procs::append_log(err)?
     };
     let program = cmd.get_program().to_string_lossy().into_owned();
     let mut child = cmd
