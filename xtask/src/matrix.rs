@@ -10,11 +10,12 @@ use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
-use crate::hostile::{self, summary::thousands};
+use crate::hostile;
 use crate::progress::{Step, seconds};
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
 use smoke::envoy::bootstrap;
+use smoke::report::thousands;
 
 /// The oldest release line the matrix covers by default.
 pub const OLDEST_LINE: (u32, u32) = (1, 36);

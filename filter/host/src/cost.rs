@@ -10,6 +10,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use smoke::report::thousands;
+
 use anyhow::{Context, Result, bail};
 
 use crate::abi::{Headers, LogLevel, headers};
@@ -234,30 +236,17 @@ pub fn table(rows: &[Row]) -> String {
         let per_line = row
             .instructions
             .checked_div(row.lines)
-            .map_or("—".to_string(), grouped);
+            .map_or("—".to_string(), thousands);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
             row.label,
-            grouped(row.instructions),
+            thousands(row.instructions),
             ratio,
             row.lines,
             per_line,
             row.host_calls
         );
-    }
-    out
-}
-
-/// `12345678` as `12,345,678`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }
@@ -394,13 +383,5 @@ mod tests {
         let r = b.regressions(&m(1101, 200));
         assert_eq!(r.len(), 1);
         assert!(r[0].starts_with("filter-info: 1101"), "{r:?}");
-    }
-
-    #[test]
-    fn numbers_are_grouped() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(12345678), "12,345,678");
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
+use smoke::report::thousands;
+
 use super::fixed::CONTROL_GROUP;
 use super::verdict::Fate;
 
@@ -255,19 +257,6 @@ fn ranges(bytes: &[u8]) -> String {
         at += 1;
     }
     out.join(", ")
-}
-
-/// `2,143`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn cut(line: &str, max: usize) -> String {
