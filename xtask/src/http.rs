@@ -61,7 +61,7 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
             Ok(0) => break,
             Ok(n) => {
                 raw.extend_from_slice(&buf[..n]);
-                if let Some(response) = parse(&raw)? {
+                if let Some(response) = parse(&raw, false)? {
                     return Ok(response);
                 }
             }
@@ -73,17 +73,20 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
             }
         }
     }
-    match parse(&raw)? {
+    match parse(&raw, true)? {
         Some(response) => Ok(response),
         None if raw.is_empty() => bail!("{addr} closed the connection without answering"),
-        None => parse_to_close(&raw),
+        None => bail!(
+            "incomplete response head: {:?}",
+            String::from_utf8_lossy(&raw)
+        ),
     }
 }
 
-/// Parses a complete response, or `None` if more bytes are needed. Interim responses (1xx,
+/// Parses a complete response, or `None` if more bytes are needed; once the connection is
+/// `closed`, a body without a complete length is whatever arrived. Interim responses (1xx,
 /// but 101 Switching Protocols, which is final) come before the final one and are skipped.
-fn parse(raw: &[u8]) -> Result<Option<Response>> {
-    let mut raw = raw;
+fn parse(mut raw: &[u8], closed: bool) -> Result<Option<Response>> {
     loop {
         let Some((status, headers, head_len)) = parse_head(raw)? else {
             return Ok(None);
@@ -100,38 +103,18 @@ fn parse(raw: &[u8]) -> Result<Option<Response>> {
             .iter()
             .find(|(n, _)| n == "content-length")
             .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
-        let body = match length {
+        let complete = match length {
             _ if chunked => dechunk(body),
             Some(len) => body.get(..len).map(<[u8]>::to_vec),
             None if status == 204 || status == 304 => Some(Vec::new()),
             None => None,
         };
+        let body = complete.or_else(|| closed.then(|| body.to_vec()));
         return Ok(body.map(|body| Response {
             status,
             headers,
             body,
         }));
-    }
-}
-
-/// The final response of `raw`, its body delimited by the connection's close.
-fn parse_to_close(raw: &[u8]) -> Result<Response> {
-    let mut raw = raw;
-    loop {
-        let Some((status, headers, head_len)) = parse_head(raw)? else {
-            bail!(
-                "incomplete response head: {:?}",
-                String::from_utf8_lossy(raw)
-            )
-        };
-        raw = &raw[head_len..];
-        if !(100..200).contains(&status) || status == 101 {
-            return Ok(Response {
-                status,
-                headers,
-                body: raw.to_vec(),
-            });
-        }
     }
 }
 
@@ -182,7 +165,7 @@ mod tests {
     #[test]
     fn parses_a_content_length_response() {
         let raw = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nX-A: b\r\n\r\nok";
-        let r = parse(raw).unwrap().unwrap();
+        let r = parse(raw, false).unwrap().unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.header("x-a").as_deref(), Some("b"));
         assert_eq!(r.body, b"ok");
@@ -191,14 +174,14 @@ mod tests {
     #[test]
     fn waits_for_the_whole_body_and_dechunks() {
         assert!(
-            parse(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nok")
+            parse(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nok", false)
                 .unwrap()
                 .is_none()
         );
         let raw =
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n1\r\n!\r\n0\r\n\r\n";
-        assert_eq!(parse(raw).unwrap().unwrap().body, b"ok!");
-        assert!(parse(&raw[..raw.len() - 7]).unwrap().is_none());
+        assert_eq!(parse(raw, false).unwrap().unwrap().body, b"ok!");
+        assert!(parse(&raw[..raw.len() - 7], false).unwrap().is_none());
     }
 
     /// A `100 Continue` (or `103 Early Hints`) is an interim response: the final one follows.
@@ -206,14 +189,21 @@ mod tests {
     fn interim_responses_are_not_the_answer() {
         let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n\
                     HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-        let r = parse(raw).unwrap().unwrap();
+        let r = parse(raw, false).unwrap().unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, b"ok".as_slice()));
         assert_eq!(r.header("link"), None);
         assert!(
-            parse(&raw[..30]).unwrap().is_none(),
+            parse(&raw[..30], false).unwrap().is_none(),
             "only the interim response so far"
         );
-        let to_close = parse_to_close(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nrest");
-        assert_eq!(to_close.unwrap().status, 200);
+        let to_close = parse(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nrest",
+            true,
+        );
+        let to_close = to_close.unwrap().unwrap();
+        assert_eq!(
+            (to_close.status, to_close.body.as_slice()),
+            (200, b"rest".as_slice())
+        );
     }
 }
