@@ -123,11 +123,19 @@ impl Service {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Asks the process group to stop, waits up to 5 s, then kills it. Idempotent.
-    pub fn stop(&mut self) -> Option<ExitStatus> {
+    /// Asks the process group to stop, waits up to 5 s, then kills what is left of it
+    /// (the leader's children too). Idempotent.
+    pub fn stop(&mut self) {
         let pgid = self.child.id() as i32;
         let started = Instant::now();
-        let status = stop_group(pgid, &mut self.child, self.stop_signal);
+        if self.exited().is_none() {
+            unsafe { libc::kill(-pgid, self.stop_signal) };
+            while self.exited().is_none() && started.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let status = self.child.wait();
         log::debug!(
             "stopped {} (pid {pgid}) in {} ms: {status:?}",
             self.name,
@@ -136,7 +144,6 @@ impl Service {
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.retain(|g| *g != pgid);
         }
-        status
     }
 
     /// The service's name, for messages.
@@ -149,25 +156,6 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn stop_group(pgid: i32, child: &mut Child, signal: i32) -> Option<ExitStatus> {
-    if let Ok(Some(status)) = child.try_wait() {
-        // The leader is gone; make sure nothing it started stays behind.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        return Some(status);
-    }
-    unsafe { libc::kill(-pgid, signal) };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    child.wait().ok()
 }
 
 /// On Ctrl-C (or SIGTERM), stops every live service, runs the [`run_on_interrupt`] commands
