@@ -2,11 +2,10 @@
 //! (a loopback copy of) envoy.yaml, run the smoke checks, print the report, stop
 //! everything. `--watch` repeats it whenever `filter/` or `envoy.yaml` changes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
-use filter_core::config::PluginConfig;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
@@ -43,34 +42,25 @@ pub struct RunOptions {
     pub envoy: EnvoyChoice,
 }
 
+impl RunOptions {
+    /// The Envoy bootstrap to derive from: `--envoy-config`, else envoy.yaml.
+    fn envoy_yaml(&self) -> PathBuf {
+        self.envoy_config.clone().unwrap_or_else(paths::envoy_yaml)
+    }
+}
+
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed, 2 could not run.
 /// With `--watch` it runs until Ctrl-C, which exits with the code of the last report (130
 /// before the first one).
 pub fn run(options: &RunOptions) -> Result<i32> {
     let started = Instant::now();
     let tools = envoy_versions::tools(&options.envoy)?;
-    let built = build_step()?;
-    let (spec, config) = spec_for(options, built.path.clone())?;
-
-    let version = tools.envoy_version().to_string();
-    let step = Step::start("start", &format!("httpbin and Envoy {version}"));
-    let mut stack = Stack::start(&tools, &spec)?;
-    step.done(&format!(
-        "httpbin {}, Envoy {version} {} (admin {}, log {})",
-        stack.httpbin.addr,
-        stack.envoy.url(),
-        stack.envoy.admin_url(),
-        relative(stack.envoy.log())
-    ));
-    let code = smoke_step(&tools, &stack, &config, options)?;
+    let mut stack = None;
+    let (code, rebuilt) = check(&tools, &mut stack, options)?;
     eprintln!(
         "loop: {} from command to report (filter {})",
         seconds(since_command_started(started.elapsed())),
-        if built.rebuilt {
-            "rebuilt"
-        } else {
-            "up to date"
-        }
+        if rebuilt { "rebuilt" } else { "up to date" }
     );
     if !options.watch {
         return Ok(code);
@@ -87,10 +77,13 @@ pub fn run(options: &RunOptions) -> Result<i32> {
         }
         seen = now;
         let started = Instant::now();
-        let code = rerun(&tools, &mut stack, options).unwrap_or_else(|err| {
-            eprintln!("✗ {err:#}");
-            2
-        });
+        let code = check(&tools, &mut stack, options).map_or_else(
+            |err| {
+                eprintln!("✗ {err:#}");
+                2
+            },
+            |(code, _)| code,
+        );
         crate::procs::exit_on_interrupt_with(code);
         eprintln!(
             "loop: {} from change to report; watching",
@@ -99,18 +92,11 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     }
 }
 
-/// One watch-mode iteration: rebuild, restart Envoy, check.
-fn rerun(tools: &Tools, stack: &mut Stack, options: &RunOptions) -> Result<i32> {
-    let built = build_step()?;
-    let (spec, config) = spec_for(options, built.path)?;
-    let version = tools.envoy_version();
-    let step = Step::start("restart", &format!("Envoy {version}"));
-    stack.restart_envoy(tools, &spec)?;
-    step.done(&format!("Envoy {version} {}", stack.envoy.url()));
-    smoke_step(tools, stack, &config, options)
-}
-
-fn build_step() -> Result<wasm::Built> {
+/// One round: build the filter, start httpbin and Envoy (or, in watch mode, restart Envoy),
+/// run the smoke checks and print the report. The exit code, and whether the filter was
+/// rebuilt. A failed run whose Envoy log says the build has no Wasm runtime (the filter
+/// skipped under FAIL_OPEN) is that error instead (exit 2).
+fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let step = Step::start("build", "cargo xtask build");
     let built = wasm::build()?;
     step.done(&format!(
@@ -119,83 +105,70 @@ fn build_step() -> Result<wasm::Built> {
         built.bytes,
         if built.rebuilt { "" } else { " (up to date)" }
     ));
-    Ok(built)
-}
-
-/// The stack to start, and the plugin configuration the checks expect, both from envoy.yaml.
-fn spec_for(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)> {
-    let envoy_yaml = options
-        .envoy_config
-        .clone()
-        .unwrap_or_else(paths::envoy_yaml);
+    let envoy_yaml = options.envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
-    let mut spec = StackSpec::new("run", doc, wasm);
+    let mut spec = StackSpec::new("run", doc, built.path);
     if let Some(dir) = &options.work_dir {
         spec.dir = std::path::absolute(dir)?;
     }
     spec.listener_port = options.port;
     spec.admin_port = options.admin_port;
-    Ok((spec, config))
-}
 
-/// Runs the smoke checks and prints the report. A failed run whose Envoy log says the build
-/// has no Wasm runtime (the filter skipped under FAIL_OPEN) is that error instead (exit 2).
-fn smoke_step(
-    tools: &Tools,
-    stack: &Stack,
-    config: &PluginConfig,
-    options: &RunOptions,
-) -> Result<i32> {
-    let smoke_options = stack.smoke_options(config.clone(), true);
-    match smoke::run_blocking(&smoke_options) {
-        Ok(report) => {
-            if options.json {
-                println!("{}", report.render_json());
-            } else {
-                print!("{}", report.render_text());
-            }
-            if report.passed() {
-                return Ok(0);
-            }
-            let log = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
-            match NoWasmRuntime::find(&log, tools) {
-                Some(no_runtime) => Err(no_runtime.into()),
-                None => Ok(1),
-            }
+    let version = tools.envoy_version();
+    let stack = match stack {
+        Some(stack) => {
+            let step = Step::start("restart", &format!("Envoy {version}"));
+            stack.restart_envoy(tools, &spec)?;
+            step.done(&format!("Envoy {version} {}", stack.envoy.url()));
+            stack
         }
+        None => {
+            let step = Step::start("start", &format!("httpbin and Envoy {version}"));
+            let stack = stack.insert(Stack::start(tools, &spec)?);
+            step.done(&format!(
+                "httpbin {}, Envoy {version} {} (admin {}, log {})",
+                stack.httpbin.addr,
+                stack.envoy.url(),
+                stack.envoy.admin_url(),
+                relative(stack.envoy.log())
+            ));
+            stack
+        }
+    };
+    let report = match smoke::run_blocking(&stack.smoke_options(config, true)) {
+        Ok(report) => report,
         Err(err) => {
             eprintln!("✗ the smoke checks could not run: {err:#}");
-            Ok(2)
+            return Ok((2, built.rebuilt));
         }
+    };
+    if options.json {
+        println!("{}", report.render_json());
+    } else {
+        print!("{}", report.render_text());
+    }
+    if report.passed() {
+        return Ok((0, built.rebuilt));
+    }
+    let log = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
+    match NoWasmRuntime::find(&log, tools) {
+        Some(no_runtime) => Err(no_runtime.into()),
+        None => Ok((1, built.rebuilt)),
     }
 }
 
-/// The newest modification time under filter/ (sources, manifest) and of the Envoy config.
+/// The newest modification time of the files under filter/ (sources, manifest) and of the
+/// Envoy config.
 fn latest_change(options: &RunOptions) -> SystemTime {
-    let root = paths::root();
-    let mut newest = SystemTime::UNIX_EPOCH;
-    let mut stack = vec![root.join("filter")];
-    let mut files = vec![
-        options
-            .envoy_config
-            .clone()
-            .unwrap_or_else(paths::envoy_yaml),
-    ];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    for file in files {
-        if let Ok(modified) = std::fs::metadata(&file).and_then(|m| m.modified()) {
-            newest = newest.max(modified);
-        }
-    }
-    newest
+    newest(&paths::root().join("filter")).max(newest(&options.envoy_yaml()))
+}
+
+/// The newest modification time of `path`, or of the files under it when it is a directory.
+fn newest(path: &Path) -> SystemTime {
+    let newest = match std::fs::read_dir(path) {
+        Ok(entries) => entries.flatten().map(|e| newest(&e.path())).max(),
+        Err(_) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+    };
+    newest.unwrap_or(SystemTime::UNIX_EPOCH)
 }
