@@ -7,19 +7,19 @@
 mod envoy;
 mod httpbin;
 
-pub use envoy::{Envoy, EnvoyOptions, access_log_of, validate};
+pub use envoy::{Envoy, EnvoyOptions, validate};
 pub use httpbin::Httpbin;
 
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde_json::Value;
-use smoke::envoy::bootstrap::{self, Native};
+use smoke::envoy::bootstrap;
 
-use crate::ports;
+use crate::http;
 use crate::procs::Service;
 use crate::tools::Tools;
 
@@ -117,7 +117,7 @@ pub fn start_envoy(
     }
     let upstream_port = upstream_port.into();
     let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
-    retry_on_port_race(free_ports, || start_envoy_once(tools, spec, upstream_port))
+    retry_on_port_race(free_ports, || Envoy::start(tools, spec, upstream_port))
 }
 
 /// Envoy without an upstream: `doc`'s routes answer `200 ok` themselves
@@ -155,7 +155,7 @@ fn retry_on_port_race<T>(picked: bool, mut start: impl FnMut() -> Result<T>) -> 
 }
 
 /// Whether a start-up error is a port another process holds: an I/O error of kind
-/// `AddrInUse` anywhere in its chain ([`ports::claim`] and [`port_taken_if`] make them).
+/// `AddrInUse` anywhere in its chain ([`crate::ports::claim`] and [`port_taken_if`] make them).
 fn is_port_taken(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|e| e.downcast_ref::<std::io::Error>())
@@ -172,62 +172,26 @@ fn port_taken_if(taken: bool, message: String) -> anyhow::Error {
     }
 }
 
-fn start_envoy_once(tools: &Tools, spec: &StackSpec, upstream_port: Option<u16>) -> Result<Envoy> {
-    let dir = &spec.dir;
-    let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
-    let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
-    let config = bootstrap::native(
-        &spec.bootstrap,
-        &Native {
-            listener_port,
-            admin_port,
-            upstream_port,
-            wasm: spec.wasm.clone(),
-        },
-    )?;
-    let config_path = dir.join("envoy.json");
-    bootstrap::write(&config, &config_path)?;
-    Envoy::start(
-        tools,
-        &config_path,
-        loopback(listener_port),
-        loopback(admin_port),
-        &dir.join("envoy.log"),
-        &spec.envoy,
-    )
-}
-
 /// `127.0.0.1:port`.
 pub fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-/// Polls `ready` every 50 ms until it holds, the service exits, or `timeout` passes.
-fn wait_until(
-    service: &mut Service,
-    timeout: Duration,
-    mut ready: impl FnMut() -> bool,
-) -> Result<()> {
+/// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
+/// [`START_TIMEOUT`] passes.
+fn wait_ready(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
     let started = Instant::now();
-    let deadline = started + timeout;
+    let name = service.name();
     loop {
         if let Some(status) = service.exited() {
-            bail!("{} exited during start-up ({status})", service.name());
+            bail!("{name} exited during start-up ({status})");
         }
-        if ready() {
-            log::debug!(
-                "{} ready after {} ms",
-                service.name(),
-                started.elapsed().as_millis()
-            );
+        if http::get(addr, path, Duration::from_secs(2)).is_ok_and(|r| r.status == 200) {
+            log::debug!("{name} ready after {} ms", started.elapsed().as_millis());
             return Ok(());
         }
-        if Instant::now() > deadline {
-            bail!(
-                "{} was not ready after {} s",
-                service.name(),
-                timeout.as_secs()
-            );
+        if started.elapsed() > START_TIMEOUT {
+            bail!("{name} was not ready after {} s", START_TIMEOUT.as_secs());
         }
         std::thread::sleep(Duration::from_millis(50));
     }

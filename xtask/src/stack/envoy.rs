@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
+use smoke::envoy::bootstrap::{self, Native};
 use smoke::envoy::log as envoy_log;
 
-use super::{START_TIMEOUT, port_taken_if, wait_until};
+use super::{StackSpec, loopback, port_taken_if, wait_ready};
 use crate::envoy_versions::NoWasmRuntime;
-use crate::http;
+use crate::ports;
 use crate::procs::Service;
 use crate::tools::Tools;
 
@@ -44,63 +44,66 @@ pub struct Envoy {
     pub listener: SocketAddr,
     /// The admin listener (`/ready`, `/stats`).
     pub admin: SocketAddr,
-    /// The config file it runs.
-    pub config: PathBuf,
 }
 
 impl Envoy {
-    /// Starts Envoy with `config` (whose listener and admin are at the given addresses),
-    /// output to `log`, and waits until its admin says `/ready`. If Envoy exits first,
-    /// the error carries the lines of its log that say why; for a build without a Wasm
-    /// runtime it is a [`NoWasmRuntime`] (callers tell it apart with `downcast_ref`).
-    pub fn start(
+    /// Derives `<dir>/envoy.json` from `spec` (routes to httpbin on `upstream_port`, if any),
+    /// starts Envoy with it, output to `<dir>/envoy.log`, and waits until its admin says
+    /// `/ready`. If Envoy exits first, the error carries the lines of its log that say why;
+    /// for a build without a Wasm runtime it is a [`NoWasmRuntime`] (callers tell it apart
+    /// with `downcast_ref`).
+    pub(super) fn start(
         tools: &Tools,
-        config: &Path,
-        listener: SocketAddr,
-        admin: SocketAddr,
-        log: &Path,
-        options: &EnvoyOptions,
+        spec: &StackSpec,
+        upstream_port: Option<u16>,
     ) -> Result<Envoy> {
-        let access_log = access_log_of(log);
-        let _ = std::fs::remove_file(log);
+        let listener = loopback(ports::claim(
+            spec.listener_port,
+            "Envoy's listener",
+            "--port",
+        )?);
+        let admin = loopback(ports::claim(
+            spec.admin_port,
+            "Envoy's admin",
+            "--admin-port",
+        )?);
+        let native = Native {
+            listener_port: listener.port(),
+            admin_port: admin.port(),
+            upstream_port,
+            wasm: spec.wasm.clone(),
+        };
+        let config = spec.dir.join("envoy.json");
+        bootstrap::write(&bootstrap::native(&spec.bootstrap, &native)?, &config)?;
+        let log = spec.dir.join("envoy.log");
+        let access_log = log.with_extension("access.log");
+        let _ = std::fs::remove_file(&log);
         let _ = std::fs::remove_file(&access_log);
-        let mut cmd = Command::new(&tools.envoy);
-        cmd.arg("--config-path")
-            .arg(config)
-            .args(["--concurrency", &options.concurrency.to_string()])
-            .args(["--log-level", "warning"])
-            .args([
-                "--component-log-level",
-                &format!("wasm:{}", options.wasm_log_level),
-            ])
+        let options = &spec.envoy;
+        let mut cmd = command(tools, &config, &options.wasm_log_level);
+        cmd.args(["--concurrency", &options.concurrency.to_string()])
             .arg("--disable-hot-restart");
         if let Some(format) = &options.log_format {
             cmd.args(["--log-format", format]);
         }
-        let mut service = Service::spawn("envoy", &mut cmd, &access_log, log, libc::SIGTERM)?;
-        let ready = wait_until(&mut service, START_TIMEOUT, || {
-            http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200)
-        });
-        if let Err(err) = ready {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
+        let mut service = Service::spawn("envoy", &mut cmd, &access_log, &log, libc::SIGTERM)?;
+        if let Err(err) = wait_ready(&mut service, admin, "/ready") {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
             if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
                 return Err(no_runtime.into());
             }
             let message = format!(
                 "Envoy {}: {err:#}\n{}",
                 tools.envoy_version(),
-                envoy_log::explain_start_failure(&text, log)
+                envoy_log::explain_start_failure(&text, &log)
             );
-            return Err(port_taken_if(
-                envoy_log::bind_failure(&text).is_some(),
-                message,
-            ));
+            let taken = envoy_log::bind_failure(&text).is_some();
+            return Err(port_taken_if(taken, message));
         }
         Ok(Envoy {
             service,
             listener,
             admin,
-            config: config.to_path_buf(),
         })
     }
 
@@ -119,9 +122,9 @@ impl Envoy {
         self.service.log()
     }
 
-    /// The access log (Envoy's stdout), next to [`Envoy::log`].
+    /// The access log (Envoy's stdout), next to [`Envoy::log`]: `envoy.access.log`.
     pub fn access_log(&self) -> PathBuf {
-        access_log_of(self.service.log())
+        self.log().with_extension("access.log")
     }
 
     /// Envoy's process id.
@@ -153,26 +156,13 @@ impl Envoy {
     }
 }
 
-/// Where the access log of an Envoy logging to `log` goes: `envoy.log` → `envoy.access.log`.
-pub fn access_log_of(log: &Path) -> PathBuf {
-    log.with_extension("access.log")
-}
-
 /// `envoy --mode validate -c config`: loads the config and the wasm, runs the plugin's
 /// `on_configure`, and exits. Returns whether it passed, and everything it printed.
 pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
-    log::debug!("envoy --mode validate --config-path {}", config.display());
-    let out = Command::new(&tools.envoy)
-        .args([
-            "--mode",
-            "validate",
-            "--log-level",
-            "warning",
-            "--component-log-level",
-            "wasm:info",
-            "--config-path",
-        ])
-        .arg(config)
+    let mut cmd = command(tools, config, "info");
+    cmd.args(["--mode", "validate"]);
+    log::debug!("{cmd:?}");
+    let out = cmd
         .output()
         .with_context(|| format!("running {} --mode validate", tools.envoy.display()))?;
     let text = format!(
@@ -181,4 +171,16 @@ pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok((out.status.success(), text))
+}
+
+/// `envoy --config-path <config>` logging at warning, its `wasm` logger at `wasm_log_level`.
+fn command(tools: &Tools, config: &Path, wasm_log_level: &str) -> Command {
+    let mut cmd = Command::new(&tools.envoy);
+    cmd.arg("--config-path").arg(config).args([
+        "--log-level",
+        "warning",
+        "--component-log-level",
+        &format!("wasm:{wasm_log_level}"),
+    ]);
+    cmd
 }
