@@ -13,83 +13,64 @@
 //!
 //! An empty `pluginConfig` gives no configuration at all (the filter then uses its defaults).
 
+use std::io::{self, Write};
+
+use serde::Serialize;
 use serde_json::Value;
+use serde_json::ser::Formatter;
 
-/// The JSON text of `plugin_config` as Istio hands it to the plugin.
+/// The JSON text of `plugin_config` as Istio hands it to the plugin. serde_json already
+/// writes it compact, with its keys sorted (its `Map` is a `BTreeMap`) and control
+/// characters escaped as Go does; [`GoJson`] adds the rest.
 pub fn plugin_config_string(plugin_config: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, plugin_config);
-    out
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, GoJson);
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = plugin_config.serialize(&mut serializer);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => write_double(out, n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => write_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, key);
-                out.push(':');
-                write_value(out, item);
-            }
-            out.push('}');
-        }
+/// What Go's `encoding/json` writes differently from serde_json: numbers as float64 and
+/// HTML-safe strings.
+struct GoJson;
+
+impl Formatter for GoJson {
+    fn write_i64<W: ?Sized + Write>(&mut self, w: &mut W, value: i64) -> io::Result<()> {
+        self.write_f64(w, value as f64)
     }
-}
 
-/// Go's `encoding/json` float64: `strconv` shortest form, `'f'` between 1e-6 and 1e21,
-/// else `'e'` with a signed exponent (`1e+21`, `1e-7`).
-fn write_double(out: &mut String, f: f64) {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+    fn write_u64<W: ?Sized + Write>(&mut self, w: &mut W, value: u64) -> io::Result<()> {
+        self.write_f64(w, value as f64)
+    }
+
+    /// `strconv` shortest form, `'f'` between 1e-6 and 1e21, else `'e'` with a signed
+    /// exponent (`1e+21`, `1e-7`).
+    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, f: f64) -> io::Result<()> {
+        if f == 0.0 || (1e-6..1e21).contains(&f.abs()) {
+            return write!(w, "{f}");
+        }
         let text = format!("{f:e}");
         let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
         match exponent.strip_prefix('-') {
-            Some(negative) => out.push_str(&format!("{mantissa}e-{negative}")),
-            None => out.push_str(&format!("{mantissa}e+{exponent:0>2}")),
+            Some(negative) => write!(w, "{mantissa}e-{negative}"),
+            None => write!(w, "{mantissa}e+{exponent:0>2}"),
         }
-    } else {
-        out.push_str(&format!("{f}"));
     }
-}
 
-/// Go's `encoding/json` string, HTML-safe escaping included.
-fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+    /// Go also escapes `<`, `>`, `&`, U+2028 and U+2029.
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        text: &str,
+    ) -> io::Result<()> {
+        for c in text.chars() {
+            match c {
+                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => write!(w, "\\u{:04x}", c as u32)?,
+                c => write!(w, "{c}")?,
             }
-            c => out.push(c),
         }
+        Ok(())
     }
-    out.push('"');
 }
 
 #[cfg(test)]
