@@ -4,12 +4,11 @@
 //!
 //! The pieces, also used by the end-to-end tests that run the manifests in the real Envoy:
 //! `source.rs` (what is read from envoy.yaml), `render.rs` and `yaml.rs` (the manifests),
-//! `sidecar.rs` (the sidecar's inbound listener and an EnvoyFilter patch applied to it),
-//! `wasmplugin.rs` and `plugin_json.rs` (what istiod generates for a WasmPlugin), `proxy.rs`
-//! (Envoy started as the sidecar's, with Istio's log format).
+//! `sidecar.rs` (the sidecar's inbound listener, an EnvoyFilter patch applied to it, and
+//! Envoy's options as the sidecar's, with Istio's log format), `wasmplugin.rs` and
+//! `plugin_json.rs` (what istiod generates for a WasmPlugin).
 
 pub mod plugin_json;
-pub mod proxy;
 pub mod render;
 pub mod sidecar;
 pub mod source;
@@ -95,21 +94,11 @@ pub fn dir() -> PathBuf {
     paths::root().join("istio")
 }
 
-/// The YAML documents of a file that `render.rs` wrote (documents separated by `---` lines).
+/// The YAML documents of a file that `render.rs` wrote.
 pub fn read_manifest(path: &Path) -> Result<Vec<Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut docs = vec![String::new()];
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            docs.push(String::new());
-        } else if let Some(last) = docs.last_mut() {
-            last.push_str(line);
-        }
-    }
-    docs.iter()
-        .map(|doc| Ok(bootstrap::parse(doc, path)?))
-        .collect()
+    serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Fails with what to do when a module of `bytes` does not fit the ConfigMap budget.

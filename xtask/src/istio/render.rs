@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::source::{
     APP, HTTPBIN_IMAGE, HTTPBIN_PORT, MODULE_KEY, MOUNT_DIR, Plugin, SERVICE_PORT, V8,
@@ -18,11 +18,57 @@ pub const FILES: [&str; 3] = ["httpbin.yaml", "envoyfilter.yaml", "wasmplugin.ya
 
 /// Every file's rendering, keyed by file name.
 pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
-    Ok(BTreeMap::from([
-        (FILES[0], httpbin(plugin)?),
-        (FILES[1], envoyfilter(plugin)?),
-        (FILES[2], wasmplugin(plugin)?),
-    ]))
+    let filter = &plugin.filter;
+    if filter.runtime != V8 {
+        bail!(
+            "envoy.yaml: runtime `{}`: a WasmPlugin always runs {V8}, so the two ports would \
+             differ; use {V8} in envoy.yaml",
+            filter.runtime
+        );
+    }
+    let configmap = plugin.configmap();
+    let volume = json!({ &configmap: { "configMap": { "name": &configmap } } });
+    let mount = json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
+    let failure_policy = filter.failure_policy.as_deref().map(yaml::scalar);
+    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
+    let values = [
+        ("header", HEADER.to_string()),
+        ("configmap", configmap.clone()),
+        ("module_key", MODULE_KEY.to_string()),
+        ("mount_dir", MOUNT_DIR.to_string()),
+        ("kubernetes_version", super::KUBERNETES_VERSION.to_string()),
+        ("app", yaml::scalar(APP)?),
+        ("service_port", SERVICE_PORT.to_string()),
+        ("httpbin_port", HTTPBIN_PORT.to_string()),
+        // Istio reads both annotations as JSON maps from the volume's name to its spec.
+        ("user_volume", yaml::scalar(&volume.to_string())?),
+        ("user_volume_mount", yaml::scalar(&mount.to_string())?),
+        ("component_log_level", yaml::scalar("wasm:info")?),
+        ("image", yaml::scalar(HTTPBIN_IMAGE)?),
+        ("name", yaml::scalar(&filter.name)?),
+        ("filter_name", yaml::scalar(&plugin.filter_name)?),
+        ("root_id", yaml::scalar(&filter.root_id)?),
+        ("vm_id", yaml::scalar(&filter.vm_id)?),
+        ("runtime", yaml::scalar(&filter.runtime)?),
+        ("filename", yaml::scalar(&plugin.module_path())?),
+        ("configuration", yaml::text(&filter.plugin_config, 16)?),
+        (
+            "failure_policy",
+            failure_policy.transpose()?.unwrap_or_default(),
+        ),
+        (
+            "url",
+            yaml::scalar(&format!("file://{}", plugin.module_path()))?,
+        ),
+        ("fail_strategy", plugin.fail_strategy()?.to_string()),
+        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
+    ];
+    let templates = [HTTPBIN, ENVOYFILTER, WASMPLUGIN];
+    FILES
+        .into_iter()
+        .zip(templates)
+        .map(|(file, template)| Ok((file, fill(template, &values)?)))
+        .collect()
 }
 
 const HEADER: &str = "\
@@ -91,31 +137,6 @@ spec:
         - containerPort: ${httpbin_port}
 "#;
 
-/// istio/httpbin.yaml: ServiceAccount, Service and Deployment.
-fn httpbin(plugin: &Plugin) -> Result<String> {
-    let configmap = plugin.configmap();
-    let volume = serde_json::json!({ &configmap: { "configMap": { "name": &configmap } } });
-    let mount = serde_json::json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
-    fill(
-        HTTPBIN,
-        &[
-            ("header", HEADER.to_string()),
-            ("configmap", configmap.clone()),
-            ("module_key", MODULE_KEY.to_string()),
-            ("mount_dir", MOUNT_DIR.to_string()),
-            ("kubernetes_version", super::KUBERNETES_VERSION.to_string()),
-            ("app", yaml::scalar(APP)?),
-            ("service_port", SERVICE_PORT.to_string()),
-            ("httpbin_port", HTTPBIN_PORT.to_string()),
-            // Istio reads both annotations as JSON maps from the volume's name to its spec.
-            ("user_volume", yaml::scalar(&volume.to_string())?),
-            ("user_volume_mount", yaml::scalar(&mount.to_string())?),
-            ("component_log_level", yaml::scalar("wasm:info")?),
-            ("image", yaml::scalar(HTTPBIN_IMAGE)?),
-        ],
-    )
-}
-
 const ENVOYFILTER: &str = r#"${header}#
 # The filter in httpbin's sidecar, as envoy.yaml has it: istiod inserts the patch's value into
 # every inbound HTTP connection manager of the selected pods, just before the router. The
@@ -163,33 +184,6 @@ spec:
             failure_policy: ${failure_policy}
 "#;
 
-/// istio/envoyfilter.yaml.
-fn envoyfilter(plugin: &Plugin) -> Result<String> {
-    fill(
-        ENVOYFILTER,
-        &[
-            ("header", HEADER.to_string()),
-            ("name", yaml::scalar(&plugin.name)?),
-            ("app", yaml::scalar(APP)?),
-            ("filter_name", yaml::scalar(&plugin.filter_name)?),
-            ("root_id", yaml::scalar(&plugin.root_id)?),
-            ("vm_id", yaml::scalar(&plugin.vm_id)?),
-            ("runtime", yaml::scalar(&plugin.runtime)?),
-            ("filename", yaml::scalar(&plugin.module_path())?),
-            ("configuration", yaml::text(&plugin.configuration, 16)?),
-            (
-                "failure_policy",
-                plugin
-                    .failure_policy
-                    .as_deref()
-                    .map(yaml::scalar)
-                    .transpose()?
-                    .unwrap_or_default(),
-            ),
-        ],
-    )
-}
-
 const WASMPLUGIN: &str = r#"${header}#
 # The same filter through Istio's WasmPlugin API, which current Istio recommends over the
 # EnvoyFilter. From it istiod makes an Envoy wasm filter whose name is
@@ -224,36 +218,6 @@ spec:
   # envoy.yaml's plugin configuration.
   pluginConfig:${plugin_config}
 "#;
-
-/// istio/wasmplugin.yaml.
-fn wasmplugin(plugin: &Plugin) -> Result<String> {
-    if plugin.runtime != V8 {
-        bail!(
-            "envoy.yaml: runtime `{}`: a WasmPlugin always runs {V8}, so the two ports would \
-             differ; use {V8} in envoy.yaml",
-            plugin.runtime
-        );
-    }
-    let plugin_config = match &plugin.config_object {
-        Some(map) => yaml::mapping(&Value::Object(map.clone()), 4)?,
-        None => yaml::mapping(&Value::Object(Default::default()), 4)?,
-    };
-    fill(
-        WASMPLUGIN,
-        &[
-            ("header", HEADER.to_string()),
-            ("name", yaml::scalar(&plugin.name)?),
-            ("app", yaml::scalar(APP)?),
-            (
-                "url",
-                yaml::scalar(&format!("file://{}", plugin.module_path()))?,
-            ),
-            ("root_id", yaml::scalar(&plugin.root_id)?),
-            ("fail_strategy", plugin.fail_strategy()?.to_string()),
-            ("plugin_config", plugin_config),
-        ],
-    )
-}
 
 /// Replaces every `${key}` of `template` by its value in one pass; a line that is only a hole
 /// (after its key) whose value is empty is dropped. Fails on a hole without a value.
@@ -341,9 +305,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             config["configuration"]["value"],
-            plugin.configuration.as_str()
+            plugin.filter.plugin_config.as_str()
         );
-        assert_eq!(config["vm_config"]["vm_id"], plugin.vm_id.as_str());
+        assert_eq!(config["vm_config"]["vm_id"], plugin.filter.vm_id.as_str());
         let wasmplugin = &parse(&files["wasmplugin.yaml"])[0];
         assert_eq!(
             wasmplugin["spec"]["pluginConfig"],

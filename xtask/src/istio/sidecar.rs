@@ -5,12 +5,15 @@
 //! The model is envoy.yaml's listener without its wasm filter, plus one upstream filter ahead
 //! of the router standing in for Istio's own inbound filters (metadata exchange, authn,
 //! stats: not in upstream Envoy), so that "before the router" differs from "first" or "last".
-//! `bootstrap::native` then makes it runnable on loopback like any other derived copy.
+//! `bootstrap::native` then makes it runnable on loopback like any other derived copy, and
+//! [`envoy_options`] runs Envoy the way the sidecar's is run.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use smoke::envoy::bootstrap;
+
+use crate::stack::EnvoyOptions;
 
 /// The network filter Istio's HTTP listeners use, and EnvoyFilter patches match.
 pub const HCM: &str = "envoy.filters.network.http_connection_manager";
@@ -46,6 +49,19 @@ pub fn inbound_bootstrap(envoy_yaml: &Value) -> Result<Value> {
         );
     }
     Ok(doc)
+}
+
+/// Envoy's options as Istio's pilot-agent starts a sidecar's Envoy: two workers, and its
+/// `--log-format` (istio/istio `pkg/envoy/proxy.go`) for lines like
+/// `2026-11-23T20:38:42.932817Z<TAB>info<TAB>envoy wasm <file>:<line><TAB>wasm log …<TAB>thread=24`,
+/// the form `kubectl logs deploy/httpbin -c istio-proxy` prints. The `wasm` logger at info:
+/// the pod annotation `sidecar.istio.io/componentLogLevel: wasm:info` of istio/httpbin.yaml.
+pub fn envoy_options() -> EnvoyOptions {
+    EnvoyOptions {
+        wasm_log_level: "info".into(),
+        concurrency: 2,
+        log_format: Some("%Y-%m-%dT%T.%fZ\t%l\tenvoy %n %g:%#\t%v\tthread=%t".into()),
+    }
 }
 
 /// Applies an `EnvoyFilter`'s patches to `bootstrap` as istiod does for a sidecar's inbound

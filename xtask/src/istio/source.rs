@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
-use smoke::envoy::bootstrap;
+use smoke::envoy::bootstrap::{self, WasmFilter};
 
 /// The workload the filter is ported to: httpbin, as in docker-compose.yml and Istio's samples.
 pub const APP: &str = "httpbin";
@@ -28,19 +28,11 @@ pub const V8: &str = "envoy.wasm.runtime.v8";
 pub struct Plugin {
     /// The HTTP filter entry's `name` (`envoy.filters.http.wasm`).
     pub filter_name: String,
-    /// `config.name`: also the EnvoyFilter's, the WasmPlugin's and (with `-wasm`) the
-    /// ConfigMap's name.
-    pub name: String,
-    /// `config.root_id`: the WasmPlugin's `pluginName`.
-    pub root_id: String,
-    /// `config.vm_config.vm_id` (a WasmPlugin cannot set one: istiod leaves it empty).
-    pub vm_id: String,
-    /// `config.vm_config.runtime`.
-    pub runtime: String,
-    /// `config.failure_policy`, when set.
-    pub failure_policy: Option<String>,
-    /// The plugin configuration: the StringValue's text, exactly as in envoy.yaml.
-    pub configuration: String,
+    /// The filter's config. Its `name` is also the EnvoyFilter's, the WasmPlugin's and (with
+    /// `-wasm`) the ConfigMap's name; its `root_id` the WasmPlugin's `pluginName`; its `vm_id`
+    /// one a WasmPlugin cannot set (istiod leaves it empty); its `plugin_config` the
+    /// configuration exactly as in envoy.yaml.
+    pub filter: WasmFilter,
     /// The same configuration as a JSON object: the WasmPlugin's `pluginConfig` (`None` when
     /// the configuration is empty).
     pub config_object: Option<Map<String, Value>>,
@@ -49,28 +41,23 @@ pub struct Plugin {
 impl Plugin {
     /// Reads the first wasm filter of an Envoy bootstrap; `origin` names it in errors.
     pub fn from_bootstrap(bootstrap: &Value, origin: &str) -> Result<Plugin> {
-        let filters = bootstrap::wasm_filters(bootstrap, origin)?;
-        let filter = &filters[0];
+        let filter = bootstrap::wasm_filters(bootstrap, origin)?.swap_remove(0);
         let at = |what: &str| format!("{origin}: {}{what}", filter.path);
         let filter_name = bootstrap
             .pointer(&format!("{}/name", filter.pointer))
             .and_then(Value::as_str)
             .with_context(|| at(".name is missing"))?
             .to_string();
+        let configuration = at(".typed_config.config.configuration");
         filter_core::config::PluginConfig::parse(filter.plugin_config.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", at(".typed_config.config.configuration")))?;
-        let config_object = if filter.plugin_config.trim().is_empty() {
-            None
-        } else {
-            match serde_json::from_str::<Value>(&filter.plugin_config) {
-                Ok(Value::Object(map)) => Some(map),
-                Ok(_) => bail!(
-                    "{}: the plugin configuration is not a JSON object, so it cannot be a \
-                     WasmPlugin's pluginConfig",
-                    at(".typed_config.config.configuration")
-                ),
-                Err(e) => bail!("{}: {e}", at(".typed_config.config.configuration")),
-            }
+            .map_err(|e| anyhow::anyhow!("{configuration}: {e}"))?;
+        let config_object = match serde_json::from_str(&filter.plugin_config) {
+            _ if filter.plugin_config.trim().is_empty() => None,
+            Ok(Value::Object(map)) => Some(map),
+            _ => bail!(
+                "{configuration}: the plugin configuration is not a JSON object, so it cannot \
+                 be a WasmPlugin's pluginConfig"
+            ),
         };
         if !is_resource_name(&filter.name) {
             bail!(
@@ -82,19 +69,14 @@ impl Plugin {
         }
         Ok(Plugin {
             filter_name,
-            name: filter.name.clone(),
-            root_id: filter.root_id.clone(),
-            vm_id: filter.vm_id.clone(),
-            runtime: filter.runtime.clone(),
-            failure_policy: filter.failure_policy.clone(),
-            configuration: filter.plugin_config.clone(),
+            filter,
             config_object,
         })
     }
 
     /// The ConfigMap holding the module.
     pub fn configmap(&self) -> String {
-        format!("{}-wasm", self.name)
+        format!("{}-wasm", self.filter.name)
     }
 
     /// The module's path inside the `istio-proxy` container.
@@ -104,7 +86,7 @@ impl Plugin {
 
     /// The WasmPlugin's `failStrategy` for envoy.yaml's `failure_policy`.
     pub fn fail_strategy(&self) -> Result<&'static str> {
-        match self.failure_policy.as_deref() {
+        match self.filter.failure_policy.as_deref() {
             None | Some("FAIL_CLOSED") => Ok("FAIL_CLOSE"),
             Some("FAIL_OPEN") => Ok("FAIL_OPEN"),
             Some("FAIL_RELOAD") => Ok("FAIL_RELOAD"),
@@ -137,10 +119,10 @@ mod tests {
         let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();
         let plugin = Plugin::from_bootstrap(&doc, "envoy.yaml").unwrap();
         assert_eq!(plugin.filter_name, "envoy.filters.http.wasm");
-        assert_eq!(plugin.configmap(), format!("{}-wasm", plugin.name));
+        assert_eq!(plugin.configmap(), format!("{}-wasm", plugin.filter.name));
         assert_eq!(plugin.module_path(), "/var/local/wasm/filter.wasm");
         let object = plugin.config_object.as_ref().unwrap();
-        let text: Value = serde_json::from_str(&plugin.configuration).unwrap();
+        let text: Value = serde_json::from_str(&plugin.filter.plugin_config).unwrap();
         assert_eq!(&Value::Object(object.clone()), &text);
     }
 

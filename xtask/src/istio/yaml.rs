@@ -40,17 +40,11 @@ pub fn mapping(value: &Value, indent: usize) -> Result<String> {
 fn shift(yaml: &str, by: usize, first: bool) -> String {
     let pad = " ".repeat(by);
     let body = yaml.strip_suffix('\n').unwrap_or(yaml);
-    let mut out = String::with_capacity(body.len() * 2);
-    for (n, line) in body.split('\n').enumerate() {
-        if n > 0 {
-            out.push('\n');
-        }
-        if !line.is_empty() && (n > 0 || first) {
-            out.push_str(&pad);
-        }
-        out.push_str(line);
-    }
-    out
+    let lines = body.split('\n').enumerate().map(|(n, line)| {
+        let padded = !line.is_empty() && (n > 0 || first);
+        format!("{}{line}", if padded { pad.as_str() } else { "" })
+    });
+    lines.collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use smoke::envoy::bootstrap;
-use xtask::istio::{self, proxy, sidecar, source, wasmplugin};
+use xtask::istio::{self, sidecar, source, wasmplugin};
 use xtask::paths;
 use xtask::stack::Stack;
 
@@ -317,7 +317,7 @@ fn readme_smoke_command_reads_the_sidecar_log_format() {
     let inbound = sidecar::inbound_bootstrap(&envoy_yaml()).unwrap();
     let doc = sidecar::insert_before_router(&inbound, &filter).unwrap();
     let mut spec = spec("istio-sidecar-log", doc);
-    spec.envoy = proxy::sidecar_options();
+    spec.envoy = sidecar::envoy_options();
     let stack = Stack::start(&tools(), &spec).unwrap_or_else(|e| panic!("{e:#}"));
     let envoy = &stack.envoy;
     let logs = format!("cmd:cat {}", envoy.log().display());
