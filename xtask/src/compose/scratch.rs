@@ -1,11 +1,11 @@
 //! The scratch copy `cargo xtask compose` runs in: the work tree's files as a fresh clone
 //! has them (no `target/`, no `.venv`), owned by a normal user, never the user's own files.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 
 /// The uid and gid the copy belongs to: the invoking user, or when run as root, the user
 /// behind `sudo` (`SUDO_UID`), else 1000: a normal user, as on a developer's machine.
@@ -15,53 +15,39 @@ pub fn owner() -> (u32, u32) {
     if uid != 0 {
         return (uid, gid);
     }
-    let from_sudo = |name: &str| {
-        std::env::var(name)
-            .ok()?
-            .parse::<u32>()
-            .ok()
-            .filter(|id| *id != 0)
-    };
-    match (from_sudo("SUDO_UID"), from_sudo("SUDO_GID")) {
-        (Some(uid), Some(gid)) => (uid, gid),
-        _ => (1000, 1000),
-    }
+    let from_sudo = |name: &str| std::env::var(name).ok()?.parse().ok().filter(|id| *id != 0);
+    from_sudo("SUDO_UID")
+        .zip(from_sudo("SUDO_GID"))
+        .unwrap_or((1000, 1000))
 }
 
 /// Copies the files git would put in a clone of `source` (tracked, plus new files that are
-/// not ignored: the work in progress) into `dest`, keeping their modes, owned by `owner`.
-/// Returns how many files were copied.
-pub fn copy_tree(source: &Path, dest: &Path, owner: (u32, u32)) -> Result<usize> {
+/// not ignored: the work in progress) into `dest`, keeping the modes of files and
+/// directories, owned by `owner`. Returns how many files were copied.
+pub fn copy_tree(source: &Path, dest: &Path, (uid, gid): (u32, u32)) -> Result<usize> {
     let out = Command::new("git")
         .current_dir(source)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
+        .args(["ls-files", "-z", "--cached", "--others"])
+        .arg("--exclude-standard")
         .output()
         .context("running git ls-files (is git installed, and is this a git clone?)")?;
-    if !out.status.success() {
-        bail!(
-            "git ls-files failed in {}: {}",
-            source.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
-    copy_mode(source, dest)?;
+    ensure!(
+        out.status.success(),
+        "git ls-files failed in {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     let mut copied = 0;
     for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
         let rel = Path::new(std::str::from_utf8(rel).context("a file name that is not UTF-8")?);
-        let from = source.join(rel);
+        let (from, to) = (source.join(rel), dest.join(rel));
         // A tracked file deleted in the work tree is not part of the copy.
         let Ok(meta) = std::fs::symlink_metadata(&from) else {
             continue;
         };
-        let to = dest.join(rel);
-        create_parents(source, dest, rel)?;
+        let parent = to.parent().unwrap_or(dest);
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
         if meta.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
@@ -70,36 +56,15 @@ pub fn copy_tree(source: &Path, dest: &Path, owner: (u32, u32)) -> Result<usize>
         }
         copied += 1;
     }
-    chown_tree(dest, owner)?;
-    Ok(copied)
-}
-
-/// Creates the directories above `rel` in `dest` with the modes they have in `source`.
-fn create_parents(source: &Path, dest: &Path, rel: &Path) -> Result<()> {
-    let mut partial = PathBuf::new();
-    for part in rel.parent().into_iter().flat_map(Path::components) {
-        partial.push(part);
-        let dir = dest.join(&partial);
-        if !dir.exists() {
-            std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            copy_mode(&source.join(&partial), &dir)?;
+    for path in walk(dest) {
+        if std::fs::symlink_metadata(&path)?.is_dir() {
+            let rel = path.strip_prefix(dest)?;
+            std::fs::set_permissions(&path, std::fs::metadata(source.join(rel))?.permissions())?;
         }
-    }
-    Ok(())
-}
-
-fn copy_mode(from: &Path, to: &Path) -> Result<()> {
-    let mode = std::fs::metadata(from)?.permissions().mode();
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
-    Ok(())
-}
-
-fn chown_tree(root: &Path, (uid, gid): (u32, u32)) -> Result<()> {
-    for path in walk(root) {
         std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
             .with_context(|| format!("giving {} to uid {uid}", path.display()))?;
     }
-    Ok(())
+    Ok(copied)
 }
 
 /// Every path under `root` (itself included) that is not owned by `uid`, with its owner:

