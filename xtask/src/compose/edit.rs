@@ -32,7 +32,8 @@ pub fn report_edit_loop(saved: Instant, file: &str, how: &str) {
     eprintln!("edit loop: {took} from saving {file} to a passing report ({how})");
 }
 
-/// The Compose project (its directory: the work tree), and Envoy's listener and admin ports on this host.
+/// The Compose project (its directory is the work tree) and the host ports of Envoy's
+/// listener and admin.
 pub struct Stack {
     pub project: Project,
     pub listener: u16,
