@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::error::{SmokeError, chain, secs};
@@ -55,8 +55,7 @@ impl Exchange {
 
 /// The release in `/server_info`'s `version` (`<commit>/1.40.0/Clean/RELEASE/BoringSSL`).
 pub fn version_of_server_info(info: &serde_json::Value) -> Option<String> {
-    let full = info.get("version")?.as_str()?;
-    let release = full.split('/').nth(1)?;
+    let release = info.get("version")?.as_str()?.split('/').nth(1)?;
     release
         .starts_with(|c: char| c.is_ascii_digit())
         .then(|| release.to_string())
@@ -88,8 +87,8 @@ impl Client {
             .connect_timeout(REQUEST_TIMEOUT)
             .no_proxy()
             .build()
-            .map_err(|e| SmokeError::Config {
-                message: format!("cannot build the HTTP client: {}", chain(&e)),
+            .map_err(|e| {
+                SmokeError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
         Ok(Self {
             http,
@@ -134,45 +133,30 @@ impl Client {
             .send()
             .await
             .ok()?;
-        let text = response.text().await.ok()?;
-        let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let info = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
         version_of_server_info(&info)
     }
 
     /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
-    /// it waits (a spinner on a terminal, one line otherwise) when `progress` is set and the
-    /// first poll fails.
+    /// it waits (see [`waiting`]) when `progress` is set and the first poll fails.
     pub async fn wait_ready(&self, timeout: Duration, progress: bool) -> Result<(), SmokeError> {
         let started = Instant::now();
-        let mut waiter = None;
+        let mut spinner = None;
         loop {
-            let last_error = match self.ready_once().await {
-                Ok(()) => {
-                    log::debug!("Envoy ready after {}", secs(started.elapsed()));
-                    return Ok(());
-                }
-                Err(e) => e,
+            let Err(last_error) = self.ready_once().await else {
+                log::debug!("Envoy ready after {}", secs(started.elapsed()));
+                return Ok(());
             };
             log::debug!("waiting for {}/ready: {last_error}", self.admin);
             if started.elapsed() >= timeout {
-                drop(waiter);
-                return Err(SmokeError::EnvoyUnreachable {
-                    admin: self.admin.clone(),
-                    waited: started.elapsed(),
-                    last_error,
-                });
+                let waited = started.elapsed();
+                return Err(SmokeError::unreachable(&self.admin, waited, &last_error));
             }
-            let waiter = waiter.get_or_insert_with(|| {
-                Waiter::start(
-                    progress,
-                    format!(
-                        "waiting for Envoy: {}/ready (up to {})",
-                        self.admin,
-                        secs(timeout)
-                    ),
-                )
+            let spinner = spinner.get_or_insert_with(|| {
+                let what = format!("waiting for Envoy: {}/ready", self.admin);
+                waiting(progress, format!("{what} (up to {})", secs(timeout)))
             });
-            waiter.update(&last_error);
+            spinner.set_message(format!("({last_error})"));
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
@@ -187,134 +171,94 @@ impl Client {
         headers: &[(&str, Vec<u8>)],
     ) -> Result<Exchange, SmokeError> {
         let tag = format!("{}-{}", self.run_id, self.sent + 1);
-        let mut sent = vec![(TAG_HEADER.to_string(), tag.clone().into_bytes())];
-        sent.extend(
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
-        );
-        let mut exchange = Exchange {
+        let sent: Vec<(String, Vec<u8>)> = std::iter::once((TAG_HEADER, tag.clone().into_bytes()))
+            .chain(headers.iter().cloned())
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect();
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        for (name, value) in &sent {
+            let bad = |what: &str| {
+                let problem = format!("not a valid HTTP header {what}");
+                SmokeError::Config(format!("cannot send header {name:?}: {problem}"))
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
+            request = request.header(
+                name,
+                HeaderValue::from_bytes(value).map_err(|_| bad("value"))?,
+            );
+        }
+        let mut ex = Exchange {
             tag,
             method: "GET".into(),
             path: path.into(),
             sent,
             ..Exchange::default()
         };
-        let mut request = self.http.get(format!("{}{path}", self.url));
-        for (name, value) in &exchange.sent {
-            let bad = |what: &str| SmokeError::Config {
-                message: format!("cannot send header {name:?}: not a valid HTTP header {what}"),
-            };
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
-            let value = HeaderValue::from_bytes(value).map_err(|_| bad("value"))?;
-            request = request.header(name, value);
-        }
         let started = Instant::now();
-        let result = self.exchange(request, &mut exchange).await;
+        let answer = async {
+            let response = request.send().await?;
+            ex.status = response.status().as_u16();
+            let headers = response.headers().iter();
+            ex.headers = headers
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect();
+            ex.body = response.bytes().await?.to_vec();
+            Ok::<(), reqwest::Error>(())
+        };
+        let answer = answer.await.map_err(|e| describe_error(&e));
         log::debug!(
             "{}: {} after {}",
-            exchange.describe(),
-            result.as_ref().map_or_else(Clone::clone, |()| format!(
-                "{} ({} body bytes)",
-                exchange.status,
-                exchange.body.len()
-            )),
+            ex.describe(),
+            answer.as_ref().map_or_else(Clone::clone, |()| {
+                format!("{} ({} body bytes)", ex.status, ex.body.len())
+            }),
             secs(started.elapsed())
         );
-        match result {
+        match answer {
             Ok(()) => {
                 self.sent += 1;
-                Ok(exchange)
+                Ok(ex)
             }
             Err(error) if !self.has_answered() && self.ready_once().await.is_ok() => {
-                Err(SmokeError::ListenerUnreachable {
-                    url: self.url.clone(),
-                    error,
-                })
+                Err(SmokeError::ListenerUnreachable(format!(
+                    "Envoy's admin is ready but its listener {} does not answer ({error}); \
+                     pass the listener's address with --url",
+                    self.url
+                )))
             }
-            Err(error) => Err(SmokeError::EnvoyWentAway {
-                during: exchange.describe(),
-                error,
-                log_tail: Vec::new(),
-            }),
+            Err(error) => Err(SmokeError::went_away(&ex.describe(), &error)),
         }
-    }
-
-    async fn exchange(
-        &self,
-        request: reqwest::RequestBuilder,
-        exchange: &mut Exchange,
-    ) -> Result<(), String> {
-        let response = request.send().await.map_err(|e| describe_error(&e))?;
-        exchange.status = response.status().as_u16();
-        exchange.headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
-            .collect();
-        exchange.body = response
-            .bytes()
-            .await
-            .map_err(|e| describe_error(&e))?
-            .to_vec();
-        Ok(())
     }
 }
 
 /// A short reason for a failed request: timeout, refused connection, or the error chain.
 fn describe_error(e: &reqwest::Error) -> String {
+    let text = chain(e);
     if e.is_timeout() {
         format!("no answer within {}", secs(REQUEST_TIMEOUT))
-    } else if e.is_connect() {
-        let text = chain(e);
-        if text.contains("refused") {
-            "connection refused".into()
-        } else {
-            text
-        }
+    } else if e.is_connect() && text.contains("refused") {
+        "connection refused".into()
     } else {
-        chain(e)
+        text
     }
 }
 
-/// Shows that smoke is waiting: a spinner on a terminal, one plain line otherwise, nothing when
-/// progress is off. Cleared when dropped.
-pub(crate) struct Waiter {
-    bar: Option<ProgressBar>,
-}
-
-impl Waiter {
-    pub(crate) fn start(progress: bool, what: String) -> Self {
-        if !progress {
-            return Self { bar: None };
-        }
-        if !std::io::stderr().is_terminal() {
+/// Shows on stderr that smoke is waiting for `what`: a spinner on a terminal (cleared when
+/// dropped; its message shows the latest state), one plain line otherwise, nothing when
+/// `progress` is off.
+pub(crate) fn waiting(progress: bool, what: String) -> ProgressBar {
+    if !progress || !std::io::stderr().is_terminal() {
+        if progress {
             eprintln!("smoke: {what}");
-            return Self { bar: None };
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} {elapsed} {msg}") {
-            bar.set_style(style);
-        }
-        bar.set_prefix(what);
-        bar.enable_steady_tick(Duration::from_millis(100));
-        Self { bar: Some(bar) }
+        return ProgressBar::hidden();
     }
-
-    /// Shows the latest state (e.g. `connection refused`) next to the spinner.
-    pub(crate) fn update(&self, state: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!("({state})"));
-        }
-    }
-}
-
-impl Drop for Waiter {
-    fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
+    let style = ProgressStyle::with_template("{spinner} {prefix} {elapsed} {msg}");
+    let spinner = ProgressBar::new_spinner()
+        .with_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()))
+        .with_prefix(what);
+    spinner.enable_steady_tick(Duration::from_millis(100));
+    spinner
 }
 
 #[cfg(test)]

@@ -20,21 +20,17 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
-pub use logs::{LogMark, LogSource, LogSourceError};
+pub use logs::{LogMark, LogSource};
 pub use report::Report;
 
 use checks::{LogEvidence, LogView};
-use client::{Client, POLL_INTERVAL, Waiter};
+use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
 use error::secs;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
 /// Envoy's admin as envoy.yaml and docker-compose.yml publish it.
 pub const DEFAULT_ADMIN: &str = "http://127.0.0.1:9901";
-/// How long [`run`] waits for `/ready` by default (`docker compose up` may still be starting).
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long [`run`] waits for the requests' log lines by default.
-pub const DEFAULT_LOG_TIMEOUT: Duration = Duration::from_secs(10);
 /// Carries an escaped value (`\t`, `\\`) through the log checks.
 pub const PROBE_HEADER: &str = "x-smoke-probe";
 /// Carries the non-UTF-8 value `\xff\xfe`.
@@ -59,30 +55,18 @@ pub struct Options {
     pub progress: bool,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            url: DEFAULT_URL.into(),
-            admin: DEFAULT_ADMIN.into(),
-            logs: LogSource::default(),
-            config: PluginConfig::default(),
-            ready_timeout: DEFAULT_READY_TIMEOUT,
-            log_timeout: DEFAULT_LOG_TIMEOUT,
-            progress: false,
-        }
-    }
-}
-
 /// What to do when the bootstrap holding the expectations can't be used.
 const ENVOY_CONFIG_HINT: &str =
     "run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON";
 
+/// A configuration error with what to do when the bootstrap can't be used.
+fn hinted(error: envoy::bootstrap::BootstrapError) -> SmokeError {
+    SmokeError::Config(format!("{error} ({ENVOY_CONFIG_HINT})"))
+}
+
 /// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.
 pub fn plugin_config_from_envoy(file: &Path) -> Result<PluginConfig, SmokeError> {
-    let bootstrap = envoy::bootstrap::load(file).map_err(|e| SmokeError::Config {
-        message: format!("{e} ({ENVOY_CONFIG_HINT})"),
-    })?;
-    plugin_config_of(&bootstrap, file)
+    plugin_config_of(&envoy::bootstrap::load(file).map_err(hinted)?, file)
 }
 
 /// The plugin configuration of the (first) wasm filter in an already-parsed bootstrap, read
@@ -92,24 +76,18 @@ pub fn plugin_config_of(
     file: &Path,
 ) -> Result<PluginConfig, SmokeError> {
     let origin = file.display().to_string();
-    let filters =
-        envoy::bootstrap::wasm_filters(bootstrap, &origin).map_err(|e| SmokeError::Config {
-            message: format!("{e} ({ENVOY_CONFIG_HINT})"),
-        })?;
+    let filters = envoy::bootstrap::wasm_filters(bootstrap, &origin).map_err(hinted)?;
     let filter = &filters[0];
-    PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| SmokeError::Config {
-        message: format!(
-            "{origin}: {}.typed_config.config.configuration: {e}",
-            filter.path
-        ),
+    PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| {
+        let field = format!("{}.typed_config.config.configuration", filter.path);
+        SmokeError::Config(format!("{origin}: {field}: {e}"))
     })
 }
 
 /// A plugin configuration given as JSON text (e.g. an Istio WasmPlugin's `pluginConfig`).
 pub fn plugin_config_from_json(text: &str) -> Result<PluginConfig, SmokeError> {
-    PluginConfig::parse(text.as_bytes()).map_err(|e| SmokeError::Config {
-        message: format!("--plugin-config: {e}"),
-    })
+    PluginConfig::parse(text.as_bytes())
+        .map_err(|e| SmokeError::Config(format!("--plugin-config: {e}")))
 }
 
 /// A random secret for the redaction check (the standard library's per-process random keys).
@@ -140,15 +118,12 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
 
     let secret = new_secret();
     let exchanges = match send_requests(&mut client, opts, &run_id, &secret).await {
-        Ok(exchanges) => exchanges,
-        Err(SmokeError::EnvoyWentAway { during, error, .. }) => {
-            return Err(SmokeError::EnvoyWentAway {
-                during,
-                error,
-                log_tail: log_tail(opts, &mark),
-            });
+        Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
+            // The end of the log (best effort) may say why.
+            let text = opts.logs.fetch_since(&mark).unwrap_or_default();
+            return Err(went_away.with_log_tail(&envoy::log::last_lines(&text, 15)));
         }
-        Err(other) => return Err(other),
+        answered => answered?,
     };
 
     log::debug!(
@@ -208,7 +183,7 @@ async fn send_requests(
         "keep-alive",
         "proxy-connection",
         "expect",
-        client::TAG_HEADER,
+        TAG_HEADER,
         PROBE_HEADER,
         BYTES_HEADER,
     ];
@@ -250,17 +225,6 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
     target
 }
 
-/// The last lines of the log since `mark`, best effort: for a message about a dead Envoy.
-fn log_tail(opts: &Options, mark: &LogMark) -> Vec<String> {
-    let Ok(text) = opts.logs.fetch_since(mark) else {
-        return Vec::new();
-    };
-    envoy::log::last_lines(&text, 15)
-        .into_iter()
-        .map(String::from)
-        .collect()
-}
-
 /// Polls the log source until every tagged stream has its `finished` line (then reads once
 /// more, so that a duplicated line shows) or `log_timeout` passes.
 async fn collect_log(
@@ -268,23 +232,20 @@ async fn collect_log(
     mark: &LogMark,
     tags: &[&str],
 ) -> Result<LogEvidence, SmokeError> {
-    if !opts.logs.is_some() {
-        return Ok(LogEvidence::Skipped {
-            reason: "no log source (--logs none)".into(),
-        });
-    }
-    if !opts.config.log_headers {
+    let skip = if !opts.logs.is_some() {
+        Some("no log source (--logs none)".into())
+    } else if !opts.config.log_headers {
         let reason =
             "log_headers is false in the plugin configuration, so the filter logs no lines";
-        return Ok(LogEvidence::Skipped {
-            reason: reason.into(),
-        });
-    }
-    if let Some(reason) = untraceable(&opts.config, tags) {
+        Some(reason.into())
+    } else {
+        untraceable(&opts.config, tags)
+    };
+    if let Some(reason) = skip {
         return Ok(LogEvidence::Skipped { reason });
     }
     let started = Instant::now();
-    let mut waiter = None;
+    let mut spinner = None;
     loop {
         let view = LogView::new(opts.logs.fetch_since(mark)?);
         log::trace!(
@@ -305,12 +266,13 @@ async fn collect_log(
                 ..view
             }));
         }
-        let what = format!(
-            "waiting for the log lines of {} requests (up to {})",
-            tags.len(),
-            secs(opts.log_timeout)
-        );
-        waiter.get_or_insert_with(|| Waiter::start(opts.progress, what));
+        spinner.get_or_insert_with(|| {
+            let what = format!("waiting for the log lines of {} requests", tags.len());
+            waiting(
+                opts.progress,
+                format!("{what} (up to {})", secs(opts.log_timeout)),
+            )
+        });
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
@@ -318,17 +280,15 @@ async fn collect_log(
 /// Why the tags can't identify the streams in the log under `config`, if they can't.
 fn untraceable(config: &PluginConfig, tags: &[&str]) -> Option<String> {
     let longest = tags.iter().map(|t| t.len()).max().unwrap_or(0);
-    if config.is_redacted(client::TAG_HEADER.as_bytes()) {
+    if config.is_redacted(TAG_HEADER.as_bytes()) {
         Some(format!(
-            "{} is in redact_headers, so the log lines can't be told apart",
-            client::TAG_HEADER
+            "{TAG_HEADER} is in redact_headers, so the log lines can't be told apart"
         ))
     } else if config.max_logged_value_bytes < longest {
         Some(format!(
-            "max_logged_value_bytes ({}) is shorter than the {} values ({longest} bytes), so the log \
-             lines can't be told apart",
+            "max_logged_value_bytes ({}) is shorter than the {TAG_HEADER} values ({longest} bytes), \
+             so the log lines can't be told apart",
             config.max_logged_value_bytes,
-            client::TAG_HEADER
         ))
     } else {
         None
@@ -353,9 +313,7 @@ pub fn run_blocking(opts: &Options) -> Result<Report, SmokeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| SmokeError::Config {
-            message: format!("cannot start the async runtime: {e}"),
-        })?;
+        .map_err(|e| SmokeError::Config(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(run(opts))
 }
 
@@ -434,8 +392,10 @@ mod tests {
             url: format!("http://127.0.0.1:{port}"),
             admin: format!("http://127.0.0.1:{port}"),
             logs: LogSource::None,
+            config: PluginConfig::default(),
             ready_timeout: Duration::from_millis(300),
-            ..Options::default()
+            log_timeout: Duration::from_secs(10),
+            progress: false,
         };
         let err = run_blocking(&opts).unwrap_err();
         assert!(matches!(err, SmokeError::EnvoyUnreachable { .. }), "{err}");

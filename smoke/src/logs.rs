@@ -5,18 +5,16 @@
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::SmokeError;
 
 /// How much earlier than the run's start `docker compose logs --since` begins, to absorb a
 /// clock difference between this host and Docker's (Docker Desktop runs a VM).
 const COMPOSE_SINCE_MARGIN_SECS: u64 = 300;
-
-/// The hint every log source error ends with.
-const SKIP_HINT: &str = "choose another source with --logs file:PATH or --logs cmd:COMMAND, \
-                         or pass --logs none to skip the log checks";
 
 /// Where to read Envoy's log from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,97 +41,21 @@ pub struct LogMark {
     pub started_unix: Option<u64>,
 }
 
-/// A log source that could not be read.
-#[derive(Debug)]
-pub enum LogSourceError {
-    /// The command could not be started at all (not installed, not on PATH).
-    Spawn {
-        /// The command line as shown to the user.
-        command: String,
-        /// Why it could not start.
-        error: std::io::Error,
-    },
-    /// The command ran and failed.
-    Failed {
-        /// The command line as shown to the user.
-        command: String,
-        /// Its exit status, e.g. `exit status: 1`.
-        status: String,
-        /// What it printed on stderr.
-        stderr: String,
-    },
-    /// The file could not be read.
-    File {
-        /// The log file.
-        path: PathBuf,
-        /// Why it could not be read.
-        error: std::io::Error,
-    },
+/// A log source error: `message`, then how to get past it.
+fn source_error(message: String) -> SmokeError {
+    SmokeError::LogSource(format!(
+        "{message}; choose another source with --logs file:PATH or --logs cmd:COMMAND, \
+         or pass --logs none to skip the log checks"
+    ))
 }
 
-impl fmt::Display for LogSourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Spawn { command, error } => {
-                write!(f, "could not run `{command}` to read Envoy's log: {error}")?;
-                if command.starts_with("docker ") {
-                    write!(f, " (is Docker with the compose plugin installed?)")?;
-                }
-            }
-            Self::Failed {
-                command,
-                status,
-                stderr,
-            } => {
-                write!(f, "`{command}` failed ({status}) while reading Envoy's log")?;
-                let lines: Vec<&str> = stderr
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                let shown = match lines.as_slice() {
-                    [first, second, .., last] if lines.len() > 3 => vec![*first, *second, *last],
-                    all => all.to_vec(),
-                };
-                if !shown.is_empty() {
-                    write!(f, ": {}", shown.join(" / "))?;
-                }
-                if command.starts_with("docker compose")
-                    && lines.iter().any(|l| {
-                        l.contains("unknown flag") || l.contains("is not a docker command")
-                    })
-                {
-                    write!(
-                        f,
-                        " (the Docker compose plugin seems missing: `docker compose version` should work)"
-                    )?;
-                }
-                if command.starts_with("docker compose") {
-                    write!(
-                        f,
-                        " (run smoke in the directory of docker-compose.yml, after `docker compose up`)"
-                    )?;
-                }
-            }
-            Self::File { path, error } => {
-                write!(
-                    f,
-                    "cannot read Envoy's log file {}: {error}",
-                    path.display()
-                )?;
-                write!(
-                    f,
-                    " (start Envoy with its stderr redirected there, e.g. `envoy … 2> FILE`)"
-                )?;
-            }
-        }
-        write!(f, "; {SKIP_HINT}")
-    }
+fn file_error(path: &Path, error: std::io::Error) -> SmokeError {
+    source_error(format!(
+        "cannot read Envoy's log file {}: {error} (start Envoy with its stderr redirected \
+         there, e.g. `envoy … 2> FILE`)",
+        path.display()
+    ))
 }
-
-/// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
-/// would print it twice).
-impl std::error::Error for LogSourceError {}
 
 impl Default for LogSource {
     fn default() -> Self {
@@ -148,37 +70,37 @@ impl FromStr for LogSource {
 
     /// `compose`, `compose:SERVICE`, `file:PATH`, `cmd:COMMAND` or `none`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, arg) = match s.split_once(':') {
-            Some((kind, arg)) => (kind, Some(arg)),
-            None => (s, None),
+        let unknown = || {
+            format!(
+                "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, cmd:COMMAND \
+                 or none"
+            )
         };
-        let nonempty = |what: &str| match arg {
-            Some(a) if !a.trim().is_empty() => Ok(a.to_string()),
-            _ => Err(format!(
-                "`{kind}:` needs a {what} after the colon, e.g. {kind}:{}",
-                example(kind)
-            )),
+        let Some((kind, arg)) = s.split_once(':') else {
+            return match s {
+                "compose" => Ok(Self::default()),
+                "none" => Ok(Self::None),
+                _ => Err(unknown()),
+            };
         };
-        match kind {
-            "compose" if arg.is_none() => Ok(Self::default()),
-            "compose" => Ok(Self::Compose {
-                service: nonempty("service name")?,
-            }),
-            "file" => Ok(Self::File(PathBuf::from(nonempty("path")?))),
-            "cmd" => Ok(Self::Command(nonempty("command")?)),
-            "none" if arg.is_none() => Ok(Self::None),
-            _ => Err(format!(
-                "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, cmd:COMMAND or none"
-            )),
+        let (what, example) = match kind {
+            "compose" => ("service name", "envoy"),
+            "file" => ("path", "envoy.log"),
+            "cmd" => ("command", "'kubectl logs deploy/httpbin -c istio-proxy'"),
+            _ => return Err(unknown()),
+        };
+        if arg.trim().is_empty() {
+            return Err(format!(
+                "`{kind}:` needs a {what} after the colon, e.g. {kind}:{example}"
+            ));
         }
-    }
-}
-
-fn example(kind: &str) -> &'static str {
-    match kind {
-        "file" => "envoy.log",
-        "compose" => "envoy",
-        _ => "'kubectl logs deploy/httpbin -c istio-proxy'",
+        Ok(match kind {
+            "compose" => Self::Compose {
+                service: arg.into(),
+            },
+            "file" => Self::File(arg.into()),
+            _ => Self::Command(arg.into()),
+        })
     }
 }
 
@@ -200,57 +122,48 @@ impl LogSource {
     }
 
     /// The whole log as the source shows it now (a file from its start).
-    pub fn fetch(&self) -> Result<String, LogSourceError> {
+    pub fn fetch(&self) -> Result<String, SmokeError> {
         self.fetch_since(&LogMark::default())
     }
 
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
-    pub fn mark(&self) -> Result<LogMark, LogSourceError> {
+    pub fn mark(&self) -> Result<LogMark, SmokeError> {
         let started_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .ok()
             .map(|d| d.as_secs());
-        let file_offset = match self {
-            Self::File(path) => std::fs::metadata(path)
-                .map_err(|error| LogSourceError::File {
-                    path: path.clone(),
-                    error,
-                })?
-                .len(),
-            Self::Compose { .. } | Self::Command(_) => {
-                self.fetch_since(&LogMark {
-                    file_offset: 0,
-                    started_unix,
-                })?;
-                0
-            }
-            Self::None => 0,
-        };
-        Ok(LogMark {
-            file_offset,
+        let mut mark = LogMark {
+            file_offset: 0,
             started_unix,
-        })
+        };
+        match self {
+            Self::File(path) => {
+                let metadata = std::fs::metadata(path).map_err(|e| file_error(path, e))?;
+                mark.file_offset = metadata.len();
+            }
+            Self::Compose { .. } | Self::Command(_) => drop(self.fetch_since(&mark)?),
+            Self::None => {}
+        }
+        Ok(mark)
     }
 
     /// The log written since `mark` where the source allows it (file: from the recorded offset,
     /// or from the start if the file shrank; compose: `--since` a little before the mark),
     /// otherwise the whole log. Lossily decoded: invalid UTF-8 becomes U+FFFD.
-    pub fn fetch_since(&self, mark: &LogMark) -> Result<String, LogSourceError> {
+    pub fn fetch_since(&self, mark: &LogMark) -> Result<String, SmokeError> {
         match self {
             Self::Compose { service } => {
-                let mut args = vec!["compose", "logs", "--no-color", "--no-log-prefix"];
                 let since = mark
                     .started_unix
                     .map(|s| s.saturating_sub(COMPOSE_SINCE_MARGIN_SECS).to_string());
+                let mut args = vec!["compose", "logs", "--no-color", "--no-log-prefix"];
                 if let Some(since) = &since {
                     args.extend(["--since", since]);
                 }
                 args.push(service);
-                run(
-                    Command::new("docker").args(&args),
-                    &format!("docker {}", args.join(" ")),
-                )
+                let shown = format!("docker {}", args.join(" "));
+                run(Command::new("docker").args(&args), &shown)
             }
             Self::Command(command) => run(Command::new("sh").args(["-c", command]), command),
             Self::File(path) => read_file_from(path, mark.file_offset),
@@ -261,11 +174,17 @@ impl LogSource {
 
 /// Runs a command; on success its stdout then its stderr (Envoy logs to stderr and `docker
 /// compose logs` may pass a container's stderr through as its own).
-fn run(command: &mut Command, shown: &str) -> Result<String, LogSourceError> {
-    let started = std::time::Instant::now();
-    let output = command.output().map_err(|error| LogSourceError::Spawn {
-        command: shown.to_string(),
-        error,
+fn run(command: &mut Command, shown: &str) -> Result<String, SmokeError> {
+    let started = Instant::now();
+    let output = command.output().map_err(|error| {
+        let docker = if shown.starts_with("docker ") {
+            " (is Docker with the compose plugin installed?)"
+        } else {
+            ""
+        };
+        source_error(format!(
+            "could not run `{shown}` to read Envoy's log: {error}{docker}"
+        ))
     })?;
     log::debug!(
         "`{shown}`: {}, {} bytes of output, after {} ms",
@@ -274,36 +193,61 @@ fn run(command: &mut Command, shown: &str) -> Result<String, LogSourceError> {
         started.elapsed().as_millis()
     );
     if !output.status.success() {
-        return Err(LogSourceError::Failed {
-            command: shown.to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
+        return Err(failed(shown, &output));
     }
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.stderr.is_empty() {
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&String::from_utf8_lossy(&output.stderr));
+    if !text.is_empty() && !text.ends_with('\n') && !output.stderr.is_empty() {
+        text.push('\n');
     }
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
     Ok(text)
 }
 
-fn read_file_from(path: &PathBuf, offset: u64) -> Result<String, LogSourceError> {
-    let error = |error| LogSourceError::File {
-        path: path.clone(),
-        error,
+/// A command that ran and failed: its status and what it printed on stderr (the first two
+/// lines and the last), with a hint for `docker compose`.
+fn failed(command: &str, output: &Output) -> SmokeError {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let shown = match lines.as_slice() {
+        [first, second, .., last] => vec![*first, *second, *last],
+        all => all.to_vec(),
     };
-    let mut file = std::fs::File::open(path).map_err(error)?;
-    let len = file.metadata().map_err(error)?.len();
-    // A file shorter than the mark was truncated or replaced: read it all.
-    let start = if offset <= len { offset } else { 0 };
-    file.seek(SeekFrom::Start(start)).map_err(error)?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(error)?;
+    let mut message = format!(
+        "`{command}` failed ({}) while reading Envoy's log",
+        output.status
+    );
+    if !shown.is_empty() {
+        message += &format!(": {}", shown.join(" / "));
+    }
+    if command.starts_with("docker compose") {
+        let missing =
+            |l: &&str| l.contains("unknown flag") || l.contains("is not a docker command");
+        if lines.iter().any(missing) {
+            message += " (the Docker compose plugin seems missing: `docker compose version` \
+                        should work)";
+        }
+        message += " (run smoke in the directory of docker-compose.yml, after `docker compose up`)";
+    }
+    source_error(message)
+}
+
+/// The file from `offset` on, or from its start when it is shorter (truncated or replaced).
+fn read_file_from(path: &Path, offset: u64) -> Result<String, SmokeError> {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(if offset <= len { offset } else { 0 }))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read().map_err(|e| file_error(path, e))?;
     log::trace!(
-        "{}: {} bytes from offset {start}",
+        "{}: {} bytes after offset {offset}",
         path.display(),
         bytes.len()
     );

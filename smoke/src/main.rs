@@ -148,7 +148,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     };
     let report = match smoke::run_blocking(&opts) {
         Ok(report) => report,
-        Err(err @ smoke::SmokeError::EnvoyUnreachable { .. }) => {
+        Err(err @ smoke::SmokeError::EnvoyUnreachable(_)) => {
             let hint = cli
                 .plugin_config
                 .as_ref()

@@ -2,7 +2,7 @@
 //! and redaction. [`LogView`] is the fetched log; expected lines come from `filter_core::logline`.
 
 use filter_core::config::PluginConfig;
-use filter_core::logline;
+use filter_core::logline::{self, REQUEST_PREFIX, RESPONSE_PREFIX};
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
@@ -39,11 +39,10 @@ impl LogView {
     /// Parses fetched log text.
     pub fn new(text: String) -> Self {
         let lines = wasm_lines(&text);
-        let streams = group_streams(&lines);
         Self {
-            text,
+            streams: group_streams(&lines),
             lines,
-            streams,
+            text,
             waited: None,
         }
     }
@@ -73,14 +72,30 @@ impl LogView {
         match streams_with(&self.streams, TAG_HEADER, tag).as_slice() {
             [one] => Ok(one),
             [] => Err(format!(
-                "no `{}{TAG_HEADER}: {tag}` line in the log{}",
-                logline::REQUEST_PREFIX,
+                "no `{REQUEST_PREFIX}{TAG_HEADER}: {tag}` line in the log{}",
                 self.waited_note()
             )),
             many => Err(format!(
                 "{TAG_HEADER}: {tag} appears in {} streams, expected one",
                 many.len()
             )),
+        }
+    }
+
+    /// The problems `check` finds in the stream tagged `tag` (or why there is none), and the
+    /// lines that show them: the stream's, or the last wasm lines when there is no stream.
+    fn check_stream(
+        &self,
+        tag: &str,
+        check: impl FnOnce(&Stream) -> Vec<String>,
+    ) -> (Vec<String>, Option<Vec<String>>) {
+        match self.stream_of(tag) {
+            Ok(stream) => {
+                let problems = check(stream);
+                let lines = (!problems.is_empty()).then(|| stream.lines.clone());
+                (problems, lines)
+            }
+            Err(problem) => (vec![problem], Some(self.tail(TAIL_LINES))),
         }
     }
 
@@ -118,52 +133,48 @@ pub fn logged_pair(
     }
 }
 
+/// `(request, name, value)` of each configured pair.
+fn configured(request: bool, pairs: &[(String, String)]) -> impl Iterator<Item = Wanted<'_>> {
+    pairs
+        .iter()
+        .map(move |(n, v)| (request, n.as_bytes(), v.as_bytes()))
+}
+
+/// A header the filter must log: request (or response), name, value as sent.
+type Wanted<'a> = (bool, &'a [u8], &'a [u8]);
+
 /// Why `stream` lacks what the filter must log for `ex`; empty when complete.
 fn stream_problems(config: &PluginConfig, ex: &Exchange, stream: &Stream) -> Vec<String> {
-    let mut wanted_requests = vec![
-        logged_pair(config, true, b":method", ex.method.as_bytes()),
-        logged_pair(config, true, b":path", ex.path.as_bytes()),
+    let status = ex.status.to_string();
+    let mut wanted: Vec<Wanted> = vec![
+        (true, b":method", ex.method.as_bytes()),
+        (true, b":path", ex.path.as_bytes()),
     ];
-    for (name, value) in &ex.sent {
-        wanted_requests.push(logged_pair(config, true, name.as_bytes(), value));
-    }
-    for (name, value) in &config.set_request_headers {
-        wanted_requests.push(logged_pair(config, true, name.as_bytes(), value.as_bytes()));
-    }
-    let mut wanted_responses = vec![logged_pair(
-        config,
-        false,
-        b":status",
-        ex.status.to_string().as_bytes(),
-    )];
-    for (name, value) in &config.add_response_headers {
-        wanted_responses.push(logged_pair(
-            config,
-            false,
-            name.as_bytes(),
-            value.as_bytes(),
-        ));
-    }
+    wanted.extend(ex.sent.iter().map(|(n, v)| (true, n.as_bytes(), &v[..])));
+    wanted.extend(configured(true, &config.set_request_headers));
+    wanted.push((false, b":status", status.as_bytes()));
+    wanted.extend(configured(false, &config.add_response_headers));
     let mut problems = Vec::new();
-    let mut compare =
-        |prefix: &str, wanted: &[(String, String)], got: &dyn Fn(&str) -> Vec<String>| {
-            for (name, value) in wanted {
-                let values = got(name);
-                if values.is_empty() {
-                    problems.push(format!("no `{prefix}{name}: …` line"));
-                } else if !values.contains(value) {
-                    problems.push(format!(
-                        "`{prefix}{name}: {value}` expected, logged {values:?}"
-                    ));
-                }
-            }
+    for (request, name, value) in wanted {
+        let (name, value) = logged_pair(config, request, name, value);
+        let (prefix, logged) = if request {
+            (REQUEST_PREFIX, &stream.request_headers)
+        } else {
+            (RESPONSE_PREFIX, &stream.response_headers)
         };
-    compare(logline::REQUEST_PREFIX, &wanted_requests, &|n| {
-        stream.request_values(n).map(str::to_string).collect()
-    });
-    compare(logline::RESPONSE_PREFIX, &wanted_responses, &|n| {
-        stream.response_values(n).map(str::to_string).collect()
-    });
+        let values: Vec<&String> = logged
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .map(|(_, v)| v)
+            .collect();
+        if values.is_empty() {
+            problems.push(format!("no `{prefix}{name}: …` line"));
+        } else if !values.contains(&&value) {
+            problems.push(format!(
+                "`{prefix}{name}: {value}` expected, logged {values:?}"
+            ));
+        }
+    }
     match stream.finished.len() {
         1 => {}
         0 => problems.push("no `<id> finished` line".into()),
@@ -189,36 +200,29 @@ pub fn log_lines_complete(
     };
     let mut problems = Vec::from_iter(view.no_wasm_lines());
     let mut tail = None;
-    let checked = if problems.is_empty() { exchanges } else { &[] };
-    for ex in checked {
-        let found = view
-            .stream_of(&ex.tag)
-            .map(|s| (stream_problems(config, ex, s), s));
-        let (stream_problems, lines) = match found {
-            Ok((p, stream)) => (p, stream.lines.clone()),
-            Err(e) => (vec![e], view.tail(TAIL_LINES)),
-        };
-        if !stream_problems.is_empty() {
-            problems.push(format!("{}: {}", ex.describe(), stream_problems.join(", ")));
-            tail.get_or_insert(lines);
+    for ex in if problems.is_empty() { exchanges } else { &[] } {
+        let (found, lines) = view.check_stream(&ex.tag, |s| stream_problems(config, ex, s));
+        if !found.is_empty() {
+            problems.push(format!("{}: {}", ex.describe(), found.join(", ")));
+            tail = tail.or(lines);
         }
     }
+    let and = |pairs: &[(String, String)]| {
+        let listed = pairs_text(pairs);
+        if pairs.is_empty() {
+            listed
+        } else {
+            format!(" and {listed}")
+        }
+    };
     let expected = format!(
         "for each of {} requests: `{}` lines for :method, :path, the headers smoke sent{}; \
          `{}` lines for :status{}; exactly one `<id>{}` line",
         exchanges.len(),
-        logline::REQUEST_PREFIX.trim_end(),
-        if config.set_request_headers.is_empty() {
-            String::new()
-        } else {
-            format!(" and {}", pairs_text(&config.set_request_headers))
-        },
-        logline::RESPONSE_PREFIX.trim_end(),
-        if config.add_response_headers.is_empty() {
-            String::new()
-        } else {
-            format!(" and {}", pairs_text(&config.add_response_headers))
-        },
+        REQUEST_PREFIX.trim_end(),
+        and(&config.set_request_headers),
+        RESPONSE_PREFIX.trim_end(),
+        and(&config.add_response_headers),
         logline::FINISHED_SUFFIX,
     );
     let fine = format!("{} complete streams", exchanges.len());
@@ -237,61 +241,45 @@ pub fn non_utf8_survived(
     next: &Exchange,
     log: &LogEvidence,
 ) -> CheckResult {
-    let raw = bytes
-        .sent
+    let raw = bytes.sent.iter().find(|(n, _)| n == header);
+    let raw = raw.map_or(&[][..], |(_, v)| v.as_slice());
+    let (_, logged) = logged_pair(config, true, header.as_bytes(), raw);
+    let mut problems: Vec<String> = [bytes, next]
         .iter()
-        .find(|(n, _)| n == header)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let (_, logged) = logged_pair(config, true, header.as_bytes(), &raw);
-    let mut problems = Vec::new();
-    for ex in [bytes, next] {
-        if ex.status != 200 {
-            problems.push(format!("{} answered {}", ex.describe(), ex.status));
+        .filter(|ex| ex.status != 200)
+        .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
+        .collect();
+    let (detail, tail, expected_log, logged_as) = match log {
+        LogEvidence::Skipped { reason } => {
+            let detail = format!("log line not checked: {reason}");
+            (detail, None, String::new(), String::new())
         }
-    }
-    let mut result_tail = None;
-    let mut detail = String::new();
-    match log {
-        LogEvidence::Skipped { reason } => detail = format!("log line not checked: {reason}"),
-        LogEvidence::Fetched(view) => match view.stream_of(&bytes.tag) {
-            Ok(stream) => {
+        LogEvidence::Fetched(view) => {
+            let (found, lines) = view.check_stream(&bytes.tag, |stream| {
                 let got: Vec<_> = stream.request_values(header).collect();
-                if !got.contains(&logged.as_str()) {
-                    problems.push(format!("logged {header}: {got:?}"));
-                    result_tail = Some(stream.lines.clone());
-                }
-            }
-            Err(e) => {
-                problems.push(e);
-                result_tail = Some(view.tail(TAIL_LINES));
-            }
-        },
-    }
-    let expected = format!(
-        "{} with {header}: {} answered 200, the next request too{}",
-        bytes.describe(),
-        raw.iter()
-            .map(|b| format!("{b:#04x}"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        if detail.is_empty() {
-            format!("; logged as `{header}: {logged}`")
-        } else {
-            String::new()
-        },
-    );
-    let fine = format!(
-        "200, then 200{}",
-        if detail.is_empty() {
-            format!("; logged `{header}: {logged}`")
-        } else {
-            String::new()
+                let fine = got.contains(&logged.as_str());
+                Vec::from_iter((!fine).then(|| format!("logged {header}: {got:?}")))
+            });
+            problems.extend(found);
+            let line = format!("`{header}: {logged}`");
+            (
+                String::new(),
+                lines,
+                format!("; logged as {line}"),
+                format!("; logged {line}"),
+            )
         }
+    };
+    let hex: Vec<String> = raw.iter().map(|b| format!("{b:#04x}")).collect();
+    let expected = format!(
+        "{} with {header}: {} answered 200, the next request too{expected_log}",
+        bytes.describe(),
+        hex.join(" "),
     );
+    let fine = format!("200, then 200{logged_as}");
     CheckResult {
         detail,
-        log_tail: result_tail,
+        log_tail: tail,
         ..CheckResult::new(NON_UTF8, expected, problems, fine)
     }
 }
@@ -309,61 +297,47 @@ pub fn secrets_redacted(
         LogEvidence::Skipped { reason } => return CheckResult::skipped(REDACTION, reason),
         LogEvidence::Fetched(view) => view,
     };
-    let redacted: Vec<&String> = ex
+    let redacted: Vec<&str> = ex
         .sent
         .iter()
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.as_str())
         .filter(|n| config.is_redacted(n.as_bytes()))
         .collect();
     let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());
-    let mut problems = Vec::new();
     let leaks: Vec<String> = view
         .text
         .lines()
         .filter(|l| l.contains(secret))
         .map(str::to_string)
         .collect();
-    if !leaks.is_empty() {
-        problems.push(format!("the secret appears in {} log line(s)", leaks.len()));
-    }
-    let mut tail = (!leaks.is_empty()).then_some(leaks);
-    match view.stream_of(&ex.tag) {
-        Ok(stream) => {
-            for name in &redacted {
+    let mut problems = Vec::from_iter(
+        (!leaks.is_empty()).then(|| format!("the secret appears in {} log line(s)", leaks.len())),
+    );
+    let (found, lines) = view.check_stream(&ex.tag, |stream| {
+        let wanted = redacted.iter().map(|n| (*n, logline::REDACTED));
+        wanted
+            .chain([(":path", path.as_str())])
+            .filter_map(|(name, want)| {
                 let got: Vec<_> = stream.request_values(name).collect();
-                if got != [logline::REDACTED] {
-                    problems.push(format!("logged {name}: {got:?}"));
-                    tail.get_or_insert_with(|| stream.lines.clone());
-                }
-            }
-            let got: Vec<_> = stream.request_values(":path").collect();
-            if got != [path.as_str()] {
-                problems.push(format!("logged :path: {got:?}"));
-                tail.get_or_insert_with(|| stream.lines.clone());
-            }
-        }
-        Err(e) => {
-            problems.push(e);
-            tail.get_or_insert_with(|| view.tail(TAIL_LINES));
-        }
-    }
-    let names = redacted
-        .iter()
-        .map(|n| n.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+                (got != [want]).then(|| format!("logged {name}: {got:?}"))
+            })
+            .collect()
+    });
+    problems.extend(found);
     let expected = format!(
-        "`{names}: {}` and `:path: {path}` logged for {}, and the secret nowhere in the log",
+        "`{}: {}` and `:path: {path}` logged for {}, and the secret nowhere in the log",
+        redacted.join(", "),
         logline::REDACTED,
         ex.describe()
     );
     let fine = format!(
-        "{names} logged as {}; :path logged as {path}; secret absent from {} log lines",
+        "{} logged as {}; :path logged as {path}; secret absent from {} log lines",
+        redacted.join(", "),
         logline::REDACTED,
         view.text.lines().count()
     );
     CheckResult {
-        log_tail: tail,
+        log_tail: (!leaks.is_empty()).then_some(leaks).or(lines),
         ..CheckResult::new(REDACTION, expected, problems, fine)
     }
 }

@@ -11,7 +11,7 @@ pub mod derive;
 pub use derive::{Native, direct_response, native, with_plugin_config, without_wasm, write};
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -52,75 +52,24 @@ pub struct WasmFilter {
 /// the file (or the origin given to [`wasm_filters`]).
 #[derive(Debug)]
 pub enum BootstrapError {
-    /// The file could not be read.
-    Read {
-        /// The bootstrap file.
-        file: PathBuf,
-        /// Why (the message includes it).
-        source: std::io::Error,
-    },
-    /// The file is not valid YAML.
-    Yaml {
-        /// The bootstrap file.
-        file: PathBuf,
-        /// The parser's message, with line and column.
-        message: String,
-    },
+    /// The file could not be read, or is not valid YAML.
+    Read(String),
     /// No listener holds a wasm HTTP filter.
-    NoWasmFilter {
-        /// The file name, or what the caller called the bootstrap.
-        origin: String,
-    },
-    /// A wasm filter was found but a field has an unusable shape.
-    Invalid {
-        /// The file name, or what the caller called the bootstrap.
-        origin: String,
-        /// Where, e.g. `static_resources.listeners[0]…http_filters[0].typed_config.config`.
-        path: String,
-        /// What is wrong there.
-        problem: String,
-    },
+    NoWasmFilter(String),
+    /// A wasm filter was found but a field has an unusable shape: where, and what is wrong.
+    Invalid(String),
 }
 
 impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Read { file, source } => write!(f, "cannot read {}: {source}", file.display()),
-            Self::Yaml { file, message } => {
-                write!(
-                    f,
-                    "{}: not a valid YAML document: {message}",
-                    file.display()
-                )
-            }
-            Self::NoWasmFilter { origin } => write!(
-                f,
-                "{}no envoy.filters.http.wasm filter found in \
-                 static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
-                 \"@type\": {WASM_FILTER_TYPE})",
-                prefix(origin)
-            ),
-            Self::Invalid {
-                origin,
-                path,
-                problem,
-            } => write!(f, "{}{path}: {problem}", prefix(origin)),
-        }
+        let (Self::Read(message) | Self::NoWasmFilter(message) | Self::Invalid(message)) = self;
+        f.write_str(message)
     }
 }
 
 /// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
 /// would print it twice).
 impl std::error::Error for BootstrapError {}
-
-/// `origin: `, or nothing for an unnamed bootstrap.
-fn prefix(origin: &str) -> String {
-    if origin.is_empty() {
-        String::new()
-    } else {
-        format!("{origin}: ")
-    }
-}
 
 /// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
 /// project's envoy.yaml has. Errors carry no file name; add it as context.
@@ -131,18 +80,18 @@ pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter, BootstrapError> {
 
 /// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
 pub fn load(file: &Path) -> Result<Value, BootstrapError> {
-    let text = std::fs::read_to_string(file).map_err(|source| BootstrapError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| BootstrapError::Read(format!("cannot read {}: {e}", file.display())))?;
     parse(&text, file)
 }
 
 /// Parses bootstrap text (YAML or JSON); `file` only names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Value, BootstrapError> {
-    serde_saphyr::from_str::<Value>(text).map_err(|e| BootstrapError::Yaml {
-        file: file.to_path_buf(),
-        message: e.to_string(),
+    serde_saphyr::from_str::<Value>(text).map_err(|e| {
+        BootstrapError::Read(format!(
+            "{}: not a valid YAML document: {e}",
+            file.display()
+        ))
     })
 }
 
@@ -156,68 +105,60 @@ pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, BootstrapErr
 /// `origin` names the bootstrap in errors (usually its file name; empty for none). Never empty
 /// on success.
 pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>, BootstrapError> {
+    // What each message starts with: `origin: `, or nothing for an unnamed bootstrap.
+    let prefix = if origin.is_empty() {
+        String::new()
+    } else {
+        format!("{origin}: ")
+    };
     let mut found = Vec::new();
     if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let at = Place {
-            path: "static_resources.listeners".into(),
-            pointer: "/static_resources/listeners".into(),
-        };
-        walk(listeners, at, &mut found);
+        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
+        walk(listeners, path.into(), pointer.into(), &mut found);
     }
     if found.is_empty() {
-        return Err(BootstrapError::NoWasmFilter {
-            origin: origin.to_string(),
-        });
+        return Err(BootstrapError::NoWasmFilter(format!(
+            "{prefix}no envoy.filters.http.wasm filter found in \
+             static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
+             \"@type\": {WASM_FILTER_TYPE})"
+        )));
     }
     found
         .into_iter()
-        .map(|(at, filter)| wasm_filter_at(filter, at, origin))
+        .map(|filter| wasm_filter_at(filter, &prefix))
         .collect()
 }
 
-/// Where a node sits: a dotted path for messages and a JSON pointer for programs.
-struct Place {
-    path: String,
-    pointer: String,
-}
+/// A wasm filter entry found by [`walk`]: its dotted path (for messages), its JSON pointer (for
+/// programs) and the entry.
+type Found<'a> = (String, String, &'a Value);
 
-impl Place {
-    fn child(&self, key: &str) -> Place {
-        let escaped = key.replace('~', "~0").replace('/', "~1");
-        Place {
-            path: format!("{}.{key}", self.path),
-            pointer: format!("{}/{escaped}", self.pointer),
-        }
-    }
-
-    fn item(&self, index: usize) -> Place {
-        Place {
-            path: format!("{}[{index}]", self.path),
-            pointer: format!("{}/{index}", self.pointer),
-        }
-    }
-}
-
-/// Collects `(place, node)` for every object whose `typed_config."@type"` is the wasm filter.
-fn walk<'a>(node: &'a Value, at: Place, found: &mut Vec<(Place, &'a Value)>) {
+/// Collects every object whose `typed_config."@type"` is the wasm filter, at or under `node`.
+fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
     match node {
         Value::Object(map) => {
-            let is_wasm = map
-                .get("typed_config")
-                .and_then(|t| t.get("@type"))
-                .and_then(Value::as_str)
-                == Some(WASM_FILTER_TYPE);
-            if is_wasm {
-                found.push((at, node));
-                return;
+            let type_url = map.get("typed_config").and_then(|t| t.get("@type"));
+            if type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE) {
+                return found.push((path, pointer, node));
             }
             for (key, child) in map {
-                walk(child, at.child(key), found);
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                walk(
+                    child,
+                    format!("{path}.{key}"),
+                    format!("{pointer}/{escaped}"),
+                    found,
+                );
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                walk(child, at.item(i), found);
+                walk(
+                    child,
+                    format!("{path}[{i}]"),
+                    format!("{pointer}/{i}"),
+                    found,
+                );
             }
         }
         _ => {}
@@ -225,12 +166,12 @@ fn walk<'a>(node: &'a Value, at: Place, found: &mut Vec<(Place, &'a Value)>) {
 }
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
-fn wasm_filter_at(entry: &Value, at: Place, origin: &str) -> Result<WasmFilter, BootstrapError> {
-    let Place { path, pointer } = at;
-    let invalid = |at: &str, problem: String| BootstrapError::Invalid {
-        origin: origin.to_string(),
-        path: format!("{path}.typed_config{at}"),
-        problem,
+fn wasm_filter_at(
+    (path, pointer, entry): Found,
+    prefix: &str,
+) -> Result<WasmFilter, BootstrapError> {
+    let invalid = |at: &str, problem: String| {
+        BootstrapError::Invalid(format!("{prefix}{path}.typed_config{at}: {problem}"))
     };
     let config = entry
         .pointer("/typed_config/config")

@@ -45,10 +45,17 @@ pub fn wasm_lines(text: &str) -> Vec<WasmLine> {
 /// Parses one line; `None` when it is not a wasm log line.
 pub fn parse_line(line: &str) -> Option<WasmLine> {
     let line = strip_compose_prefix(line.trim_end_matches(['\r', '\n']));
-    let (level, thread, rest) = if line.starts_with('[') {
-        parse_default_header(line)?
-    } else {
-        parse_istio_header(line)?
+    let (level, thread, rest) = match EnvoyLine::parse(line.as_bytes()) {
+        Some(envoy) => {
+            let rest = line[line.len() - envoy.rest.len()..].trim_start();
+            // The source location, `[path/context.cc:1151]`; its line number is never relied on.
+            let rest = match rest.strip_prefix('[') {
+                Some(inner) => inner.split_once("] ")?.1,
+                None => rest,
+            };
+            (envoy.level, envoy.thread, rest)
+        }
+        None => parse_istio_header(line)?,
     };
     let after = rest.strip_prefix("wasm log")?;
     let (plugin, message) = if let Some(message) = after.strip_prefix(": ") {
@@ -61,7 +68,7 @@ pub fn parse_line(line: &str) -> Option<WasmLine> {
         return None;
     };
     Some(WasmLine {
-        level: level.to_string(),
+        level,
         thread,
         plugin: plugin.to_string(),
         message: message.to_string(),
@@ -69,30 +76,10 @@ pub fn parse_line(line: &str) -> Option<WasmLine> {
     })
 }
 
-/// `[date time][thread][level][logger] [file:line] REST` → (level, thread, REST).
-fn parse_default_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
-    let mut fields = Vec::with_capacity(4);
-    let mut rest = line;
-    while fields.len() < 4 {
-        let inner = rest.strip_prefix('[')?;
-        let (field, tail) = inner.split_once(']')?;
-        fields.push(field);
-        rest = tail;
-    }
-    let thread = fields.get(1)?.parse().ok();
-    let level = fields.get(2)?;
-    let mut rest = rest.trim_start();
-    // The source location, `[path/context.cc:1151]`; its line number is never relied on.
-    if let Some(inner) = rest.strip_prefix('[') {
-        rest = inner.split_once("] ")?.1;
-    }
-    Some((level, thread, rest))
-}
-
 /// `TIMESTAMP LEVEL envoy wasm [path/context.cc:1192] REST[\tthread=ID]` → (level, thread, REST).
 /// Current sidecars end each line with `\tthread=<id>` (pilot-agent's `--log-format`); the
 /// filter escapes tabs in what it logs, so a real tab there is always the format's.
-fn parse_istio_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
+fn parse_istio_header(line: &str) -> Option<(String, Option<u64>, &str)> {
     let (line, thread) = match line.rsplit_once("\tthread=") {
         Some((before, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
             (before, id.parse().ok())
@@ -116,7 +103,7 @@ fn parse_istio_header(line: &str) -> Option<(&str, Option<u64>, &str)> {
         }
         rest = tail;
     }
-    Some((level, thread, rest))
+    Some((level.to_string(), thread, rest))
 }
 
 /// The next whitespace-separated token and what follows its separator.

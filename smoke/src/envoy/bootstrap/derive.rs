@@ -42,52 +42,43 @@ pub struct Native {
 /// wasm filter loading the given module.
 pub fn native(doc: &Value, native: &Native) -> Result<Value> {
     let mut doc = doc.clone();
+    let loopback = |port: u16| json!({ "address": "127.0.0.1", "port_value": port });
     let admin = doc
         .pointer_mut("/admin/address/socket_address")
         .context("envoy.yaml: admin.address.socket_address is missing")?;
-    *admin = json!({ "address": "127.0.0.1", "port_value": native.admin_port });
+    *admin = loopback(native.admin_port);
 
     let listeners = listeners_mut(&mut doc)?;
-    if listeners.len() != 1 {
-        bail!(
-            "envoy.yaml: expected exactly one listener, found {}",
-            listeners.len()
-        );
-    }
-    for listener in listeners.iter_mut() {
-        let address = listener
-            .pointer_mut("/address/socket_address")
-            .context("envoy.yaml: a listener without address.socket_address")?;
-        *address = json!({ "address": "127.0.0.1", "port_value": native.listener_port });
-    }
+    let count = listeners.len();
+    let [listener] = listeners.as_mut_slice() else {
+        bail!("envoy.yaml: expected exactly one listener, found {count}");
+    };
+    let address = listener
+        .pointer_mut("/address/socket_address")
+        .context("envoy.yaml: a listener without address.socket_address")?;
+    *address = loopback(native.listener_port);
 
     let upstreams = routed_clusters(&doc)?;
-    match (native.upstream_port, upstreams.is_empty()) {
-        (_, true) => {}
-        (None, false) => bail!(
-            "envoy.yaml: the routes send to {} but no upstream runs",
-            names(&upstreams)
-        ),
-        (Some(port), false) => {
-            let clusters = doc
-                .pointer_mut("/static_resources/clusters")
-                .and_then(Value::as_array_mut);
-            for cluster in clusters.into_iter().flatten() {
-                let Some(name) = cluster.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                if !upstreams.contains(name) {
-                    continue;
-                }
-                let name = name.to_string();
-                cluster["type"] = json!("STATIC");
-                cluster["load_assignment"] = json!({
-                    "cluster_name": name,
-                    "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
-                        "socket_address": { "address": "127.0.0.1", "port_value": port }
-                    }}}]}]
-                });
-            }
+    if !upstreams.is_empty() {
+        let Some(port) = native.upstream_port else {
+            let names = Vec::from_iter(upstreams).join(", ");
+            bail!("envoy.yaml: the routes send to {names} but no upstream runs");
+        };
+        let clusters = doc
+            .pointer_mut("/static_resources/clusters")
+            .and_then(Value::as_array_mut);
+        for cluster in clusters.into_iter().flatten() {
+            let name = cluster.get("name").and_then(Value::as_str);
+            let Some(name) = name.filter(|n| upstreams.contains(*n)).map(String::from) else {
+                continue;
+            };
+            cluster["type"] = json!("STATIC");
+            cluster["load_assignment"] = json!({
+                "cluster_name": name,
+                "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
+                    "socket_address": loopback(port)
+                }}}]}]
+            });
         }
     }
 
@@ -127,16 +118,11 @@ fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
                              (route.cluster, route.weighted_clusters) at the local httpbin"
                         );
                     }
-                    found.extend(
-                        route
-                            .get("cluster")
-                            .and_then(Value::as_str)
-                            .map(String::from),
-                    );
                     let weighted = route.pointer("/weighted_clusters/clusters");
-                    for entry in weighted.and_then(Value::as_array).into_iter().flatten() {
-                        found.extend(entry.get("name").and_then(Value::as_str).map(String::from));
-                    }
+                    let weighted = weighted.and_then(Value::as_array).into_iter().flatten();
+                    let names = route.get("cluster").into_iter();
+                    let names = names.chain(weighted.filter_map(|entry| entry.get("name")));
+                    found.extend(names.filter_map(Value::as_str).map(String::from));
                 }
                 map.values().try_for_each(|child| walk(child, found))
             }
@@ -151,28 +137,16 @@ fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
     Ok(found)
 }
 
-fn names(set: &BTreeSet<String>) -> String {
-    set.iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A copy without the wasm filter(s): the request goes straight to the router.
 pub fn without_wasm(doc: &Value) -> Result<Value> {
     let mut doc = doc.clone();
     // Last first, so that earlier indexes stay valid.
     for pointer in wasm_filter_pointers(&doc).iter().rev() {
-        let (list, index) = pointer
-            .rsplit_once('/')
-            .context("a wasm filter at the document root")?;
-        let index: usize = index
-            .parse()
-            .context("a wasm filter outside a filter list")?;
-        let filters = doc
-            .pointer_mut(list)
-            .and_then(Value::as_array_mut)
-            .context("a wasm filter outside a filter list")?;
+        let (list, index) = pointer.rsplit_once('/').unwrap_or_default();
+        let filters = doc.pointer_mut(list).and_then(Value::as_array_mut);
+        let (Some(filters), Ok(index)) = (filters, index.parse::<usize>()) else {
+            bail!("a wasm filter outside a filter list, at {pointer}");
+        };
         filters.remove(index);
     }
     Ok(doc)

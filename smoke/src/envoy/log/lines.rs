@@ -6,6 +6,8 @@
 pub struct EnvoyLine<'a> {
     /// `info`, `warning`, `error`, `critical`, ...
     pub level: String,
+    /// Envoy's thread id.
+    pub thread: Option<u64>,
     /// `main`, `wasm`, `http`, ...
     pub logger: String,
     /// What follows the logger's `]`: ` [source/…:123] message`.
@@ -33,6 +35,7 @@ impl<'a> EnvoyLine<'a> {
         let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
         Some(EnvoyLine {
             level: text(fields[2]),
+            thread: text(fields[1]).parse().ok(),
             logger: text(fields[3]),
             rest,
         })
