@@ -66,15 +66,10 @@ impl CheckResult {
         problems: Vec<String>,
         got_if_fine: String,
     ) -> Self {
-        let status = if problems.is_empty() {
-            CheckStatus::Pass
+        let (status, got) = if problems.is_empty() {
+            (CheckStatus::Pass, got_if_fine)
         } else {
-            CheckStatus::Fail
-        };
-        let got = if problems.is_empty() {
-            got_if_fine
-        } else {
-            problems.join("\n")
+            (CheckStatus::Fail, problems.join("\n"))
         };
         Self {
             name: name.into(),
@@ -89,12 +84,9 @@ impl CheckResult {
     /// A check that was not run, and why.
     pub fn skipped(name: &str, reason: &str) -> Self {
         Self {
-            name: name.into(),
             status: CheckStatus::Skip,
-            expected: String::new(),
-            got: String::new(),
             detail: reason.into(),
-            log_tail: None,
+            ..Self::new(name, String::new(), Vec::new(), String::new())
         }
     }
 

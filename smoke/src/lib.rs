@@ -55,13 +55,12 @@ pub struct Options {
     pub progress: bool,
 }
 
-/// What to do when the bootstrap holding the expectations can't be used.
-const ENVOY_CONFIG_HINT: &str =
-    "run smoke from the repository root, or pass --envoy-config FILE or --plugin-config JSON";
-
 /// A configuration error with what to do when the bootstrap can't be used.
-fn hinted(error: envoy::bootstrap::BootstrapError) -> SmokeError {
-    SmokeError::Config(format!("{error} ({ENVOY_CONFIG_HINT})"))
+fn hinted(error: anyhow::Error) -> SmokeError {
+    SmokeError::Config(format!(
+        "{error:#} (run smoke from the repository root, or pass --envoy-config FILE or \
+         --plugin-config JSON)"
+    ))
 }
 
 /// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use smoke::{DEFAULT_ADMIN, DEFAULT_URL, LogSource, Options};
+use smoke::{DEFAULT_ADMIN, DEFAULT_URL, LogSource, Options, SmokeError};
 
 /// Checks the wasm filter in a running Envoy: sends requests through Envoy to httpbin, then
 /// checks the response headers, httpbin's echo of the request headers, and the filter's lines in
@@ -53,7 +53,7 @@ struct Cli {
     /// Where to read Envoy's log from: `compose` (`docker compose logs envoy`, run in the current
     /// directory), `compose:SERVICE`, `file:PATH` (a file Envoy's stderr goes to), `cmd:COMMAND`
     /// (any shell command that prints the log), or `none` (skip the log checks).
-    #[arg(long, value_name = "SOURCE", default_value = "compose", value_parser = parse_logs)]
+    #[arg(long, value_name = "SOURCE", default_value = "compose")]
     logs: LogSource,
 
     /// The Envoy bootstrap whose wasm filter configuration gives the expectations.
@@ -94,34 +94,23 @@ enum Format {
     Json,
 }
 
-fn parse_logs(text: &str) -> Result<LogSource, String> {
-    text.parse()
-}
-
 /// A duration as humantime reads it (`30s`, `500ms`, `2m`, `1m 30s`); a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let seconds;
-    let text = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        seconds = format!("{text}s");
-        &seconds
-    } else {
-        text
-    };
-    humantime::parse_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration ({e}); try 30s, 500ms or 1m 30s"))
+    match text.parse() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| format!("`{text}` is not a duration ({e}); try 30s, 500ms or 1m 30s")),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     smoke::init_logging(cli.verbose);
-    match run(&cli) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("smoke: error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    run(&cli).unwrap_or_else(|error| {
+        eprintln!("smoke: error: {error:#}");
+        ExitCode::from(2)
+    })
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
@@ -146,30 +135,23 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         log_timeout: cli.log_timeout,
         progress: cli.format == Format::Text,
     };
-    let report = match smoke::run_blocking(&opts) {
-        Ok(report) => report,
-        Err(err @ smoke::SmokeError::EnvoyUnreachable(_)) => {
-            let hint = cli
-                .plugin_config
-                .as_ref()
-                .map_or_else(|| module_hint(&cli.envoy_config), |_| None);
-            let err = match hint {
-                Some(hint) => anyhow::anyhow!("{err}\nnote: {hint}"),
-                None => anyhow::Error::new(err),
-            };
-            return Err(err.context("the smoke checks could not run"));
-        }
-        Err(err) => return Err(err).context("the smoke checks could not run"),
-    };
+    let report = smoke::run_blocking(&opts).map_err(|err| {
+        let hint = match (&err, &cli.plugin_config) {
+            (SmokeError::EnvoyUnreachable(_), None) => module_hint(&cli.envoy_config),
+            _ => None,
+        };
+        let err = match hint {
+            Some(hint) => anyhow::anyhow!("{err}\nnote: {hint}"),
+            None => err.into(),
+        };
+        err.context("the smoke checks could not run")
+    })?;
     match cli.format {
         Format::Text => print!("{}", report.render_text()),
         Format::Json => print!("{}", report.render_json()),
     }
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    // 1 when a check failed.
+    Ok(ExitCode::from(u8::from(!report.passed())))
 }
 
 /// When Envoy does not answer: a likely reason is a missing or broken wasm module, which a

@@ -6,8 +6,6 @@
 //! JSON: `{run_id, envoy_version, url, admin, log_source, checks: [{name, status, expected, got,
 //! detail, log_tail}], passed}`.
 
-use std::fmt::Write;
-
 use serde::Serialize;
 
 use crate::checks::{CheckResult, CheckStatus};
@@ -36,67 +34,54 @@ impl Report {
         self.checks.iter().all(CheckResult::passed)
     }
 
-    fn count(&self, status: CheckStatus) -> usize {
-        self.checks.iter().filter(|c| c.status == status).count()
-    }
-
     /// The report for a terminal or a CI log; ends with a newline.
     pub fn render_text(&self) -> String {
-        let mut out = String::new();
-        let version = match &self.envoy_version {
-            Some(version) => format!("{version} "),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            out,
+        let version = self
+            .envoy_version
+            .as_ref()
+            .map_or(String::new(), |v| v.clone() + " ");
+        let mut out = vec![format!(
             "smoke: Envoy {version}{}, admin {}, run {}, logs: {}",
             self.url, self.admin, self.run_id, self.log_source
-        );
+        )];
         for check in &self.checks {
+            let name = &check.name;
             match check.status {
-                CheckStatus::Pass => {
-                    let _ = writeln!(out, "  ✓ {}: {}", check.name, check.got);
-                    if !check.detail.is_empty() {
-                        let _ = writeln!(out, "      ({})", check.detail);
-                    }
-                }
-                CheckStatus::Skip => {
-                    let _ = writeln!(out, "  - {}: skipped: {}", check.name, check.detail);
-                }
+                CheckStatus::Pass => out.push(format!("  ✓ {name}: {}", check.got)),
+                CheckStatus::Skip => out.push(format!("  - {name}: skipped: {}", check.detail)),
                 CheckStatus::Fail => {
-                    let _ = writeln!(out, "  ✗ {}", check.name);
-                    let _ = writeln!(out, "      EXPECTED: {}", check.expected);
+                    out.push(format!("  ✗ {name}"));
+                    out.push(format!("      EXPECTED: {}", check.expected));
                     for (i, line) in check.got.lines().enumerate() {
                         let label = if i == 0 { "GOT: " } else { "     " };
-                        let _ = writeln!(out, "      {label}{line}");
-                    }
-                    if !check.detail.is_empty() {
-                        let _ = writeln!(out, "      ({})", check.detail);
-                    }
-                    if let Some(tail) = check.log_tail.as_ref().filter(|t| !t.is_empty()) {
-                        let _ = writeln!(out, "      log ({} lines):", tail.len());
-                        for line in tail {
-                            // The filter's message only; `--format json` keeps the whole lines.
-                            let shown =
-                                parse_line(line).map_or_else(|| line.clone(), |l| l.message);
-                            let _ = writeln!(out, "        | {shown}");
-                        }
+                        out.push(format!("      {label}{line}"));
                     }
                 }
             }
+            if check.status != CheckStatus::Skip && !check.detail.is_empty() {
+                out.push(format!("      ({})", check.detail));
+            }
+            let tail = check.log_tail.as_deref().unwrap_or_default();
+            if check.status == CheckStatus::Fail && !tail.is_empty() {
+                out.push(format!("      log ({} lines):", tail.len()));
+                // The filter's message only; `--format json` keeps the whole lines.
+                let messages = tail
+                    .iter()
+                    .map(|l| parse_line(l).map_or(l.clone(), |l| l.message));
+                out.extend(messages.map(|m| format!("        | {m}")));
+            }
         }
-        let (passed, failed, skipped) = (
-            self.count(CheckStatus::Pass),
-            self.count(CheckStatus::Fail),
-            self.count(CheckStatus::Skip),
-        );
+        let count = |status| self.checks.iter().filter(|c| c.status == status).count();
+        let (passed, failed) = (count(CheckStatus::Pass), count(CheckStatus::Fail));
         let verdict = if failed == 0 { "PASSED" } else { "FAILED" };
-        let mut summary = format!("{verdict}: {passed} passed, {failed} failed");
-        if skipped > 0 {
-            let _ = write!(summary, ", {skipped} skipped");
-        }
-        let _ = writeln!(out, "{summary}");
-        out
+        let skipped = match count(CheckStatus::Skip) {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        };
+        out.push(format!(
+            "{verdict}: {passed} passed, {failed} failed{skipped}"
+        ));
+        out.join("\n") + "\n"
     }
 
     /// The report as one JSON object, its fields and `passed` (pretty-printed, ends with a

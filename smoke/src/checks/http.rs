@@ -11,10 +11,8 @@ use crate::client::{Exchange, TAG_HEADER};
 pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> CheckResult {
     let wanted = &config.add_response_headers;
     if wanted.is_empty() {
-        return CheckResult::skipped(
-            RESPONSE_HEADERS,
-            "add_response_headers is empty in the plugin configuration",
-        );
+        let reason = "add_response_headers is empty in the plugin configuration";
+        return CheckResult::skipped(RESPONSE_HEADERS, reason);
     }
     let mut problems = Vec::new();
     for ex in exchanges {
@@ -23,32 +21,26 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
                 .header_values(name)
                 .map(String::from_utf8_lossy)
                 .collect();
-            if !got.iter().any(|v| v == value) {
-                let seen = if got.is_empty() {
-                    "missing".to_string()
-                } else {
-                    format!("{got:?}")
-                };
-                problems.push(format!(
-                    "{} answered {}: {name} {seen}",
-                    ex.describe(),
-                    ex.status
-                ));
+            if got.iter().any(|v| v == value) {
+                continue;
             }
+            let seen = if got.is_empty() {
+                "missing".into()
+            } else {
+                format!("{got:?}")
+            };
+            let answered = format!("{} answered {}", ex.describe(), ex.status);
+            problems.push(format!("{answered}: {name} {seen}"));
         }
     }
-    let expected = format!(
-        "{} on each of {} responses",
-        pairs_text(wanted),
-        exchanges.len()
-    );
-    let fine = format!(
-        "{} on {} of {} responses",
-        pairs_text(wanted),
-        exchanges.len(),
-        exchanges.len()
-    );
-    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine)
+    let (pairs, n) = (pairs_text(wanted), exchanges.len());
+    let expected = format!("{pairs} on each of {n} responses");
+    CheckResult::new(
+        RESPONSE_HEADERS,
+        expected,
+        problems,
+        format!("{pairs} on {n} of {n} responses"),
+    )
 }
 
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
@@ -79,34 +71,33 @@ pub fn echoed_values(body: &[u8], name: &str) -> Result<Vec<String>, String> {
 pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckResult {
     let wanted = &config.set_request_headers;
     if wanted.is_empty() {
-        return CheckResult::skipped(
-            REQUEST_HEADERS,
-            "set_request_headers is empty in the plugin configuration",
-        );
+        let reason = "set_request_headers is empty in the plugin configuration";
+        return CheckResult::skipped(REQUEST_HEADERS, reason);
     }
     let mut problems = Vec::new();
     if echo.status != 200 {
         problems.push(format!("{} answered {}", echo.describe(), echo.status));
     }
-    let tag = vec![(TAG_HEADER.to_string(), echo.tag.clone())];
-    for (name, value) in wanted.iter().chain(&tag) {
+    let tag = (TAG_HEADER.to_string(), echo.tag.clone());
+    for (name, value) in wanted.iter().chain([&tag]) {
         match echoed_values(&echo.body, name) {
-            Ok(got) if got.iter().any(|v| v == value) => {}
+            Ok(got) if got.contains(value) => {}
             Ok(got) if got.is_empty() => problems.push(format!("{name} not echoed")),
             Ok(got) => problems.push(format!("{name}: {got:?}")),
             Err(e) => {
                 let body = String::from_utf8_lossy(&echo.body);
                 let body: String = body.chars().take(200).collect();
-                problems.push(format!("{} from {}: {body}", e, echo.describe()));
+                problems.push(format!("{e} from {}: {body}", echo.describe()));
                 break;
             }
         }
     }
-    let expected = format!("{} in the echo of {}", pairs_text(wanted), echo.describe());
+    let pairs = pairs_text(wanted);
+    let expected = format!("{pairs} in the echo of {}", echo.describe());
     CheckResult::new(
         REQUEST_HEADERS,
         expected,
         problems,
-        format!("{} echoed by httpbin", pairs_text(wanted)),
+        format!("{pairs} echoed by httpbin"),
     )
 }

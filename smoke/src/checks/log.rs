@@ -59,9 +59,8 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        self.waited.map_or_else(String::new, |w| {
-            format!(" (waited {})", crate::error::secs(w))
-        })
+        let waited = self.waited.map(crate::error::secs);
+        waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 
     /// The one stream tagged `tag`, or why there is none.
@@ -120,11 +119,12 @@ pub fn logged_pair(
     value: &[u8],
 ) -> (String, String) {
     let mut line = String::new();
-    if request {
-        logline::request_header(&mut line, name, value, config);
+    let log = if request {
+        logline::request_header
     } else {
-        logline::response_header(&mut line, name, value, config);
-    }
+        logline::response_header
+    };
+    log(&mut line, name, value, config);
     match classify(&line) {
         Event::RequestHeader { name, value } | Event::ResponseHeader { name, value } => {
             (name, value)
@@ -157,19 +157,14 @@ fn stream_problems(config: &PluginConfig, ex: &Exchange, stream: &Stream) -> Vec
     let mut problems = Vec::new();
     for (request, name, value) in wanted {
         let (name, value) = logged_pair(config, request, name, value);
-        let (prefix, logged) = if request {
-            (REQUEST_PREFIX, &stream.request_headers)
+        let (prefix, values): (_, Vec<_>) = if request {
+            (REQUEST_PREFIX, stream.request_values(&name).collect())
         } else {
-            (RESPONSE_PREFIX, &stream.response_headers)
+            (RESPONSE_PREFIX, stream.response_values(&name).collect())
         };
-        let values: Vec<&String> = logged
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
-            .map(|(_, v)| v)
-            .collect();
         if values.is_empty() {
             problems.push(format!("no `{prefix}{name}: …` line"));
-        } else if !values.contains(&&value) {
+        } else if !values.contains(&value.as_str()) {
             problems.push(format!(
                 "`{prefix}{name}: {value}` expected, logged {values:?}"
             ));

@@ -10,9 +10,9 @@ pub mod derive;
 
 pub use derive::{Native, direct_response, native, with_plugin_config, without_wasm, write};
 
-use std::fmt;
 use std::path::Path;
 
+use anyhow::{Result, anyhow};
 use serde_json::Value;
 
 /// The `typed_config."@type"` of Envoy's HTTP wasm filter.
@@ -48,55 +48,28 @@ pub struct WasmFilter {
     pub pointer: String,
 }
 
-/// Why a bootstrap could not be read or holds no usable wasm filter. Each message starts with
-/// the file (or the origin given to [`wasm_filters`]).
-#[derive(Debug)]
-pub enum BootstrapError {
-    /// The file could not be read, or is not valid YAML.
-    Read(String),
-    /// No listener holds a wasm HTTP filter.
-    NoWasmFilter(String),
-    /// A wasm filter was found but a field has an unusable shape: where, and what is wrong.
-    Invalid(String),
-}
-
-impl fmt::Display for BootstrapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (Self::Read(message) | Self::NoWasmFilter(message) | Self::Invalid(message)) = self;
-        f.write_str(message)
-    }
-}
-
-/// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
-/// would print it twice).
-impl std::error::Error for BootstrapError {}
-
 /// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
 /// project's envoy.yaml has. Errors carry no file name; add it as context.
-pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter, BootstrapError> {
+pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter> {
     let mut filters = wasm_filters(bootstrap, "")?;
     Ok(filters.swap_remove(0))
 }
 
 /// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
-pub fn load(file: &Path) -> Result<Value, BootstrapError> {
+pub fn load(file: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| BootstrapError::Read(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
     parse(&text, file)
 }
 
 /// Parses bootstrap text (YAML or JSON); `file` only names it in errors.
-pub fn parse(text: &str, file: &Path) -> Result<Value, BootstrapError> {
-    serde_saphyr::from_str::<Value>(text).map_err(|e| {
-        BootstrapError::Read(format!(
-            "{}: not a valid YAML document: {e}",
-            file.display()
-        ))
-    })
+pub fn parse(text: &str, file: &Path) -> Result<Value> {
+    serde_saphyr::from_str::<Value>(text)
+        .map_err(|e| anyhow!("{}: not a valid YAML document: {e}", file.display()))
 }
 
 /// Reads `file` and returns its wasm filters in document order (never empty on success).
-pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, BootstrapError> {
+pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>> {
     wasm_filters(&load(file)?, &file.display().to_string())
 }
 
@@ -104,7 +77,7 @@ pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>, BootstrapErr
 /// default filter chain, nested filters) of an already-parsed bootstrap, in document order.
 /// `origin` names the bootstrap in errors (usually its file name; empty for none). Never empty
 /// on success.
-pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>, BootstrapError> {
+pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> {
     // What each message starts with: `origin: `, or nothing for an unnamed bootstrap.
     let prefix = if origin.is_empty() {
         String::new()
@@ -117,11 +90,11 @@ pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>, 
         walk(listeners, path.into(), pointer.into(), &mut found);
     }
     if found.is_empty() {
-        return Err(BootstrapError::NoWasmFilter(format!(
+        return Err(anyhow!(
             "{prefix}no envoy.filters.http.wasm filter found in \
              static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
              \"@type\": {WASM_FILTER_TYPE})"
-        )));
+        ));
     }
     found
         .into_iter()
@@ -166,13 +139,8 @@ fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Foun
 }
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
-fn wasm_filter_at(
-    (path, pointer, entry): Found,
-    prefix: &str,
-) -> Result<WasmFilter, BootstrapError> {
-    let invalid = |at: &str, problem: String| {
-        BootstrapError::Invalid(format!("{prefix}{path}.typed_config{at}: {problem}"))
-    };
+fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
+    let invalid = |at: &str, problem: String| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
     let config = entry
         .pointer("/typed_config/config")
         .unwrap_or(&Value::Null);
@@ -180,7 +148,7 @@ fn wasm_filter_at(
         let problem = "is not a mapping (the wasm PluginConfig)";
         return Err(invalid(".config", problem.into()));
     }
-    let text = |pointer: &str| -> Result<String, BootstrapError> {
+    let text = |pointer: &str| -> Result<String> {
         match config.pointer(pointer) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),

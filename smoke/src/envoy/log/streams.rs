@@ -67,21 +67,16 @@ fn values<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Ite
 
 /// What a filter message means.
 pub fn classify(message: &str) -> Event {
-    if let Some(rest) = message.strip_prefix(REQUEST_PREFIX) {
-        let (name, value) = split_header(rest);
-        return Event::RequestHeader { name, value };
+    let header = |prefix| message.strip_prefix(prefix).map(split_header);
+    if let Some((name, value)) = header(REQUEST_PREFIX) {
+        Event::RequestHeader { name, value }
+    } else if let Some((name, value)) = header(RESPONSE_PREFIX) {
+        Event::ResponseHeader { name, value }
+    } else if let Some(Ok(id)) = message.strip_suffix(FINISHED_SUFFIX).map(str::parse) {
+        Event::Finished(id)
+    } else {
+        Event::Other
     }
-    if let Some(rest) = message.strip_prefix(RESPONSE_PREFIX) {
-        let (name, value) = split_header(rest);
-        return Event::ResponseHeader { name, value };
-    }
-    if let Some(id) = message
-        .strip_suffix(FINISHED_SUFFIX)
-        .and_then(|id| id.parse().ok())
-    {
-        return Event::Finished(id);
-    }
-    Event::Other
 }
 
 /// `name: value`, where a pseudo-header name starts with `:` (`:path: /x`).
@@ -104,12 +99,6 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
     let mut current: HashMap<Option<u64>, usize> = HashMap::new();
     for line in lines {
         let event = classify(&line.message);
-        if event == Event::Other {
-            if let Some(&at) = current.get(&line.thread) {
-                streams[at].lines.push(line.raw.clone());
-            }
-            continue;
-        }
         let open = current.get(&line.thread).copied().filter(|&at| {
             let s = &streams[at];
             match &event {
@@ -120,17 +109,22 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
                 // no headers of (Envoy refused the request). The same id again is the same
                 // stream's `finished` logged twice, which the checks must see.
                 Event::Finished(id) => s.finished.is_empty() || s.finished.contains(id),
+                // Other messages belong to the thread's current stream, if any.
                 _ => true,
             }
         });
-        let at = open.unwrap_or_else(|| {
-            streams.push(Stream {
-                thread: line.thread,
-                ..Stream::default()
-            });
-            current.insert(line.thread, streams.len() - 1);
-            streams.len() - 1
-        });
+        let at = match (open, &event) {
+            (Some(at), _) => at,
+            (None, Event::Other) => continue,
+            (None, _) => {
+                streams.push(Stream {
+                    thread: line.thread,
+                    ..Stream::default()
+                });
+                current.insert(line.thread, streams.len() - 1);
+                streams.len() - 1
+            }
+        };
         let stream = &mut streams[at];
         stream.lines.push(line.raw.clone());
         match event {
