@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::StatusCode;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::error::{SmokeError, chain, secs};
@@ -104,37 +105,34 @@ impl Client {
         self.sent > 0
     }
 
+    /// `GET <admin><path>` with its own timeout: the status and the body.
+    async fn admin_get(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<(StatusCode, String), String> {
+        let url = format!("{}{path}", self.admin);
+        let answer = self.http.get(url).timeout(timeout).send().await;
+        let response = answer.map_err(|e| describe_error(&e))?;
+        Ok((response.status(), response.text().await.unwrap_or_default()))
+    }
+
     /// One `GET <admin>/ready`: `Ok(())` on `200 LIVE`, otherwise what came back.
     pub async fn ready_once(&self) -> Result<(), String> {
-        let answer = self
-            .http
-            .get(format!("{}/ready", self.admin))
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await;
-        let response = answer.map_err(|e| describe_error(&e))?;
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        log::trace!("GET {}/ready: {status} {}", self.admin, body.trim());
-        if status.as_u16() == 200 && body.trim() == "LIVE" {
-            Ok(())
-        } else {
-            Err(format!("{status} {}", body.trim()))
+        let (status, body) = self.admin_get("/ready", Duration::from_secs(1)).await?;
+        let body = body.trim();
+        log::trace!("GET {}/ready: {status} {body}", self.admin);
+        match (status.as_u16(), body) {
+            (200, "LIVE") => Ok(()),
+            _ => Err(format!("{status} {body}")),
         }
     }
 
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
     /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
     pub async fn envoy_version(&self) -> Option<String> {
-        let response = self
-            .http
-            .get(format!("{}/server_info", self.admin))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .ok()?;
-        let info = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
-        version_of_server_info(&info)
+        let answer = self.admin_get("/server_info", Duration::from_secs(2)).await;
+        version_of_server_info(&serde_json::from_str(&answer.ok()?.1).ok()?)
     }
 
     /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
@@ -177,14 +175,12 @@ impl Client {
             .collect();
         let mut request = self.http.get(format!("{}{path}", self.url));
         for (name, value) in &sent {
-            let bad = |what: &str| {
-                let problem = format!("not a valid HTTP header {what}");
-                SmokeError::Config(format!("cannot send header {name:?}: {problem}"))
-            };
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
+            let bad = |what| format!("cannot send header {name:?}: not a valid HTTP header {what}");
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"));
+            let value = HeaderValue::from_bytes(value).map_err(|_| bad("value"));
             request = request.header(
-                name,
-                HeaderValue::from_bytes(value).map_err(|_| bad("value"))?,
+                name.map_err(SmokeError::Config)?,
+                value.map_err(SmokeError::Config)?,
             );
         }
         let mut ex = Exchange {

@@ -231,16 +231,7 @@ async fn collect_log(
     mark: &LogMark,
     tags: &[&str],
 ) -> Result<LogEvidence, SmokeError> {
-    let skip = if !opts.logs.is_some() {
-        Some("no log source (--logs none)".into())
-    } else if !opts.config.log_headers {
-        let reason =
-            "log_headers is false in the plugin configuration, so the filter logs no lines";
-        Some(reason.into())
-    } else {
-        untraceable(&opts.config, tags)
-    };
-    if let Some(reason) = skip {
+    if let Some(reason) = skip_reason(opts, tags) {
         return Ok(LogEvidence::Skipped { reason });
     }
     let started = Instant::now();
@@ -276,18 +267,25 @@ async fn collect_log(
     }
 }
 
-/// Why the tags can't identify the streams in the log under `config`, if they can't.
-fn untraceable(config: &PluginConfig, tags: &[&str]) -> Option<String> {
+/// Why the log checks can't be made, if they can't: no log source, no lines logged, or tags
+/// that can't tell the streams apart under the plugin configuration.
+fn skip_reason(opts: &Options, tags: &[&str]) -> Option<String> {
+    let config = &opts.config;
     let longest = tags.iter().map(|t| t.len()).max().unwrap_or(0);
-    if config.is_redacted(TAG_HEADER.as_bytes()) {
-        Some(format!(
-            "{TAG_HEADER} is in redact_headers, so the log lines can't be told apart"
-        ))
+    let apart = "so the log lines can't be told apart";
+    if !opts.logs.is_some() {
+        Some("no log source (--logs none)".into())
+    } else if !config.log_headers {
+        let reason =
+            "log_headers is false in the plugin configuration, so the filter logs no lines";
+        Some(reason.into())
+    } else if config.is_redacted(TAG_HEADER.as_bytes()) {
+        Some(format!("{TAG_HEADER} is in redact_headers, {apart}"))
     } else if config.max_logged_value_bytes < longest {
         Some(format!(
-            "max_logged_value_bytes ({}) is shorter than the {TAG_HEADER} values ({longest} bytes), \
-             so the log lines can't be told apart",
-            config.max_logged_value_bytes,
+            "max_logged_value_bytes ({}) is shorter than the {TAG_HEADER} values ({longest} \
+             bytes), {apart}",
+            config.max_logged_value_bytes
         ))
     } else {
         None
@@ -323,6 +321,18 @@ mod tests {
     #[test]
     fn tags_must_survive_the_configuration() {
         let tags = ["smoke-1763926717359-13791-1"];
+        let untraceable = |config: &PluginConfig, tags: &[&str]| {
+            let opts = Options {
+                url: DEFAULT_URL.into(),
+                admin: DEFAULT_ADMIN.into(),
+                logs: LogSource::default(),
+                config: config.clone(),
+                ready_timeout: Duration::from_secs(30),
+                log_timeout: Duration::from_secs(10),
+                progress: false,
+            };
+            skip_reason(&opts, tags)
+        };
         assert_eq!(untraceable(&PluginConfig::default(), &tags), None);
         let short = plugin_config_from_json(r#"{"max_logged_value_bytes": 8}"#).unwrap();
         assert!(

@@ -244,11 +244,8 @@ pub fn non_utf8_survived(
         .filter(|ex| ex.status != 200)
         .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
         .collect();
-    let (detail, tail, expected_log, logged_as) = match log {
-        LogEvidence::Skipped { reason } => {
-            let detail = format!("log line not checked: {reason}");
-            (detail, None, String::new(), String::new())
-        }
+    let (detail, tail) = match log {
+        LogEvidence::Skipped { reason } => (format!("log line not checked: {reason}"), None),
         LogEvidence::Fetched(view) => {
             let (found, lines) = view.check_stream(&bytes.tag, |stream| {
                 let got: Vec<_> = stream.request_values(header).collect();
@@ -256,14 +253,13 @@ pub fn non_utf8_survived(
                 Vec::from_iter((!fine).then(|| format!("logged {header}: {got:?}")))
             });
             problems.extend(found);
-            let line = format!("`{header}: {logged}`");
-            (
-                String::new(),
-                lines,
-                format!("; logged as {line}"),
-                format!("; logged {line}"),
-            )
+            (String::new(), lines)
         }
+    };
+    let line = format!("`{header}: {logged}`");
+    let (expected_log, logged_as) = match log {
+        LogEvidence::Skipped { .. } => Default::default(),
+        LogEvidence::Fetched(_) => (format!("; logged as {line}"), format!("; logged {line}")),
     };
     let hex: Vec<String> = raw.iter().map(|b| format!("{b:#04x}")).collect();
     let expected = format!(
