@@ -20,10 +20,8 @@ pub mod suite;
 pub mod summary;
 pub mod verdict;
 
-use std::hash::{BuildHasher, Hasher};
-
 use anyhow::{Context, Result};
-use filter_core::config::PluginConfig;
+use filter_core::config::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, PluginConfig};
 
 pub use case::{Case, Header};
 pub use secrets::Secrets;
@@ -72,39 +70,24 @@ pub struct Options {
 
 /// A random seed (from the OS's hash keys).
 pub fn random_seed() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.finish() % 1_000_000_000
+    secrets::random_number() % 1_000_000_000
 }
 
 /// Runs the fixed cases (if asked) and `options.generated` generated ones against `stack`,
 /// whose Envoy runs the filter with `config`; stops Envoy at the end to check its whole log.
 pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) -> Result<Summary> {
     let secrets = Secrets::random();
-    // The configured redacted names beyond the four always redacted; and the names the
+    let except = |names: &[String], left_out: &[&str]| -> Vec<String> {
+        let kept = names
+            .iter()
+            .filter(|n| !left_out.iter().any(|l| l.eq_ignore_ascii_case(n)));
+        kept.cloned().collect()
+    };
+    // The configured redacted names beyond the always redacted ones; and the names the
     // generator puts secrets in (set-cookie comes from httpbin's responses instead).
-    let extra: Vec<String> = config
-        .redact_headers
-        .iter()
-        .filter(|n| !filter_core::config::DEFAULT_REDACTED.contains(&n.as_str()))
-        .cloned()
-        .collect();
-    let secret_names: Vec<String> = config
-        .redact_headers
-        .iter()
-        .filter(|n| n.as_str() != "set-cookie")
-        .cloned()
-        .collect();
-    let query_extra: Vec<String> = config
-        .redact_query_params
-        .iter()
-        .filter(|n| {
-            !filter_core::config::DEFAULT_REDACTED_QUERY_PARAMS
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(n))
-        })
-        .cloned()
-        .collect();
+    let extra = except(&config.redact_headers, &DEFAULT_REDACTED);
+    let secret_names = except(&config.redact_headers, &["set-cookie"]);
+    let query_extra = except(&config.redact_query_params, &DEFAULT_REDACTED_QUERY_PARAMS);
     let fixed = if options.fixed {
         fixed::cases(&secrets, &extra, &query_extra)
     } else {
@@ -126,23 +109,19 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
             probes_failed_in_a_row + 1
         };
         if probes_failed_in_a_row == STOP_AFTER_FAILED_PROBES {
-            suite.summary.failures.push(Failure {
-                request: format!("#{i} {}", case.label),
-                case: None,
-                expected: "normal requests pass between the hostile ones".into(),
-                got: format!(
-                    "the last {STOP_AFTER_FAILED_PROBES} normal requests failed: the filter is down \
-                     (after a trap, FAIL_CLOSED answers 503 to everything); stopped here"
-                ),
-                lines: Vec::new(),
-            });
+            let got = format!(
+                "the last {STOP_AFTER_FAILED_PROBES} normal requests failed: the filter is down \
+                 (after a trap, FAIL_CLOSED answers 503 to everything); stopped here"
+            );
+            let expected = "normal requests pass between the hostile ones";
+            let problem = verdict::problem(expected, got, &[]);
+            suite
+                .summary
+                .fail(format!("#{i} {}", case.label), None, problem);
             break;
         }
-        if let Some(byte) = byte_of(&case) {
-            let fate = byte_fate(byte, &outcome);
-            suite.summary.bytes.insert(byte, fate);
-        } else if case.label.starts_with("fixed ") {
-            suite.summary.fixed.push(fixed_outcome(&case, &outcome));
+        if case.label.starts_with("fixed ") {
+            note_fixed(&mut suite.summary, &case, &outcome);
         }
         if options.progress && (i + 1) % 1000 == 0 {
             eprintln!(
@@ -155,47 +134,32 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
     suite.finish(&mut stack.envoy)
 }
 
-/// What happened to a fixed case, with the filter's line for its first header.
-fn fixed_outcome(case: &Case, outcome: &Outcome) -> FixedOutcome {
-    let first = case.headers.first().map(|h| h.lower_name());
-    let logged = first.and_then(|name| {
-        outcome
-            .request_lines
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(n, v)| format!("{n}: {v}"))
+/// Notes what happened to a fixed case for the tables: a byte case's fate, or another's
+/// with the filter's line for its first header.
+fn note_fixed(summary: &mut Summary, case: &Case, outcome: &Outcome) {
+    let first = case.headers.first();
+    let logged = first.and_then(|h| {
+        let name = h.lower_name();
+        outcome.request_lines.iter().find(|(n, _)| *n == name)
     });
-    FixedOutcome {
-        label: case.label.clone(),
-        fate: outcome.fate.clone(),
-        logged,
-    }
-}
-
-/// The byte a fixed byte case sends (`a<byte>b` in `x-byte`), read from its label.
-fn byte_of(case: &Case) -> Option<u8> {
-    let hex = case.label.strip_prefix("fixed bytes: byte 0x")?;
-    u8::from_str_radix(hex, 16).ok()
-}
-
-fn byte_fate(byte: u8, outcome: &Outcome) -> ByteFate {
-    match outcome.fate {
+    let hex = case.label.strip_prefix("fixed bytes: byte 0x");
+    let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) else {
+        summary.fixed.push(FixedOutcome {
+            label: case.label.clone(),
+            fate: outcome.fate.clone(),
+            logged: logged.map(|(n, v)| format!("{n}: {v}")),
+        });
+        return;
+    };
+    // The value sent, `a<byte>b`, escaped as documented.
+    let as_sent = first.map(|h| reference::escape(&h.value));
+    let fate = match outcome.fate {
         Fate::Refused(status) => ByteFate::Refused(status),
         Fate::Other(_) => ByteFate::Other,
-        Fate::Reached(_) => {
-            let as_sent = reference::escape(&[b'a', byte, b'b']);
-            let logged = outcome
-                .request_lines
-                .iter()
-                .find(|(n, _)| n == "x-byte")
-                .map(|(_, v)| v.as_str());
-            if logged == Some(as_sent.as_str()) {
-                ByteFate::AsSent
-            } else {
-                ByteFate::Changed
-            }
-        }
-    }
+        Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => ByteFate::AsSent,
+        Fate::Reached(_) => ByteFate::Changed,
+    };
+    summary.bytes.insert(byte, fate);
 }
 
 /// Runs the command; the exit code: 0 no failure, 1 failures (errors: 2, from main).

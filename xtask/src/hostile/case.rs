@@ -80,39 +80,22 @@ impl Case {
     /// The request, byte for byte: `GET path HTTP/1.1`, `host`, `connection: close`, the id,
     /// then the headers exactly as given.
     pub fn render(&self, id: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + self.size());
-        out.extend_from_slice(b"GET ");
-        out.extend_from_slice(&self.path);
-        out.extend_from_slice(b" HTTP/1.1\r\n");
-        out.extend_from_slice(format!("host: {HOST}\r\nconnection: close\r\n").as_bytes());
-        out.extend_from_slice(format!("{ID_HEADER}: {id}\r\n").as_bytes());
-        for header in &self.headers {
-            out.extend_from_slice(&header.name);
-            out.extend_from_slice(&header.separator);
-            out.extend_from_slice(&header.value);
-            out.extend_from_slice(b"\r\n");
+        let mut out = [b"GET ", &self.path[..], b" HTTP/1.1\r\n"].concat();
+        let fixed = format!("host: {HOST}\r\nconnection: close\r\n{ID_HEADER}: {id}\r\n");
+        out.extend_from_slice(fixed.as_bytes());
+        for h in &self.headers {
+            out.extend([&h.name[..], &h.separator, &h.value, b"\r\n"].concat());
         }
         out.extend_from_slice(b"\r\n");
         out
     }
 
-    /// Bytes of names and values.
-    pub fn size(&self) -> usize {
-        self.headers
-            .iter()
-            .map(|h| h.name.len() + h.separator.len() + h.value.len() + 2)
-            .sum()
-    }
-
     /// The request as one escaped line, cut after `max` characters, for reports.
     pub fn describe(&self, id: &str, max: usize) -> String {
-        let text = reference::escape(&self.render(id));
+        let raw = self.render(id);
+        let text = reference::escape(&raw);
         match text.char_indices().nth(max) {
-            Some((at, _)) => format!(
-                "{} ... ({} bytes in all)",
-                &text[..at],
-                self.render(id).len()
-            ),
+            Some((at, _)) => format!("{} ... ({} bytes in all)", &text[..at], raw.len()),
             None => text,
         }
     }

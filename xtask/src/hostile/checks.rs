@@ -9,7 +9,7 @@ use smoke::envoy::log::{Stream, streams_with};
 
 use super::case::{Case, ID_HEADER};
 use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
-use super::verdict::{Fate, Problem, Verdict, problem};
+use super::verdict::{Fate, Verdict};
 use crate::http::Response;
 
 /// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
@@ -21,111 +21,84 @@ pub fn check_request(
     response: &Result<Response, String>,
     streams: &[Stream],
 ) -> Verdict {
-    let mut checked = 0;
-    let (fate, problems) = check(expect, case, id, response, streams, &mut checked);
-    Verdict {
-        fate,
-        problems,
-        values_checked: checked,
-    }
-}
-
-fn check(
-    expect: &Expectations,
-    case: &Case,
-    id: &str,
-    response: &Result<Response, String>,
-    streams: &[Stream],
-    checked: &mut usize,
-) -> (Fate, Vec<Problem>) {
-    let mut problems = Vec::new();
     let tagged = streams_with(streams, ID_HEADER, id);
     let Some(stream) = tagged.first() else {
         return refused(expect, response);
     };
-    if tagged.len() > 1 {
-        problems.push(problem(
-            "one stream in the log per request",
-            format!("{} streams tagged {ID_HEADER}: {id}", tagged.len()),
-            &stream.lines,
-        ));
-    }
+    let lines = &stream.lines;
     let response = match response {
         Ok(response) => response,
         Err(err) => {
-            problems.push(problem(
-                "httpbin's answer (the request reached the filter)",
-                format!("no answer: {err}"),
-                &stream.lines,
-            ));
-            return (
-                Fate::Other(format!("no answer after the filter: {err}")),
-                problems,
-            );
+            let mut verdict =
+                Verdict::new(Fate::Other(format!("no answer after the filter: {err}")));
+            let expected = "httpbin's answer (the request reached the filter)";
+            verdict.fail(expected, format!("no answer: {err}"), lines);
+            return verdict;
         }
     };
     let status = response.status;
+    let mut verdict = Verdict::new(Fate::Reached(status));
+    if tagged.len() > 1 {
+        let got = format!("{} streams tagged {ID_HEADER}: {id}", tagged.len());
+        verdict.fail("one stream in the log per request", got, lines);
+    }
     if status >= 500 {
-        problems.push(problem(
+        verdict.fail(
             "httpbin's answer, never a 5xx",
             describe_5xx(response),
-            &stream.lines,
-        ));
+            lines,
+        );
     }
     for (name, value) in &expect.add_response {
         if response.header(name).as_deref() != Some(value.as_str()) {
-            problems.push(problem(
+            verdict.fail(
                 format!("the response header the filter adds: {name}: {value}"),
                 format!("{name}: {:?}", response.header(name)),
-                &stream.lines,
-            ));
+                lines,
+            );
         }
     }
     if stream.finished.len() != 1 {
-        problems.push(problem(
-            "exactly one `<id> finished` line",
-            format!("{:?}", stream.finished),
-            &stream.lines,
-        ));
+        let got = format!("{:?}", stream.finished);
+        verdict.fail("exactly one `<id> finished` line", got, lines);
     }
-    let answered = status < 400;
-    if case.expects_secret_cookie && answered && response.header("set-cookie").is_none() {
-        problems.push(problem(
+    if case.expects_secret_cookie && status < 400 && response.header("set-cookie").is_none() {
+        verdict.fail(
             "httpbin's set-cookie (holding the secret) in the response",
             "no set-cookie: the secret never went through the filter, the case proves nothing",
-            &stream.lines,
-        ));
+            lines,
+        );
     }
-    problems.extend(check_request_lines(expect, case, id, stream, checked));
-    problems.extend(check_response_lines(expect, response, stream, checked));
-    (Fate::Reached(status), problems)
+    check_request_lines(expect, case, id, stream, &mut verdict);
+    check_response_lines(expect, response, stream, &mut verdict);
+    verdict
 }
 
 /// No stream in the log: Envoy must have refused the request itself.
-fn refused(expect: &Expectations, response: &Result<Response, String>) -> (Fate, Vec<Problem>) {
-    let response = match response {
-        Ok(response) => response,
-        Err(_) => return (Fate::Refused(None), Vec::new()),
+fn refused(expect: &Expectations, response: &Result<Response, String>) -> Verdict {
+    let Ok(response) = response else {
+        return Verdict::new(Fate::Refused(None));
     };
-    let through_filter = !expect.add_response.is_empty() && expect.through_filter(response);
     let status = response.status;
-    if through_filter {
-        let got = format!("{status} with the filter's response header but no stream in the log");
-        let expected =
-            format!("log lines tagged {ID_HEADER} (the response went through the filter)");
-        return (Fate::Other(got.clone()), vec![problem(expected, got, &[])]);
-    }
-    if !(400..500).contains(&status) {
-        let got = if status >= 500 {
-            describe_5xx(response)
-        } else {
-            format!("{status} without the filter's lines")
-        };
-        let expected = "httpbin's answer through the filter, or Envoy's own 4xx";
-        return (Fate::Other(got.clone()), vec![problem(expected, got, &[])]);
-    }
-    (Fate::Refused(Some(status)), Vec::new())
+    let (expected, got) = if !expect.add_response.is_empty() && expect.through_filter(response) {
+        (
+            format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
+            format!("{status} with the filter's response header but no stream in the log"),
+        )
+    } else if (400..500).contains(&status) {
+        return Verdict::new(Fate::Refused(Some(status)));
+    } else if status >= 500 {
+        (ANSWER_OR_4XX.into(), describe_5xx(response))
+    } else {
+        let got = format!("{status} without the filter's lines");
+        (ANSWER_OR_4XX.into(), got)
+    };
+    let mut verdict = Verdict::new(Fate::Other(got.clone()));
+    verdict.fail(expected, got, &[]);
+    verdict
 }
+
+const ANSWER_OR_4XX: &str = "httpbin's answer through the filter, or Envoy's own 4xx";
 
 fn describe_5xx(response: &Response) -> String {
     if response.status == 503 && response.body.is_empty() {
@@ -143,6 +116,7 @@ fn describe_5xx(response: &Response) -> String {
 mod tests {
     use super::*;
     use crate::hostile::case::Header;
+    use crate::hostile::verdict::Problem;
     use filter_core::config::PluginConfig;
     use smoke::envoy::log::{group_streams, wasm_lines};
 

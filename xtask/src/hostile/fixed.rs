@@ -4,117 +4,85 @@
 
 use super::case::{Case, Header, percent_encode_all};
 use super::secrets::Secrets;
+use super::stream_lines::ALWAYS_REDACTED_QUERY;
 
 /// A forged filter line, as a header would carry it after a line break.
 pub const FORGED_LINE: &str = "[2026-11-23 20:50:09.226][1][info][wasm] [source/extensions/common/wasm/context.cc:1151] \
      wasm log http-headers http-headers-root http-headers-vm: request header --> x-hostile-forged: 1";
 
-/// The label of the case that sends byte `b` in a value: `byte 0x85`.
-pub fn byte_label(b: u8) -> String {
-    format!("byte 0x{b:02x}")
-}
+/// The group of the control-character and line-break cases.
+pub const CONTROL_GROUP: &str = "control";
 
-/// One request per byte 0x00–0xFF, each with the value `a<byte>b` in `x-byte`.
+/// One request per byte 0x00–0xFF, each with the value `a<byte>b` in `x-byte`, labelled
+/// `byte 0x85`.
 pub fn byte_cases() -> Vec<Case> {
     (0..=0xFFu8)
-        .map(|b| {
-            Case::new(
-                byte_label(b),
-                "/headers",
-                vec![Header::new("x-byte", vec![b'a', b, b'b'])],
-            )
-        })
+        .map(|b| one(&format!("byte 0x{b:02x}"), "x-byte", vec![b'a', b, b'b']))
         .collect()
-}
-
-/// `case`, with the headers Envoy passes on given (line breaks the model does not follow).
-fn passed_on(mut case: Case, headers: &[(&str, &str)]) -> Case {
-    case.passed_on = Some(
-        headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect(),
-    );
-    case
 }
 
 fn one(label: &str, name: &str, value: impl Into<Vec<u8>>) -> Case {
     Case::new(label, "/headers", vec![Header::new(name, value)])
 }
 
+/// One case per `(label, value)`, each sending the value in header `name`.
+fn values(name: &str, list: &[(&str, &[u8])]) -> Vec<Case> {
+    list.iter().map(|(label, v)| one(label, name, *v)).collect()
+}
+
+/// A `GET target` without headers.
+fn get(label: &str, target: impl Into<Vec<u8>>) -> Case {
+    Case::new(label, target, Vec::new())
+}
+
+/// `case`, with the headers Envoy passes on given (line breaks the model does not follow).
+fn passed_on(mut case: Case, headers: &[(&str, &str)]) -> Case {
+    let given = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()));
+    case.passed_on = Some(given.collect());
+    case
+}
+
 /// Non-UTF-8 values, Unicode that reorders or splits text, escape look-alikes.
 fn text_cases() -> Vec<Case> {
     let all_high: Vec<u8> = (0x80..=0xFFu8).collect();
-    vec![
-        one("non-utf8 ff fe", "x-bytes", b"\xff\xfe".to_vec()),
-        one("non-utf8 every byte 0x80-0xff", "x-bytes", all_high),
-        one(
-            "non-utf8 lone continuation",
-            "x-bytes",
-            b"a\x80b\xbf".to_vec(),
-        ),
-        one(
-            "non-utf8 overlong slash",
-            "x-bytes",
-            b"\xc0\xaf\xe0\x80\xaf".to_vec(),
-        ),
-        one(
-            "non-utf8 surrogate",
-            "x-bytes",
-            b"\xed\xa0\x80\xed\xbf\xbf".to_vec(),
-        ),
-        one(
-            "non-utf8 truncated emoji",
-            "x-bytes",
-            b"\xf0\x9f\x98".to_vec(),
-        ),
-        one(
-            "non-utf8 above U+10FFFF",
-            "x-bytes",
-            b"\xf4\x90\x80\x80\xf5\xff".to_vec(),
-        ),
-        one("non-utf8 latin-1", "x-bytes", b"caf\xe9 na\xefve".to_vec()),
-        one("utf8 text", "x-text", "héllo wörld ✓ 𝄞 日本 😀".as_bytes()),
-        one(
+    let bytes: &[(&str, &[u8])] = &[
+        ("non-utf8 ff fe", b"\xff\xfe"),
+        ("non-utf8 every byte 0x80-0xff", &all_high),
+        ("non-utf8 lone continuation", b"a\x80b\xbf"),
+        ("non-utf8 overlong slash", b"\xc0\xaf\xe0\x80\xaf"),
+        ("non-utf8 surrogate", b"\xed\xa0\x80\xed\xbf\xbf"),
+        ("non-utf8 truncated emoji", b"\xf0\x9f\x98"),
+        ("non-utf8 above U+10FFFF", b"\xf4\x90\x80\x80\xf5\xff"),
+        ("non-utf8 latin-1", b"caf\xe9 na\xefve"),
+    ];
+    let neighbours =
+        "\u{A0}\u{61B}\u{61D}\u{200B}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}\u{FEFF}\u{FFFD}";
+    let marks = "\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{200E}\u{200F}\u{061C}";
+    let text: &[(&str, &[u8])] = &[
+        ("utf8 text", "héllo wörld ✓ 𝄞 日本 😀".as_bytes()),
+        (
             "utf8 C1 controls",
-            "x-text",
             "\u{80}\u{85}\u{9B}[31m\u{9F}".as_bytes(),
         ),
-        one(
+        (
             "utf8 bidi override",
-            "x-text",
             "user\u{202E}gpj.exe\u{202C}".as_bytes(),
         ),
-        one(
-            "utf8 bidi isolates and marks",
-            "x-text",
-            "\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{200E}\u{200F}\u{061C}".as_bytes(),
-        ),
-        one(
+        ("utf8 bidi isolates and marks", marks.as_bytes()),
+        (
             "utf8 line and paragraph separators",
-            "x-text",
             "a\u{2028}b\u{2029}c".as_bytes(),
         ),
-        one(
-            "utf8 neighbours of escaped ranges",
-            "x-text",
-            "\u{A0}\u{61B}\u{61D}\u{200B}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}\u{FEFF}\u{FFFD}"
-                .as_bytes(),
-        ),
-        one(
-            "escape look-alikes",
-            "x-text",
-            r"\x41 \u{0085} \n \\ \t \".as_bytes(),
-        ),
-        one("redacted look-alike", "x-text", "[redacted]"),
-        one(
-            "truncated look-alike",
-            "x-text",
-            "abc ... [truncated: 3 of 9 bytes]",
-        ),
-        one("forged line without a break", "x-text", FORGED_LINE),
-        one("ansi escape as text", "x-text", r"\e[2J\033[31m"),
-    ]
+        ("utf8 neighbours of escaped ranges", neighbours.as_bytes()),
+        ("escape look-alikes", br"\x41 \u{0085} \n \\ \t \"),
+        ("redacted look-alike", b"[redacted]"),
+        ("truncated look-alike", b"abc ... [truncated: 3 of 9 bytes]"),
+        ("forged line without a break", FORGED_LINE.as_bytes()),
+        ("ansi escape as text", br"\e[2J\033[31m"),
+    ];
+    [values("x-bytes", bytes), values("x-text", text)].concat()
 }
 
 /// Tabs, spaces, empty values, repeated headers, names in odd case, the headers Envoy and the
@@ -124,10 +92,16 @@ fn shape_cases() -> Vec<Case> {
     bare.separator = b":".to_vec();
     let mut tabbed = Header::new("x-tabbed", "value");
     tabbed.separator = b":\t".to_vec();
-    vec![
-        one("tab inside", "x-tab", "a\tb\t\tc"),
-        one("tabs and spaces around", "x-tab", " \t a b \t "),
-        one("only tabs", "x-tab", "\t\t"),
+    let headers = |list: &[(&str, &str)]| list.iter().map(|(n, v)| Header::new(*n, *v)).collect();
+    let mut cases = values(
+        "x-tab",
+        &[
+            ("tab inside", b"a\tb\t\tc"),
+            ("tabs and spaces around", b" \t a b \t "),
+            ("only tabs", b"\t\t"),
+        ],
+    );
+    cases.extend([
         one("only spaces", "x-space", "     "),
         Case::new(
             "empty values",
@@ -144,22 +118,18 @@ fn shape_cases() -> Vec<Case> {
         Case::new(
             "repeated header in odd case",
             "/headers",
-            vec![
-                Header::new("X-Rep", "1"),
-                Header::new("x-REP", "2"),
-                Header::new("x-rep", "3"),
-            ],
+            headers(&[("X-Rep", "1"), ("x-REP", "2"), ("x-rep", "3")]),
         ),
         Case::new(
             "names in odd case",
             "/headers",
-            vec![
-                Header::new("X-ODD-CASE", "1"),
-                Header::new("x-OdD-cAsE-2", "2"),
-                Header::new("ACCEPT-language", "en"),
-                Header::new("X_Under_Score", "3"),
-                Header::new("x-!#$%&'*+.^`|~", "token punctuation"),
-            ],
+            headers(&[
+                ("X-ODD-CASE", "1"),
+                ("x-OdD-cAsE-2", "2"),
+                ("ACCEPT-language", "en"),
+                ("X_Under_Score", "3"),
+                ("x-!#$%&'*+.^`|~", "token punctuation"),
+            ]),
         ),
         one("the filter's own header sent by the client", "test", "evil"),
         one(
@@ -167,258 +137,220 @@ fn shape_cases() -> Vec<Case> {
             "user-agent",
             b"curl/8 \xff\xfe\x85".to_vec(),
         ),
-        Case::new(
-            "odd path",
-            "/anything/%FF%00/\\/..;/a?q=%0d%0a&x=\\x41",
-            Vec::new(),
-        ),
-        Case::new(
-            "long path",
-            format!("/anything/{}", "p".repeat(1500)),
-            Vec::new(),
-        ),
-    ]
+        get("odd path", "/anything/%FF%00/\\/..;/a?q=%0d%0a&x=\\x41"),
+        get("long path", format!("/anything/{}", "p".repeat(1500))),
+    ]);
+    cases
 }
 
 /// Control characters and line breaks: Envoy refuses most; what it lets through must not
 /// break or forge a line.
 fn control_cases() -> Vec<Case> {
-    let mut cases = vec![
-        one("NUL inside", "x-ctl", b"a\x00b".to_vec()),
-        one("NUL at the end", "x-ctl", b"ab\x00".to_vec()),
-        one("ESC sequence", "x-ctl", b"\x1b[31mred\x1b[0m".to_vec()),
-        one("DEL", "x-ctl", b"a\x7f".to_vec()),
-        one("bare CR inside", "x-crlf", b"a\rb".to_vec()),
-        one("bare CR at the end", "x-crlf", b"ab\r".to_vec()),
-        one("bare LF inside", "x-crlf", b"a\nb".to_vec()),
+    let forge = |brk: &str| [brk, FORGED_LINE].concat();
+    let mut cases = [
+        values(
+            "x-ctl",
+            &[
+                ("NUL inside", b"a\x00b"),
+                ("NUL at the end", b"ab\x00"),
+                ("ESC sequence", b"\x1b[31mred\x1b[0m"),
+                ("DEL", b"a\x7f"),
+            ],
+        ),
+        values(
+            "x-crlf",
+            &[
+                ("bare CR inside", b"a\rb"),
+                ("bare CR at the end", b"ab\r"),
+                ("bare LF inside", b"a\nb"),
+            ],
+        ),
+    ]
+    .concat();
+    cases.extend([
         passed_on(
             one(
                 "bare LF making a second header line",
                 "x-crlf",
-                b"a\nx-next: b".to_vec(),
+                "a\nx-next: b",
             ),
             &[("x-crlf", "a"), ("x-next", "b")],
         ),
         passed_on(
-            one("bare LF ending the last value", "x-crlf", b"a\n".to_vec()),
+            one("bare LF ending the last value", "x-crlf", "a\n"),
             &[("x-crlf", "a")],
         ),
         passed_on(
             Case::new(
                 "bare LF, then CRLF: the headers end there",
                 "/headers",
-                vec![
-                    Header::new("x-crlf", b"a\n".to_vec()),
-                    Header::new("x-after", "c"),
-                ],
+                vec![Header::new("x-crlf", "a\n"), Header::new("x-after", "c")],
             ),
             &[("x-crlf", "a")],
         ),
-        one("obs-fold CRLF space", "x-crlf", b"a\r\n b".to_vec()),
-        one("obs-fold CRLF tab", "x-crlf", b"a\r\n\tb".to_vec()),
-        one(
-            "CR then a forged line",
-            "x-forge",
-            [b"a\r", FORGED_LINE.as_bytes()].concat(),
-        ),
-        one(
-            "LF then a forged line",
-            "x-forge",
-            [b"a\n", FORGED_LINE.as_bytes()].concat(),
-        ),
-        one(
-            "CRLF then a forged line",
-            "x-forge",
-            [b"a\r\n", FORGED_LINE.as_bytes()].concat(),
-        ),
-        one(
-            "obs-fold then a forged line",
-            "x-forge",
-            [b"a\r\n ", FORGED_LINE.as_bytes()].concat(),
-        ),
-        one(
-            "CRLF then a forged message",
-            "x-forge",
-            b"a\r\nrequest header --> x-hostile-forged: 1".to_vec(),
-        ),
+    ]);
+    cases.extend(values(
+        "x-crlf",
+        &[
+            ("obs-fold CRLF space", b"a\r\n b"),
+            ("obs-fold CRLF tab", b"a\r\n\tb"),
+        ],
+    ));
+    cases.extend(values(
+        "x-forge",
+        &[
+            ("CR then a forged line", forge("a\r").as_bytes()),
+            ("LF then a forged line", forge("a\n").as_bytes()),
+            ("CRLF then a forged line", forge("a\r\n").as_bytes()),
+            ("obs-fold then a forged line", forge("a\r\n ").as_bytes()),
+            (
+                "CRLF then a forged message",
+                b"a\r\nrequest header --> x-hostile-forged: 1",
+            ),
+        ],
+    ));
+    let names = [
+        ("control byte in a name", "x-bad\x01name"),
+        ("space in a name", "x bad"),
+        ("non-ASCII name", "x-é"),
     ];
-    let mut bad_name = Header::new("x-bad\x01name", "v");
-    bad_name.name = b"x-bad\x01name".to_vec();
-    cases.push(Case::new(
-        "control byte in a name",
-        "/headers",
-        vec![bad_name],
-    ));
-    cases.push(Case::new(
-        "space in a name",
-        "/headers",
-        vec![Header::new("x bad", "v")],
-    ));
-    cases.push(Case::new(
-        "non-ASCII name",
-        "/headers",
-        vec![Header::new(b"x-\xc3\xa9".to_vec(), "v")],
-    ));
+    cases.extend(names.map(|(label, name)| one(label, name, "v")));
     cases
 }
 
 /// Values and requests around the log's cut and Envoy's limits: 60 KiB of headers and 100
 /// headers per request (the host and connection lines count).
 fn limit_cases() -> Vec<Case> {
-    let repeat = |unit: &str, n: usize| unit.repeat(n).into_bytes();
-    let many = |n: usize, value: &str| {
-        (0..n)
-            .map(|i| Header::new(format!("x-many-{i}"), value))
-            .collect::<Vec<_>>()
-    };
-    vec![
-        one("value of 1023 bytes", "x-long", repeat("a", 1023)),
-        one("value of 1024 bytes", "x-long", repeat("a", 1024)),
-        one("value of 1025 bytes", "x-long", repeat("a", 1025)),
-        one(
-            "2-byte character across the cut",
-            "x-long",
-            [repeat("a", 1023), repeat("é", 2)].concat(),
-        ),
-        one(
-            "3-byte character across the cut",
-            "x-long",
-            [repeat("a", 1022), repeat("€", 2)].concat(),
-        ),
-        one(
-            "4-byte character across the cut",
-            "x-long",
-            [repeat("a", 1021), repeat("𝄞", 2)].concat(),
-        ),
-        one(
-            "invalid UTF-8 across the cut",
-            "x-long",
-            [repeat("a", 1023), b"\xe2\x82\xe2\x82".to_vec()].concat(),
-        ),
-        one("escapes across the cut", "x-long", vec![0x80; 1100]),
-        one(
-            "value of 8 KiB (httpbin's limit)",
-            "x-long",
-            repeat("b", 8 * 1024),
-        ),
-        one("value of 59 KiB", "x-long", repeat("c", 59 * 1024)),
-        one(
-            "value of 59 KiB of high bytes",
-            "x-long",
-            vec![0xFF; 59 * 1024],
-        ),
-        one(
-            "value of 61 KiB (over Envoy's 60 KiB)",
-            "x-long",
-            repeat("d", 61 * 1024),
-        ),
-        Case::new(
-            "97 headers (100 with host, connection, id)",
-            "/headers",
-            many(97, "v"),
-        ),
-        Case::new(
-            "98 headers (one over Envoy's 100)",
-            "/headers",
-            many(98, "v"),
-        ),
-        Case::new("150 headers", "/headers", many(150, "v")),
-        Case::new(
-            "many small headers near 60 KiB",
-            "/headers",
-            many(90, &"s".repeat(640)),
-        ),
-        Case::new(
-            "many headers over 60 KiB",
-            "/headers",
-            many(90, &"s".repeat(700)),
-        ),
-    ]
+    let a = |n: usize| "a".repeat(n);
+    let mut cases = values(
+        "x-long",
+        &[
+            ("value of 1023 bytes", a(1023).as_bytes()),
+            ("value of 1024 bytes", a(1024).as_bytes()),
+            ("value of 1025 bytes", a(1025).as_bytes()),
+            (
+                "2-byte character across the cut",
+                (a(1023) + "éé").as_bytes(),
+            ),
+            (
+                "3-byte character across the cut",
+                (a(1022) + "€€").as_bytes(),
+            ),
+            (
+                "4-byte character across the cut",
+                (a(1021) + "𝄞𝄞").as_bytes(),
+            ),
+            (
+                "invalid UTF-8 across the cut",
+                &[a(1023).as_bytes(), b"\xe2\x82\xe2\x82"].concat(),
+            ),
+            ("escapes across the cut", &[0x80; 1100]),
+            (
+                "value of 8 KiB (httpbin's limit)",
+                "b".repeat(8 * 1024).as_bytes(),
+            ),
+            ("value of 59 KiB", "c".repeat(59 * 1024).as_bytes()),
+            ("value of 59 KiB of high bytes", &[0xFF; 59 * 1024]),
+            (
+                "value of 61 KiB (over Envoy's 60 KiB)",
+                "d".repeat(61 * 1024).as_bytes(),
+            ),
+        ],
+    );
+    let (small, large) = ("s".repeat(640), "s".repeat(700));
+    let many = [
+        ("97 headers (100 with host, connection, id)", 97, "v"),
+        ("98 headers (one over Envoy's 100)", 98, "v"),
+        ("150 headers", 150, "v"),
+        ("many small headers near 60 KiB", 90, &small),
+        ("many headers over 60 KiB", 90, &large),
+    ];
+    cases.extend(many.map(|(label, n, value)| {
+        let headers = (0..n).map(|i| Header::new(format!("x-many-{i}"), value));
+        Case::new(label, "/headers", headers.collect())
+    }));
+    cases
 }
 
 /// Secrets in every redacted header, in odd case, with odd bytes, repeated, over the cut, and
 /// in `set-cookie` from httpbin (the secret percent-encoded in the path, decoded in the header).
 pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
-    let s = |suffix: &str| secrets.secret(suffix);
+    let t = &secrets.token;
+    let raw = [
+        b"\xff\t",
+        format!("{t}-raw").as_bytes(),
+        b"\x85\xe2\x80\xae",
+    ]
+    .concat();
+    let long = "x".repeat(3000);
     let mut cases = vec![
         one(
             "authorization: Bearer",
             "authorization",
-            format!("Bearer {}", s("-bearer")),
+            format!("Bearer {t}-bearer"),
         ),
         one(
             "authorization: Basic, odd case",
             "AuThOrIzAtIoN",
-            format!("Basic {}", s("-basic")),
+            format!("Basic {t}-basic"),
         ),
         one(
             "proxy-authorization",
             "Proxy-Authorization",
-            format!("Bearer {}", s("-proxy")),
+            format!("Bearer {t}-proxy"),
         ),
         one(
             "cookie",
             "cookie",
-            format!("session={}; theme=dark", s("-cookie")),
+            format!("session={t}-cookie; theme=dark"),
         ),
         Case::new(
             "repeated cookies",
             "/headers",
             vec![
-                Header::new("Cookie", format!("a={}", s("-c1"))),
-                Header::new("COOKIE", format!("b={}", s("-c2"))),
+                Header::new("Cookie", format!("a={t}-c1")),
+                Header::new("COOKIE", format!("b={t}-c2")),
             ],
         ),
-        one(
-            "secret with raw bytes",
-            "authorization",
-            [
-                b"\xff\t".to_vec(),
-                s("-raw").into_bytes(),
-                b"\x85\xe2\x80\xae".to_vec(),
-            ]
-            .concat(),
-        ),
+        one("secret with raw bytes", "authorization", raw),
         one(
             "secret longer than the cut",
             "authorization",
-            format!("Bearer {}{}", s("-long"), "x".repeat(3000)),
+            format!("Bearer {t}-long{long}"),
         ),
         one(
             "set-cookie sent in a request",
             "set-cookie",
-            format!("id={}", s("-req")),
+            format!("id={t}-req"),
         ),
     ];
     for name in redacted_extra {
-        cases.push(one(
-            &format!("configured redacted header {name}"),
-            name,
-            s("-configured"),
-        ));
+        let label = format!("configured redacted header {name}");
+        cases.push(one(&label, name, format!("{t}-configured")));
     }
-    let mut set_cookie = Case::new(
-        "set-cookie from httpbin /response-headers",
-        format!(
-            "/response-headers?set-cookie={}&Set-Cookie={}",
-            percent_encode_all(format!("sid={}; Path=/; HttpOnly", s("-rh1")).as_bytes()),
-            percent_encode_all(format!("other={}", s("-rh2")).as_bytes())
+    let encode = |text: String| percent_encode_all(text.as_bytes());
+    let set_cookie = [
+        (
+            "set-cookie from httpbin /response-headers",
+            format!(
+                "/response-headers?set-cookie={}&Set-Cookie={}",
+                encode(format!("sid={t}-rh1; Path=/; HttpOnly")),
+                encode(format!("other={t}-rh2"))
+            ),
         ),
-        Vec::new(),
-    );
-    set_cookie.expects_secret_cookie = true;
-    cases.push(set_cookie);
-    let mut cookies_set = Case::new(
-        "set-cookie from httpbin /cookies/set",
-        format!(
-            "/cookies/set?{}={}",
-            percent_encode_all(b"session"),
-            percent_encode_all(s("-cs").as_bytes())
+        (
+            "set-cookie from httpbin /cookies/set",
+            format!(
+                "/cookies/set?{}={}",
+                encode("session".into()),
+                encode(format!("{t}-cs"))
+            ),
         ),
-        Vec::new(),
-    );
-    cookies_set.expects_secret_cookie = true;
-    cases.push(cookies_set);
+    ];
+    cases.extend(set_cookie.map(|(label, target)| Case {
+        expects_secret_cookie: true,
+        ..get(label, target)
+    }));
     cases
 }
 
@@ -426,24 +358,21 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
 /// always-redacted name and the configured ones, in odd case and percent-encoded, repeated, next
 /// to parameters that are logged as sent, straddling and beyond the cut; and malformed queries.
 pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
-    let s = |suffix: &str| secrets.secret(suffix);
-    let get = |label: &str, target: String| Case::new(label, target, Vec::new());
-    let every: Vec<String> = super::stream_lines::ALWAYS_REDACTED_QUERY
-        .iter()
-        .chain(
-            query_extra
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .iter(),
-        )
+    let t = &secrets.token;
+    let every: Vec<String> = ALWAYS_REDACTED_QUERY
+        .into_iter()
+        .chain(query_extra.iter().map(String::as_str))
         .enumerate()
-        .map(|(i, name)| format!("{name}={}", s(&format!("-q{i}"))))
+        .map(|(i, name)| format!("{name}={t}-q{i}"))
         .collect();
+    let far: Vec<String> = (0..400)
+        .map(|i| format!("a{i}=1&code={t}-far{i}"))
+        .collect();
+    let (pad, tail) = ("p".repeat(1000), "z".repeat(100));
     let mut cases = vec![
         get(
             "access_token next to a plain parameter",
-            format!("/headers?access_token={}&keep=1", s("-at")),
+            format!("/headers?access_token={t}-at&keep=1"),
         ),
         get(
             "every always-redacted and configured name",
@@ -452,58 +381,33 @@ pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
         get(
             "names in odd case and percent-encoded",
             format!(
-                "/get?Access_Token={}&%61pi%5Fkey={}&X-AMZ-SIGNATURE={}&%53ig={}",
-                s("-oc1"),
-                s("-oc2"),
-                s("-oc3"),
-                s("-oc4")
+                "/get?Access_Token={t}-oc1&%61pi%5Fkey={t}-oc2&X-AMZ-SIGNATURE={t}-oc3&%53ig={t}-oc4"
             ),
         ),
         get(
             "repeated names, empty values, values with = and ?",
-            format!(
-                "/get?token={}&token=&token={}=x?y&&sig={}",
-                s("-r1"),
-                s("-r2"),
-                s("-r3")
-            ),
+            format!("/get?token={t}-r1&token=&token={t}-r2=x?y&&sig={t}-r3"),
         ),
         get(
             "a secret straddling the cut",
-            format!(
-                "/get?pad={}&token={}{}",
-                "p".repeat(1000),
-                s("-cut"),
-                "z".repeat(100)
-            ),
+            format!("/get?pad={pad}&token={t}-cut{tail}"),
         ),
         get(
             "secrets beyond the cut in a very long query",
-            format!(
-                "/get?{}",
-                (0..400)
-                    .map(|i| format!("a{i}=1&code={}", s(&format!("-far{i}"))))
-                    .collect::<Vec<_>>()
-                    .join("&")
-            ),
+            format!("/get?{}", far.join("&")),
         ),
-        get("a lone ?", "/get?".into()),
-        get("only separators", "/get?&&=&=&".into()),
-        get(
-            "malformed escapes",
-            "/get?%zz=1&%=2&%7=3&token%=4&%%=5".into(),
-        ),
-        get("a secret name without a value", "/get?token&keep=1".into()),
+        get("a lone ?", "/get?"),
+        get("only separators", "/get?&&=&=&"),
+        get("malformed escapes", "/get?%zz=1&%=2&%7=3&token%=4&%%=5"),
+        get("a secret name without a value", "/get?token&keep=1"),
         get(
             "a question mark in the path of a redirect target",
-            format!("/get?next=/cb%3Fcode%3D1&code={}", s("-cb")),
+            format!("/get?next=/cb%3Fcode%3D1&code={t}-cb"),
         ),
     ];
     for name in query_extra {
-        cases.push(get(
-            &format!("configured parameter {name}"),
-            format!("/headers?{name}={}&keep=1", s("-configured")),
-        ));
+        let target = format!("/headers?{name}={t}-configured&keep=1");
+        cases.push(get(&format!("configured parameter {name}"), target));
     }
     cases
 }
@@ -512,23 +416,17 @@ pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
 /// backslash, a tab, a value over the cut.
 fn response_cases() -> Vec<Case> {
     let latin1: String = (0x80..=0xFFu32).filter_map(char::from_u32).collect();
-    let encode = |text: &str| percent_encode_all(text.as_bytes());
+    let resp = |label: &str, value: &str| get(label, format!("/response-headers?x-resp={}", value));
     vec![
-        Case::new(
+        resp(
             "response header with Latin-1 bytes",
-            format!("/response-headers?x-resp={}", encode(&latin1)),
-            Vec::new(),
+            &percent_encode_all(latin1.as_bytes()),
         ),
-        Case::new(
+        resp(
             "response header with a backslash and a tab",
-            format!("/response-headers?x-resp={}", encode("a\\b\tc")),
-            Vec::new(),
+            &percent_encode_all(b"a\\b\tc"),
         ),
-        Case::new(
-            "response header over the cut",
-            format!("/response-headers?x-resp={}", "r".repeat(1500)),
-            Vec::new(),
-        ),
+        resp("response header over the cut", &"r".repeat(1500)),
     ]
 }
 
@@ -546,18 +444,14 @@ pub fn cases(secrets: &Secrets, redacted_extra: &[String], query_extra: &[String
         ("query", query_cases(secrets, query_extra)),
         ("response", response_cases()),
     ];
-    let mut all = Vec::new();
-    for (group, cases) in groups {
-        all.extend(cases.into_iter().map(|mut case| {
+    let labelled = groups.into_iter().flat_map(|(group, cases)| {
+        cases.into_iter().map(move |mut case| {
             case.label = format!("fixed {group}: {}", case.label);
             case
-        }));
-    }
-    all
+        })
+    });
+    labelled.collect()
 }
-
-/// The group of the control-character and line-break cases.
-pub const CONTROL_GROUP: &str = "control";
 
 #[cfg(test)]
 mod tests {
@@ -565,7 +459,9 @@ mod tests {
 
     #[test]
     fn every_byte_once_and_secrets_never_literal_before_the_query() {
-        let secrets = Secrets::fixed("S3cr3tTEST");
+        let secrets = Secrets {
+            token: "S3cr3tTEST".into(),
+        };
         let all = cases(
             &secrets,
             &["x-api-key".to_string()],

@@ -10,7 +10,9 @@
 //! httpbin for a `set-cookie` holding a secret, or carry a secret in a query parameter whose
 //! name is always redacted, in odd case or percent-encoded, among other parameters.
 
+use proptest::collection::vec;
 use proptest::prelude::*;
+use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -18,6 +20,7 @@ use super::case::{Case, Header, percent_encode_all};
 use super::fixed::FORGED_LINE;
 use super::reference::refused_in_value;
 use super::secrets::Secrets;
+use super::stream_lines::ALWAYS_REDACTED_QUERY;
 
 /// The Unicode characters the escaping table names, and their neighbours.
 const SPECIAL_CHARS: &[char] = &[
@@ -62,160 +65,126 @@ const COMMON_NAMES: &[&str] = &[
 const TOKEN: &[u8] =
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~";
 
-/// One piece of a value, before the secret token is known.
-#[derive(Debug, Clone)]
-enum Piece {
-    Bytes(Vec<u8>),
-    /// The run's secret (only in redacted headers).
-    Secret(u32),
-}
-
-fn bytes(b: impl Into<Vec<u8>>) -> Piece {
-    Piece::Bytes(b.into())
-}
-
 /// A piece of a value, weighted so that most requests reach the filter; with `breaking`, it
 /// may also be a byte Envoy refuses or a line break before a forged line.
-fn piece(breaking: bool) -> BoxedStrategy<Piece> {
-    let printable = proptest::collection::vec(0x20u8..=0x7E, 0..24);
+fn piece(breaking: bool) -> BoxedStrategy<Vec<u8>> {
+    let printable = vec(0x20u8..=0x7E, 0..24);
     // Any character but the controls Envoy refuses (those come from their own piece).
     let any_char = any::<char>().prop_filter("a control Envoy refuses", |c| {
         !(c.is_ascii() && refused_in_value(*c as u8))
     });
+    let text = |chars: Vec<char>| String::from_iter(chars).into_bytes();
     let safe = prop_oneof![
-        30 => printable.prop_map(bytes),
-        8 => proptest::sample::select(LOOK_ALIKES).prop_map(bytes),
-        10 => proptest::collection::vec(0x80u8..=0xFF, 1..8).prop_map(bytes),
-        6 => proptest::collection::vec(any_char, 1..4).prop_map(|cs| bytes(String::from_iter(cs))),
-        8 => proptest::collection::vec(proptest::sample::select(SPECIAL_CHARS), 1..4)
-            .prop_map(|cs| bytes(String::from_iter(cs))),
-        5 => proptest::sample::select(&[" ", "\t", "  ", " \t "][..]).prop_map(bytes),
-        2 => Just(bytes("\r")),
-        1 => proptest::sample::select(&["\r\n ", "\r\n\t"][..]).prop_map(bytes),
-        2 => (1000usize..1100, proptest::sample::select(&["a", "é", "€", "𝄞", "\u{85}", "\\"][..]))
-            .prop_map(|(n, unit)| bytes(unit.repeat(n / unit.len()))),
-        1 => (2000usize..20_000).prop_map(|n| bytes(vec![b'z'; n])),
+        30 => printable,
+        8 => select(LOOK_ALIKES).prop_map(Vec::from),
+        10 => vec(0x80u8..=0xFF, 1..8),
+        6 => vec(any_char, 1..4).prop_map(text),
+        8 => vec(select(SPECIAL_CHARS), 1..4).prop_map(text),
+        5 => select(&[" ", "\t", "  ", " \t "][..]).prop_map(Vec::from),
+        2 => Just(b"\r".to_vec()),
+        1 => select(&["\r\n ", "\r\n\t"][..]).prop_map(Vec::from),
+        2 => (1000usize..1100, select(&["a", "é", "€", "𝄞", "\u{85}", "\\"][..]))
+            .prop_map(|(n, unit)| unit.repeat(n / unit.len()).into_bytes()),
+        1 => (2000usize..20_000).prop_map(|n| vec![b'z'; n]),
     ];
     if !breaking {
         return safe.boxed();
     }
+    // The bytes Envoy refuses in a value; not LF, which ends the line instead (the fixed
+    // cases try it).
+    let refused: Vec<u8> = (0..=0x7Fu8)
+        .filter(|b| refused_in_value(*b) && *b != b'\n')
+        .collect();
     prop_oneof![
         73 => safe,
-        1 => proptest::sample::select(refused_bytes()).prop_map(|b| bytes(vec![b])),
-        1 => proptest::sample::select(&["\r", "\n", "\r\n", "\r\n "][..])
-            .prop_map(|brk| bytes([brk.as_bytes(), FORGED_LINE.as_bytes()].concat())),
+        1 => select(refused).prop_map(|b| vec![b]),
+        1 => select(&["\r", "\n", "\r\n", "\r\n "][..])
+            .prop_map(|brk| [brk, FORGED_LINE].concat().into_bytes()),
     ]
     .boxed()
 }
 
-/// The bytes Envoy refuses in a value; not LF, which ends the line instead (the fixed cases
-/// try it).
-fn refused_bytes() -> Vec<u8> {
-    (0..=0x7Fu8)
-        .filter(|b| refused_in_value(*b) && *b != b'\n')
-        .collect()
-}
-
 /// A name: `x-h-<token>` or a common name, in odd case.
 fn name() -> impl Strategy<Value = String> {
-    let generated = proptest::collection::vec(proptest::sample::select(TOKEN), 1..12)
-        .prop_map(|t| format!("x-h-{}", String::from_utf8_lossy(&t)));
-    let common = proptest::sample::select(COMMON_NAMES).prop_map(str::to_string);
+    let generated =
+        vec(select(TOKEN), 1..12).prop_map(|t| format!("x-h-{}", String::from_utf8_lossy(&t)));
+    let common = select(COMMON_NAMES).prop_map(str::to_string);
     (prop_oneof![4 => generated, 1 => common], any::<u64>())
         .prop_map(|(name, bits)| odd_case(&name, bits))
 }
 
 /// Upper-cases the letters whose bit in `bits` is set.
 fn odd_case(name: &str, bits: u64) -> String {
-    name.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if bits >> (i % 64) & 1 == 1 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect()
+    let upper = |(i, c): (usize, char)| match bits >> (i % 64) & 1 {
+        1 => c.to_ascii_uppercase(),
+        _ => c,
+    };
+    name.chars().enumerate().map(upper).collect()
 }
 
-/// A header before the token is known: name, separator, pieces.
-type Draft = (String, &'static str, Vec<Piece>);
-
-fn header(redacted: Vec<String>, breaking: bool) -> impl Strategy<Value = Draft> {
-    let separator = proptest::sample::select(&[": ", ":", ":\t", ":  "][..]);
-    let plain = (
-        name(),
-        separator.clone(),
-        proptest::collection::vec(piece(breaking), 0..4),
-    );
+/// A header; one in thirteen is a redacted one (a name of `redacted` in odd case) holding a
+/// secret.
+fn header(
+    redacted: Vec<String>,
+    secrets: &Secrets,
+    breaking: bool,
+) -> impl Strategy<Value = Header> + use<> {
+    let separator = select(&[": ", ":", ":\t", ":  "][..]);
+    let header = |name: String, separator: &str, pieces: Vec<Vec<u8>>| Header {
+        name: name.into_bytes(),
+        separator: separator.into(),
+        value: pieces.concat(),
+    };
+    let plain = (name(), separator.clone(), vec(piece(breaking), 0..4))
+        .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
+    let secrets = secrets.clone();
     let secret = (
-        proptest::sample::select(redacted),
+        select(redacted),
         any::<u64>(),
         separator,
-        proptest::collection::vec(piece(breaking), 0..2),
+        vec(piece(breaking), 0..2),
         any::<u32>(),
     )
-        .prop_map(|(name, bits, sep, mut pieces, n)| {
-            pieces.insert(pieces.len() / 2, Piece::Secret(n));
-            (odd_case(&name, bits), sep, pieces)
+        .prop_map(move |(name, bits, sep, mut pieces, n)| {
+            let secret = secrets.secret(&format!("-g{n}")).into_bytes();
+            pieces.insert(pieces.len() / 2, secret);
+            header(odd_case(&name, bits), sep, pieces)
         });
     prop_oneof![12 => plain, 1 => secret]
 }
 
-/// A request before the token is known: path choice, headers.
-type RequestDraft = (u8, u32, Vec<Draft>);
-
-fn request(redacted: Vec<String>) -> impl Strategy<Value = RequestDraft> {
-    let few = proptest::collection::vec(header(redacted.clone(), true), 0..10);
+/// A request (unlabelled): a path, some with a secret, and a few headers or many.
+fn request(redacted: Vec<String>, secrets: &Secrets) -> impl Strategy<Value = Case> + use<> {
+    let few = vec(header(redacted.clone(), secrets, true), 0..10);
     // Many headers: near Envoy's limit of 100 (97 more fit) and its 60 KiB, without the
     // pieces that make a 400 (the limits are what these try).
-    let many = proptest::collection::vec(header(redacted, false), 60..104);
-    let headers = prop_oneof![15 => few, 1 => many];
-    (0u8..24, any::<u32>(), headers)
+    let many = vec(header(redacted, secrets, false), 60..104);
+    let secrets = secrets.clone();
+    (0u8..24, any::<u32>(), prop_oneof![15 => few, 1 => many]).prop_map(
+        move |(path_choice, n, headers)| {
+            let (path, expects_secret_cookie) = path(path_choice, n, &secrets);
+            Case {
+                expects_secret_cookie,
+                ..Case::new("", path, headers)
+            }
+        },
+    )
 }
 
-/// Turns a draft into a case, with the token in its secrets.
-fn finish(index: usize, seed: u64, draft: RequestDraft, secrets: &Secrets) -> Case {
-    let (path_choice, n, drafts) = draft;
-    let headers = drafts
-        .into_iter()
-        .map(|(name, separator, pieces)| {
-            let mut value = Vec::new();
-            for piece in pieces {
-                match piece {
-                    Piece::Bytes(b) => value.extend_from_slice(&b),
-                    Piece::Secret(k) => {
-                        value.extend_from_slice(secrets.secret(&format!("-g{k}")).as_bytes())
-                    }
-                }
-            }
-            Header {
-                name: name.into_bytes(),
-                separator: separator.as_bytes().to_vec(),
-                value,
-            }
-        })
-        .collect();
+/// The path `choice` picks (`n` varies it), and whether httpbin answers with a secret cookie.
+fn path(choice: u8, n: u32, secrets: &Secrets) -> (String, bool) {
     let secret = percent_encode_all(secrets.secret(&format!("-p{n}")).as_bytes());
-    let (path, expects_secret_cookie) = match path_choice {
+    match choice {
         0..=9 => ("/headers".to_string(), false),
         10..=12 => ("/get".to_string(), false),
         13..=14 => (format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"), false),
         15 => ("/status/204".to_string(), false),
         16..=17 => (format!("/response-headers?set-cookie=id%3D{secret}"), true),
-        18..=19 => (
-            format!("/cookies/set?{}={secret}", percent_encode_all(b"session")),
-            true,
-        ),
+        18..=19 => {
+            let session = percent_encode_all(b"session");
+            (format!("/cookies/set?{session}={secret}"), true)
+        }
         _ => (query_secret_path(n, secrets), false),
-    };
-    Case {
-        label: format!("generated #{index} (seed {seed})"),
-        path: path.into_bytes(),
-        headers,
-        expects_secret_cookie,
-        passed_on: None,
     }
 }
 
@@ -223,8 +192,7 @@ fn finish(index: usize, seed: u64, draft: RequestDraft, secrets: &Secrets) -> Ca
 /// of its characters as is, upper-cased, lower-cased or percent-encoded, between other
 /// parameters; the secret literal.
 fn query_secret_path(n: u32, secrets: &Secrets) -> String {
-    let names = super::stream_lines::ALWAYS_REDACTED_QUERY;
-    let name = names[n as usize % names.len()];
+    let name = ALWAYS_REDACTED_QUERY[n as usize % ALWAYS_REDACTED_QUERY.len()];
     let mut odd = String::new();
     for (i, c) in name.chars().enumerate() {
         match (n >> (8 + (i % 12) * 2)) & 3 {
@@ -240,14 +208,9 @@ fn query_secret_path(n: u32, secrets: &Secrets) -> String {
     format!("/get?{before}{odd}={secret}{after}")
 }
 
-/// `count` generated cases for `seed`; case `i` is the same whatever `count` is.
-/// `redacted` are the names whose values are secrets (the always-redacted ones and the
-/// configured ones).
-pub fn cases(seed: u64, count: usize, secrets: &Secrets, redacted: &[String]) -> Vec<Case> {
-    corpus(seed, secrets, redacted).take(count).collect()
-}
-
-/// The endless sequence of generated cases for `seed`, made one at a time.
+/// The endless sequence of generated cases for `seed`, made one at a time; case `i` is the
+/// same whatever follows. `redacted` are the names whose values are secrets (the
+/// always-redacted ones and the configured ones).
 pub fn corpus(
     seed: u64,
     secrets: &Secrets,
@@ -261,14 +224,14 @@ pub fn corpus(
     }
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-    let strategy = request(redacted.to_vec());
-    let secrets = secrets.clone();
+    let strategy = request(redacted.to_vec(), secrets);
     (0..).map(move |index| {
-        let draft = strategy
-            .new_tree(&mut runner)
-            .map(|tree| tree.current())
-            .unwrap_or_else(|_| (0, 0, Vec::new()));
-        finish(index, seed, draft, &secrets)
+        let tree = strategy.new_tree(&mut runner);
+        let case = tree.map_or_else(|_| Case::new("", "/headers", Vec::new()), |t| t.current());
+        Case {
+            label: format!("generated #{index} (seed {seed})"),
+            ..case
+        }
     })
 }
 
@@ -288,9 +251,16 @@ mod tests {
         .collect()
     }
 
+    /// The first `count` cases of the corpus.
+    fn cases(seed: u64, count: usize, secrets: &Secrets, redacted: &[String]) -> Vec<Case> {
+        corpus(seed, secrets, redacted).take(count).collect()
+    }
+
     #[test]
     fn same_seed_same_requests() {
-        let secrets = Secrets::fixed("S3cr3tT");
+        let secrets = Secrets {
+            token: "S3cr3tT".into(),
+        };
         let a = cases(42, 50, &secrets, &redacted());
         let b = cases(42, 80, &secrets, &redacted());
         assert_eq!(a[..], b[..50]);
@@ -300,7 +270,9 @@ mod tests {
 
     #[test]
     fn the_corpus_covers_the_classes() {
-        let secrets = Secrets::fixed("S3cr3tT");
+        let secrets = Secrets {
+            token: "S3cr3tT".into(),
+        };
         let all = cases(7, 2000, &secrets, &redacted());
         let values: Vec<&[u8]> = all
             .iter()
@@ -345,7 +317,9 @@ mod tests {
 
     #[test]
     fn query_secrets_hide_their_names() {
-        let secrets = Secrets::fixed("S3cr3tT");
+        let secrets = Secrets {
+            token: "S3cr3tT".into(),
+        };
         let paths: Vec<String> = (0..2000u32)
             .map(|n| query_secret_path(n, &secrets))
             .collect();

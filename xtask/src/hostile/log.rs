@@ -8,7 +8,7 @@
 //! Lines at level error or critical (a wasm trap, a failed callback) are failures too.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -20,8 +20,8 @@ use super::reference;
 pub struct LogReader {
     path: PathBuf,
     file: File,
-    offset: u64,
-    partial: Vec<u8>,
+    /// What follows the last `\n` read (after Envoy stopped: a line cut short).
+    pub partial: Vec<u8>,
 }
 
 impl LogReader {
@@ -31,20 +31,15 @@ impl LogReader {
         Ok(LogReader {
             path: path.to_path_buf(),
             file,
-            offset: 0,
             partial: Vec::new(),
         })
     }
 
     /// The complete lines written since the last call (without their `\n`).
     pub fn new_lines(&mut self) -> Result<Vec<Vec<u8>>> {
-        let mut fresh = Vec::new();
-        self.file.seek(SeekFrom::Start(self.offset))?;
         self.file
-            .read_to_end(&mut fresh)
+            .read_to_end(&mut self.partial)
             .with_context(|| format!("reading {}", self.path.display()))?;
-        self.offset += fresh.len() as u64;
-        self.partial.extend_from_slice(&fresh);
         let Some(last) = self.partial.iter().rposition(|b| *b == b'\n') else {
             return Ok(Vec::new());
         };
@@ -55,33 +50,14 @@ impl LogReader {
             .map(<[u8]>::to_vec)
             .collect())
     }
-
-    /// What follows the last `\n` (after Envoy stopped: a line cut short).
-    pub fn unterminated(&self) -> Vec<u8> {
-        self.partial.clone()
-    }
 }
 
-/// What a line of Envoy's output is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    /// A line the filter wrote (`wasm log …: message`), checked and parsed.
-    Filter(WasmLine),
-    /// One of Envoy's own lines, with its level and logger.
-    Envoy {
-        /// `info`, `warning`, `error`, ...
-        level: String,
-        /// `main`, `wasm`, `http`, ...
-        logger: String,
-    },
-    /// An access log line.
-    Access,
-}
-
-/// Classifies one line; `Err` says why it is not acceptable (the line is a failure).
-pub fn classify(raw: &[u8]) -> Result<Line, String> {
+/// Classifies one line of Envoy's log or its access log: `Ok(Some)` for a line the filter
+/// wrote (`wasm log …: message`), checked and parsed; `Ok(None)` for one of Envoy's own lines
+/// or an access log line; `Err` says why the line is not acceptable (it is a failure).
+pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
     if is_access_line(raw) {
-        return Ok(Line::Access);
+        return Ok(None);
     }
     let Some(line) = EnvoyLine::parse(raw) else {
         return Err(
@@ -96,8 +72,7 @@ pub fn classify(raw: &[u8]) -> Result<Line, String> {
         ));
     }
     if !line.is_wasm_log() {
-        let EnvoyLine { level, logger, .. } = line;
-        return Ok(Line::Envoy { level, logger });
+        return Ok(None);
     }
     let text = std::str::from_utf8(raw).map_err(|e| {
         format!(
@@ -119,7 +94,7 @@ pub fn classify(raw: &[u8]) -> Result<Line, String> {
             parsed.level, parsed.message
         ));
     }
-    Ok(Line::Filter(parsed))
+    Ok(Some(parsed))
 }
 
 #[cfg(test)]
@@ -135,21 +110,16 @@ mod tests {
 
     #[test]
     fn accepts_envoy_filter_and_access_lines() {
-        let Ok(Line::Filter(line)) = classify(&filter_line("request header --> x-a: \\xff")) else {
+        let Ok(Some(line)) = classify(&filter_line("request header --> x-a: \\xff")) else {
             panic!("not a filter line")
         };
         assert_eq!(line.message, "request header --> x-a: \\xff");
         let access =
             b"[2026-11-23T20:50:09.226Z] \"GET /headers HTTP/1.1\" 200 - 0 251 3 1 \"-\" \"\xff\"";
-        assert_eq!(classify(access), Ok(Line::Access));
+        assert!(is_access_line(access));
+        assert_eq!(classify(access), Ok(None));
         let warning = b"[2026-11-23 20:50:09.219][18699][warning][main] [source/server/server.cc:1059] There is no configured limit";
-        assert_eq!(
-            classify(warning),
-            Ok(Line::Envoy {
-                level: "warning".into(),
-                logger: "main".into()
-            })
-        );
+        assert_eq!(classify(warning), Ok(None));
     }
 
     #[test]
@@ -211,7 +181,7 @@ mod tests {
             reader.new_lines().unwrap(),
             vec![b"three".to_vec(), b"\xff".to_vec()]
         );
-        assert!(reader.unterminated().is_empty());
+        assert!(reader.partial.is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

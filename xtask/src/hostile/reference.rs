@@ -28,20 +28,15 @@ use std::sync::LazyLock;
 /// Envoy's normalisation of a request header value (see the module comment): unfold,
 /// drop CR, trim SP/HTAB.
 pub fn envoy_value(sent: &[u8]) -> Vec<u8> {
-    let mut unfolded = Vec::with_capacity(sent.len());
-    let mut at = 0;
-    while at < sent.len() {
-        let folded =
-            sent[at..].starts_with(b"\r\n") && matches!(sent.get(at + 2), Some(b' ' | b'\t'));
-        if folded {
-            at += 2;
-            continue;
-        }
-        if sent[at] != b'\r' {
-            unfolded.push(sent[at]);
-        }
-        at += 1;
-    }
+    // The LF of a fold (`CR LF` then SP or HTAB) goes, as does every CR.
+    let folded =
+        |i: usize| i > 0 && sent[i - 1] == b'\r' && matches!(sent.get(i + 1), Some(b' ' | b'\t'));
+    let kept = sent.iter().enumerate().filter(|&(i, &b)| match b {
+        b'\r' => false,
+        b'\n' => !folded(i),
+        _ => true,
+    });
+    let unfolded: Vec<u8> = kept.map(|(_, &b)| b).collect();
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t');
     let start = unfolded.iter().position(|b| !is_ws(b)).unwrap_or(0);
     let end = unfolded
@@ -110,20 +105,22 @@ pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
 /// (upper-case hex, four digits); everything else as itself.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        match decode(bytes, at) {
-            Some((c, width)) => {
-                push_char(&mut out, c);
-                at += width;
-            }
-            None => {
-                out.push_str(&format!("\\x{:02x}", bytes[at]));
-                at += 1;
-            }
+    for unit in units(bytes) {
+        match unit {
+            Ok(c) => push_char(&mut out, c),
+            Err(b) => out.push_str(&format!("\\x{b:02x}")),
         }
     }
     out
+}
+
+/// What `bytes` are made of, in order: each well-formed UTF-8 character (`Ok`), and each
+/// byte outside one (`Err`).
+pub fn units(bytes: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
+    bytes.utf8_chunks().flat_map(|chunk| {
+        let invalid = chunk.invalid().iter().map(|&b| Err(b));
+        chunk.valid().chars().map(Ok).chain(invalid)
+    })
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -158,33 +155,6 @@ pub fn unicode_set(class: &str) -> Vec<(char, char)> {
     }
 }
 
-/// The character starting at `bytes[at]` if the bytes there are well-formed UTF-8 (the
-/// Unicode Standard's table 3-7: no overlongs, no surrogates, nothing above U+10FFFF), and
-/// its width in bytes.
-pub fn decode(bytes: &[u8], at: usize) -> Option<(char, usize)> {
-    let lead = *bytes.get(at)?;
-    let (width, second) = match lead {
-        0x00..=0x7F => return Some((char::from(lead), 1)),
-        0xC2..=0xDF => (2, 0x80..=0xBF),
-        0xE0 => (3, 0xA0..=0xBF),
-        0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80..=0xBF),
-        0xED => (3, 0x80..=0x9F),
-        0xF0 => (4, 0x90..=0xBF),
-        0xF1..=0xF3 => (4, 0x80..=0xBF),
-        0xF4 => (4, 0x80..=0x8F),
-        _ => return None,
-    };
-    let tail = bytes.get(at + 1..at + width)?;
-    if !second.contains(&tail[0]) || !tail[1..].iter().all(|b| (0x80..=0xBF).contains(b)) {
-        return None;
-    }
-    let mut code = u32::from(lead) & (0x7F >> width);
-    for b in tail {
-        code = code << 6 | (u32::from(*b) & 0x3F);
-    }
-    Some((char::from_u32(code)?, width))
-}
-
 /// How many bytes of `value` the log shows when it is longer than `max`: `max`, moved back to
 /// the start of a well-formed character that would straddle it.
 pub fn shown_bytes(value: &[u8], max: usize) -> usize {
@@ -192,21 +162,48 @@ pub fn shown_bytes(value: &[u8], max: usize) -> usize {
         return value.len();
     }
     let mut at = 0;
-    while at < max {
-        let width = decode(value, at).map_or(1, |(_, w)| w);
+    for width in units(value).map(|unit| unit.map_or(1, char::len_utf8)) {
         if at + width > max {
-            return at;
+            break;
         }
         at += width;
     }
-    max
+    at
 }
 
 /// The logged form of a (non-redacted) value: escaped, and past `max` bytes cut with
 /// ` ... [truncated: <shown> of <total> bytes]`.
 pub fn expected_logged(value: &[u8], max: usize) -> String {
+    cut(value, max, escape)
+}
+
+/// The logged form of a request target (`:path`): cut like any value, then, in the part
+/// shown, the value of every query parameter named in `secret` replaced by `[redacted]`: the
+/// query is what follows the first `?`, split at `&`; a name is what precedes a parameter's
+/// first `=`, compared with `secret` after percent-decoding (`+` is a space) and ignoring
+/// ASCII case (README, "Plugin configuration"). The sizes in the cut note are the raw ones.
+pub fn expected_target(target: &[u8], max: usize, secret: &[String]) -> String {
+    cut(target, max, |part| {
+        let Some(q) = part.iter().position(|&b| b == b'?') else {
+            return escape(part);
+        };
+        let params: Vec<String> = part[q + 1..]
+            .split(|&b| b == b'&')
+            .map(|param| match param.iter().position(|&b| b == b'=') {
+                Some(eq) if is_secret_name(&param[..eq], secret) => {
+                    format!("{}[redacted]", escape(&param[..=eq]))
+                }
+                _ => escape(param),
+            })
+            .collect();
+        escape(&part[..=q]) + &params.join("&")
+    })
+}
+
+/// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
+fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
     let shown = shown_bytes(value, max);
-    let mut out = escape(&value[..shown]);
+    let mut out = show(&value[..shown]);
     if shown < value.len() {
         out.push_str(&format!(
             " ... [truncated: {shown} of {} bytes]",
@@ -216,64 +213,19 @@ pub fn expected_logged(value: &[u8], max: usize) -> String {
     out
 }
 
-/// The logged form of a request target (`:path`): cut like any value, then, in the part
-/// shown, the value of every query parameter named in `secret` replaced by `[redacted]`: the
-/// query is what follows the first `?`, split at `&`; a name is what precedes a parameter's
-/// first `=`, compared with `secret` after percent-decoding (`+` is a space) and ignoring
-/// ASCII case (README, "Plugin configuration"). The sizes in the cut note are the raw ones.
-pub fn expected_target(target: &[u8], max: usize, secret: &[String]) -> String {
-    let shown = shown_bytes(target, max);
-    let part = &target[..shown];
-    let mut out = String::new();
-    match part.iter().position(|&b| b == b'?') {
-        None => out.push_str(&escape(part)),
-        Some(q) => {
-            out.push_str(&escape(&part[..=q]));
-            let params: Vec<String> = part[q + 1..]
-                .split(|&b| b == b'&')
-                .map(|param| match param.iter().position(|&b| b == b'=') {
-                    Some(eq) if is_secret_name(&param[..eq], secret) => {
-                        format!("{}[redacted]", escape(&param[..=eq]))
-                    }
-                    _ => escape(param),
-                })
-                .collect();
-            out.push_str(&params.join("&"));
-        }
-    }
-    if shown < target.len() {
-        out.push_str(&format!(
-            " ... [truncated: {shown} of {} bytes]",
-            target.len()
-        ));
-    }
-    out
-}
-
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
+    let hex = |at: usize| raw.get(at).and_then(|b| char::from(*b).to_digit(16));
     let mut decoded = Vec::with_capacity(raw.len());
     let mut at = 0;
-    while at < raw.len() {
-        let hex = |i: usize| {
-            raw.get(i)
-                .and_then(|b| char::from(*b).to_digit(16))
-                .map(|d| d as u8)
+    while let Some(&b) = raw.get(at) {
+        let (byte, width) = match (b, hex(at + 1), hex(at + 2)) {
+            (b'%', Some(high), Some(low)) => ((high * 16 + low) as u8, 3),
+            (b'+', ..) => (b' ', 1),
+            _ => (b, 1),
         };
-        match (raw[at], hex(at + 1), hex(at + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push(high * 16 + low);
-                at += 3;
-            }
-            (b'+', _, _) => {
-                decoded.push(b' ');
-                at += 1;
-            }
-            (other, _, _) => {
-                decoded.push(other);
-                at += 1;
-            }
-        }
+        decoded.push(byte);
+        at += width;
     }
     secret
         .iter()
@@ -438,20 +390,19 @@ mod tests {
     }
 
     proptest! {
-        /// The reference and std split bytes into the same characters and invalid bytes.
+        /// The units of any bytes are the bytes again, and each `Err` is a byte std finds
+        /// outside valid UTF-8.
         #[test]
-        fn decode_agrees_with_std(bytes in proptest::collection::vec(any::<u8>(), 0..12)) {
-            let (mut valid, mut invalid) = (String::new(), Vec::new());
-            let mut at = 0;
-            while at < bytes.len() {
-                match decode(&bytes, at) {
-                    Some((c, w)) => { valid.push(c); at += w; }
-                    None => { invalid.push(bytes[at]); at += 1; }
+        fn units_are_the_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..12)) {
+            let (mut again, mut invalid) = (Vec::new(), Vec::new());
+            for unit in units(&bytes) {
+                match unit {
+                    Ok(c) => again.extend_from_slice(c.to_string().as_bytes()),
+                    Err(b) => { again.push(b); invalid.push(b); }
                 }
             }
-            let std_valid: String = bytes.utf8_chunks().map(|c| c.valid()).collect();
             let std_invalid: Vec<u8> = bytes.utf8_chunks().flat_map(|c| c.invalid().to_vec()).collect();
-            prop_assert_eq!(valid, std_valid);
+            prop_assert_eq!(again, bytes);
             prop_assert_eq!(invalid, std_invalid);
         }
 

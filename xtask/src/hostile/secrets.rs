@@ -3,11 +3,15 @@
 //! a secret leaked.
 
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::hash::BuildHasher;
 
 /// Letters and digits: a token looks the same raw and escaped, so one search finds both.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+/// A random number from the OS's hash keys (each call hashes with new keys).
+pub fn random_number() -> u64 {
+    RandomState::new().hash_one(std::process::id())
+}
 
 /// The token and the secrets made from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,32 +21,11 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// A fresh random token (the OS's hash keys, the clock and the process id).
+    /// A fresh random token.
     pub fn random() -> Secrets {
-        let mut token = String::from("S3cr3t");
-        for round in 0..4u64 {
-            let mut hasher = RandomState::new().build_hasher();
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            hasher.write_u128(nanos);
-            hasher.write_u32(std::process::id());
-            hasher.write_u64(round);
-            let mut bits = hasher.finish();
-            for _ in 0..6 {
-                token.push(char::from(
-                    ALPHABET[(bits % ALPHABET.len() as u64) as usize],
-                ));
-                bits /= ALPHABET.len() as u64;
-            }
-        }
-        Secrets { token }
-    }
-
-    /// A fixed token, for tests of the checks.
-    pub fn fixed(token: &str) -> Secrets {
+        let pick = |_| char::from(ALPHABET[random_number() as usize % ALPHABET.len()]);
         Secrets {
-            token: token.to_string(),
+            token: "S3cr3t".chars().chain((0..24).map(pick)).collect(),
         }
     }
 
@@ -51,14 +34,9 @@ impl Secrets {
         format!("{}{suffix}", self.token)
     }
 
-    /// Where the token occurs in `log` (byte offsets), at most `max` of them.
-    pub fn find_in(&self, log: &[u8], max: usize) -> Vec<usize> {
-        if self.token.is_empty() {
-            return Vec::new();
-        }
-        memchr::memmem::find_iter(log, &self.token)
-            .take(max)
-            .collect()
+    /// Where the token first occurs in `log` (a byte offset).
+    pub fn find_in(&self, log: &[u8]) -> Option<usize> {
+        memchr::memmem::find(log, self.token.as_bytes())
     }
 }
 
@@ -76,9 +54,11 @@ mod tests {
 
     #[test]
     fn finds_a_leak() {
-        let s = Secrets::fixed("S3cr3tXYZ");
+        let s = Secrets {
+            token: "S3cr3tXYZ".into(),
+        };
         let log = b"ok\nauthorization: Bearer S3cr3tXYZ-1\nS3cr3tXY\n";
-        assert_eq!(s.find_in(log, 10), vec![25]);
-        assert!(s.find_in(b"S3cr3tXY", 10).is_empty());
+        assert_eq!(s.find_in(log), Some(25));
+        assert_eq!(s.find_in(b"S3cr3tXY"), None);
     }
 }

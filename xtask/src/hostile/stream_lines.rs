@@ -7,7 +7,7 @@ use smoke::envoy::log::Stream;
 
 use super::case::{Case, HOST, ID_HEADER};
 use super::reference::{escape, expected_logged, expected_target};
-use super::verdict::{Problem, problem};
+use super::verdict::Verdict;
 use crate::http::Response;
 
 /// Always redacted, whatever the configuration says (README, "Plugin configuration").
@@ -80,13 +80,10 @@ pub struct Expectations {
 impl Expectations {
     /// From the plugin configuration the filter runs with.
     pub fn from_config(config: &PluginConfig) -> Expectations {
-        let mut redacted: Vec<String> = ALWAYS_REDACTED.iter().map(|s| s.to_string()).collect();
+        let mut redacted = ALWAYS_REDACTED.map(String::from).to_vec();
         redacted.extend(config.redact_headers.iter().map(|n| n.to_ascii_lowercase()));
-        let mut redacted_query: Vec<String> = ALWAYS_REDACTED_QUERY
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        redacted_query.extend(config.redact_query_params.iter().cloned());
+        let mut redacted_query = ALWAYS_REDACTED_QUERY.map(String::from).to_vec();
+        redacted_query.extend_from_slice(&config.redact_query_params);
         Expectations {
             set_request: config.set_request_headers.clone(),
             add_response: config.add_response_headers.clone(),
@@ -98,10 +95,6 @@ impl Expectations {
 
     fn is_redacted(&self, name: &str) -> bool {
         self.redacted.iter().any(|r| r.eq_ignore_ascii_case(name))
-    }
-
-    fn is_set(&self, name: &str) -> bool {
-        self.set_request.iter().any(|(n, _)| n == name)
     }
 
     /// Whether `response` went through the filter: it carries the first header the filter
@@ -132,42 +125,34 @@ pub(super) fn check_request_lines(
     case: &Case,
     id: &str,
     stream: &Stream,
-    checked: &mut usize,
-) -> Vec<Problem> {
-    let mut problems = Vec::new();
+    verdict: &mut Verdict,
+) {
     let lines = &stream.lines;
-    let path = expect.logged(":path", &case.path);
+    // Logged once each, with this value (`None`: any value).
     let mut singles: Vec<(String, Option<String>)> = vec![
         (":authority".into(), Some(HOST.into())),
-        (":path".into(), Some(path)),
+        (":path".into(), Some(expect.logged(":path", &case.path))),
         (":method".into(), Some("GET".into())),
         (":scheme".into(), Some("http".into())),
         (ID_HEADER.into(), Some(id.into())),
     ];
     singles.extend(ENVOY_ADDED.iter().map(|n| (n.to_string(), None)));
-    singles.extend(
-        expect
-            .set_request
-            .iter()
-            .map(|(n, v)| (n.clone(), Some(expect.logged(n, v.as_bytes())))),
-    );
+    for (n, v) in &expect.set_request {
+        singles.push((n.clone(), Some(expect.logged(n, v.as_bytes()))));
+    }
     for (name, value) in &singles {
-        *checked += 1;
+        verdict.values_checked += 1;
         let logged: Vec<&str> = stream.request_values(name).collect();
-        let ok = logged.len() == 1 && value.as_ref().is_none_or(|v| v == logged[0]);
-        if !ok {
+        if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
             let want = value.as_deref().unwrap_or("(any value)");
-            problems.push(problem(
-                format!("request header --> {name}: {want} (once)"),
-                format!("{logged:?}"),
-                lines,
-            ));
+            let expected = format!("request header --> {name}: {want} (once)");
+            verdict.fail(expected, format!("{logged:?}"), lines);
         }
     }
     let sent: Vec<(String, Vec<u8>)> = case
         .expected_headers()
         .into_iter()
-        .filter(|(n, _)| !expect.is_set(n))
+        .filter(|(n, _)| !expect.set_request.iter().any(|(s, _)| s == n))
         .collect();
     let logged: Vec<&(String, String)> = stream
         .request_headers
@@ -175,57 +160,54 @@ pub(super) fn check_request_lines(
         .filter(|(n, _)| !singles.iter().any(|(s, _)| s == n))
         .collect();
     for (at, (name, value)) in sent.iter().enumerate() {
-        *checked += 1;
+        verdict.values_checked += 1;
         let want = format!("{name}: {}", expect.logged(name, value));
         let Some((got_name, got_value)) = logged.get(at) else {
-            problems.push(problem(
-                format!("request header --> {want}"),
-                format!(
-                    "no line (only {} of {} headers logged)",
-                    logged.len(),
-                    sent.len()
-                ),
-                lines,
-            ));
+            let got = format!(
+                "no line (only {} of {} headers logged)",
+                logged.len(),
+                sent.len()
+            );
+            verdict.fail(format!("request header --> {want}"), got, lines);
             break;
         };
         let got = format!("{got_name}: {got_value}");
         if got != want {
-            problems.push(problem(
+            verdict.fail(
                 format!(
                     "request header --> {want}   (Envoy passes on: {})",
                     escape(value)
                 ),
                 format!("request header --> {got}"),
                 lines,
-            ));
+            );
             continue;
         }
-        let cut = value.len() > expect.max_value;
-        // Values logged with nothing hidden (not redacted, no secret query value) read back.
-        let whole =
-            !expect.is_redacted(name) && got_value == &expected_logged(value, expect.max_value);
-        if !cut && whole {
+        // Values logged whole with nothing hidden (not redacted, no secret query value, not
+        // cut) read back.
+        let whole = value.len() <= expect.max_value
+            && !expect.is_redacted(name)
+            && got_value == &expected_logged(value, expect.max_value);
+        if whole {
             match filter_core::escape::unescape(got_value) {
                 Ok(bytes) if &bytes == value => {}
-                other => problems.push(problem(
+                other => verdict.fail(
                     format!(
                         "filter_core::escape::unescape(logged) == the value Envoy passed on: {value:?}"
                     ),
                     format!("{other:?}"),
                     lines,
-                )),
+                ),
             }
         }
     }
     for (name, value) in logged.iter().skip(sent.len()) {
-        problems.push(problem(
+        verdict.fail(
             "no request header line the request did not send",
             format!("request header --> {name}: {value}"),
             lines,
-        ));
+        );
     }
-    problems
 }
 
 /// `:status`, then every response header the client got (but those Envoy rewrites after the
@@ -234,17 +216,13 @@ pub(super) fn check_response_lines(
     expect: &Expectations,
     response: &Response,
     stream: &Stream,
-    checked: &mut usize,
-) -> Vec<Problem> {
-    let mut problems = Vec::new();
+    verdict: &mut Verdict,
+) {
     let lines = &stream.lines;
     let status: Vec<&str> = stream.response_values(":status").collect();
     if status != [response.status.to_string()] {
-        problems.push(problem(
-            format!("response header <-- :status: {} (once)", response.status),
-            format!("{status:?}"),
-            lines,
-        ));
+        let expected = format!("response header <-- :status: {} (once)", response.status);
+        verdict.fail(expected, format!("{status:?}"), lines);
     }
     let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
     let mut names: Vec<&str> = Vec::new();
@@ -254,7 +232,7 @@ pub(super) fn check_response_lines(
         }
     }
     for name in names {
-        *checked += 1;
+        verdict.values_checked += 1;
         let want: Vec<String> = response
             .headers
             .iter()
@@ -263,22 +241,17 @@ pub(super) fn check_response_lines(
             .collect();
         let got: Vec<&str> = stream.response_values(name).collect();
         if got != want {
-            problems.push(problem(
-                format!("response header <-- {name}: {want:?}"),
-                format!("{got:?}"),
-                lines,
-            ));
+            let expected = format!("response header <-- {name}: {want:?}");
+            verdict.fail(expected, format!("{got:?}"), lines);
         }
     }
     for (name, value) in &stream.response_headers {
-        let known = !compared(name) || response.headers.iter().any(|(n, _)| n == name);
-        if !known {
-            problems.push(problem(
+        if compared(name) && !response.headers.iter().any(|(n, _)| n == name) {
+            verdict.fail(
                 "no response header line for a header the client did not get",
                 format!("response header <-- {name}: {value}"),
                 lines,
-            ));
+            );
         }
     }
-    problems
 }

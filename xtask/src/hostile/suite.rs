@@ -10,20 +10,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use filter_core::config::PluginConfig;
-use smoke::envoy::log::{Event, Stream, WasmLine, classify as classify_message, group_streams};
+use smoke::envoy::log::{self as envoy_log, Event, Stream, WasmLine};
+use smoke::envoy::log::{group_streams, is_access_line, streams_with};
 
 use super::case::{Case, ID_HEADER};
 use super::checks::check_request;
-use super::log::{Line, LogReader, classify};
+use super::log::{LogReader, classify};
 use super::secrets::Secrets;
 use super::stream_lines::Expectations;
-use super::summary::{Failure, Summary};
-use super::verdict::{Fate, Problem};
+use super::summary::Summary;
+use super::verdict::{Fate, Verdict, problem};
 use crate::http;
 use crate::stack::Envoy;
-
-/// How long a request, or its log lines, may take (by default).
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What happened to one case.
 #[derive(Debug, Clone)]
@@ -32,8 +30,6 @@ pub struct Outcome {
     pub fate: Fate,
     /// The filter's `request header` lines for it (name, value as logged).
     pub request_lines: Vec<(String, String)>,
-    /// How many failures it added.
-    pub failures: usize,
     /// The normal request after it passed.
     pub probe_passed: bool,
 }
@@ -49,8 +45,8 @@ pub struct Suite {
     /// Filter lines read since the last request's streams were checked.
     pending: Vec<WasmLine>,
     started: Instant,
-    /// How long a request, or its log lines, may take.
-    timeout: Duration,
+    /// How long a request, or its log lines, may take (10 s unless changed).
+    pub timeout: Duration,
     /// The figures so far.
     pub summary: Summary,
 }
@@ -67,7 +63,7 @@ impl Suite {
             access: LogReader::open(&envoy.access_log())?,
             pending: Vec::new(),
             started: Instant::now(),
-            timeout: TIMEOUT,
+            timeout: Duration::from_secs(10),
             summary: Summary {
                 seed,
                 ..Summary::default()
@@ -75,70 +71,39 @@ impl Suite {
         })
     }
 
-    /// Waits at most `timeout` for an answer or for log lines (default 10 s).
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
-    }
-
-    /// The run's secrets.
-    pub fn secrets(&self) -> &Secrets {
-        &self.secrets
-    }
-
     /// Sends `case`, then a probe; checks both and the log lines they produced.
     pub fn check(&mut self, case: &Case) -> Result<Outcome> {
-        let n = self.summary.requests;
-        let id = n.to_string();
-        let before = self.summary.failures.len();
-        let response = http::send(self.listener, &case.render(&id), self.timeout)
-            .map_err(|e| format!("{e:#}"));
-        self.summary.requests += 1;
-
+        let id = self.summary.requests.to_string();
+        let name = format!("#{id} {}", case.label);
         let probe = Case::new("probe", "/get", Vec::new());
         let probe_id = format!("{id}-probe");
-        let probe_response = http::send(self.listener, &probe.render(&probe_id), self.timeout)
-            .map_err(|e| format!("{e:#}"));
+        let response = self.send(case, &id);
+        let probe_response = self.send(&probe, &probe_id);
+        self.summary.requests += 1;
         self.summary.probes += 1;
 
-        let mut expected = Vec::new();
-        for (tag, answer) in [(&id, &response), (&probe_id, &probe_response)] {
-            if answer.as_ref().is_ok_and(|r| self.expect.through_filter(r)) {
-                expected.push(tag.as_str());
-            }
-        }
+        let answers = [(&id, &response), (&probe_id, &probe_response)];
+        let expected: Vec<&str> = answers
+            .iter()
+            .filter(|(_, answer)| answer.as_ref().is_ok_and(|r| self.expect.through_filter(r)))
+            .map(|(tag, _)| tag.as_str())
+            .collect();
         let streams = self.wait_for_streams(&id, &probe_id, &expected)?;
-        let name = format!("#{n} {}", case.label);
         let verdict = check_request(&self.expect, case, &id, &response, &streams);
         let fate = verdict.fate.clone();
-        self.summary.values_checked += verdict.values_checked;
-        self.record(&name, case, &id, verdict.problems);
-        match &fate {
-            Fate::Reached(_) => self.summary.reached += 1,
-            Fate::Refused(status) => {
-                let key = status.map_or("closed".to_string(), |s| s.to_string());
-                *self.summary.refused.entry(key).or_default() += 1;
-            }
-            Fate::Other(_) => self.summary.other += 1,
-        }
-        let probe_verdict =
+        self.summary.count(&fate);
+        self.record(&name, case, &id, verdict);
+        let mut probe_verdict =
             check_request(&self.expect, &probe, &probe_id, &probe_response, &streams);
-        let probe_fate = probe_verdict.fate;
-        let mut probe_problems = probe_verdict.problems;
-        self.summary.values_checked += probe_verdict.values_checked;
-        let probe_passed = probe_fate == Fate::Reached(200) && probe_problems.is_empty();
-        if probe_fate != Fate::Reached(200) {
-            probe_problems.push(Problem {
-                expected: "the next normal request passes: 200 through the filter".into(),
-                got: format!("{probe_fate:?} {}", brief(&probe_response)),
-                lines: Vec::new(),
-            });
+        let probe_passed =
+            probe_verdict.fate == Fate::Reached(200) && probe_verdict.problems.is_empty();
+        if probe_verdict.fate != Fate::Reached(200) {
+            let got = format!("{:?} {}", probe_verdict.fate, brief(&probe_response));
+            let expected = "the next normal request passes: 200 through the filter";
+            probe_verdict.fail(expected, got, &[]);
         }
-        self.record(
-            &format!("{name}: the probe after it"),
-            &probe,
-            &probe_id,
-            probe_problems,
-        );
+        let probe_name = format!("{name}: the probe after it");
+        self.record(&probe_name, &probe, &probe_id, probe_verdict);
         // A request Envoy refuses still gets a filter context: the filter logs its lone
         // `<n> finished` line, with no header lines.
         let mut lone_allowed = usize::from(matches!(fate, Fate::Refused(_)));
@@ -149,28 +114,28 @@ impl Suite {
                 && stream.finished.len() == 1;
             if lone && lone_allowed > 0 {
                 lone_allowed -= 1;
-                continue;
-            }
-            if tag != [id.as_str()] && tag != [probe_id.as_str()] {
-                self.log_failure(
-                    &format!("request {id} and its probe"),
-                    "only their own streams in the log",
-                    &format!("a stream tagged {tag:?}"),
-                    stream.lines.clone(),
-                );
+            } else if tag != [id.as_str()] && tag != [probe_id.as_str()] {
+                let got = format!("a stream tagged {tag:?}");
+                let expected = "only their own streams in the log";
+                let problem = problem(expected, got, &stream.lines);
+                self.summary
+                    .fail(format!("request {id} and its probe"), None, problem);
             }
         }
-        let request_lines = streams
-            .iter()
-            .find(|s| s.request_values(ID_HEADER).any(|v| v == id))
+        let request_lines = streams_with(&streams, ID_HEADER, &id)
+            .first()
             .map(|s| s.request_headers.clone())
             .unwrap_or_default();
         Ok(Outcome {
             fate,
             request_lines,
-            failures: self.summary.failures.len() - before,
             probe_passed,
         })
+    }
+
+    /// Writes `case`, tagged `id`, and reads the answer (`Err`: none, and why).
+    fn send(&self, case: &Case, id: &str) -> Result<http::Response, String> {
+        http::send(self.listener, &case.render(id), self.timeout).map_err(|e| format!("{e:#}"))
     }
 
     /// Reads the log until the streams of the `expected` tags (the answers that went
@@ -187,137 +152,93 @@ impl Suite {
         let deadline = Instant::now() + self.timeout;
         let mut last_line = Instant::now();
         loop {
-            let (read, finished_seen) = self.read_lines(id)?;
-            if read > 0 {
+            let done = if self.read_lines(id)? {
                 last_line = Instant::now();
-            }
-            if expected.is_empty() && last_line.elapsed() > QUIET {
-                return Ok(self.take_streams());
-            }
-            if finished_seen && !expected.is_empty() {
                 let streams = group_streams(&self.pending);
-                let tagged = |tag: &str| -> Vec<&Stream> {
-                    streams
+                let tagged = |tag: &str| streams_with(&streams, ID_HEADER, tag);
+                !expected.is_empty()
+                    && expected.iter().all(|tag| !tagged(tag).is_empty())
+                    && [id, probe_id]
                         .iter()
-                        .filter(|s| s.request_values(ID_HEADER).any(|v| v == tag))
-                        .collect()
-                };
-                let all_there = expected.iter().all(|tag| !tagged(tag).is_empty());
-                let all_finished = [id, probe_id]
-                    .iter()
-                    .all(|tag| tagged(tag).iter().all(|s| !s.finished.is_empty()));
-                if all_there && all_finished {
-                    return Ok(self.take_streams());
-                }
+                        .all(|tag| tagged(tag).iter().all(|s| !s.finished.is_empty()))
+            } else {
+                expected.is_empty() && last_line.elapsed() > QUIET
+            };
+            if done {
+                return Ok(group_streams(&std::mem::take(&mut self.pending)));
             }
             if Instant::now() > deadline {
-                let streams = self.take_streams();
-                self.log_failure(
-                    &format!("request {id}"),
-                    &format!(
-                        "the finished streams of {expected:?} in the log within {} s",
-                        self.timeout.as_secs_f64()
-                    ),
-                    "not there",
-                    streams.iter().flat_map(|s| s.lines.clone()).collect(),
+                let streams = group_streams(&std::mem::take(&mut self.pending));
+                let expected = format!(
+                    "the finished streams of {expected:?} in the log within {} s",
+                    self.timeout.as_secs_f64()
                 );
+                let lines: Vec<String> = streams.iter().flat_map(|s| s.lines.clone()).collect();
+                let problem = problem(expected, "not there", &lines);
+                self.summary.fail(format!("request {id}"), None, problem);
                 return Ok(streams);
             }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    /// The streams of the filter lines read so far, which are then forgotten.
-    fn take_streams(&mut self) -> Vec<Stream> {
-        let streams = group_streams(&self.pending);
-        self.pending.clear();
-        streams
-    }
-
-    /// Reads and checks new lines; how many, and whether a `finished` line came among them.
-    fn read_lines(&mut self, id: &str) -> Result<(usize, bool)> {
-        self.read_access_lines(id)?;
-        let mut finished = false;
+    /// Reads and checks the new lines of both logs; whether Envoy's log had any.
+    fn read_lines(&mut self, id: &str) -> Result<bool> {
+        let around = format!("around request {id}");
+        for raw in self.access.new_lines()? {
+            self.check_line(&raw, &around);
+            if !is_access_line(&raw) {
+                let expected = "every line of the access log an access log line";
+                self.fail_on_line(&around, expected, "a line that is not", &raw);
+            }
+        }
         let lines = self.reader.new_lines()?;
-        let read = lines.len();
-        for raw in lines {
-            self.summary.log_lines += 1;
-            self.check_secret(&raw, id);
-            match classify(&raw) {
-                Ok(Line::Filter(line)) => {
+        for raw in &lines {
+            self.check_line(raw, &around);
+            match classify(raw) {
+                Ok(Some(line)) => {
                     self.summary.filter_lines += 1;
-                    match classify_message(&line.message) {
-                        Event::Finished(_) => finished = true,
-                        Event::Other => self.log_failure(
-                            &format!("around request {id}"),
-                            "only header and `finished` lines from the filter",
-                            &line.message,
-                            vec![line.raw.clone()],
-                        ),
-                        _ => {}
+                    if envoy_log::classify(&line.message) == Event::Other {
+                        let expected = "only header and `finished` lines from the filter";
+                        let lines = std::slice::from_ref(&line.raw);
+                        let problem = problem(expected, &line.message, lines);
+                        self.summary.fail(&around, None, problem);
                     }
                     self.pending.push(line);
                 }
-                Ok(_) => {}
-                Err(why) => self.log_failure(
-                    &format!("around request {id}"),
-                    "every line of Envoy's log well formed",
-                    &why,
-                    vec![String::from_utf8_lossy(&raw).into_owned()],
-                ),
+                Ok(None) => {}
+                Err(why) => {
+                    let expected = "every line of Envoy's log well formed";
+                    self.fail_on_line(&around, expected, &why, raw);
+                }
             }
         }
-        Ok((read, finished))
+        Ok(!lines.is_empty())
     }
 
-    /// Reads new access log lines: each must be one, and hold no secret.
-    fn read_access_lines(&mut self, id: &str) -> Result<()> {
-        for raw in self.access.new_lines()? {
-            self.summary.log_lines += 1;
-            self.check_secret(&raw, id);
-            if !matches!(classify(&raw), Ok(Line::Access)) {
-                self.log_failure(
-                    &format!("around request {id}"),
-                    "every line of the access log an access log line",
-                    "a line that is not",
-                    vec![String::from_utf8_lossy(&raw).into_owned()],
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn check_secret(&mut self, raw: &[u8], id: &str) {
-        if !self.secrets.find_in(raw, 1).is_empty() {
-            self.log_failure(
-                &format!("around request {id}"),
-                "no secret value anywhere in Envoy's log",
-                &format!("the secret token {} in a line", self.secrets.token),
-                vec![String::from_utf8_lossy(raw).into_owned()],
-            );
+    /// Counts a line of either log and checks it holds no secret.
+    fn check_line(&mut self, raw: &[u8], around: &str) {
+        self.summary.log_lines += 1;
+        if self.secrets.find_in(raw).is_some() {
+            let expected = "no secret value anywhere in Envoy's log";
+            let got = format!("the secret token {} in a line", self.secrets.token);
+            self.fail_on_line(around, expected, &got, raw);
         }
     }
 
-    fn record(&mut self, name: &str, case: &Case, id: &str, problems: Vec<Problem>) {
-        for p in problems {
-            self.summary.failures.push(Failure {
-                request: name.to_string(),
-                case: Some(case.describe(id, 600)),
-                expected: p.expected,
-                got: p.got,
-                lines: p.lines,
-            });
-        }
+    fn fail_on_line(&mut self, request: &str, expected: &str, got: &str, raw: &[u8]) {
+        let line = String::from_utf8_lossy(raw).into_owned();
+        self.summary
+            .fail(request, None, problem(expected, got, &[line]));
     }
 
-    fn log_failure(&mut self, request: &str, expected: &str, got: &str, lines: Vec<String>) {
-        self.summary.failures.push(Failure {
-            request: request.to_string(),
-            case: None,
-            expected: expected.to_string(),
-            got: got.to_string(),
-            lines,
-        });
+    /// Records what the checks of `case`, tagged `id`, found.
+    fn record(&mut self, name: &str, case: &Case, id: &str, verdict: Verdict) {
+        self.summary.values_checked += verdict.values_checked;
+        for problem in verdict.problems {
+            self.summary
+                .fail(name, Some(case.describe(id, 600)), problem);
+        }
     }
 
     /// Stops Envoy (so that everything it buffered reaches the file), checks the rest of the
@@ -325,27 +246,20 @@ impl Suite {
     pub fn finish(mut self, envoy: &mut Envoy) -> Result<Summary> {
         envoy.stop();
         self.read_lines("(after the last request)")?;
-        for left in [self.reader.unterminated(), self.access.unterminated()] {
-            if left.is_empty() {
-                continue;
+        for left in [
+            std::mem::take(&mut self.reader.partial),
+            std::mem::take(&mut self.access.partial),
+        ] {
+            if !left.is_empty() {
+                self.check_line(&left, "around request (after the last request)");
+                let expected = "every line of Envoy's log complete";
+                self.fail_on_line("after Envoy stopped", expected, "a line cut short", &left);
             }
-            self.summary.log_lines += 1;
-            self.check_secret(&left, "(after the last request)");
-            self.log_failure(
-                "after Envoy stopped",
-                "every line of Envoy's log complete",
-                "a line cut short",
-                vec![String::from_utf8_lossy(&left).into_owned()],
-            );
         }
-        let streams = group_streams(&self.pending);
-        for stream in streams {
-            self.log_failure(
-                "after the last request",
-                "no filter lines after the last request",
-                "a stream",
-                stream.lines,
-            );
+        for stream in group_streams(&self.pending) {
+            let expected = "no filter lines after the last request";
+            let problem = problem(expected, "a stream", &stream.lines);
+            self.summary.fail("after the last request", None, problem);
         }
         self.summary.elapsed = self.started.elapsed();
         Ok(self.summary)

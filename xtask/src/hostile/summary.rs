@@ -7,21 +7,17 @@ use std::time::Duration;
 use smoke::report::thousands;
 
 use super::fixed::CONTROL_GROUP;
-use super::verdict::Fate;
+use super::verdict::{Fate, Problem};
 
 /// One failed check, with what it takes to reproduce and understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// `#17 generated (seed 42)`, or `log` for a check on the whole log.
+    /// `#17 generated (seed 42)`, or `around request 17` for a check on the log.
     pub request: String,
     /// The request as sent, escaped (`None` for log-wide checks).
     pub case: Option<String>,
-    /// What should have been.
-    pub expected: String,
-    /// What was.
-    pub got: String,
-    /// The log lines that show it.
-    pub lines: Vec<String>,
+    /// What failed.
+    pub problem: Problem,
 }
 
 /// What happened to a value holding one byte, `a<byte>b`, sent in a header.
@@ -85,6 +81,25 @@ impl Summary {
         self.failures.is_empty()
     }
 
+    /// Records a failed check of `request` (`case`: the request as sent, escaped).
+    pub fn fail(&mut self, request: impl Into<String>, case: Option<String>, problem: Problem) {
+        let request = request.into();
+        self.failures.push(Failure {
+            request,
+            case,
+            problem,
+        });
+    }
+
+    /// Counts a hostile request's fate.
+    pub fn count(&mut self, fate: &Fate) {
+        match fate {
+            Fate::Reached(_) => self.reached += 1,
+            Fate::Refused(status) => *self.refused.entry(refused_key(*status)).or_default() += 1,
+            Fate::Other(_) => self.other += 1,
+        }
+    }
+
     /// Requests Envoy refused.
     pub fn refused_total(&self) -> usize {
         self.refused.values().sum()
@@ -98,6 +113,8 @@ impl Summary {
             .iter()
             .map(|(status, n)| format!("{status}: {}", thousands(*n)))
             .collect();
+        let per_status = Some(per_status.join(", ")).filter(|s| !s.is_empty());
+        let neither = (self.other > 0).then(|| format!(", {} neither", thousands(self.other)));
         format!(
             "hostile: {} requests (seed {}): {} reached the filter, {} refused by Envoy ({}){}, {} failures; \
              {} probe requests after them; {} log lines checked ({} from the filter, {} values \
@@ -106,16 +123,8 @@ impl Summary {
             self.seed,
             thousands(self.reached),
             thousands(self.refused_total()),
-            if per_status.is_empty() {
-                "none".into()
-            } else {
-                per_status.join(", ")
-            },
-            if self.other > 0 {
-                format!(", {} neither", thousands(self.other))
-            } else {
-                String::new()
-            },
+            per_status.as_deref().unwrap_or("none"),
+            neither.unwrap_or_default(),
             thousands(self.failures.len()),
             thousands(self.probes),
             thousands(self.log_lines),
@@ -153,11 +162,10 @@ impl Summary {
             .fixed
             .iter()
             .filter_map(|f| match f.fate {
-                Fate::Refused(status) => Some(format!(
-                    "{} ({})",
-                    f.label.trim_start_matches("fixed "),
-                    status.map_or("closed".to_string(), |s| s.to_string())
-                )),
+                Fate::Refused(status) => {
+                    let label = f.label.trim_start_matches("fixed ");
+                    Some(format!("{label} ({})", refused_key(status)))
+                }
                 Fate::Reached(_) | Fate::Other(_) => None,
             })
             .collect();
@@ -196,12 +204,13 @@ impl Summary {
             if let Some(case) = &failure.case {
                 let _ = writeln!(out, "  request:  {case}");
             }
-            let (expected, got) = around_difference(&failure.expected, &failure.got);
+            let problem = &failure.problem;
+            let (expected, got) = around_difference(&problem.expected, &problem.got);
             let _ = writeln!(out, "  EXPECTED: {expected}");
             let _ = writeln!(out, "  GOT:      {got}");
-            if !failure.lines.is_empty() {
+            if !problem.lines.is_empty() {
                 let _ = writeln!(out, "  log lines:");
-                for line in failure.lines.iter().take(40) {
+                for line in problem.lines.iter().take(40) {
                     let _ = writeln!(out, "    {}", cut(line, 400));
                 }
             }
@@ -209,6 +218,11 @@ impl Summary {
         let _ = writeln!(out, "{}", self.figures());
         out
     }
+}
+
+/// How a refusal is counted: its status, or `closed` (closed without an answer).
+fn refused_key(status: Option<u16>) -> String {
+    status.map_or("closed".to_string(), |s| s.to_string())
 }
 
 /// Both texts in full when short; else the part around their first difference.
@@ -240,23 +254,13 @@ fn around_difference(expected: &str, got: &str) -> (String, String) {
 
 /// `0x00–0x08, 0x0a`.
 fn ranges(bytes: &[u8]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let start = bytes[at];
-        let mut end = start;
-        while at + 1 < bytes.len() && bytes[at + 1] == end.wrapping_add(1) && end != 0xFF {
-            at += 1;
-            end = bytes[at];
-        }
-        out.push(if start == end {
-            format!("0x{start:02x}")
-        } else {
-            format!("0x{start:02x}–0x{end:02x}")
-        });
-        at += 1;
-    }
-    out.join(", ")
+    let runs = bytes.chunk_by(|a, b| a.checked_add(1) == Some(*b));
+    let text = runs.map(|run| match run {
+        [one] => format!("0x{one:02x}"),
+        [first, .., last] => format!("0x{first:02x}–0x{last:02x}"),
+        [] => String::new(),
+    });
+    text.collect::<Vec<_>>().join(", ")
 }
 
 fn cut(line: &str, max: usize) -> String {

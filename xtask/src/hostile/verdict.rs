@@ -41,3 +41,19 @@ pub struct Verdict {
     /// Logged header values compared with what they should be.
     pub values_checked: usize,
 }
+
+impl Verdict {
+    /// No check failed yet.
+    pub fn new(fate: Fate) -> Verdict {
+        Verdict {
+            fate,
+            problems: Vec::new(),
+            values_checked: 0,
+        }
+    }
+
+    /// Records a failed check.
+    pub fn fail(&mut self, expected: impl Into<String>, got: impl Into<String>, lines: &[String]) {
+        self.problems.push(problem(expected, got, lines));
+    }
+}

@@ -28,7 +28,7 @@ fn run_cases(stack: &mut Stack, cases: &[Case]) -> (Summary, Vec<Outcome>) {
     let mut suite =
         Suite::new(&stack.envoy, &config, Secrets::random(), 0).expect("the suite starts");
     // Enough for loopback; short, so that a broken set-up fails fast.
-    suite.set_timeout(std::time::Duration::from_secs(3));
+    suite.timeout = std::time::Duration::from_secs(3);
     let outcomes = cases
         .iter()
         .map(|case| suite.check(case).expect("the request is sent"))
