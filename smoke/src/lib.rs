@@ -104,22 +104,20 @@ fn new_secret() -> String {
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
     let run_id = client::new_run_id();
-    log::debug!(
-        "run {run_id}: listener {}, admin {}, log from {}",
-        opts.url,
-        opts.admin,
-        opts.logs
-    );
-    let mut client = Client::new(&opts.url, &opts.admin, &run_id)?;
+    let Options {
+        url, admin, logs, ..
+    } = opts;
+    log::debug!("run {run_id}: listener {url}, admin {admin}, log from {logs}");
+    let mut client = Client::new(url, admin, &run_id)?;
     client.wait_ready(opts.ready_timeout, opts.progress).await?;
     let envoy_version = client.envoy_version().await;
-    let mark = opts.logs.mark()?;
+    let mark = logs.mark()?;
 
     let secret = new_secret();
     let exchanges = match send_requests(&mut client, opts, &run_id, &secret).await {
         Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
             // The end of the log (best effort) may say why.
-            let text = opts.logs.fetch_since(&mark).unwrap_or_default();
+            let text = logs.fetch_since(&mark).unwrap_or_default();
             return Err(went_away.with_log_tail(&envoy::log::last_lines(&text, 15)));
         }
         answered => answered?,
@@ -144,9 +142,9 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     Ok(Report {
         run_id,
         envoy_version,
-        url: opts.url.clone(),
-        admin: opts.admin.clone(),
-        log_source: opts.logs.to_string(),
+        url: url.clone(),
+        admin: admin.clone(),
+        log_source: logs.to_string(),
         checks,
     })
 }

@@ -140,25 +140,47 @@ fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Foun
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
 fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
-    let invalid = |at: &str, problem: String| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
+    let invalid = |at: &str, problem: &str| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
     let config = entry
         .pointer("/typed_config/config")
         .unwrap_or(&Value::Null);
     if !(config.is_object() || config.is_null()) {
-        let problem = "is not a mapping (the wasm PluginConfig)";
-        return Err(invalid(".config", problem.into()));
+        return Err(invalid(
+            ".config",
+            "is not a mapping (the wasm PluginConfig)",
+        ));
     }
     let text = |pointer: &str| -> Result<String> {
         match config.pointer(pointer) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
-            Some(_) => Err(invalid(
-                &format!(".config{}", pointer.replace('/', ".")),
-                "is not a string".into(),
-            )),
+            Some(_) => {
+                let at = format!(".config{}", pointer.replace('/', "."));
+                Err(invalid(&at, "is not a string"))
+            }
         }
     };
+    // The plugin configuration: the raw string of a `configuration` Any that must be a
+    // StringValue.
+    let configuration = config.get("configuration").filter(|c| !c.is_null());
+    let type_url = configuration.map(|c| c.get("@type").and_then(Value::as_str));
+    if let Some(type_url) = type_url.filter(|t| *t != Some(STRING_VALUE_TYPE)) {
+        let got = type_url.map_or("no \"@type\"".into(), |t| format!("\"@type\": {t}"));
+        let problem = format!(
+            "configuration is not a google.protobuf.StringValue ({got}); expected \
+             \"@type\": {STRING_VALUE_TYPE} with the plugin's JSON as `value`"
+        );
+        return Err(invalid(".config.configuration", &problem));
+    }
+    if config
+        .pointer("/configuration/value")
+        .is_some_and(|v| !v.is_string() && !v.is_null())
+    {
+        let problem = "configuration is a google.protobuf.StringValue but its `value` is not a \
+                       string (write the JSON as a YAML block string: `value: |`)";
+        return Err(invalid(".config.configuration", problem));
+    }
     let failure_policy = text("/failure_policy")?;
     Ok(WasmFilter {
         name: text("/name")?,
@@ -166,37 +188,11 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         vm_id: text("/vm_config/vm_id")?,
         runtime: text("/vm_config/runtime")?,
         filename: text("/vm_config/code/local/filename")?,
-        plugin_config: plugin_config_text(config.get("configuration"))
-            .map_err(|problem| invalid(".config.configuration", problem))?,
+        plugin_config: text("/configuration/value")?,
         failure_policy: (!failure_policy.is_empty()).then_some(failure_policy),
         path,
         pointer,
     })
-}
-
-/// The raw string of a `configuration` Any that must be a StringValue.
-fn plugin_config_text(configuration: Option<&Value>) -> Result<String, String> {
-    let Some(configuration) = configuration.filter(|c| !c.is_null()) else {
-        return Ok(String::new());
-    };
-    let type_url = configuration.get("@type").and_then(Value::as_str);
-    if type_url != Some(STRING_VALUE_TYPE) {
-        let got =
-            type_url.map_or_else(|| "no \"@type\"".to_string(), |t| format!("\"@type\": {t}"));
-        return Err(format!(
-            "configuration is not a google.protobuf.StringValue ({got}); expected \
-             \"@type\": {STRING_VALUE_TYPE} with the plugin's JSON as `value`"
-        ));
-    }
-    match configuration.get("value") {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(
-            "configuration is a google.protobuf.StringValue but its `value` is not a string \
-             (write the JSON as a YAML block string: `value: |`)"
-                .into(),
-        ),
-    }
 }
 
 #[cfg(test)]

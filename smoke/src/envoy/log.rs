@@ -80,27 +80,19 @@ pub fn parse_line(line: &str) -> Option<WasmLine> {
 /// Current sidecars end each line with `\tthread=<id>` (pilot-agent's `--log-format`); the
 /// filter escapes tabs in what it logs, so a real tab there is always the format's.
 fn parse_istio_header(line: &str) -> Option<(String, Option<u64>, &str)> {
-    let (line, thread) = match line.rsplit_once("\tthread=") {
-        Some((before, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-            (before, id.parse().ok())
-        }
+    let (line, thread) = match line.rsplit_once("\tthread=").map(|(l, id)| (l, id.parse())) {
+        Some((before, Ok(id))) => (before, Some(id)),
         _ => (line, None),
     };
     let (timestamp, rest) = next_token(line)?;
-    if !timestamp.as_bytes().first()?.is_ascii_digit() || !timestamp.contains('T') {
-        return None;
-    }
     let (level, rest) = next_token(rest)?;
     let (scope, rest) = next_token(rest)?;
     let (logger, mut rest) = next_token(rest)?;
-    if scope != "envoy" || logger != "wasm" {
+    let dated = timestamp.starts_with(|c: char| c.is_ascii_digit()) && timestamp.contains('T');
+    if !dated || scope != "envoy" || logger != "wasm" {
         return None;
     }
-    if !rest.starts_with("wasm log") {
-        let (location, tail) = next_token(rest)?;
-        if !location.contains(".cc:") {
-            return None;
-        }
+    if let Some((_, tail)) = next_token(rest).filter(|(location, _)| location.contains(".cc:")) {
         rest = tail;
     }
     Some((level.to_string(), thread, rest))

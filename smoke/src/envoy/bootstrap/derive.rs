@@ -64,10 +64,7 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
             let names = Vec::from_iter(upstreams).join(", ");
             bail!("envoy.yaml: the routes send to {names} but no upstream runs");
         };
-        let clusters = doc
-            .pointer_mut("/static_resources/clusters")
-            .and_then(Value::as_array_mut);
-        for cluster in clusters.into_iter().flatten() {
+        for cluster in array_mut(&mut doc, "/static_resources/clusters") {
             let name = cluster.get("name").and_then(Value::as_str);
             let Some(name) = name.filter(|n| upstreams.contains(*n)).map(String::from) else {
                 continue;
@@ -171,30 +168,26 @@ pub const DIRECT_BODY: &str = "ok\n";
 /// filter and its plugin configuration included) and the access log stay as they are.
 pub fn direct_response(doc: &Value) -> Result<Value> {
     let mut doc = doc.clone();
-    let mut routes = 0;
-    for listener in listeners_mut(&mut doc)? {
-        for chain in array_mut(listener, "filter_chains") {
-            for filter in array_mut(chain, "filters") {
-                let hosts = filter.pointer_mut("/typed_config/route_config/virtual_hosts");
-                for host in hosts.and_then(Value::as_array_mut).into_iter().flatten() {
-                    for route in array_mut(host, "routes").filter_map(Value::as_object_mut) {
-                        route.remove("route");
-                        route.remove("redirect");
-                        route.insert(
-                            "direct_response".into(),
-                            json!({ "status": 200, "body": { "inline_string": DIRECT_BODY } }),
-                        );
-                        routes += 1;
-                    }
-                }
-            }
-        }
+    let routes = listeners_mut(&mut doc)?
+        .iter_mut()
+        .flat_map(|listener| array_mut(listener, "/filter_chains"))
+        .flat_map(|chain| array_mut(chain, "/filters"))
+        .flat_map(|filter| array_mut(filter, "/typed_config/route_config/virtual_hosts"))
+        .flat_map(|host| array_mut(host, "/routes"))
+        .filter_map(Value::as_object_mut);
+    let mut answered = 0;
+    for route in routes {
+        route.remove("route");
+        route.remove("redirect");
+        let body = json!({ "status": 200, "body": { "inline_string": DIRECT_BODY } });
+        route.insert("direct_response".into(), body);
+        answered += 1;
     }
-    if routes == 0 {
+    if answered == 0 {
         bail!("envoy.yaml: no route found under a listener's route_config to answer directly");
     }
     if let Some(resources) = doc
-        .get_mut("static_resources")
+        .pointer_mut("/static_resources")
         .and_then(Value::as_object_mut)
     {
         resources.remove("clusters");
@@ -202,13 +195,10 @@ pub fn direct_response(doc: &Value) -> Result<Value> {
     Ok(doc)
 }
 
-/// The array `value[key]`, or nothing.
-fn array_mut<'a>(value: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
-    value
-        .get_mut(key)
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
+/// The array at `pointer` under `value`, or nothing.
+fn array_mut<'a>(value: &'a mut Value, pointer: &str) -> impl Iterator<Item = &'a mut Value> {
+    let array = value.pointer_mut(pointer).and_then(Value::as_array_mut);
+    array.into_iter().flatten()
 }
 
 /// JSON pointers to every wasm filter entry (none is fine: a variant may have removed it).
