@@ -80,13 +80,11 @@ pub(crate) fn secs(d: Duration) -> String {
 /// An error and its causes, `a: b: c`, for errors that hide their cause in `source()`.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let part = e.to_string();
+    for cause in std::iter::successors(error.source(), |e| e.source()) {
+        let part = cause.to_string();
         if !text.contains(&part) {
             text = format!("{text}: {part}");
         }
-        cause = e.source();
     }
     text
 }

@@ -20,10 +20,8 @@ const COMPOSE_SINCE_MARGIN_SECS: u64 = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogSource {
     /// `docker compose logs --no-color --no-log-prefix <service>`, run in the current directory.
-    Compose {
-        /// The compose service running Envoy (`envoy` in docker-compose.yml).
-        service: String,
-    },
+    /// Holds the compose service running Envoy (`envoy` in docker-compose.yml).
+    Compose(String),
     /// A file Envoy writes its log to; read from where it ended when the run started.
     File(PathBuf),
     /// A shell command (`sh -c`) that prints the log, e.g. `kubectl logs deploy/httpbin -c istio-proxy`.
@@ -59,9 +57,7 @@ fn file_error(path: &Path, error: std::io::Error) -> SmokeError {
 
 impl Default for LogSource {
     fn default() -> Self {
-        Self::Compose {
-            service: "envoy".into(),
-        }
+        Self::Compose("envoy".into())
     }
 }
 
@@ -95,9 +91,7 @@ impl FromStr for LogSource {
             ));
         }
         Ok(match kind {
-            "compose" => Self::Compose {
-                service: arg.into(),
-            },
+            "compose" => Self::Compose(arg.into()),
             "file" => Self::File(arg.into()),
             _ => Self::Command(arg.into()),
         })
@@ -107,7 +101,7 @@ impl FromStr for LogSource {
 impl fmt::Display for LogSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Compose { service } => write!(f, "docker compose logs {service}"),
+            Self::Compose(service) => write!(f, "docker compose logs {service}"),
             Self::File(path) => write!(f, "file {}", path.display()),
             Self::Command(command) => write!(f, "command `{command}`"),
             Self::None => write!(f, "none (log checks skipped)"),
@@ -142,7 +136,7 @@ impl LogSource {
                 let metadata = std::fs::metadata(path).map_err(|e| file_error(path, e))?;
                 mark.file_offset = metadata.len();
             }
-            Self::Compose { .. } | Self::Command(_) => drop(self.fetch_since(&mark)?),
+            Self::Compose(_) | Self::Command(_) => drop(self.fetch_since(&mark)?),
             Self::None => {}
         }
         Ok(mark)
@@ -153,7 +147,7 @@ impl LogSource {
     /// otherwise the whole log. Lossily decoded: invalid UTF-8 becomes U+FFFD.
     pub fn fetch_since(&self, mark: &LogMark) -> Result<String, SmokeError> {
         match self {
-            Self::Compose { service } => {
+            Self::Compose(service) => {
                 let since = mark
                     .started_unix
                     .map(|s| s.saturating_sub(COMPOSE_SINCE_MARGIN_SECS).to_string());
@@ -261,17 +255,10 @@ mod tests {
 
     #[test]
     fn parses_the_log_flag() {
-        assert_eq!(
-            "compose".parse(),
-            Ok(LogSource::Compose {
-                service: "envoy".into()
-            })
-        );
+        assert_eq!("compose".parse(), Ok(LogSource::Compose("envoy".into())));
         assert_eq!(
             "compose:proxy".parse(),
-            Ok(LogSource::Compose {
-                service: "proxy".into()
-            })
+            Ok(LogSource::Compose("proxy".into()))
         );
         assert_eq!(
             "file:logs/envoy.log".parse(),

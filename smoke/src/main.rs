@@ -187,12 +187,7 @@ mod tests {
         let cli = parse(&[]).unwrap();
         assert_eq!(cli.url, "http://127.0.0.1:10000");
         assert_eq!(cli.admin, "http://127.0.0.1:9901");
-        assert_eq!(
-            cli.logs,
-            LogSource::Compose {
-                service: "envoy".into()
-            }
-        );
+        assert_eq!(cli.logs, LogSource::Compose("envoy".into()));
         assert_eq!(cli.envoy_config, PathBuf::from("envoy.yaml"));
         assert_eq!(
             (cli.ready_timeout, cli.log_timeout),
@@ -215,9 +210,7 @@ mod tests {
         assert_eq!(logs("none").unwrap(), LogSource::None);
         assert_eq!(
             logs("compose:proxy").unwrap(),
-            LogSource::Compose {
-                service: "proxy".into()
-            }
+            LogSource::Compose("proxy".into())
         );
         let err = logs("syslog").unwrap_err().to_string();
         assert!(

@@ -2,7 +2,7 @@
 //! and redaction. [`LogView`] is the fetched log; expected lines come from `filter_core::logline`.
 
 use filter_core::config::PluginConfig;
-use filter_core::logline::{self, REQUEST_PREFIX, RESPONSE_PREFIX};
+use filter_core::logline::{self, FINISHED_SUFFIX, REDACTED, REQUEST_PREFIX, RESPONSE_PREFIX};
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
@@ -212,13 +212,12 @@ pub fn log_lines_complete(
     };
     let expected = format!(
         "for each of {} requests: `{}` lines for :method, :path, the headers smoke sent{}; \
-         `{}` lines for :status{}; exactly one `<id>{}` line",
+         `{}` lines for :status{}; exactly one `<id>{FINISHED_SUFFIX}` line",
         exchanges.len(),
         REQUEST_PREFIX.trim_end(),
         and(&config.set_request_headers),
         RESPONSE_PREFIX.trim_end(),
         and(&config.add_response_headers),
-        logline::FINISHED_SUFFIX,
     );
     let fine = format!("{} complete streams", exchanges.len());
     CheckResult {
@@ -305,7 +304,7 @@ pub fn secrets_redacted(
         (!leaks.is_empty()).then(|| format!("the secret appears in {} log line(s)", leaks.len())),
     );
     let (found, lines) = view.check_stream(&ex.tag, |stream| {
-        let wanted = redacted.iter().map(|n| (*n, logline::REDACTED));
+        let wanted = redacted.iter().map(|n| (*n, REDACTED));
         wanted
             .chain([(":path", path.as_str())])
             .filter_map(|(name, want)| {
@@ -315,17 +314,14 @@ pub fn secrets_redacted(
             .collect()
     });
     problems.extend(found);
+    let (names, read) = (redacted.join(", "), view.text.lines().count());
     let expected = format!(
-        "`{}: {}` and `:path: {path}` logged for {}, and the secret nowhere in the log",
-        redacted.join(", "),
-        logline::REDACTED,
+        "`{names}: {REDACTED}` and `:path: {path}` logged for {}, and the secret nowhere in \
+         the log",
         ex.describe()
     );
     let fine = format!(
-        "{} logged as {}; :path logged as {path}; secret absent from {} log lines",
-        redacted.join(", "),
-        logline::REDACTED,
-        view.text.lines().count()
+        "{names} logged as {REDACTED}; :path logged as {path}; secret absent from {read} log lines"
     );
     CheckResult {
         log_tail: (!leaks.is_empty()).then_some(leaks).or(lines),

@@ -17,26 +17,25 @@ pub struct EnvoyLine<'a> {
 impl<'a> EnvoyLine<'a> {
     /// Parses the prefix of one line; `None` when it is not one of Envoy's default-format lines.
     pub fn parse(raw: &'a [u8]) -> Option<EnvoyLine<'a>> {
-        let mut fields = Vec::with_capacity(4);
+        let mut fields = [&raw[..0]; 4];
         let mut rest = raw;
-        while fields.len() < 4 {
+        for field in &mut fields {
             let inner = rest.strip_prefix(b"[")?;
             let close = memchr::memchr(b']', inner)?;
-            fields.push(inner.get(..close)?);
-            rest = inner.get(close + 1..)?;
+            (*field, rest) = (&inner[..close], &inner[close + 1..]);
         }
-        let date_time = fields[0];
+        let [date_time, thread, level, logger] = fields;
         let looks_like_time = date_time.len() == 23
             && date_time[..4].iter().all(u8::is_ascii_digit)
             && date_time[10] == b' ';
-        if !looks_like_time || !fields[1].iter().all(u8::is_ascii_digit) {
+        if !looks_like_time || !thread.iter().all(u8::is_ascii_digit) {
             return None;
         }
         let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
         Some(EnvoyLine {
-            level: text(fields[2]),
-            thread: text(fields[1]).parse().ok(),
-            logger: text(fields[3]),
+            level: text(level),
+            thread: text(thread).parse().ok(),
+            logger: text(logger),
             rest,
         })
     }

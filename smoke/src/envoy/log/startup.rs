@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::lines::{EnvoyLine, last_lines};
+use super::lines::EnvoyLine;
 
 /// The line of Envoy's log saying it could not open a port, if any.
 pub fn bind_failure(log_text: &str) -> Option<&str> {
@@ -16,13 +16,10 @@ pub fn bind_failure(log_text: &str) -> Option<&str> {
 /// has none of those.
 pub fn explain_start_failure(log_text: &str, log: &Path) -> String {
     let mut out = Vec::new();
-    if let Some(line) = log_text
+    let refusal = log_text
         .lines()
-        .find(|l| l.contains("invalid plugin configuration"))
-    {
-        let message = line
-            .split_once("invalid plugin configuration")
-            .map_or(line, |(_, m)| m);
+        .find_map(|l| l.split_once("invalid plugin configuration"));
+    if let Some((_, message)) = refusal {
         out.push(format!(
             "the filter refused its plugin configuration (the StringValue `configuration` of the wasm filter in envoy.yaml):\n  invalid plugin configuration{message}"
         ));
@@ -33,23 +30,16 @@ pub fn explain_start_failure(log_text: &str, log: &Path) -> String {
             line.trim()
         ));
     }
-    let telling: Vec<&str> = log_text
-        .lines()
-        .filter(|l| {
-            EnvoyLine::parse(l.as_bytes())
-                .is_some_and(|e| e.is_error() || (e.level == "warning" && !e.is_wasm_log()))
-        })
-        .collect();
-    let shown = if telling.is_empty() {
-        last_lines(log_text, 15)
-    } else {
-        telling[telling.len().saturating_sub(15)..].to_vec()
+    let telling = |l: &&str| {
+        let line = EnvoyLine::parse(l.as_bytes());
+        line.is_some_and(|e| e.is_error() || (e.level == "warning" && !e.is_wasm_log()))
     };
-    out.push(format!(
-        "Envoy's log ({}):\n  {}",
-        log.display(),
-        shown.join("\n  ")
-    ));
+    let mut shown: Vec<&str> = log_text.lines().filter(telling).collect();
+    if shown.is_empty() {
+        shown = log_text.lines().collect();
+    }
+    let shown = shown[shown.len().saturating_sub(15)..].join("\n  ");
+    out.push(format!("Envoy's log ({}):\n  {shown}", log.display()));
     out.join("\n")
 }
 
