@@ -232,27 +232,25 @@ async fn collect_log(
     if let Some(reason) = skip_reason(opts, tags) {
         return Ok(LogEvidence::Skipped { reason });
     }
+    let fetch = || opts.logs.fetch_since(mark).map(LogView::new);
     let started = Instant::now();
     let mut spinner = None;
     loop {
-        let view = LogView::new(opts.logs.fetch_since(mark)?);
+        let view = fetch()?;
+        let waited = started.elapsed();
         log::trace!(
             "log: {} wasm lines, {} streams, after {}",
             view.lines.len(),
             view.streams.len(),
-            secs(started.elapsed())
+            secs(waited)
         );
         if view.all_finished(tags) {
             tokio::time::sleep(POLL_INTERVAL).await;
-            return Ok(LogEvidence::Fetched(LogView::new(
-                opts.logs.fetch_since(mark)?,
-            )));
+            return Ok(LogEvidence::Fetched(fetch()?));
         }
-        if started.elapsed() >= opts.log_timeout {
-            return Ok(LogEvidence::Fetched(LogView {
-                waited: Some(started.elapsed()),
-                ..view
-            }));
+        if waited >= opts.log_timeout {
+            let waited = Some(waited);
+            return Ok(LogEvidence::Fetched(LogView { waited, ..view }));
         }
         spinner.get_or_insert_with(|| {
             let what = format!("waiting for the log lines of {} requests", tags.len());

@@ -33,7 +33,8 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
             problems.push(format!("{answered}: {name} {seen}"));
         }
     }
-    let (pairs, n) = (pairs_text(wanted), exchanges.len());
+    let pairs = pairs_text(wanted);
+    let n = exchanges.len();
     let expected = format!("{pairs} on each of {n} responses");
     CheckResult::new(
         RESPONSE_HEADERS,

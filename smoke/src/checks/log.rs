@@ -314,7 +314,8 @@ pub fn secrets_redacted(
             .collect()
     });
     problems.extend(found);
-    let (names, read) = (redacted.join(", "), view.text.lines().count());
+    let names = redacted.join(", ");
+    let read = view.text.lines().count();
     let expected = format!(
         "`{names}: {REDACTED}` and `:path: {path}` logged for {}, and the secret nowhere in \
          the log",
