@@ -100,29 +100,29 @@ impl Report {
     /// Each check with whether it passed: `(passed, line)`.
     pub fn checks(&self) -> Vec<(bool, String)> {
         let f = &self.filter;
-        let mut checks = Vec::new();
-        for o in [&self.filter, &self.bare] {
-            checks.push((
-                o.failures == 0,
+        let answered = |o: &Outcome| {
+            let sent = o.requests + o.warmup_requests;
+            let line = format!(
+                "{}: {} non-2xx or failed of {sent} requests (goal 0)",
+                o.label, o.failures
+            );
+            (o.failures == 0, line)
+        };
+        let mut checks = vec![
+            answered(f),
+            answered(&self.bare),
+            (
+                f.growth_percent() < MAX_GROWTH_PERCENT,
                 format!(
-                    "{}: {} non-2xx or failed of {} requests (goal 0)",
-                    o.label,
-                    o.failures,
-                    o.requests + o.warmup_requests
+                    "{}: Envoy's memory {} after warm-up, {} at the end ({:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
+                    f.label,
+                    mib(f.rss_after_warmup),
+                    mib(f.rss_end),
+                    f.growth_percent(),
+                    mib(f.rss_peak)
                 ),
-            ));
-        }
-        checks.push((
-            f.growth_percent() < MAX_GROWTH_PERCENT,
-            format!(
-                "{}: Envoy's memory {} after warm-up, {} at the end ({:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
-                f.label,
-                mib(f.rss_after_warmup),
-                mib(f.rss_end),
-                f.growth_percent(),
-                mib(f.rss_peak)
             ),
-        ));
+        ];
         if let Some(finished) = f.finished_lines {
             checks.push((
                 finished >= f.requests,
@@ -132,13 +132,11 @@ impl Report {
                 ),
             ));
         }
-        checks.push((
-            f.error_lines == 0,
-            format!(
-                "{}: {} error or critical lines in Envoy's log",
-                f.label, f.error_lines
-            ),
-        ));
+        let errors = format!(
+            "{}: {} error or critical lines in Envoy's log",
+            f.label, f.error_lines
+        );
+        checks.push((f.error_lines == 0, errors));
         checks
     }
 
@@ -304,12 +302,12 @@ pub fn render(report: &Report, args: &Args) -> String {
             Upstream::Httpbin => "Envoy proxies to httpbin",
         }
     );
-    out.push_str(&format!(
+    out += &format!(
         "{:<24} {:>9} {:>8} {:>11} {:>16} {:>10} {:>10} {:>8}\n",
         "", "requests", "failed", "requests/s", "RSS after warm-up", "peak", "end", "growth"
-    ));
+    );
     for o in [&report.filter, &report.bare] {
-        out.push_str(&format!(
+        out += &format!(
             "{:<24} {:>9} {:>8} {:>11.0} {:>16} {:>10} {:>10} {:>+7.2}%\n",
             o.label,
             o.requests,
@@ -319,21 +317,21 @@ pub fn render(report: &Report, args: &Args) -> String {
             mib(o.rss_peak),
             mib(o.rss_end),
             o.growth_percent()
-        ));
+        );
     }
-    out.push_str(&format!(
+    out += &format!(
         "requests/s with the filter: {:.2}× those without\n",
         report.filter.rps / report.bare.rps.max(1e-9)
-    ));
-    for (ok, line) in report.checks() {
-        out.push_str(&format!("{} {line}\n", if ok { "✓" } else { "✗" }));
-    }
+    );
     let checks = report.checks();
+    for (ok, line) in &checks {
+        out += &format!("{} {line}\n", if *ok { "✓" } else { "✗" });
+    }
     let passed = checks.iter().filter(|(ok, _)| *ok).count();
-    out.push_str(&format!(
-        "{}: {passed} passed, {} failed",
-        if report.passed() { "PASSED" } else { "FAILED" },
-        checks.len() - passed
-    ));
+    let failed = checks.len() - passed;
+    out += &format!(
+        "{}: {passed} passed, {failed} failed",
+        if failed == 0 { "PASSED" } else { "FAILED" }
+    );
     out
 }
