@@ -37,47 +37,43 @@ pub struct Variant {
 
 /// The measured set-ups, in table order. The empty filter is the reference of the ratios.
 pub const VARIANTS: [Variant; 6] = [
-    variant_of("none", "no wasm filter", Module::None, "info"),
-    variant_of("empty", "empty wasm filter", Module::Empty, "info"),
-    variant_of(
-        "filter-info",
-        "this filter, wasm:info",
-        Module::Filter,
-        "info",
-    ),
-    variant_of(
-        "filter-warning",
-        "this filter, wasm:warning",
-        Module::Filter,
-        "warning",
-    ),
-    variant_of(
-        "naive-info",
-        "naive filter, wasm:info",
-        Module::Naive,
-        "info",
-    ),
-    variant_of(
-        "naive-warning",
-        "naive filter, wasm:warning",
-        Module::Naive,
-        "warning",
-    ),
-];
-
-const fn variant_of(
-    key: &'static str,
-    label: &'static str,
-    module: Module,
-    wasm_log_level: &'static str,
-) -> Variant {
     Variant {
-        key,
-        label,
-        module,
-        wasm_log_level,
-    }
-}
+        key: "none",
+        label: "no wasm filter",
+        module: Module::None,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "empty",
+        label: "empty wasm filter",
+        module: Module::Empty,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "filter-info",
+        label: "this filter, wasm:info",
+        module: Module::Filter,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "filter-warning",
+        label: "this filter, wasm:warning",
+        module: Module::Filter,
+        wasm_log_level: "warning",
+    },
+    Variant {
+        key: "naive-info",
+        label: "naive filter, wasm:info",
+        module: Module::Naive,
+        wasm_log_level: "info",
+    },
+    Variant {
+        key: "naive-warning",
+        label: "naive filter, wasm:warning",
+        module: Module::Naive,
+        wasm_log_level: "warning",
+    },
+];
 
 /// The variant named `key` (panics on a typo: keys are constants of this file).
 pub fn variant(key: &str) -> Variant {
