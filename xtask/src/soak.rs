@@ -18,7 +18,7 @@ use smoke::envoy::log::EnvoyLine;
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
 use crate::progress::{Step, seconds};
-use crate::stack::{Envoy, EnvoyOptions, Httpbin, StackSpec, start_direct, start_envoy};
+use crate::stack::{Envoy, Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
 
 /// Envoy's resident memory may grow at most this much (percent) after warm-up.
@@ -176,16 +176,18 @@ pub fn soak(args: &Args) -> Result<Report> {
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
         let dir = scratch.join(name);
         std::fs::create_dir_all(&dir)?;
-        let options = EnvoyOptions::default(); // wasm logging at info
+        // EnvoyOptions::default(): wasm logging at info.
         let (envoy, path) = match &httpbin {
-            None => (start_direct(&tools, &doc, wasm, &dir, &options)?, "/soak"),
+            None => (
+                start_direct(&tools, &doc, wasm, &dir, &Default::default())?,
+                "/soak",
+            ),
             Some(httpbin) => {
                 let doc = match wasm {
                     Some(_) => doc.clone(),
                     None => bootstrap::without_wasm(&doc)?,
                 };
-                let mut spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
-                spec.envoy = options;
+                let spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
                 (start_envoy(&tools, &spec, httpbin.addr.port())?, "/get")
             }
         };

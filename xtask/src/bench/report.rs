@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::stats::{Goal, Row};
+use super::stats::Row;
 
 /// The machine the figures come from: its cores, its CPU (`model name` in /proc/cpuinfo) and
 /// its 1, 5 and 15 minute load averages now (/proc/loadavg: other work on the machine shows
@@ -25,7 +25,7 @@ pub fn machine() -> String {
 }
 
 /// The table for the terminal.
-pub fn terminal_table(rows: &[Row], goals: &[Goal]) -> String {
+pub fn terminal_table(rows: &[Row], goals: &[String]) -> String {
     let mut out = format!(
         "{:<28} {:>24} {:>22} {:>8} {:>8} {:>9}\n",
         "variant", "CPU µs/request [min–max]", "× empty [min–max]", "p50 µs", "p99 µs", "req/s"
@@ -44,20 +44,14 @@ pub fn terminal_table(rows: &[Row], goals: &[Goal]) -> String {
         );
     }
     for goal in goals {
-        let _ = writeln!(out, "{}", goal.verdict());
+        let _ = writeln!(out, "{}", goal);
     }
     out
 }
 
 /// `BENCHMARKS.md`, written by `command` on `date`; `facts` are the rows of its table of the
-/// machine and versions.
-pub fn markdown(
-    command: &str,
-    date: &str,
-    rows: &[Row],
-    goals: &[Goal],
-    facts: &[(&str, String)],
-) -> String {
+/// machine and versions, after the date.
+pub fn markdown(command: &str, date: &str, rows: &[Row], goals: &[String], facts: &str) -> String {
     let mut out = format!(
         "# Benchmarks\n\n\
          Written by `{command}` on {date}; run it again to refresh (do not edit by hand).\n\n\
@@ -86,17 +80,13 @@ pub fn markdown(
     }
     out.push_str("\n## Goals\n\n");
     for goal in goals {
-        let _ = writeln!(out, "- {}", goal.verdict());
+        let _ = writeln!(out, "- {}", goal);
     }
     let _ = write!(
         out,
-        "\n## Machine and versions\n\n| | |\n|---|---|\n| date | {date} |\n"
+        "\n## Machine and versions\n\n| | |\n|---|---|\n| date | {date} |\n{facts}\n\
+         ## How it is measured\n\n{METHOD}"
     );
-    for (name, value) in facts {
-        let _ = writeln!(out, "| {name} | {value} |");
-    }
-    out.push_str("\n## How it is measured\n\n");
-    out.push_str(METHOD);
     out
 }
 
