@@ -1,6 +1,8 @@
 //! What the benchmark compares: the wasm modules (the filter and two baselines built from
 //! `filter/examples/`), and the Envoy set-ups that load them.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -83,6 +85,10 @@ pub fn variant(key: &str) -> Variant {
     }
 }
 
+/// The command that builds the two baselines.
+const BUILD_BASELINES: &str = "cargo build --quiet --release --target wasm32-wasip1 --package filter \
+                               --example bench_empty --example bench_naive";
+
 /// The built modules.
 #[derive(Debug, Clone)]
 pub struct Modules {
@@ -99,28 +105,14 @@ impl Modules {
     pub fn build() -> Result<Modules> {
         let filter = wasm::build()?.path;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let args = [
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--package",
-            "filter",
-            "--example",
-            "bench_empty",
-            "--example",
-            "bench_naive",
-        ];
         let out = Command::new(cargo)
             .current_dir(paths::root())
-            .args(args)
+            .args(BUILD_BASELINES.split(' ').skip(1))
             .output()
             .context("running cargo to build the benchmark baselines")?;
         if !out.status.success() {
             bail!(
-                "building the benchmark baselines failed (cargo {}):\n{}",
-                args.join(" "),
+                "building the benchmark baselines failed ({BUILD_BASELINES}):\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
@@ -172,8 +164,12 @@ pub fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
     if variant.module == Module::None || variant.module == Module::Empty {
         return Ok(());
     }
-    let tail = tail(log, 64 * 1024)?;
-    let logged = tail.contains("request header --> ");
+    let mut file = File::open(log).with_context(|| format!("opening {}", log.display()))?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
     let expected = variant.wasm_log_level == "info";
     if logged != expected {
         bail!(
@@ -185,18 +181,6 @@ pub fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The last `bytes` bytes of a file, as text.
-fn tail(path: &Path, bytes: u64) -> Result<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let len = file.metadata()?.len();
-    file.seek(SeekFrom::Start(len.saturating_sub(bytes)))?;
-    let mut buf = Vec::new();
-    file.read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]
