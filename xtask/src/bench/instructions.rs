@@ -55,23 +55,7 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
 
 /// The section of BENCHMARKS.md around `table`.
 pub fn section(table: &str) -> String {
-    format!(
-        "{HEADING}\n\n\
-         Written by `cargo xtask bench --instructions`; the same on every run (do not edit by hand).\n\n\
-         {table}\n\
-         - Counted in-process, without Envoy: the same modules loaded in wasmtime (crate \
-         `filter-host`, `filter/host/`) with the host calls answered as Envoy 1.40.0 does, for the \
-         same request as above as the filter sees it (6 request headers, a 200 with 3 headers). \
-         An instruction is one unit of wasmtime's fuel: one wasm operator; host calls (Envoy's \
-         own work, such as printing a line) are not counted. Per request: the mean of 100 \
-         streams after 10 warm-up streams, from the context's creation to its deletion.\n\
-         - `lines logged/request` counts the lines Envoy prints at that level; \
-         `instructions/logged line` divides the count per request by it. The naive filter \
-         formats its lines even at `warning` (the SDK's logger does not ask Envoy's level).\n\
-         - `filter/host/instructions.baseline` holds this filter's counts; a test fails when one \
-         grows more than 10% over it (`cargo xtask bench --instructions --update-baseline` \
-         records it again).\n"
-    )
+    include_str!("instructions.md").replace("{table}", table)
 }
 
 /// `doc` with its instructions section replaced by `section`, or `section` inserted before

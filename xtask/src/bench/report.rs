@@ -91,36 +91,7 @@ pub fn markdown(command: &str, date: &str, rows: &[Row], goals: &[String], facts
 }
 
 /// The method, as BENCHMARKS.md explains it.
-const METHOD: &str = "\
-- Every variant is the repository's `envoy.yaml`, derived by program: loopback ports, and \
-the route replaced by a `direct_response` (200, `ok`) with the cluster removed, so no \
-upstream runs and only Envoy and the filter are measured. The access log (Envoy's stdout) \
-stays on in every variant. Envoy's log and its access log go to files on local disk, emptied \
-before each measurement; at `wasm:info` the log holds the filter's header lines, which are \
-part of the cost.
-- The variants: no wasm filter; `filter/examples/bench_empty.rs`, a proxy-wasm filter that \
-does nothing (the floor any wasm filter pays); this filter with Envoy's `wasm` logger at \
-`info` and at `warning` (Istio's default); and `filter/examples/bench_naive.rs`, which sets \
-and adds the same headers and logs the same lines the simplest way (the SDK's `String` \
-getters, `format!`-style arguments, the `log` crate, like the SDK's `http_headers` \
-example), at `info` and at `warning`. All run in the same V8 VM configuration with the \
-same plugin configuration, built with the workspace's release profile.
-- All Envoys run side by side for the whole run. Each round measures every variant once, \
-in an order rotated from round to round; each measurement follows a warm-up on the same \
-Envoy.
-- CPU per request: Envoy's user + system CPU time (all threads, `/proc/<pid>/stat`, clock \
-ticks) over the measured load, divided by the responses wrk counted. Envoy and wrk share \
-the machine's cores; nothing is pinned. \"× empty filter\" is the ratio to the empty filter \
-in the same round (median, min and max over the rounds), and the goals use those ratios. \
-The empty filter edits no headers: at `warning`, this filter's ratio includes setting \
-`test: best` and adding `x-wasm-header`, which it does at every log level.
-- Latency: wrk's p50 and p99 with a closed loop of N connections, each with one request in \
-flight, as fast as Envoy answers: Envoy is saturated, so latency is mostly queueing and \
-moves with CPU per request.
-- Every response must be a 2xx, or the run fails. The goals are reported, never enforced: \
-machines are noisy (other work shows in the load average above, and in the min–max \
-spread); compare ratios from one run, not figures across machines.
-";
+const METHOD: &str = include_str!("method.md");
 
 /// A time as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_utc(time: SystemTime) -> String {
