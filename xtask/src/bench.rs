@@ -127,15 +127,10 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut sizes = Vec::new();
     for path in [&modules.filter, &modules.empty, &modules.naive] {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        sizes.push((name.into_owned(), wasm::check_module(path)?));
+        sizes.push(format!("`{name}` {} bytes", wasm::check_module(path)?));
     }
-    let sized = |quote: &str| -> String {
-        let each = sizes
-            .iter()
-            .map(|(name, bytes)| format!("{quote}{name}{quote} {bytes} bytes"));
-        each.collect::<Vec<_>>().join(", ")
-    };
-    step.done(&sized(""));
+    let sizes = sizes.join(", ");
+    step.done(&sizes);
 
     let doc = bootstrap::load(&paths::envoy_yaml())?;
     let envoy_version = tools.envoy_version();
@@ -192,7 +187,7 @@ pub fn run(args: &Args) -> Result<i32> {
          measured; {:.0} s in all |\n",
         wrk.version,
         args.connections,
-        sized("`"),
+        sizes,
         args.rounds,
         VARIANTS.len(),
         args.warmup,

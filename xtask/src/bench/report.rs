@@ -43,10 +43,7 @@ pub fn terminal_table(rows: &[Row], goals: &[String]) -> String {
             row.rps.median
         );
     }
-    for goal in goals {
-        let _ = writeln!(out, "{}", goal);
-    }
-    out
+    out + &goals.join("\n") + "\n"
 }
 
 /// `BENCHMARKS.md`, written by `command` on `date`; `facts` are the rows of its table of the
@@ -78,16 +75,12 @@ pub fn markdown(command: &str, date: &str, rows: &[Row], goals: &[String], facts
             row.requests
         );
     }
-    out.push_str("\n## Goals\n\n");
-    for goal in goals {
-        let _ = writeln!(out, "- {}", goal);
-    }
-    let _ = write!(
-        out,
-        "\n## Machine and versions\n\n| | |\n|---|---|\n| date | {date} |\n{facts}\n\
+    let goals = goals.join("\n- ");
+    out + &format!(
+        "\n## Goals\n\n- {goals}\n\n\
+         ## Machine and versions\n\n| | |\n|---|---|\n| date | {date} |\n{facts}\n\
          ## How it is measured\n\n{METHOD}"
-    );
-    out
+    )
 }
 
 /// The method, as BENCHMARKS.md explains it.
