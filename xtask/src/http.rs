@@ -88,14 +88,26 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
 /// but 101 Switching Protocols, which is final) come before the final one and are skipped.
 fn parse(mut raw: &[u8], closed: bool) -> Result<Option<Response>> {
     loop {
-        let Some((status, headers, head_len)) = parse_head(raw)? else {
-            return Ok(None);
+        let mut slots = vec![httparse::EMPTY_HEADER; 512];
+        let mut head = httparse::Response::new(&mut slots);
+        let body = match head.parse(raw) {
+            Ok(httparse::Status::Complete(len)) => &raw[len..],
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(err) => bail!(
+                "not an HTTP response ({err}): {:?}",
+                String::from_utf8_lossy(&raw[..raw.len().min(200)])
+            ),
         };
-        let body = &raw[head_len..];
+        let status = head.code.context("a response without a status")?;
         if (100..200).contains(&status) && status != 101 {
             raw = body;
             continue;
         }
+        let headers: Headers = head
+            .headers
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+            .collect();
         let chunked = headers
             .iter()
             .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case(b"chunked"));
@@ -116,28 +128,6 @@ fn parse(mut raw: &[u8], closed: bool) -> Result<Option<Response>> {
             body,
         }));
     }
-}
-
-/// The status, the headers (names lower-cased) and the length of the head that starts
-/// `raw`, or `None` when the head is not complete yet.
-fn parse_head(raw: &[u8]) -> Result<Option<(u16, Headers, usize)>> {
-    let mut slots = vec![httparse::EMPTY_HEADER; 512];
-    let mut response = httparse::Response::new(&mut slots);
-    let head_len = match response.parse(raw) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(err) => bail!(
-            "not an HTTP response ({err}): {:?}",
-            String::from_utf8_lossy(&raw[..raw.len().min(200)])
-        ),
-    };
-    let status = response.code.context("a response without a status")?;
-    let headers = response
-        .headers
-        .iter()
-        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-        .collect();
-    Ok(Some((status, headers, head_len)))
 }
 
 /// A chunked body, or `None` until its last chunk has arrived.

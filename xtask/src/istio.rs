@@ -25,7 +25,7 @@ pub use source::Plugin;
 
 use smoke::envoy::bootstrap;
 
-use crate::paths::{self, relative as source_name};
+use crate::paths;
 
 /// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
 pub const KUBERNETES_VERSION: &str = "1.33.0";
@@ -49,44 +49,32 @@ pub struct Args {
 /// `--check`, a file differs).
 pub fn run(args: &Args) -> Result<i32> {
     let source = args.envoy_config.clone().unwrap_or_else(paths::envoy_yaml);
-    let plugin = load(&source)?;
-    let rendered = render::render(&plugin)?;
-    let dir = dir();
-    let shown = |file: &str| format!("istio/{file}");
+    let source_name = paths::relative(&source);
+    let plugin = Plugin::from_bootstrap(&bootstrap::load(&source)?, &source_name)?;
     let mut stale = Vec::new();
-    for (file, text) in &rendered {
-        let path = dir.join(file);
+    for (file, text) in render::render(&plugin)? {
+        let path = dir().join(file);
+        let shown = format!("istio/{file}");
         let current = std::fs::read_to_string(&path).ok();
         if current.as_deref() == Some(text.as_str()) {
-            eprintln!("✓ {} matches {}", shown(file), source_name(&source));
+            eprintln!("✓ {shown} matches {source_name}");
         } else if args.check {
-            eprintln!(
-                "✗ {}: {}",
-                shown(file),
-                difference(current.as_deref(), text)
-            );
-            stale.push(shown(file));
+            eprintln!("✗ {shown}: {}", difference(current.as_deref(), &text));
+            stale.push(shown);
         } else {
-            std::fs::create_dir_all(&dir)?;
+            std::fs::create_dir_all(dir())?;
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("✓ {} rendered from {}", shown(file), source_name(&source));
+            eprintln!("✓ {shown} rendered from {source_name}");
         }
     }
-    if stale.is_empty() {
-        return Ok(0);
+    if !stale.is_empty() {
+        eprintln!(
+            "{} differ from the rendering of {source_name}: run `cargo xtask istio` to render \
+             them again",
+            stale.join(", ")
+        );
     }
-    eprintln!(
-        "{} differ from the rendering of {}: run `cargo xtask istio` to render them again",
-        stale.join(", "),
-        source_name(&source)
-    );
-    Ok(1)
-}
-
-/// Reads the plugin to port from an Envoy bootstrap file.
-pub fn load(envoy_config: &Path) -> Result<Plugin> {
-    let doc = bootstrap::load(envoy_config)?;
-    Plugin::from_bootstrap(&doc, &source_name(envoy_config))
+    Ok(i32::from(!stale.is_empty()))
 }
 
 /// The repository's istio/ directory.

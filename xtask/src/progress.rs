@@ -54,25 +54,17 @@ pub fn seconds(d: Duration) -> String {
 /// run` (and so `cargo xtask`) replaces itself with the binary, keeping its process, so this
 /// includes cargo's own build check. Falls back to `fallback` where `/proc` can't say.
 pub fn since_command_started(fallback: Duration) -> Duration {
-    process_age().unwrap_or(fallback)
-}
-
-fn process_age() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Field 22 (starttime, clock ticks after boot); fields after the `)` of the command name.
-    let after_name = stat.rsplit_once(')')?.1;
-    let start_ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks_per_second <= 0 {
-        return None;
-    }
-    let age = uptime - start_ticks / ticks_per_second as f64;
-    (age >= 0.0).then(|| Duration::from_secs_f64(age))
+    let age = || -> Option<Duration> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Field 22 (starttime, clock ticks after boot); fields after the `)` of the command name.
+        let after_name = stat.rsplit_once(')')?.1;
+        let start_ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+        let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+        let uptime: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let age = uptime - start_ticks / ticks_per_second as f64;
+        (ticks_per_second > 0 && age >= 0.0).then(|| Duration::from_secs_f64(age))
+    };
+    age().unwrap_or(fallback)
 }

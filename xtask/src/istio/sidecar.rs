@@ -26,27 +26,20 @@ pub const STAND_IN: &str = "envoy.filters.http.cors";
 /// filter, [`STAND_IN`], then the router.
 pub fn inbound_bootstrap(envoy_yaml: &Value) -> Result<Value> {
     let mut doc = bootstrap::without_wasm(envoy_yaml)?;
-    let lists = http_filter_lists(&doc, HCM);
-    if lists.is_empty() {
-        bail!("envoy.yaml: no listener has an {HCM}");
-    }
-    for pointer in lists {
-        let filters = doc
-            .pointer_mut(&pointer)
-            .and_then(Value::as_array_mut)
-            .context("the HTTP filters moved")?;
+    let mut found = false;
+    for filters in http_filter_lists(&mut doc, HCM) {
         if filters.last().and_then(|f| f["name"].as_str()) != Some(ROUTER) {
             bail!("envoy.yaml: the HTTP filters of an {HCM} do not end with {ROUTER}");
         }
+        let cors = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors";
         filters.insert(
             0,
-            json!({
-                "name": STAND_IN,
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
-                }
-            }),
+            json!({ "name": STAND_IN, "typed_config": { "@type": cors } }),
         );
+        found = true;
+    }
+    if !found {
+        bail!("envoy.yaml: no listener has an {HCM}");
     }
     Ok(doc)
 }
@@ -97,13 +90,12 @@ pub fn apply_envoyfilter(bootstrap: &Value, envoyfilter: &Value) -> Result<Value
         let value = patch
             .pointer("/patch/value")
             .with_context(|| format!("{at}.patch.value is missing"))?;
-        let inserted = insert_before(&mut doc, network, before, value);
-        if inserted == 0 {
-            bail!(
+        doc = insert_before(&doc, network, before, value).with_context(|| {
+            format!(
                 "{at} matches nothing: no {network:?} network filter with an HTTP filter \
                  {before:?} (istiod would skip it silently, and the filter would not run)"
-            );
-        }
+            )
+        })?;
     }
     Ok(doc)
 }
@@ -111,63 +103,52 @@ pub fn apply_envoyfilter(bootstrap: &Value, envoyfilter: &Value) -> Result<Value
 /// Inserts `filter` just before the router of every HTTP connection manager: where istiod
 /// puts a `WasmPlugin` that has no `phase`.
 pub fn insert_before_router(bootstrap: &Value, filter: &Value) -> Result<Value> {
-    let mut doc = bootstrap.clone();
-    if insert_before(&mut doc, HCM, ROUTER, filter) == 0 {
-        bail!("no {HCM} with a {ROUTER} to insert the filter before");
-    }
-    Ok(doc)
+    insert_before(bootstrap, HCM, ROUTER, filter)
+        .with_context(|| format!("no {HCM} with a {ROUTER} to insert the filter before"))
 }
 
 /// The names of the HTTP filters of every connection manager, in order (for assertions).
 pub fn http_filter_names(bootstrap: &Value) -> Vec<Vec<String>> {
-    http_filter_lists(bootstrap, HCM)
-        .iter()
-        .filter_map(|pointer| bootstrap.pointer(pointer).and_then(Value::as_array))
-        .map(|filters| {
-            filters
-                .iter()
-                .map(|f| f["name"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
+    let mut doc = bootstrap.clone();
+    let name = |f: &Value| f["name"].as_str().unwrap_or("").to_string();
+    let lists = http_filter_lists(&mut doc, HCM);
+    lists
+        .map(|filters| filters.iter().map(name).collect())
         .collect()
 }
 
-/// Inserts `value` before the HTTP filter `before` in every `network` filter; how many.
-fn insert_before(doc: &mut Value, network: &str, before: &str, value: &Value) -> usize {
-    let mut inserted = 0;
-    for pointer in http_filter_lists(doc, network) {
-        let Some(filters) = doc.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
-            continue;
-        };
+/// `doc` with `value` inserted before the HTTP filter `before` in every `network` filter;
+/// `None` when there is no such place.
+fn insert_before(doc: &Value, network: &str, before: &str, value: &Value) -> Option<Value> {
+    let mut doc = doc.clone();
+    let mut inserted = false;
+    for filters in http_filter_lists(&mut doc, network) {
         if let Some(at) = filters.iter().position(|f| f["name"] == before) {
             filters.insert(at, value.clone());
-            inserted += 1;
+            inserted = true;
         }
     }
-    inserted
+    inserted.then_some(doc)
 }
 
-/// JSON pointers to the `http_filters` lists of the network filters named `network`, in
-/// every listener's filter chains.
-fn http_filter_lists(doc: &Value, network: &str) -> Vec<String> {
-    let mut lists = Vec::new();
-    let listeners = doc
-        .pointer("/static_resources/listeners")
-        .and_then(Value::as_array);
-    for (l, listener) in listeners.into_iter().flatten().enumerate() {
-        let chains = listener["filter_chains"].as_array();
-        for (c, chain) in chains.into_iter().flatten().enumerate() {
-            let filters = chain["filters"].as_array();
-            for (f, filter) in filters.into_iter().flatten().enumerate() {
-                if filter["name"] == network && filter["typed_config"]["http_filters"].is_array() {
-                    lists.push(format!(
-                        "/static_resources/listeners/{l}/filter_chains/{c}/filters/{f}/typed_config/http_filters"
-                    ));
-                }
-            }
-        }
-    }
-    lists
+/// The `http_filters` lists of the network filters named `network`, in every listener's
+/// filter chains.
+fn http_filter_lists<'a>(
+    doc: &'a mut Value,
+    network: &'a str,
+) -> impl Iterator<Item = &'a mut Vec<Value>> {
+    let each = |value: &'a mut Value, key: &str| {
+        let list = value.get_mut(key).and_then(Value::as_array_mut);
+        list.into_iter().flatten()
+    };
+    let resources = doc.get_mut("static_resources").into_iter();
+    resources
+        .flat_map(move |resources| each(resources, "listeners"))
+        .flat_map(move |listener| each(listener, "filter_chains"))
+        .flat_map(move |chain| each(chain, "filters"))
+        .filter(move |filter| filter["name"] == network)
+        .filter_map(|filter| filter.pointer_mut("/typed_config/http_filters"))
+        .filter_map(Value::as_array_mut)
 }
 
 #[cfg(test)]
