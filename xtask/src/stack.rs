@@ -1,27 +1,27 @@
 //! httpbin and Envoy, started for real on loopback and stopped on every path.
 //!
-//! httpbin ([`httpbin`]) and Envoy ([`envoy`]) are each a guarded child process; this module
-//! derives Envoy's config from a [`StackSpec`] and starts them together ([`Stack`]) or Envoy
-//! alone ([`start_envoy`], [`start_direct`]).
+//! httpbin ([`Httpbin`]) and Envoy ([`envoy`]) are each a guarded child process; Envoy runs a
+//! config derived from a [`StackSpec`]. They start together ([`Stack`]) or Envoy alone
+//! ([`start_envoy`], [`start_direct`]).
 
 mod envoy;
-mod httpbin;
 
 pub use envoy::{Envoy, EnvoyOptions, validate};
-pub use httpbin::Httpbin;
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde_json::Value;
 use smoke::envoy::bootstrap;
+use smoke::envoy::log::last_lines;
 
-use crate::http;
 use crate::procs::Service;
 use crate::tools::Tools;
+use crate::{http, ports};
 
 /// How long Envoy and httpbin may take to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,8 +42,6 @@ pub struct StackSpec {
     pub admin_port: u16,
     /// Envoy's options.
     pub envoy: EnvoyOptions,
-    /// gunicorn worker processes for httpbin.
-    pub httpbin_workers: u32,
 }
 
 impl StackSpec {
@@ -56,7 +54,6 @@ impl StackSpec {
             listener_port: 0,
             admin_port: 0,
             envoy: EnvoyOptions::default(),
-            httpbin_workers: 1,
         }
     }
 }
@@ -72,7 +69,7 @@ pub struct Stack {
 impl Stack {
     /// Starts httpbin, derives the native config from `spec.bootstrap`, starts Envoy.
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
-        let httpbin = Httpbin::start(tools, 0, &spec.dir, spec.httpbin_workers)?;
+        let httpbin = Httpbin::start(tools, 0, &spec.dir, 1)?;
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
         Ok(Stack { envoy, httpbin })
     }
@@ -100,6 +97,46 @@ impl Stack {
         self.envoy.stop();
         self.envoy = start_envoy(tools, spec, self.httpbin.addr.port())?;
         Ok(())
+    }
+}
+
+/// The real httpbin (Python, served by gunicorn) on 127.0.0.1.
+pub struct Httpbin {
+    _service: Service,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Httpbin {
+    /// Starts httpbin on `port` (0: a free one) and waits until it answers `/get`.
+    /// `workers` gunicorn processes, 4 threads each.
+    pub fn start(tools: &Tools, port: u16, dir: &Path, workers: u32) -> Result<Httpbin> {
+        std::fs::create_dir_all(dir)?;
+        let log = dir.join("httpbin.log");
+        retry_on_port_race(port == 0, || {
+            let addr = loopback(if port == 0 { ports::free()? } else { port });
+            let _ = std::fs::remove_file(&log);
+            let mut cmd = Command::new(&tools.gunicorn);
+            cmd.current_dir(dir)
+                .args(["--bind", &addr.to_string()])
+                .args(["--workers", &workers.to_string(), "--threads", "4"])
+                .args(["--worker-class", "gthread", "httpbin:app"]);
+            let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
+            if let Err(err) = wait_ready(&mut service, addr, "/get") {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let message = format!(
+                    "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {}",
+                    log.display(),
+                    last_lines(&text, 10).join("\n  ")
+                );
+                // gunicorn's words for a port another process holds.
+                return Err(port_taken_if(text.contains("Connection in use"), message));
+            }
+            Ok(Httpbin {
+                _service: service,
+                addr,
+            })
+        })
     }
 }
 

@@ -57,19 +57,12 @@ impl Envoy {
         spec: &StackSpec,
         upstream_port: Option<u16>,
     ) -> Result<Envoy> {
-        let listener = loopback(ports::claim(
-            spec.listener_port,
-            "Envoy's listener",
-            "--port",
-        )?);
-        let admin = loopback(ports::claim(
-            spec.admin_port,
-            "Envoy's admin",
-            "--admin-port",
-        )?);
+        let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
+        let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
+        let (listener, admin) = (loopback(listener_port), loopback(admin_port));
         let native = Native {
-            listener_port: listener.port(),
-            admin_port: admin.port(),
+            listener_port,
+            admin_port,
             upstream_port,
             wasm: spec.wasm.clone(),
         };
@@ -146,11 +139,7 @@ impl Envoy {
     /// on at the new end).
     pub fn truncate_logs(&self) -> Result<()> {
         for log in [self.log().to_path_buf(), self.access_log()] {
-            std::fs::File::options()
-                .write(true)
-                .open(&log)
-                .and_then(|f| f.set_len(0))
-                .with_context(|| format!("truncating {}", log.display()))?;
+            std::fs::File::create(&log).with_context(|| format!("truncating {}", log.display()))?;
         }
         Ok(())
     }
@@ -176,11 +165,8 @@ pub fn validate(tools: &Tools, config: &Path) -> Result<(bool, String)> {
 /// `envoy --config-path <config>` logging at warning, its `wasm` logger at `wasm_log_level`.
 fn command(tools: &Tools, config: &Path, wasm_log_level: &str) -> Command {
     let mut cmd = Command::new(&tools.envoy);
-    cmd.arg("--config-path").arg(config).args([
-        "--log-level",
-        "warning",
-        "--component-log-level",
-        &format!("wasm:{wasm_log_level}"),
-    ]);
+    let wasm = format!("wasm:{wasm_log_level}");
+    cmd.arg("--config-path").arg(config);
+    cmd.args(["--log-level", "warning", "--component-log-level", &wasm]);
     cmd
 }
