@@ -109,22 +109,20 @@ fn difference(current: Option<&str>, rendered: &str) -> String {
     let Some(current) = current else {
         return "missing".to_string();
     };
-    let mut got = current.lines();
-    for (n, expected) in rendered.lines().enumerate() {
-        match got.next() {
-            Some(line) if line == expected => continue,
-            line => {
-                return format!(
-                    "differs at line {}\n    EXPECTED: {expected}\n    GOT:      {}",
-                    n + 1,
-                    line.unwrap_or("(end of file)")
-                );
-            }
-        }
-    }
-    match got.next() {
-        Some(extra) => format!("has more lines than the rendering, from: {extra}"),
-        None => "differs in line endings".to_string(),
+    let (expected, got) = (rendered.lines(), current.lines());
+    let same = expected
+        .clone()
+        .zip(got.clone())
+        .take_while(|(e, g)| e == g);
+    let n = same.count();
+    match (expected.clone().nth(n), got.clone().nth(n)) {
+        (Some(expected), line) => format!(
+            "differs at line {}\n    EXPECTED: {expected}\n    GOT:      {}",
+            n + 1,
+            line.unwrap_or("(end of file)")
+        ),
+        (None, Some(extra)) => format!("has more lines than the rendering, from: {extra}"),
+        (None, None) => "differs in line endings".to_string(),
     }
 }
 

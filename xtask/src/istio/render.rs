@@ -227,22 +227,20 @@ fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
         let mut rendered = String::new();
         let mut rest = line;
         let mut filled_empty = false;
-        while let Some(start) = rest.find("${") {
-            let Some(len) = rest[start..].find('}') else {
+        while let Some((before, hole)) = rest.split_once("${") {
+            let Some((key, after)) = hole.split_once('}') else {
                 bail!("an unclosed hole in a template line: {line}");
             };
-            let key = &rest[start + 2..start + len];
             let Some((_, value)) = values.iter().find(|(k, _)| *k == key) else {
                 bail!("the template hole ${{{key}}} has no value");
             };
-            rendered.push_str(&rest[..start]);
+            rendered.push_str(before);
             rendered.push_str(value);
             filled_empty |= value.is_empty();
-            rest = &rest[start + len + 1..];
+            rest = after;
         }
         rendered.push_str(rest);
-        let drop = filled_empty && rendered.trim_end().ends_with(':');
-        if !drop {
+        if !(filled_empty && rendered.trim_end().ends_with(':')) {
             out.push_str(&rendered);
         }
     }

@@ -23,12 +23,9 @@ pub const FILTER_NAME_PREFIX: &str = "extensions.istio.io/wasmplugin/";
 /// The JSON string the plugin receives for this WasmPlugin's `pluginConfig` (`None`: no
 /// configuration, when `pluginConfig` is absent or empty).
 pub fn configuration(wasmplugin: &Value) -> Option<String> {
-    match wasmplugin.pointer("/spec/pluginConfig") {
-        Some(Value::Object(map)) if !map.is_empty() => {
-            Some(plugin_config_string(&Value::Object(map.clone())))
-        }
-        _ => None,
-    }
+    let config = wasmplugin.pointer("/spec/pluginConfig")?;
+    let empty = config.as_object().is_none_or(|map| map.is_empty());
+    (!empty).then(|| plugin_config_string(config))
 }
 
 /// The HTTP filter entry (`name`, `typed_config`) istiod generates for `wasmplugin` applied in
