@@ -2,23 +2,17 @@
 //! each file that differs from the rendering, so the Istio port cannot drift from the one
 //! plugin configuration.
 //!
-//! The pieces, also used by the end-to-end tests that run the manifests in the real Envoy:
-//! `source.rs` (what is read from envoy.yaml), `render.rs` and `yaml.rs` (the manifests),
-//! `sidecar.rs` (the sidecar's inbound listener, an EnvoyFilter patch applied to it, and
-//! Envoy's options as the sidecar's, with Istio's log format), `wasmplugin.rs` and
-//! `plugin_json.rs` (what istiod generates for a WasmPlugin).
+//! The pieces: `source.rs` (what is read from envoy.yaml), `render.rs` and `yaml.rs` (the
+//! manifests). The end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real
+//! Envoy the way Istio would.
 
-pub mod plugin_json;
 pub mod render;
-pub mod sidecar;
 pub mod source;
-pub mod wasmplugin;
 pub mod yaml;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use anyhow::{Context, Result};
 
 pub use render::FILES;
 pub use source::Plugin;
@@ -29,10 +23,6 @@ use crate::paths;
 
 /// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
 pub const KUBERNETES_VERSION: &str = "1.33.0";
-/// The most a ConfigMap can hold: 1 MiB of data, keys included.
-pub const CONFIGMAP_LIMIT_BYTES: u64 = 1024 * 1024;
-/// The module's budget: half a ConfigMap, so that it stays well under the limit.
-pub const MODULE_BUDGET_BYTES: u64 = CONFIGMAP_LIMIT_BYTES / 2;
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
@@ -82,28 +72,6 @@ pub fn dir() -> PathBuf {
     paths::root().join("istio")
 }
 
-/// The YAML documents of a file that `render.rs` wrote.
-pub fn read_manifest(path: &Path) -> Result<Vec<Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// Fails with what to do when a module of `bytes` does not fit the ConfigMap budget.
-pub fn check_module_size(bytes: u64) -> Result<()> {
-    if bytes > MODULE_BUDGET_BYTES {
-        bail!(
-            "the wasm module is {bytes} bytes: over this project's budget of {MODULE_BUDGET_BYTES} \
-             bytes (half of a ConfigMap's limit of {CONFIGMAP_LIMIT_BYTES} bytes), so \
-             `kubectl create configmap` will fail or soon will. Make it smaller (keep the release \
-             profile's opt-level \"s\", LTO and strip; look for a new dependency; try \
-             `wasm-opt -Oz`), or ship it as an OCI image and point the WasmPlugin's url at \
-             oci://… instead of the ConfigMap"
-        );
-    }
-    Ok(())
-}
-
 /// Where a checked-in file first differs from its rendering.
 fn difference(current: Option<&str>, rendered: &str) -> String {
     let Some(current) = current else {
@@ -142,17 +110,5 @@ mod tests {
         assert!(difference(Some("a\n"), "a\nb\n").contains("(end of file)"));
         assert!(difference(Some("a\nb\n"), "a\n").contains("more lines"));
         assert_eq!(difference(Some("a"), "a\n"), "differs in line endings");
-    }
-
-    #[test]
-    fn module_budget() {
-        check_module_size(152_001).unwrap();
-        let err = check_module_size(MODULE_BUDGET_BYTES + 1)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("524289 bytes") && err.contains("1048576"),
-            "{err}"
-        );
     }
 }

@@ -14,8 +14,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::plugin_json::plugin_config_string;
-use super::source::V8;
 use smoke::envoy::bootstrap::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
+use xtask::istio::source::V8;
 
 /// The prefix of the HTTP filter name istiod gives a WasmPlugin.
 pub const FILTER_NAME_PREFIX: &str = "extensions.istio.io/wasmplugin/";

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use smoke::envoy::bootstrap;
 
-use crate::stack::EnvoyOptions;
+use xtask::stack::EnvoyOptions;
 
 /// The network filter Istio's HTTP listeners use, and EnvoyFilter patches match.
 pub const HCM: &str = "envoy.filters.network.http_connection_manager";
@@ -154,7 +154,7 @@ fn http_filter_lists<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paths;
+    use xtask::paths;
 
     fn envoy_yaml() -> Value {
         bootstrap::load(&paths::envoy_yaml()).unwrap()
