@@ -181,14 +181,13 @@ pub fn start_direct(
 /// in parallel). When the ports were picked here (`picked`), a start that failed on a
 /// taken port is tried again with new ones, up to three times.
 fn retry_on_port_race<T>(picked: bool, mut start: impl FnMut() -> Result<T>) -> Result<T> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
+    for _ in 1..3 {
         match start() {
-            Err(err) if picked && tries < 3 && is_port_taken(&err) => continue,
-            other => return other,
+            Err(err) if picked && is_port_taken(&err) => continue,
+            done => return done,
         }
     }
+    start()
 }
 
 /// Whether a start-up error is a port another process holds: an I/O error of kind

@@ -57,8 +57,8 @@ impl Tools {
     }
 
     /// Tools that name `envoy` and report `version`, for unit tests that never run them.
-    #[doc(hidden)]
-    pub fn for_test(envoy: &str, version: &str) -> Tools {
+    #[cfg(test)]
+    pub(crate) fn for_test(envoy: &str, version: &str) -> Tools {
         Tools {
             envoy: envoy.into(),
             gunicorn: PathBuf::new(),
