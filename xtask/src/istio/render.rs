@@ -1,7 +1,8 @@
 //! The three manifests of istio/, rendered from envoy.yaml's wasm filter ([`Plugin`]).
 //!
-//! Each is a template with `${name}` holes filled with YAML written by `yaml.rs`. A hole alone
-//! on its line whose value is empty drops the line (an optional field).
+//! Each is a template (`templates/<file>`, comments and layout as rendered) with `${name}`
+//! holes filled with YAML written by `yaml.rs`. A hole alone on its line whose value is empty
+//! drops the line (an optional field).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         );
     }
     let configmap = plugin.configmap();
+    let module = plugin.module_path();
     let volume = json!({ &configmap: { "configMap": { "name": &configmap } } });
     let mount = json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
     let failure_policy = filter.failure_policy.as_deref().map(yaml::scalar);
@@ -50,20 +52,21 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         ("root_id", yaml::scalar(&filter.root_id)?),
         ("vm_id", yaml::scalar(&filter.vm_id)?),
         ("runtime", yaml::scalar(&filter.runtime)?),
-        ("filename", yaml::scalar(&plugin.module_path())?),
+        ("filename", yaml::scalar(&module)?),
         ("configuration", yaml::text(&filter.plugin_config, 16)?),
         (
             "failure_policy",
             failure_policy.transpose()?.unwrap_or_default(),
         ),
-        (
-            "url",
-            yaml::scalar(&format!("file://{}", plugin.module_path()))?,
-        ),
+        ("url", yaml::scalar(&format!("file://{module}"))?),
         ("fail_strategy", plugin.fail_strategy()?.to_string()),
         ("plugin_config", yaml::mapping(&plugin_config, 4)?),
     ];
-    let templates = [HTTPBIN, ENVOYFILTER, WASMPLUGIN];
+    let templates = [
+        include_str!("templates/httpbin.yaml"),
+        include_str!("templates/envoyfilter.yaml"),
+        include_str!("templates/wasmplugin.yaml"),
+    ];
     FILES
         .into_iter()
         .zip(templates)
@@ -71,153 +74,12 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         .collect()
 }
 
+/// The first lines of every manifest.
 const HEADER: &str = "\
 # Rendered by `cargo xtask istio` from envoy.yaml: do not edit. Change envoy.yaml (the one
 # plugin configuration) and run `cargo xtask istio`; `cargo xtask istio --check` and the tests
 # fail while this file differs from the rendering.
 ";
-
-const HTTPBIN: &str = r#"${header}#
-# httpbin with the filter's module mounted into its Istio sidecar. The module comes from the
-# ConfigMap `${configmap}` (README "Porting to Istio" creates it):
-#   kubectl create configmap ${configmap} --from-file=${module_key}=target/wasm32-wasip1/release/filter.wasm
-# The sidecar.istio.io annotations are read from the pod, so they sit on the pod template:
-# - userVolume and userVolumeMount mount the ConfigMap read-only at ${mount_dir} in the
-#   istio-proxy container;
-# - componentLogLevel wasm:info shows the filter's header lines (sidecars log at warning).
-# Checked with kubernetes-validate --strict against Kubernetes ${kubernetes_version}.
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: ${app}
----
-# NodePort: the smoke checks must reach httpbin through its sidecar. `kubectl port-forward`
-# to the pod does not go through it (the sidecar only captures traffic that arrives on the
-# pod's network interface), so smoke uses http://<node address>:<node port> instead.
-apiVersion: v1
-kind: Service
-metadata:
-  name: ${app}
-  labels:
-    app: ${app}
-    service: ${app}
-spec:
-  type: NodePort
-  selector:
-    app: ${app}
-  ports:
-  - name: http
-    port: ${service_port}
-    targetPort: ${httpbin_port}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${app}
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: ${app}
-  template:
-    metadata:
-      labels:
-        app: ${app}
-      annotations:
-        sidecar.istio.io/userVolume: ${user_volume}
-        sidecar.istio.io/userVolumeMount: ${user_volume_mount}
-        sidecar.istio.io/componentLogLevel: ${component_log_level}
-    spec:
-      serviceAccountName: ${app}
-      containers:
-      - name: ${app}
-        # The image docker-compose.yml runs; it listens on ${httpbin_port}.
-        image: ${image}
-        ports:
-        - containerPort: ${httpbin_port}
-"#;
-
-const ENVOYFILTER: &str = r#"${header}#
-# The filter in httpbin's sidecar, as envoy.yaml has it: istiod inserts the patch's value into
-# every inbound HTTP connection manager of the selected pods, just before the router. The
-# value is envoy.yaml's wasm filter entry with the module's path inside the sidecar (the
-# ConfigMap mount of httpbin.yaml); name, root_id, vm_id, runtime, configuration and
-# failure_policy are envoy.yaml's. A test runs this value in Envoy 1.40.0 that way.
-# Apply this file or wasmplugin.yaml, not both: with both the filter runs twice.
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata:
-  name: ${name}
-spec:
-  workloadSelector:
-    labels:
-      app: ${app}
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      context: SIDECAR_INBOUND
-      listener:
-        filterChain:
-          filter:
-            name: envoy.filters.network.http_connection_manager
-            subFilter:
-              name: envoy.filters.http.router
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: ${filter_name}
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-          config:
-            name: ${name}
-            root_id: ${root_id}
-            vm_config:
-              vm_id: ${vm_id}
-              runtime: ${runtime}
-              code:
-                local:
-                  filename: ${filename}
-            # The plugin configuration (JSON), handed to the filter as is.
-            configuration:
-              "@type": type.googleapis.com/google.protobuf.StringValue
-              value: ${configuration}
-            failure_policy: ${failure_policy}
-"#;
-
-const WASMPLUGIN: &str = r#"${header}#
-# The same filter through Istio's WasmPlugin API, which current Istio recommends over the
-# EnvoyFilter. From it istiod makes an Envoy wasm filter whose name is
-# `<namespace>.<metadata.name>`, whose root_id is pluginName, with no vm_id, the V8 runtime,
-# and pluginConfig handed to the filter as one line of JSON (keys sorted, numbers as
-# doubles); without a `phase` it goes last among the inbound filters, before the router.
-# In namespace default the sidecar then logs
-#   wasm log default.${name} ${root_id}: request header --> ...
-# A test runs that filter in Envoy 1.40.0.
-# Apply this file or envoyfilter.yaml, not both: with both the filter runs twice.
-#
-# url: file:// reads the module from the ConfigMap mount of httpbin.yaml. Without the
-# ConfigMap, publish the module as an OCI image (a `FROM scratch` image holding
-# `plugin.wasm`) and use `url: oci://<registry>/<repository>:<tag>`: the Istio agent pulls it
-# (see imagePullPolicy, imagePullSecret). Pin a remote module with
-# `sha256: <hex SHA-256 of the .wasm>`; it is checked for oci:// and http(s):// modules only.
-apiVersion: extensions.istio.io/v1alpha1
-kind: WasmPlugin
-metadata:
-  name: ${name}
-spec:
-  selector:
-    matchLabels:
-      app: ${app}
-  # Inbound only, like the EnvoyFilter's SIDECAR_INBOUND (the default is both directions).
-  match:
-  - mode: SERVER
-  url: ${url}
-  pluginName: ${root_id}
-  # envoy.yaml's failure_policy (FAIL_CLOSED is FAIL_CLOSE here); README "Failure policy".
-  failStrategy: ${fail_strategy}
-  # envoy.yaml's plugin configuration.
-  pluginConfig:${plugin_config}
-"#;
 
 /// Replaces every `${key}` of `template` by its value in one pass; a line that is only a hole
 /// (after its key) whose value is empty is dropped. Fails on a hole without a value.
