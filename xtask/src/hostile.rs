@@ -78,10 +78,8 @@ pub fn random_seed() -> u64 {
 pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) -> Result<Summary> {
     let secrets = Secrets::random();
     let except = |names: &[String], left_out: &[&str]| -> Vec<String> {
-        let kept = names
-            .iter()
-            .filter(|n| !left_out.iter().any(|l| l.eq_ignore_ascii_case(n)));
-        kept.cloned().collect()
+        let kept = |n: &&String| !left_out.iter().any(|l| l.eq_ignore_ascii_case(n));
+        names.iter().filter(kept).cloned().collect()
     };
     // The configured redacted names beyond the always redacted ones; and the names the
     // generator puts secrets in (set-cookie comes from httpbin's responses instead).
@@ -138,10 +136,8 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
 /// with the filter's line for its first header.
 fn note_fixed(summary: &mut Summary, case: &Case, outcome: &Outcome) {
     let first = case.headers.first();
-    let logged = first.and_then(|h| {
-        let name = h.lower_name();
-        outcome.request_lines.iter().find(|(n, _)| *n == name)
-    });
+    let lines = &outcome.request_lines;
+    let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
     let hex = case.label.strip_prefix("fixed bytes: byte 0x");
     let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) else {
         summary.fixed.push(FixedOutcome {
@@ -170,7 +166,7 @@ pub fn run(args: &Args) -> Result<i32> {
     step.done(&format!("{} ({} bytes)", built.path.display(), built.bytes));
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
 
     let version = tools.envoy_version().to_string();
     let step = Step::start("start", &format!("httpbin and Envoy {version}"));
@@ -183,13 +179,10 @@ pub fn run(args: &Args) -> Result<i32> {
         stack.envoy.log().display()
     ));
     let seed = args.seed.unwrap_or_else(random_seed);
+    let fixed_first = (!args.no_fixed).then_some("the fixed cases, then ");
     eprintln!(
         "hostile: {}{} generated requests, seed {seed}; each followed by a normal probe request",
-        if args.no_fixed {
-            ""
-        } else {
-            "the fixed cases, then "
-        },
+        fixed_first.unwrap_or_default(),
         args.requests
     );
     let options = Options {
@@ -203,14 +196,12 @@ pub fn run(args: &Args) -> Result<i32> {
     if summary.passed() {
         return Ok(0);
     }
-    let envoy_arg = match &args.envoy.envoy {
-        Some(version) => format!(" --envoy {version}"),
-        None => String::new(),
-    };
+    let envoy_arg = args.envoy.envoy.as_ref().map(|v| format!(" --envoy {v}"));
     eprintln!(
-        "reproduce: cargo xtask hostile --requests {} --seed {seed}{}{envoy_arg} (Envoy {version}'s log: {})",
+        "reproduce: cargo xtask hostile --requests {} --seed {seed}{}{} (Envoy {version}'s log: {})",
         args.requests,
         if args.no_fixed { " --no-fixed" } else { "" },
+        envoy_arg.unwrap_or_default(),
         stack.envoy.log().display()
     );
     Ok(1)

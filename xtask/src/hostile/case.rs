@@ -66,15 +66,12 @@ impl Case {
 
     /// The headers Envoy should pass on to the filter, in order (the set ones included).
     pub fn expected_headers(&self) -> Vec<(String, Vec<u8>)> {
-        if let Some(given) = &self.passed_on {
-            return given.clone();
-        }
-        let sent: Vec<(String, Vec<u8>)> = self
+        let sent = self
             .headers
             .iter()
-            .map(|h| (h.lower_name(), h.value.clone()))
-            .collect();
-        reference::envoy_headers(&sent)
+            .map(|h| (h.lower_name(), h.value.clone()));
+        let modelled = || reference::envoy_headers(&sent.collect::<Vec<_>>());
+        self.passed_on.clone().unwrap_or_else(modelled)
     }
 
     /// The request, byte for byte: `GET path HTTP/1.1`, `host`, `connection: close`, the id,

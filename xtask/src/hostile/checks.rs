@@ -104,12 +104,14 @@ fn describe_5xx(response: &Response) -> String {
     if response.status == 503 && response.body.is_empty() {
         "503 with an empty body: the filter trapped (FAIL_CLOSED)".into()
     } else {
-        format!(
-            "{}: {}",
-            response.status,
-            response.text().chars().take(200).collect::<String>()
-        )
+        brief(response)
     }
+}
+
+/// The status and the start of the body.
+pub fn brief(response: &Response) -> String {
+    let text: String = response.text().chars().take(200).collect();
+    format!("{}: {text}", response.status)
 }
 
 #[cfg(test)]

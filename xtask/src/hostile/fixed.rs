@@ -25,9 +25,20 @@ fn one(label: &str, name: &str, value: impl Into<Vec<u8>>) -> Case {
     Case::new(label, "/headers", vec![Header::new(name, value)])
 }
 
+/// `(label, value)` pairs, the values text or bytes.
+type Values<'a> = [(&'a str, &'a dyn AsRef<[u8]>)];
+
 /// One case per `(label, value)`, each sending the value in header `name`.
-fn values(name: &str, list: &[(&str, &[u8])]) -> Vec<Case> {
-    list.iter().map(|(label, v)| one(label, name, *v)).collect()
+fn values(name: &str, list: &Values) -> Vec<Case> {
+    list.iter()
+        .map(|(label, v)| one(label, name, v.as_ref()))
+        .collect()
+}
+
+/// A `GET /headers` with these headers, `(name, value)`.
+fn headers(label: &str, list: &[(&str, &str)]) -> Case {
+    let headers = list.iter().map(|(n, v)| Header::new(*n, *v)).collect();
+    Case::new(label, "/headers", headers)
 }
 
 /// A `GET target` without headers.
@@ -47,7 +58,7 @@ fn passed_on(mut case: Case, headers: &[(&str, &str)]) -> Case {
 /// Non-UTF-8 values, Unicode that reorders or splits text, escape look-alikes.
 fn text_cases() -> Vec<Case> {
     let all_high: Vec<u8> = (0x80..=0xFFu8).collect();
-    let bytes: &[(&str, &[u8])] = &[
+    let bytes: &Values = &[
         ("non-utf8 ff fe", b"\xff\xfe"),
         ("non-utf8 every byte 0x80-0xff", &all_high),
         ("non-utf8 lone continuation", b"a\x80b\xbf"),
@@ -60,26 +71,17 @@ fn text_cases() -> Vec<Case> {
     let neighbours =
         "\u{A0}\u{61B}\u{61D}\u{200B}\u{200D}\u{2027}\u{202F}\u{2065}\u{206A}\u{FEFF}\u{FFFD}";
     let marks = "\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{200E}\u{200F}\u{061C}";
-    let text: &[(&str, &[u8])] = &[
-        ("utf8 text", "héllo wörld ✓ 𝄞 日本 😀".as_bytes()),
-        (
-            "utf8 C1 controls",
-            "\u{80}\u{85}\u{9B}[31m\u{9F}".as_bytes(),
-        ),
-        (
-            "utf8 bidi override",
-            "user\u{202E}gpj.exe\u{202C}".as_bytes(),
-        ),
-        ("utf8 bidi isolates and marks", marks.as_bytes()),
-        (
-            "utf8 line and paragraph separators",
-            "a\u{2028}b\u{2029}c".as_bytes(),
-        ),
-        ("utf8 neighbours of escaped ranges", neighbours.as_bytes()),
+    let text: &Values = &[
+        ("utf8 text", &"héllo wörld ✓ 𝄞 日本 😀"),
+        ("utf8 C1 controls", &"\u{80}\u{85}\u{9B}[31m\u{9F}"),
+        ("utf8 bidi override", &"user\u{202E}gpj.exe\u{202C}"),
+        ("utf8 bidi isolates and marks", &marks),
+        ("utf8 line and paragraph separators", &"a\u{2028}b\u{2029}c"),
+        ("utf8 neighbours of escaped ranges", &neighbours),
         ("escape look-alikes", br"\x41 \u{0085} \n \\ \t \"),
         ("redacted look-alike", b"[redacted]"),
         ("truncated look-alike", b"abc ... [truncated: 3 of 9 bytes]"),
-        ("forged line without a break", FORGED_LINE.as_bytes()),
+        ("forged line without a break", &FORGED_LINE),
         ("ansi escape as text", br"\e[2J\033[31m"),
     ];
     [values("x-bytes", bytes), values("x-text", text)].concat()
@@ -92,15 +94,13 @@ fn shape_cases() -> Vec<Case> {
     bare.separator = b":".to_vec();
     let mut tabbed = Header::new("x-tabbed", "value");
     tabbed.separator = b":\t".to_vec();
-    let headers = |list: &[(&str, &str)]| list.iter().map(|(n, v)| Header::new(*n, *v)).collect();
-    let mut cases = values(
-        "x-tab",
-        &[
-            ("tab inside", b"a\tb\t\tc"),
-            ("tabs and spaces around", b" \t a b \t "),
-            ("only tabs", b"\t\t"),
-        ],
-    );
+    let tabs: &Values = &[
+        ("tab inside", b"a\tb\t\tc"),
+        ("tabs and spaces around", b" \t a b \t "),
+        ("only tabs", b"\t\t"),
+    ];
+    let repeated = (0..10).map(|i| Header::new("x-repeat", format!("v{i}")));
+    let mut cases = values("x-tab", tabs);
     cases.extend([
         one("only spaces", "x-space", "     "),
         Case::new(
@@ -108,28 +108,20 @@ fn shape_cases() -> Vec<Case> {
             "/headers",
             vec![bare, Header::new("x-empty", ""), tabbed],
         ),
-        Case::new(
-            "repeated header",
-            "/headers",
-            (0..10)
-                .map(|i| Header::new("x-repeat", format!("v{i}")))
-                .collect(),
-        ),
-        Case::new(
+        Case::new("repeated header", "/headers", repeated.collect()),
+        headers(
             "repeated header in odd case",
-            "/headers",
-            headers(&[("X-Rep", "1"), ("x-REP", "2"), ("x-rep", "3")]),
+            &[("X-Rep", "1"), ("x-REP", "2"), ("x-rep", "3")],
         ),
-        Case::new(
+        headers(
             "names in odd case",
-            "/headers",
-            headers(&[
+            &[
                 ("X-ODD-CASE", "1"),
                 ("x-OdD-cAsE-2", "2"),
                 ("ACCEPT-language", "en"),
                 ("X_Under_Score", "3"),
                 ("x-!#$%&'*+.^`|~", "token punctuation"),
-            ]),
+            ],
         ),
         one("the filter's own header sent by the client", "test", "evil"),
         one(
@@ -147,27 +139,33 @@ fn shape_cases() -> Vec<Case> {
 /// break or forge a line.
 fn control_cases() -> Vec<Case> {
     let forge = |brk: &str| [brk, FORGED_LINE].concat();
-    let mut cases = [
-        values(
-            "x-ctl",
-            &[
-                ("NUL inside", b"a\x00b"),
-                ("NUL at the end", b"ab\x00"),
-                ("ESC sequence", b"\x1b[31mred\x1b[0m"),
-                ("DEL", b"a\x7f"),
-            ],
+    let ctl: &Values = &[
+        ("NUL inside", b"a\x00b"),
+        ("NUL at the end", b"ab\x00"),
+        ("ESC sequence", b"\x1b[31mred\x1b[0m"),
+        ("DEL", b"a\x7f"),
+    ];
+    let crlf: &Values = &[
+        ("bare CR inside", b"a\rb"),
+        ("bare CR at the end", b"ab\r"),
+        ("bare LF inside", b"a\nb"),
+    ];
+    let folds: &Values = &[
+        ("obs-fold CRLF space", b"a\r\n b"),
+        ("obs-fold CRLF tab", b"a\r\n\tb"),
+    ];
+    let forged: &Values = &[
+        ("CR then a forged line", &forge("a\r")),
+        ("LF then a forged line", &forge("a\n")),
+        ("CRLF then a forged line", &forge("a\r\n")),
+        ("obs-fold then a forged line", &forge("a\r\n ")),
+        (
+            "CRLF then a forged message",
+            b"a\r\nrequest header --> x-hostile-forged: 1",
         ),
-        values(
-            "x-crlf",
-            &[
-                ("bare CR inside", b"a\rb"),
-                ("bare CR at the end", b"ab\r"),
-                ("bare LF inside", b"a\nb"),
-            ],
-        ),
-    ]
-    .concat();
-    cases.extend([
+    ];
+    // Line breaks that make other header lines: what Envoy passes on is given.
+    let made_lines = [
         passed_on(
             one(
                 "bare LF making a second header line",
@@ -181,34 +179,17 @@ fn control_cases() -> Vec<Case> {
             &[("x-crlf", "a")],
         ),
         passed_on(
-            Case::new(
+            headers(
                 "bare LF, then CRLF: the headers end there",
-                "/headers",
-                vec![Header::new("x-crlf", "a\n"), Header::new("x-after", "c")],
+                &[("x-crlf", "a\n"), ("x-after", "c")],
             ),
             &[("x-crlf", "a")],
         ),
-    ]);
-    cases.extend(values(
-        "x-crlf",
-        &[
-            ("obs-fold CRLF space", b"a\r\n b"),
-            ("obs-fold CRLF tab", b"a\r\n\tb"),
-        ],
-    ));
-    cases.extend(values(
-        "x-forge",
-        &[
-            ("CR then a forged line", forge("a\r").as_bytes()),
-            ("LF then a forged line", forge("a\n").as_bytes()),
-            ("CRLF then a forged line", forge("a\r\n").as_bytes()),
-            ("obs-fold then a forged line", forge("a\r\n ").as_bytes()),
-            (
-                "CRLF then a forged message",
-                b"a\r\nrequest header --> x-hostile-forged: 1",
-            ),
-        ],
-    ));
+    ];
+    let mut cases = [values("x-ctl", ctl), values("x-crlf", crlf)].concat();
+    cases.extend(made_lines);
+    cases.extend(values("x-crlf", folds));
+    cases.extend(values("x-forge", forged));
     let names = [
         ("control byte in a name", "x-bad\x01name"),
         ("space in a name", "x bad"),
@@ -222,41 +203,27 @@ fn control_cases() -> Vec<Case> {
 /// headers per request (the host and connection lines count).
 fn limit_cases() -> Vec<Case> {
     let a = |n: usize| "a".repeat(n);
-    let mut cases = values(
-        "x-long",
-        &[
-            ("value of 1023 bytes", a(1023).as_bytes()),
-            ("value of 1024 bytes", a(1024).as_bytes()),
-            ("value of 1025 bytes", a(1025).as_bytes()),
-            (
-                "2-byte character across the cut",
-                (a(1023) + "éé").as_bytes(),
-            ),
-            (
-                "3-byte character across the cut",
-                (a(1022) + "€€").as_bytes(),
-            ),
-            (
-                "4-byte character across the cut",
-                (a(1021) + "𝄞𝄞").as_bytes(),
-            ),
-            (
-                "invalid UTF-8 across the cut",
-                &[a(1023).as_bytes(), b"\xe2\x82\xe2\x82"].concat(),
-            ),
-            ("escapes across the cut", &[0x80; 1100]),
-            (
-                "value of 8 KiB (httpbin's limit)",
-                "b".repeat(8 * 1024).as_bytes(),
-            ),
-            ("value of 59 KiB", "c".repeat(59 * 1024).as_bytes()),
-            ("value of 59 KiB of high bytes", &[0xFF; 59 * 1024]),
-            (
-                "value of 61 KiB (over Envoy's 60 KiB)",
-                "d".repeat(61 * 1024).as_bytes(),
-            ),
-        ],
-    );
+    let long: &Values = &[
+        ("value of 1023 bytes", &a(1023)),
+        ("value of 1024 bytes", &a(1024)),
+        ("value of 1025 bytes", &a(1025)),
+        ("2-byte character across the cut", &(a(1023) + "éé")),
+        ("3-byte character across the cut", &(a(1022) + "€€")),
+        ("4-byte character across the cut", &(a(1021) + "𝄞𝄞")),
+        (
+            "invalid UTF-8 across the cut",
+            &[a(1023).as_bytes(), b"\xe2\x82\xe2\x82"].concat(),
+        ),
+        ("escapes across the cut", &[0x80; 1100]),
+        ("value of 8 KiB (httpbin's limit)", &"b".repeat(8 * 1024)),
+        ("value of 59 KiB", &"c".repeat(59 * 1024)),
+        ("value of 59 KiB of high bytes", &[0xFF; 59 * 1024]),
+        (
+            "value of 61 KiB (over Envoy's 60 KiB)",
+            &"d".repeat(61 * 1024),
+        ),
+    ];
+    let mut cases = values("x-long", long);
     let (small, large) = ("s".repeat(640), "s".repeat(700));
     let many = [
         ("97 headers (100 with host, connection, id)", 97, "v"),
@@ -276,19 +243,16 @@ fn limit_cases() -> Vec<Case> {
 /// in `set-cookie` from httpbin (the secret percent-encoded in the path, decoded in the header).
 pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
     let t = &secrets.token;
-    let raw = [
-        b"\xff\t",
-        format!("{t}-raw").as_bytes(),
-        b"\x85\xe2\x80\xae",
-    ]
-    .concat();
-    let long = "x".repeat(3000);
-    let mut cases = vec![
-        one(
-            "authorization: Bearer",
-            "authorization",
-            format!("Bearer {t}-bearer"),
-        ),
+    let raw = format!("{t}-raw");
+    let raw = [b"\xff\t", raw.as_bytes(), b"\x85\xe2\x80\xae"].concat();
+    let long = format!("Bearer {t}-long{}", "x".repeat(3000));
+    let authorization: &Values = &[
+        ("authorization: Bearer", &format!("Bearer {t}-bearer")),
+        ("secret with raw bytes", &raw),
+        ("secret longer than the cut", &long),
+    ];
+    let mut cases = values("authorization", authorization);
+    cases.extend([
         one(
             "authorization: Basic, odd case",
             "AuThOrIzAtIoN",
@@ -304,47 +268,36 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
             "cookie",
             format!("session={t}-cookie; theme=dark"),
         ),
-        Case::new(
+        headers(
             "repeated cookies",
-            "/headers",
-            vec![
-                Header::new("Cookie", format!("a={t}-c1")),
-                Header::new("COOKIE", format!("b={t}-c2")),
+            &[
+                ("Cookie", &format!("a={t}-c1")),
+                ("COOKIE", &format!("b={t}-c2")),
             ],
-        ),
-        one("secret with raw bytes", "authorization", raw),
-        one(
-            "secret longer than the cut",
-            "authorization",
-            format!("Bearer {t}-long{long}"),
         ),
         one(
             "set-cookie sent in a request",
             "set-cookie",
             format!("id={t}-req"),
         ),
-    ];
+    ]);
     for name in redacted_extra {
         let label = format!("configured redacted header {name}");
         cases.push(one(&label, name, format!("{t}-configured")));
     }
-    let encode = |text: String| percent_encode_all(text.as_bytes());
+    // The secrets percent-encoded in the path: httpbin decodes them into its set-cookie.
+    let encode = |text: &str| percent_encode_all(text.as_bytes());
+    let sid = encode(&format!("sid={t}-rh1; Path=/; HttpOnly"));
+    let other = encode(&format!("other={t}-rh2"));
+    let session = encode(&format!("{t}-cs"));
     let set_cookie = [
         (
             "set-cookie from httpbin /response-headers",
-            format!(
-                "/response-headers?set-cookie={}&Set-Cookie={}",
-                encode(format!("sid={t}-rh1; Path=/; HttpOnly")),
-                encode(format!("other={t}-rh2"))
-            ),
+            format!("/response-headers?set-cookie={sid}&Set-Cookie={other}"),
         ),
         (
             "set-cookie from httpbin /cookies/set",
-            format!(
-                "/cookies/set?{}={}",
-                encode("session".into()),
-                encode(format!("{t}-cs"))
-            ),
+            format!("/cookies/set?{}={session}", encode("session")),
         ),
     ];
     cases.extend(set_cookie.map(|(label, target)| Case {

@@ -216,22 +216,17 @@ pub fn corpus(
     secrets: &Secrets,
     redacted: &[String],
 ) -> impl Iterator<Item = Case> + use<> {
-    let mut key = [0u8; 32];
-    for (i, chunk) in key.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(
-            &(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes(),
-        );
-    }
+    let key: Vec<u8> = (0..4u64)
+        .flat_map(|i| (seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes())
+        .collect();
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = request(redacted.to_vec(), secrets);
     (0..).map(move |index| {
         let tree = strategy.new_tree(&mut runner);
-        let case = tree.map_or_else(|_| Case::new("", "/headers", Vec::new()), |t| t.current());
-        Case {
-            label: format!("generated #{index} (seed {seed})"),
-            ..case
-        }
+        let mut case = tree.map_or_else(|_| Case::new("", "/headers", Vec::new()), |t| t.current());
+        case.label = format!("generated #{index} (seed {seed})");
+        case
     })
 }
 

@@ -75,10 +75,8 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
         return Ok(None);
     }
     let text = std::str::from_utf8(raw).map_err(|e| {
-        format!(
-            "a filter line that is not valid UTF-8 (byte {} is not)",
-            e.valid_up_to()
-        )
+        let at = e.valid_up_to();
+        format!("a filter line that is not valid UTF-8 (byte {at} is not)")
     })?;
     if let Some((at, c)) = reference::unsafe_char(text) {
         return Err(format!(

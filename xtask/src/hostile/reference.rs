@@ -81,18 +81,15 @@ pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(sent.len());
     for (name, value) in sent {
         let value = envoy_value(value);
-        let first = COALESCED
-            .contains(&name.as_str())
-            .then(|| out.iter_mut().find(|(n, _)| n == name))
-            .flatten();
-        match first {
-            Some((_, joined)) if !value.is_empty() => {
-                if !joined.is_empty() {
+        let coalesced = COALESCED.contains(&name.as_str());
+        match out.iter_mut().find(|(n, _)| coalesced && n == name) {
+            // An empty value adds nothing, not even a comma.
+            Some((_, joined)) => {
+                if !joined.is_empty() && !value.is_empty() {
                     joined.push(b',');
                 }
                 joined.extend_from_slice(&value);
             }
-            Some(_) => {}
             None => out.push((name.clone(), value)),
         }
     }
@@ -158,17 +155,11 @@ pub fn unicode_set(class: &str) -> Vec<(char, char)> {
 /// How many bytes of `value` the log shows when it is longer than `max`: `max`, moved back to
 /// the start of a well-formed character that would straddle it.
 pub fn shown_bytes(value: &[u8], max: usize) -> usize {
-    if value.len() <= max {
-        return value.len();
-    }
-    let mut at = 0;
-    for width in units(value).map(|unit| unit.map_or(1, char::len_utf8)) {
-        if at + width > max {
-            break;
-        }
-        at += width;
-    }
-    at
+    let ends = units(value).scan(0, |end, unit| {
+        *end += unit.map_or(1, char::len_utf8);
+        Some(*end)
+    });
+    ends.take_while(|&end| end <= max).last().unwrap_or(0)
 }
 
 /// The logged form of a (non-redacted) value: escaped, and past `max` bytes cut with
@@ -203,12 +194,10 @@ pub fn expected_target(target: &[u8], max: usize, secret: &[String]) -> String {
 /// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
 fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
     let shown = shown_bytes(value, max);
+    let total = value.len();
     let mut out = show(&value[..shown]);
-    if shown < value.len() {
-        out.push_str(&format!(
-            " ... [truncated: {shown} of {} bytes]",
-            value.len()
-        ));
+    if shown < total {
+        out += &format!(" ... [truncated: {shown} of {total} bytes]");
     }
     out
 }

@@ -14,7 +14,7 @@ use smoke::envoy::log::{self as envoy_log, Event, Stream, WasmLine};
 use smoke::envoy::log::{group_streams, is_access_line, streams_with};
 
 use super::case::{Case, ID_HEADER};
-use super::checks::check_request;
+use super::checks::{brief, check_request};
 use super::log::{LogReader, classify};
 use super::secrets::Secrets;
 use super::stream_lines::Expectations;
@@ -95,13 +95,13 @@ impl Suite {
         self.record(&name, case, &id, verdict);
         let mut probe_verdict =
             check_request(&self.expect, &probe, &probe_id, &probe_response, &streams);
-        let probe_passed =
-            probe_verdict.fate == Fate::Reached(200) && probe_verdict.problems.is_empty();
         if probe_verdict.fate != Fate::Reached(200) {
-            let got = format!("{:?} {}", probe_verdict.fate, brief(&probe_response));
+            let answer = probe_response.as_ref().map_or_else(Clone::clone, brief);
+            let got = format!("{:?} {answer}", probe_verdict.fate);
             let expected = "the next normal request passes: 200 through the filter";
             probe_verdict.fail(expected, got, &[]);
         }
+        let probe_passed = probe_verdict.problems.is_empty();
         let probe_name = format!("{name}: the probe after it");
         self.record(&probe_name, &probe, &probe_id, probe_verdict);
         // A request Envoy refuses still gets a filter context: the filter logs its lone
@@ -227,9 +227,8 @@ impl Suite {
     }
 
     fn fail_on_line(&mut self, request: &str, expected: &str, got: &str, raw: &[u8]) {
-        let line = String::from_utf8_lossy(raw).into_owned();
-        self.summary
-            .fail(request, None, problem(expected, got, &[line]));
+        let problem = problem(expected, got, &[String::from_utf8_lossy(raw).into_owned()]);
+        self.summary.fail(request, None, problem);
     }
 
     /// Records what the checks of `case`, tagged `id`, found.
@@ -263,16 +262,5 @@ impl Suite {
         }
         self.summary.elapsed = self.started.elapsed();
         Ok(self.summary)
-    }
-}
-
-fn brief(response: &Result<http::Response, String>) -> String {
-    match response {
-        Ok(r) => format!(
-            "{} {}",
-            r.status,
-            r.text().chars().take(120).collect::<String>()
-        ),
-        Err(e) => e.clone(),
     }
 }

@@ -192,10 +192,7 @@ impl Summary {
 
     /// The figures, the tables and every failure with EXPECTED, GOT and the log lines.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        if !self.bytes.is_empty() {
-            out.push_str(&self.byte_table());
-        }
+        let mut out = self.byte_table();
         if !self.fixed.is_empty() {
             out.push_str(&self.fixed_table());
         }
@@ -236,15 +233,10 @@ fn around_difference(expected: &str, got: &str) -> (String, String) {
     let start = at.saturating_sub(80);
     let window = |text: &[char]| {
         let end = (start + 200).min(text.len());
-        let mut out = String::new();
-        if start > 0 {
-            out.push_str(&format!("…({start} chars) "));
-        }
-        out.extend(&text[start.min(text.len())..end]);
-        if end < text.len() {
-            out.push_str(&format!(" …({} more chars)", text.len() - end));
-        }
-        out
+        let shown: String = text[start.min(end)..end].iter().collect();
+        let before = (start > 0).then(|| format!("…({start} chars) "));
+        let after = (end < text.len()).then(|| format!(" …({} more chars)", text.len() - end));
+        [before.unwrap_or_default(), shown, after.unwrap_or_default()].concat()
     };
     (
         window(&e),
