@@ -11,10 +11,12 @@ pub mod status {
 }
 
 /// Envoy's log levels for wasm (`proxy_get_log_level`, `proxy_log`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     Trace = 0,
     Debug = 1,
+    /// Envoy's default.
+    #[default]
     Info = 2,
     Warn = 3,
     Error = 4,
@@ -24,15 +26,10 @@ pub enum LogLevel {
 impl LogLevel {
     /// The level a module passed to `proxy_log`, if it is one.
     pub fn from_u32(level: u32) -> Option<LogLevel> {
-        Some(match level {
-            0 => LogLevel::Trace,
-            1 => LogLevel::Debug,
-            2 => LogLevel::Info,
-            3 => LogLevel::Warn,
-            4 => LogLevel::Error,
-            5 => LogLevel::Critical,
-            _ => return None,
-        })
+        use LogLevel::*;
+        [Trace, Debug, Info, Warn, Error, Critical]
+            .get(level as usize)
+            .copied()
     }
 }
 

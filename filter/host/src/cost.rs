@@ -142,8 +142,7 @@ pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64,
     let mut vm = Vm::new(wasm, HostState::new(level, config))?;
     if !vm.start()? {
         bail!(
-            "{} refused the plugin configuration: {:?}",
-            wasm.path().display(),
+            "the module refused the plugin configuration: {:?}",
             vm.state().log
         );
     }

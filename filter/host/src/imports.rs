@@ -1,198 +1,21 @@
 //! The host functions: the proxy-wasm calls the filter, the SDK's dispatcher and the benchmark
 //! baselines make (as Envoy answers them), the four WASI imports of a `wasm32-wasip1` module,
-//! and a stub for every other import, which records the call and answers `Unimplemented`.
+//! and for every other import a stub that records the call and answers `Unimplemented`.
 //!
 //! Every call is counted by name in [`HostState::calls`]; a name in [`HostState::failing`]
 //! returns that status and does nothing, as a host under trouble would.
 
-use std::collections::BTreeSet;
+use std::io::Write as _;
 
 use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, format_err};
 
 use crate::abi::{LogLevel, buffer_type, serialize_map, status};
 use crate::state::{HostState, LogLine};
 
-/// A linker with every import of `module` defined.
+/// A linker with every import of `module` defined, each answered by [`answer`].
 pub fn linker(module: &Module) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(module.engine());
-    let mut defined = BTreeSet::new();
-    let mut env = |name: &'static str| {
-        defined.insert(("env", name));
-        name
-    };
-
-    linker.func_wrap(
-        "env",
-        env("proxy_log"),
-        |mut caller: Caller<'_, HostState>, level: u32, data: u32, size: u32| -> Result<u32> {
-            if let Some(failed) = enter(&mut caller, "proxy_log") {
-                return Ok(failed);
-            }
-            let message = read(&mut caller, data, size)?;
-            let level = LogLevel::from_u32(level);
-            caller.data_mut().log.push(LogLine { level, message });
-            Ok(status::OK)
-        },
-    )?;
-    linker.func_wrap(
-        "env",
-        env("proxy_get_log_level"),
-        |mut caller: Caller<'_, HostState>, return_level: u32| -> Result<u32> {
-            if let Some(failed) = enter(&mut caller, "proxy_get_log_level") {
-                return Ok(failed);
-            }
-            let level = caller.data().log_level as u32;
-            write(&mut caller, return_level, &level.to_le_bytes())?;
-            Ok(status::OK)
-        },
-    )?;
-    linker.func_wrap(
-        "env",
-        env("proxy_get_buffer_bytes"),
-        |mut caller: Caller<'_, HostState>,
-         buffer: u32,
-         start: u32,
-         max_size: u32,
-         return_data: u32,
-         return_size: u32|
-         -> Result<u32> {
-            if let Some(failed) = enter(&mut caller, "proxy_get_buffer_bytes") {
-                return Ok(failed);
-            }
-            let bytes = match buffer {
-                buffer_type::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
-                buffer_type::VM_CONFIGURATION => Vec::new(),
-                _ => return Ok(status::NOT_FOUND),
-            };
-            let start = start as usize;
-            if start > bytes.len() {
-                return Ok(status::BAD_ARGUMENT);
-            }
-            let end = bytes.len().min(start.saturating_add(max_size as usize));
-            // As proxy-wasm-cpp-host: nothing to copy is Ok with the return pointers untouched.
-            if end > start {
-                hand_over(&mut caller, &bytes[start..end], return_data, return_size)?;
-            }
-            Ok(status::OK)
-        },
-    )?;
-    linker.func_wrap(
-        "env",
-        env("proxy_get_header_map_pairs"),
-        |mut caller: Caller<'_, HostState>,
-         map: u32,
-         return_data: u32,
-         return_size: u32|
-         -> Result<u32> {
-            if let Some(failed) = enter(&mut caller, "proxy_get_header_map_pairs") {
-                return Ok(failed);
-            }
-            let Some(headers) = caller.data_mut().map_mut(map) else {
-                return Ok(status::BAD_ARGUMENT);
-            };
-            let serialized = serialize_map(headers);
-            hand_over(&mut caller, &serialized, return_data, return_size)?;
-            caller.data_mut().maps_read.push(serialized);
-            Ok(status::OK)
-        },
-    )?;
-    for (name, replace) in [
-        (env("proxy_replace_header_map_value"), true),
-        (env("proxy_add_header_map_value"), false),
-    ] {
-        linker.func_wrap(
-            "env",
-            name,
-            move |mut caller: Caller<'_, HostState>,
-                  map: u32,
-                  name_data: u32,
-                  name_size: u32,
-                  value_data: u32,
-                  value_size: u32|
-                  -> Result<u32> {
-                if let Some(failed) = enter(&mut caller, name) {
-                    return Ok(failed);
-                }
-                let key = read(&mut caller, name_data, name_size)?.to_ascii_lowercase();
-                let value = read(&mut caller, value_data, value_size)?;
-                let Some(headers) = caller.data_mut().map_mut(map) else {
-                    return Ok(status::BAD_ARGUMENT);
-                };
-                // Envoy's `setCopy` (replace) removes every entry of the name, then appends.
-                if replace {
-                    headers.retain(|(n, _)| *n != key);
-                }
-                headers.push((key, value));
-                Ok(status::OK)
-            },
-        )?;
-    }
-
-    let mut wasi = |name: &'static str| {
-        defined.insert(("wasi_snapshot_preview1", name));
-        name
-    };
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        wasi("fd_write"),
-        |mut caller: Caller<'_, HostState>,
-         fd: u32,
-         iovs: u32,
-         iovs_len: u32,
-         return_written: u32|
-         -> Result<u32> {
-            if let Some(failed) = enter(&mut caller, "fd_write") {
-                return Ok(failed);
-            }
-            const BADF: u32 = 8;
-            if fd != 1 && fd != 2 {
-                return Ok(BADF);
-            }
-            let mut written = 0u32;
-            for i in 0..iovs_len {
-                let iov = read(&mut caller, iovs + 8 * i, 8)?;
-                let word = |at: usize| {
-                    u32::from_le_bytes([iov[at], iov[at + 1], iov[at + 2], iov[at + 3]])
-                };
-                let bytes = read(&mut caller, word(0), word(4))?;
-                written += bytes.len() as u32;
-                caller.data_mut().output.extend_from_slice(&bytes);
-            }
-            write(&mut caller, return_written, &written.to_le_bytes())?;
-            Ok(0)
-        },
-    )?;
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        wasi("environ_sizes_get"),
-        |mut caller: Caller<'_, HostState>, return_count: u32, return_size: u32| -> Result<u32> {
-            enter(&mut caller, "environ_sizes_get");
-            write(&mut caller, return_count, &0u32.to_le_bytes())?;
-            write(&mut caller, return_size, &0u32.to_le_bytes())?;
-            Ok(0)
-        },
-    )?;
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        wasi("environ_get"),
-        |mut caller: Caller<'_, HostState>, _environ: u32, _buffer: u32| -> Result<u32> {
-            enter(&mut caller, "environ_get");
-            Ok(0)
-        },
-    )?;
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        wasi("proc_exit"),
-        |mut caller: Caller<'_, HostState>, code: u32| -> Result<()> {
-            enter(&mut caller, "proc_exit");
-            bail!("the module called proc_exit({code})")
-        },
-    )?;
-
     for import in module.imports() {
-        if defined.contains(&(import.module(), import.name())) {
-            continue;
-        }
         let Some(ty) = import.ty().func().cloned() else {
             bail!(
                 "the module imports {}.{}, which is not a function: this host provides only functions",
@@ -205,11 +28,13 @@ pub fn linker(module: &Module) -> Result<Linker<HostState>> {
             import.module(),
             import.name(),
             ty,
-            move |mut caller, _params, results| {
-                enter(&mut caller, &name);
-                caller.data_mut().unexpected.push(name.clone());
+            move |mut caller, params, results| {
+                // A parameter that is not an i32 fits no signature `answer` knows: a stub.
+                let args: Option<Vec<u32>> =
+                    params.iter().map(|p| p.i32().map(|v| v as u32)).collect();
+                let status = answer(&mut caller, &name, args.as_deref().unwrap_or_default())?;
                 for result in results.iter_mut() {
-                    *result = Val::I32(status::UNIMPLEMENTED as i32);
+                    *result = Val::I32(status as i32);
                 }
                 Ok(())
             },
@@ -218,14 +43,87 @@ pub fn linker(module: &Module) -> Result<Linker<HostState>> {
     Ok(linker)
 }
 
-/// Records a call to `import`; the status to fail it with, if a test asked for that.
-fn enter(caller: &mut Caller<'_, HostState>, import: &str) -> Option<u32> {
-    let fuel = caller
-        .data()
-        .trace
-        .as_ref()
-        .and_then(|_| caller.get_fuel().ok());
-    caller.data_mut().enter(import, fuel)
+/// Answers the module's call of `import` with `args`: the status it returns (WASI's success,
+/// 0, is `Ok`'s number too).
+fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Result<u32> {
+    let fuel_left = caller.get_fuel()?;
+    if let Some(failed) = caller.data_mut().enter(import, fuel_left) {
+        return Ok(failed);
+    }
+    match (import, args) {
+        ("proxy_log", &[level, data, size]) => {
+            let message = read(caller, data, size)?;
+            let level = LogLevel::from_u32(level);
+            caller.data_mut().log.push(LogLine { level, message });
+        }
+        ("proxy_get_log_level", &[return_level]) => {
+            let level = caller.data().log_level as u32;
+            write(caller, return_level, &level.to_le_bytes())?;
+        }
+        ("proxy_get_buffer_bytes", &[buffer, start, max_size, return_data, return_size]) => {
+            let bytes = match buffer {
+                buffer_type::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
+                buffer_type::VM_CONFIGURATION => Vec::new(),
+                _ => return Ok(status::NOT_FOUND),
+            };
+            let Some(rest) = bytes.get(start as usize..) else {
+                return Ok(status::BAD_ARGUMENT);
+            };
+            let part = &rest[..rest.len().min(max_size as usize)];
+            // As proxy-wasm-cpp-host: nothing to copy is Ok with the return pointers untouched.
+            if !part.is_empty() {
+                hand_over(caller, part, return_data, return_size)?;
+            }
+        }
+        ("proxy_get_header_map_pairs", &[map, return_data, return_size]) => {
+            let Some(headers) = caller.data_mut().map_mut(map) else {
+                return Ok(status::BAD_ARGUMENT);
+            };
+            let serialized = serialize_map(headers);
+            hand_over(caller, &serialized, return_data, return_size)?;
+        }
+        (
+            "proxy_replace_header_map_value" | "proxy_add_header_map_value",
+            &[map, name_data, name_size, value_data, value_size],
+        ) => {
+            let key = read(caller, name_data, name_size)?.to_ascii_lowercase();
+            let value = read(caller, value_data, value_size)?;
+            let Some(headers) = caller.data_mut().map_mut(map) else {
+                return Ok(status::BAD_ARGUMENT);
+            };
+            // Envoy's `setCopy` (replace) removes every entry of the name, then appends.
+            if import == "proxy_replace_header_map_value" {
+                headers.retain(|(n, _)| *n != key);
+            }
+            headers.push((key, value));
+        }
+        // What the module writes to stdout or stderr (a panic's message) goes to stderr.
+        ("fd_write", &[fd, iovs, iovs_len, return_written]) => {
+            const BADF: u32 = 8;
+            if fd != 1 && fd != 2 {
+                return Ok(BADF);
+            }
+            let mut written = 0u32;
+            for iov in (0..iovs_len).map(|i| iovs + 8 * i) {
+                let (data, size) = (read_u32(caller, iov)?, read_u32(caller, iov + 4)?);
+                let bytes = read(caller, data, size)?;
+                written += bytes.len() as u32;
+                let _ = std::io::stderr().write_all(&bytes);
+            }
+            write(caller, return_written, &written.to_le_bytes())?;
+        }
+        ("environ_sizes_get", &[return_count, return_size]) => {
+            write(caller, return_count, &0u32.to_le_bytes())?;
+            write(caller, return_size, &0u32.to_le_bytes())?;
+        }
+        ("environ_get", &[_environ, _buffer]) => {}
+        ("proc_exit", &[code]) => bail!("the module called proc_exit({code})"),
+        _ => {
+            caller.data_mut().unexpected.push(import.to_string());
+            return Ok(status::UNIMPLEMENTED);
+        }
+    }
+    Ok(status::OK)
 }
 
 /// `size` bytes of the module's memory at `data`.
@@ -237,6 +135,13 @@ fn read(caller: &mut Caller<'_, HostState>, data: u32, size: u32) -> Result<Vec<
         .get(start..end)
         .map(<[u8]>::to_vec)
         .ok_or_else(|| format_err!("the module passed memory {start}..{end}, outside its memory"))
+}
+
+/// The u32 (little-endian) in the module's memory at `at`.
+fn read_u32(caller: &mut Caller<'_, HostState>, at: u32) -> Result<u32> {
+    let mut word = [0; 4];
+    word.copy_from_slice(&read(caller, at, 4)?);
+    Ok(u32::from_le_bytes(word))
 }
 
 /// Writes `bytes` into the module's memory at `at`.

@@ -23,7 +23,7 @@ impl LogLine {
 }
 
 /// The host side of one instance. Tests read and change it through `Vm::state`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HostState {
     /// What `proxy_get_log_level` answers: Envoy's level for the `wasm` logger.
     pub log_level: LogLevel,
@@ -33,21 +33,17 @@ pub struct HostState {
     pub request_headers: Headers,
     /// The response header map of the stream being run.
     pub response_headers: Headers,
-    /// Every `proxy_log` call, whatever its level (Envoy would print those at `log_level` or
-    /// above: see [`HostState::printed`]).
+    /// Every `proxy_log` call, whatever its level (Envoy prints those at `log_level` or above).
     pub log: Vec<LogLine>,
-    /// Every serialized map handed to the module by `proxy_get_header_map_pairs`, in order.
-    pub maps_read: Vec<Vec<u8>>,
-    /// How many times the module called each import (`proxy_log`, `fd_write`, ...).
+    /// How many times the module called each import (`proxy_log`, `fd_write`, ...) since the
+    /// current stream began (before the first: since the instance was created).
     pub calls: BTreeMap<String, u64>,
     /// Imports the host has no implementation for that the module called anyway.
     pub unexpected: Vec<String>,
     /// Host calls that fail: the import's name and the status it returns, doing nothing.
     pub failing: BTreeMap<String, u32>,
-    /// What the module wrote to stdout and stderr (WASI `fd_write`).
-    pub output: Vec<u8>,
-    /// When `Some`, every host call is appended with the fuel left at its start: the
-    /// instructions between two host calls are the difference (a profile by host call).
+    /// When `Some`, every host call and callback is appended with the fuel left at its start:
+    /// the instructions between two entries are the difference (a profile by host call).
     pub trace: Option<Vec<(String, u64)>>,
 }
 
@@ -57,38 +53,23 @@ impl HostState {
         HostState {
             log_level,
             plugin_configuration: plugin_configuration.to_vec(),
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-            log: Vec::new(),
-            maps_read: Vec::new(),
-            calls: BTreeMap::new(),
-            unexpected: Vec::new(),
-            failing: BTreeMap::new(),
-            output: Vec::new(),
-            trace: None,
+            ..HostState::default()
         }
-    }
-
-    /// The lines Envoy would print: those at the host's level or above.
-    pub fn printed(&self) -> impl Iterator<Item = &LogLine> {
-        self.log
-            .iter()
-            .filter(|line| line.level.is_some_and(|level| level >= self.log_level))
-    }
-
-    /// The number of calls to `import` so far.
-    pub fn calls_to(&self, import: &str) -> u64 {
-        self.calls.get(import).copied().unwrap_or(0)
     }
 
     /// Records a call to `import` (with the fuel left, when tracing); the status to fail it
     /// with, if a test asked for that.
-    pub(crate) fn enter(&mut self, import: &str, fuel_left: Option<u64>) -> Option<u32> {
-        if let (Some(trace), Some(fuel)) = (&mut self.trace, fuel_left) {
-            trace.push((import.to_string(), fuel));
-        }
+    pub(crate) fn enter(&mut self, import: &str, fuel_left: u64) -> Option<u32> {
+        self.traced(import, fuel_left);
         *self.calls.entry(import.to_string()).or_default() += 1;
         self.failing.get(import).copied()
+    }
+
+    /// Appends `what` to the trace, if there is one.
+    pub(crate) fn traced(&mut self, what: &str, fuel_left: u64) {
+        if let Some(trace) = &mut self.trace {
+            trace.push((what.to_string(), fuel_left));
+        }
     }
 
     /// The header map `map_type` names, if it is one this host has.

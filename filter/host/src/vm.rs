@@ -3,50 +3,32 @@
 //! (wasmtime's fuel: one unit per wasm operator, host calls excluded).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context as _, Result};
-use wasmtime::{Config, Engine, InstancePre, Module, Store, WasmParams, WasmResults};
+use wasmtime::error::Context as _;
+use wasmtime::{Config, Engine, InstancePre, Module, Result, Store, WasmParams, WasmResults};
 
 use crate::abi::{Headers, LogLevel};
 use crate::imports;
 use crate::state::{HostState, LogLine};
 
 /// The root context's id, as Envoy gives it.
-pub const ROOT_CONTEXT_ID: u32 = 1;
+const ROOT_CONTEXT_ID: u32 = 1;
 
-/// A module compiled for this host, ready to instantiate any number of times.
+/// A module compiled and linked for this host, ready to instantiate any number of times.
 #[derive(Clone)]
-pub struct Wasm {
-    path: PathBuf,
-    engine: Engine,
-    pre: InstancePre<HostState>,
-}
+pub struct Wasm(InstancePre<HostState>);
 
 impl Wasm {
     /// Compiles the module at `path` (a few hundred milliseconds for the filter).
     pub fn load(path: &Path) -> Result<Wasm> {
-        let mut config = Config::new();
-        config.consume_fuel(true);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let engine = Engine::new(Config::new().consume_fuel(true))?;
         let module = Module::from_file(&engine, path)
-            .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling the wasm module {}", path.display()))?;
-        let linker = imports::linker(&module).map_err(anyhow::Error::from)?;
-        let pre = linker
+        let pre = imports::linker(&module)?
             .instantiate_pre(&module)
-            .map_err(anyhow::Error::from)
             .with_context(|| format!("linking {}", path.display()))?;
-        Ok(Wasm {
-            path: path.to_path_buf(),
-            engine,
-            pre,
-        })
-    }
-
-    /// The module's file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Wasm(pre))
     }
 }
 
@@ -93,13 +75,9 @@ impl Stream {
 impl Vm {
     /// Instantiates `wasm` with `state` as the host and runs `_initialize`.
     pub fn new(wasm: &Wasm, state: HostState) -> Result<Vm> {
-        let mut store = Store::new(&wasm.engine, state);
-        store.set_fuel(u64::MAX).map_err(anyhow::Error::from)?;
-        let instance = wasm
-            .pre
-            .instantiate(&mut store)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("instantiating {}", wasm.path.display()))?;
+        let mut store = Store::new(wasm.0.module().engine(), state);
+        store.set_fuel(u64::MAX)?;
+        let instance = wasm.0.instantiate(&mut store)?;
         let mut vm = Vm {
             store,
             instance,
@@ -129,16 +107,17 @@ impl Vm {
     pub fn stream(&mut self, request: &Headers, response: &Headers) -> Result<Stream> {
         let id = self.next_context_id;
         self.next_context_id += 1;
-        let log_before = self.store.data().log.len();
-        let calls_before = self.store.data().calls.clone();
+        let log_before = self.state().log.len();
         let fuel_before = self.fuel_left()?;
-        self.store.data_mut().request_headers = request.clone();
-        self.store.data_mut().response_headers = Vec::new();
+        let state = self.state_mut();
+        state.calls.clear();
+        state.request_headers = request.clone();
+        state.response_headers = Vec::new();
 
         self.call::<(u32, u32), ()>("proxy_on_context_create", (id, ROOT_CONTEXT_ID))?;
         let count = request.len() as u32;
         self.call::<(u32, u32, u32), u32>("proxy_on_request_headers", (id, count, 1))?;
-        self.store.data_mut().response_headers = response.clone();
+        self.state_mut().response_headers = response.clone();
         let count = response.len() as u32;
         self.call::<(u32, u32, u32), u32>("proxy_on_response_headers", (id, count, 0))?;
         self.call::<(u32, u32, u32), u32>("proxy_on_response_body", (id, 3, 1))?;
@@ -147,18 +126,11 @@ impl Vm {
         self.call::<u32, ()>("proxy_on_delete", id)?;
 
         let instructions = fuel_before - self.fuel_left()?;
-        let state = self.store.data();
-        let mut calls = state.calls.clone();
-        for (name, before) in &calls_before {
-            if let Some(count) = calls.get_mut(name) {
-                *count -= before;
-            }
-        }
-        calls.retain(|_, count| *count > 0);
+        let state = self.state();
         Ok(Stream {
             id,
             log: state.log[log_before..].to_vec(),
-            calls,
+            calls: state.calls.clone(),
             instructions,
             request_headers: state.request_headers.clone(),
             response_headers: state.response_headers.clone(),
@@ -177,24 +149,18 @@ impl Vm {
 
     /// The fuel left: instructions it can still execute (it starts with `u64::MAX`).
     pub fn fuel_left(&self) -> Result<u64> {
-        self.store.get_fuel().map_err(anyhow::Error::from)
+        self.store.get_fuel()
     }
 
     /// Calls the export `name`; a trap is an error that names the export.
     fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, params: P) -> Result<R> {
-        if self.store.data().trace.is_some() {
-            let fuel = self.fuel_left()?;
-            if let Some(trace) = &mut self.store.data_mut().trace {
-                trace.push((format!("→ {name}"), fuel));
-            }
-        }
+        let fuel_left = self.fuel_left()?;
+        self.state_mut().traced(&format!("→ {name}"), fuel_left);
         let func = self
             .instance
             .get_typed_func::<P, R>(&mut self.store, name)
-            .map_err(anyhow::Error::from)
             .with_context(|| format!("the module's export `{name}`"))?;
         func.call(&mut self.store, params)
-            .map_err(anyhow::Error::from)
             .with_context(|| format!("the module trapped in `{name}`"))
     }
 }
