@@ -1,8 +1,8 @@
 //! The cost figure that doesn't wobble: wasm instructions the module executes per request
 //! (wasmtime's fuel, one unit per wasm operator; host calls are not counted), for the request
 //! of the Envoy benchmark (`cargo xtask bench`: wrk's `GET /bench`, answered by a
-//! `direct_response` of 3 bytes), for the same variants: the empty filter, this filter at info
-//! and at warning, the naive filter at info and at warning.
+//! `direct_response` of 3 bytes). The tests measure the benchmark's variants with it (the list
+//! is xtask's, `xtask/src/bench/variants.rs`) and print their [`table`].
 //!
 //! Every figure is the same on every run and every machine for the same modules: no clock,
 //! no randomness, no other process. The recorded [`Baseline`] is what a test compares with.
@@ -48,81 +48,6 @@ pub fn bench_response() -> Headers {
     ])
 }
 
-/// Which module a variant runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Module {
-    /// `filter/examples/bench_empty.rs`.
-    Empty,
-    /// `filter.wasm`.
-    Filter,
-    /// `filter/examples/bench_naive.rs`.
-    Naive,
-}
-
-/// One measured set-up.
-#[derive(Debug, Clone, Copy)]
-pub struct Variant {
-    /// As in the Envoy benchmark's table and the baseline file.
-    pub key: &'static str,
-    /// What a reader sees.
-    pub label: &'static str,
-    /// The module.
-    pub module: Module,
-    /// Envoy's `wasm` log level.
-    pub level: LogLevel,
-}
-
-/// The variants, in the Envoy benchmark's order (less "no wasm filter").
-pub const VARIANTS: [Variant; 5] = [
-    Variant {
-        key: "empty",
-        label: "empty wasm filter",
-        module: Module::Empty,
-        level: LogLevel::Info,
-    },
-    Variant {
-        key: "filter-info",
-        label: "this filter, wasm:info",
-        module: Module::Filter,
-        level: LogLevel::Info,
-    },
-    Variant {
-        key: "filter-warning",
-        label: "this filter, wasm:warning",
-        module: Module::Filter,
-        level: LogLevel::Warn,
-    },
-    Variant {
-        key: "naive-info",
-        label: "naive filter, wasm:info",
-        module: Module::Naive,
-        level: LogLevel::Info,
-    },
-    Variant {
-        key: "naive-warning",
-        label: "naive filter, wasm:warning",
-        module: Module::Naive,
-        level: LogLevel::Warn,
-    },
-];
-
-/// The compiled modules.
-pub struct Modules {
-    pub empty: Wasm,
-    pub filter: Wasm,
-    pub naive: Wasm,
-}
-
-impl Modules {
-    fn get(&self, module: Module) -> &Wasm {
-        match module {
-            Module::Empty => &self.empty,
-            Module::Filter => &self.filter,
-            Module::Naive => &self.naive,
-        }
-    }
-}
-
 /// What one variant costs per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -136,9 +61,8 @@ pub struct Row {
     pub host_calls: u64,
 }
 
-/// Counts one module at `level` with `config`: [`WARMUP`] streams, then the mean of
-/// [`MEASURED`] streams of the benchmark's request.
-pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64, u64)> {
+/// An instance of `wasm` at `level` with `config`, started, after [`WARMUP`] streams.
+fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<Vm> {
     let mut vm = Vm::new(wasm, HostState::new(level, config))?;
     if !vm.start()? {
         bail!(
@@ -146,13 +70,19 @@ pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64,
             vm.state().log
         );
     }
-    let (request, response) = (bench_request(), bench_response());
     for _ in 0..WARMUP {
-        vm.stream(&request, &response)?;
+        vm.stream(&bench_request(), &bench_response())?;
     }
+    Ok(vm)
+}
+
+/// Counts one module at `level` with `config`: the mean of [`MEASURED`] streams of the
+/// benchmark's request after the warm-up, as `(instructions, lines printed, host calls)`.
+pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64, u64)> {
+    let mut vm = warmed_up(wasm, level, config)?;
     let (mut instructions, mut lines, mut calls) = (0, 0, 0);
     for _ in 0..MEASURED {
-        let stream = vm.stream(&request, &response)?;
+        let stream = vm.stream(&bench_request(), &bench_response())?;
         instructions += stream.instructions;
         lines += stream
             .log
@@ -172,14 +102,9 @@ pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64,
 /// Where one request of `wasm` at info spends its instructions, after the warm-up: one line
 /// per callback or host call, with the instructions executed from there to the next.
 pub fn profile(wasm: &Wasm, config: &[u8]) -> Result<String> {
-    let mut vm = Vm::new(wasm, HostState::new(LogLevel::Info, config))?;
-    vm.start()?;
-    let (request, response) = (bench_request(), bench_response());
-    for _ in 0..WARMUP {
-        vm.stream(&request, &response)?;
-    }
+    let mut vm = warmed_up(wasm, LogLevel::Info, config)?;
     vm.state_mut().trace = Some(Vec::new());
-    let stream = vm.stream(&request, &response)?;
+    let stream = vm.stream(&bench_request(), &bench_response())?;
     let end = vm.fuel_left()?;
     let trace = vm.state_mut().trace.take().unwrap_or_default();
     let mut out = format!("{} instructions in one request:\n", stream.instructions);
@@ -196,30 +121,12 @@ pub fn profile(wasm: &Wasm, config: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-/// Every variant's row, in table order.
-pub fn rows(modules: &Modules, config: &[u8]) -> Result<Vec<Row>> {
-    VARIANTS
-        .iter()
-        .map(|v| {
-            let (instructions, lines, host_calls) = measure(modules.get(v.module), v.level, config)
-                .with_context(|| format!("measuring `{}`", v.label))?;
-            Ok(Row {
-                variant: v.key,
-                label: v.label,
-                instructions,
-                lines,
-                host_calls,
-            })
-        })
-        .collect()
-}
-
 /// The table, in Markdown (it reads as well in a terminal).
 pub fn table(rows: &[Row]) -> String {
     let empty = rows
         .iter()
-        .find(|r| r.variant == "empty")
-        .map_or(0, |r| r.instructions);
+        .find(|r| r.variant == "empty" && r.instructions > 0)
+        .map(|r| r.instructions as f64);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -227,11 +134,9 @@ pub fn table(rows: &[Row]) -> String {
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|");
     for row in rows {
-        let ratio = if empty == 0 {
-            "—".to_string()
-        } else {
-            format!("{:.2}", row.instructions as f64 / empty as f64)
-        };
+        let ratio = empty.map_or("—".to_string(), |empty| {
+            format!("{:.2}", row.instructions as f64 / empty)
+        });
         let per_line = row
             .instructions
             .checked_div(row.lines)
@@ -280,9 +185,9 @@ impl Baseline {
     /// Reads [`Baseline::path`].
     pub fn read() -> Result<Baseline> {
         let path = Baseline::path();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the baseline {}", path.display()))?;
-        Baseline::parse(&text).with_context(|| format!("reading the baseline {}", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(anyhow::Error::from);
+        text.and_then(|text| Baseline::parse(&text))
+            .with_context(|| format!("reading the baseline {}", path.display()))
     }
 
     /// `<variant> <count>` lines; `#` starts a comment.
@@ -314,7 +219,7 @@ impl Baseline {
         let mut out = String::from(
             "# Wasm instructions per request of filter.wasm for the Envoy benchmark's request\n\
              # (filter/host/src/cost.rs). A test fails when a count grows more than 10% over this\n\
-             # (filter/host/tests/module/cost.rs). Re-record on purpose, saying why in the commit:\n\
+             # (filter/host/tests/instructions.rs). Re-record on purpose, saying why in the commit:\n\
              #   cargo xtask bench --instructions --update-baseline\n",
         );
         for (key, count) in &self.counts {

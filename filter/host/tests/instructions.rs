@@ -21,8 +21,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
     let config = util::envoy_yaml_config();
-    let modules = util::modules();
-    let rows = match cost::rows(modules, config.as_bytes()) {
+    let rows = match util::rows(&config) {
         Ok(rows) => rows,
         Err(err) => {
             eprintln!("error: counting the instructions: {err:#}");
@@ -31,7 +30,7 @@ fn main() -> ExitCode {
     };
     print!("{}", cost::table(&rows));
     if flag("--profile") {
-        match cost::profile(&modules.filter, config.as_bytes()) {
+        match cost::profile(util::filter(), config.as_bytes()) {
             Ok(profile) => eprint!("{profile}"),
             Err(err) => eprintln!("error: profiling: {err:#}"),
         }

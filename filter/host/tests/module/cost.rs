@@ -8,8 +8,8 @@ use crate::util::*;
 #[test]
 fn two_measurements_give_the_same_table() {
     let config = envoy_yaml_config();
-    let first = cost::rows(modules(), config.as_bytes()).expect("measured");
-    let second = cost::rows(modules(), config.as_bytes()).expect("measured");
+    let first = rows(&config).expect("measured");
+    let second = rows(&config).expect("measured");
     assert_eq!(cost::table(&first), cost::table(&second));
     let row = |key: &str| first.iter().find(|r| r.variant == key).unwrap().clone();
     // The benchmark's request: 6 request headers and `test`, 3 response headers and

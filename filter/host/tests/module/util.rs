@@ -4,39 +4,68 @@
 
 use std::sync::OnceLock;
 
-use filter_host::cost::Modules;
+use anyhow::Context as _;
+use filter_host::cost::{self, Row};
 use filter_host::{HostState, LogLevel, Vm, Wasm};
+use xtask::bench::variants::{Module, Modules, VARIANTS};
 
 /// The command that builds what these tests load.
 pub const BUILD: &str = "cargo build --release --target wasm32-wasip1 -p filter --example bench_empty --example bench_naive";
 
 /// The filter and the benchmark's baselines, built (release, wasm32-wasip1) and compiled once
 /// per test process. Panics with the build command when they can't be built or loaded.
-pub fn modules() -> &'static Modules {
-    static MODULES: OnceLock<Modules> = OnceLock::new();
+pub fn modules() -> &'static [(Module, Wasm)] {
+    static MODULES: OnceLock<Vec<(Module, Wasm)>> = OnceLock::new();
     MODULES.get_or_init(|| {
-        let built = xtask::bench::variants::Modules::build().unwrap_or_else(|err| {
+        let built = Modules::build().unwrap_or_else(|err| {
             panic!("the wasm modules these tests load could not be built: {err:#}\n(build them with `{BUILD}`)")
         });
         let clock = std::time::Instant::now();
-        let load = |path: &std::path::Path| {
-            Wasm::load(path).unwrap_or_else(|err| {
+        let modules = [Module::Filter, Module::Empty, Module::Naive].map(|module| {
+            let path = built.path(module).expect("a wasm module");
+            let wasm = Wasm::load(path).unwrap_or_else(|err| {
                 panic!("{} could not be loaded: {err:#}\n(rebuild it with `{BUILD}`)", path.display())
-            })
-        };
-        let modules = Modules {
-            filter: load(&built.filter),
-            empty: load(&built.empty),
-            naive: load(&built.naive),
-        };
+            });
+            (module, wasm)
+        });
         eprintln!("compiled the 3 modules in {:.2} s", clock.elapsed().as_secs_f64());
-        modules
+        modules.into()
     })
+}
+
+/// The compiled `module` (`None` for no wasm filter).
+pub fn wasm(module: Module) -> Option<&'static Wasm> {
+    modules().iter().find(|(m, _)| *m == module).map(|(_, w)| w)
 }
 
 /// The filter, as Envoy loads it: target/wasm32-wasip1/release/filter.wasm.
 pub fn filter() -> &'static Wasm {
-    &modules().filter
+    wasm(Module::Filter).expect("the filter is loaded")
+}
+
+/// The cost of every variant of the Envoy benchmark that loads a module, in its table order.
+pub fn rows(config: &str) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for variant in &VARIANTS {
+        let Some(wasm) = wasm(variant.module) else {
+            continue;
+        };
+        let level = match variant.wasm_log_level {
+            "info" => LogLevel::Info,
+            "warning" => LogLevel::Warn,
+            other => panic!("`{}`: no wasm log level {other}", variant.key),
+        };
+        let (instructions, lines, host_calls) = cost::measure(wasm, level, config.as_bytes())
+            .with_context(|| format!("measuring `{}`", variant.label))?;
+        rows.push(Row {
+            variant: variant.key,
+            label: variant.label,
+            instructions,
+            lines,
+            host_calls,
+        });
+    }
+    Ok(rows)
 }
 
 /// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
