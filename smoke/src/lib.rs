@@ -75,8 +75,7 @@ pub fn plugin_config_of(
     file: &Path,
 ) -> Result<PluginConfig, SmokeError> {
     let origin = file.display().to_string();
-    let filters = envoy::bootstrap::wasm_filters(bootstrap, &origin).map_err(hinted)?;
-    let filter = &filters[0];
+    let filter = envoy::bootstrap::wasm_filter(bootstrap, &origin).map_err(hinted)?;
     PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| {
         let field = format!("{}.typed_config.config.configuration", filter.path);
         SmokeError::Config(format!("{origin}: {field}: {e}"))

@@ -35,7 +35,7 @@ pub enum LogSource {
 pub struct LogMark {
     /// The file's length at the start (file sources).
     pub file_offset: u64,
-    /// Unix seconds at the start; `None` for the log's very beginning ([`LogSource::fetch`]).
+    /// Unix seconds at the start; `None` for the log's very beginning.
     pub started_unix: Option<u64>,
 }
 
@@ -113,11 +113,6 @@ impl LogSource {
     /// True unless this is [`LogSource::None`].
     pub fn is_some(&self) -> bool {
         !matches!(self, Self::None)
-    }
-
-    /// The whole log as the source shows it now (a file from its start).
-    pub fn fetch(&self) -> Result<String, SmokeError> {
-        self.fetch_since(&LogMark::default())
     }
 
     /// Records where the log stands now and proves the source can be read at all, so a broken
@@ -252,6 +247,13 @@ fn read_file_from(path: &Path, offset: u64) -> Result<String, SmokeError> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    impl LogSource {
+        /// The whole log as the source shows it now (a file from its start).
+        fn fetch(&self) -> Result<String, SmokeError> {
+            self.fetch_since(&LogMark::default())
+        }
+    }
 
     #[test]
     fn parses_the_log_flag() {

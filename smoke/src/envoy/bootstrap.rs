@@ -49,10 +49,9 @@ pub struct WasmFilter {
 }
 
 /// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
-/// project's envoy.yaml has. Errors carry no file name; add it as context.
-pub fn wasm_filter(bootstrap: &Value) -> Result<WasmFilter> {
-    let mut filters = wasm_filters(bootstrap, "")?;
-    Ok(filters.swap_remove(0))
+/// project's envoy.yaml has. `origin` names the bootstrap in errors, as in [`wasm_filters`].
+pub fn wasm_filter(bootstrap: &Value, origin: &str) -> Result<WasmFilter> {
+    Ok(wasm_filters(bootstrap, origin)?.swap_remove(0))
 }
 
 /// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
@@ -66,11 +65,6 @@ pub fn load(file: &Path) -> Result<Value> {
 pub fn parse(text: &str, file: &Path) -> Result<Value> {
     serde_saphyr::from_str::<Value>(text)
         .map_err(|e| anyhow!("{}: not a valid YAML document: {e}", file.display()))
-}
-
-/// Reads `file` and returns its wasm filters in document order (never empty on success).
-pub fn wasm_filters_in_file(file: &Path) -> Result<Vec<WasmFilter>> {
-    wasm_filters(&load(file)?, &file.display().to_string())
 }
 
 /// Finds every HTTP wasm filter anywhere under `static_resources.listeners` (filter chains,

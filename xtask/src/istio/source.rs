@@ -41,7 +41,7 @@ pub struct Plugin {
 impl Plugin {
     /// Reads the first wasm filter of an Envoy bootstrap; `origin` names it in errors.
     pub fn from_bootstrap(bootstrap: &Value, origin: &str) -> Result<Plugin> {
-        let filter = bootstrap::wasm_filters(bootstrap, origin)?.swap_remove(0);
+        let filter = bootstrap::wasm_filter(bootstrap, origin)?;
         let at = |what: &str| format!("{origin}: {}{what}", filter.path);
         let filter_name = bootstrap
             .pointer(&format!("{}/name", filter.pointer))

@@ -53,7 +53,7 @@ fn text(doc: &Value, pointer: &str) -> String {
 /// envoy.yaml's wasm filter entry (name and typed_config).
 fn envoy_yaml_filter_entry() -> Value {
     let doc = envoy_yaml();
-    let filter = bootstrap::wasm_filter(&doc).unwrap();
+    let filter = bootstrap::wasm_filter(&doc, "").unwrap();
     doc.pointer(&filter.pointer).unwrap().clone()
 }
 

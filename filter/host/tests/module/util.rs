@@ -71,9 +71,11 @@ pub fn rows(config: &str) -> anyhow::Result<Vec<Row>> {
 /// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
 pub fn envoy_yaml_config() -> String {
     let path = xtask::paths::envoy_yaml();
-    let filters = smoke::envoy::bootstrap::wasm_filters_in_file(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    filters[0].plugin_config.clone()
+    let bootstrap = smoke::envoy::bootstrap::load(&path);
+    let filter = bootstrap.and_then(|doc| smoke::envoy::bootstrap::wasm_filter(&doc, ""));
+    filter
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .plugin_config
 }
 
 /// The parsed form of `config`, as the module should see it.

@@ -79,7 +79,7 @@ fn no_filter_names_file_and_path() {
         ),
         "{err}"
     );
-    let err = wasm_filter(&parse("admin: {}")).unwrap_err();
+    let err = wasm_filter(&parse("admin: {}"), "").unwrap_err();
     assert!(
         err.to_string()
             .starts_with("no envoy.filters.http.wasm filter found")
@@ -119,7 +119,7 @@ fn finds_several_filters_and_default_chains() {
               config: { name: second, vm_config: { runtime: envoy.wasm.runtime.v8 } }
 "#;
     let both = parse(&format!("{BOOTSTRAP}{second}"));
-    assert_eq!(wasm_filter(&both).unwrap().name, "http-headers");
+    assert_eq!(wasm_filter(&both, "").unwrap().name, "http-headers");
     let filters = wasm_filters(&both, "e").unwrap();
     assert_eq!(filters.len(), 2);
     assert_eq!(filters[1].name, "second");
@@ -144,7 +144,7 @@ fn finds_several_filters_and_default_chains() {
 
 #[test]
 fn file_errors_name_the_file() {
-    let err = wasm_filters_in_file(Path::new("does-not-exist/envoy.yaml")).unwrap_err();
+    let err = load(Path::new("does-not-exist/envoy.yaml")).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("cannot read does-not-exist/envoy.yaml: "),
@@ -163,7 +163,7 @@ fn file_errors_name_the_file() {
 fn the_repository_envoy_yaml_parses() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy.yaml");
     if file.exists() {
-        let filters = wasm_filters_in_file(&file).unwrap();
+        let filters = wasm_filters(&load(&file).unwrap(), "envoy.yaml").unwrap();
         assert_eq!(filters.len(), 1);
         assert!(!filters[0].plugin_config.is_empty());
         // The filter's own parser accepts it, so smoke's expectations can be read from it.

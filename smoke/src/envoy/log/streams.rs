@@ -11,18 +11,13 @@ use super::WasmLine;
 /// What one message of the filter means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// `request header --> <name>: <value>`
-    RequestHeader {
+    /// `request header --> <name>: <value>` (`request`) or `response header <-- <name>: <value>`.
+    Header {
+        /// Whether it is a request header.
+        request: bool,
         /// As logged (escaped, lower-case as Envoy gives it).
         name: String,
         /// As logged: escaped, `[redacted]`, or cut with `... [truncated: …]`.
-        value: String,
-    },
-    /// `response header <-- <name>: <value>`
-    ResponseHeader {
-        /// As logged.
-        name: String,
-        /// As logged.
         value: String,
     },
     /// `<context id> finished`
@@ -67,16 +62,19 @@ fn values<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Ite
 
 /// What a filter message means.
 pub fn classify(message: &str) -> Event {
-    let header = |prefix| message.strip_prefix(prefix).map(split_header);
-    if let Some((name, value)) = header(REQUEST_PREFIX) {
-        Event::RequestHeader { name, value }
-    } else if let Some((name, value)) = header(RESPONSE_PREFIX) {
-        Event::ResponseHeader { name, value }
-    } else if let Some(Ok(id)) = message.strip_suffix(FINISHED_SUFFIX).map(str::parse) {
-        Event::Finished(id)
-    } else {
-        Event::Other
-    }
+    let header = |request, prefix| {
+        let (name, value) = split_header(message.strip_prefix(prefix)?);
+        Some(Event::Header {
+            request,
+            name,
+            value,
+        })
+    };
+    let finished = || message.strip_suffix(FINISHED_SUFFIX)?.parse().ok();
+    header(true, REQUEST_PREFIX)
+        .or_else(|| header(false, RESPONSE_PREFIX))
+        .or_else(|| finished().map(Event::Finished))
+        .unwrap_or(Event::Other)
 }
 
 /// `name: value`, where a pseudo-header name starts with `:` (`:path: /x`).
@@ -102,7 +100,7 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
         let open = current.get(&line.thread).copied().filter(|&at| {
             let s = &streams[at];
             match &event {
-                Event::RequestHeader { .. } => {
+                Event::Header { request: true, .. } => {
                     s.response_headers.is_empty() && s.finished.is_empty()
                 }
                 // Another id after a finished stream is another stream: one the filter saw
@@ -128,8 +126,12 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
         let stream = &mut streams[at];
         stream.lines.push(line.raw.clone());
         match event {
-            Event::RequestHeader { name, value } => stream.request_headers.push((name, value)),
-            Event::ResponseHeader { name, value } => stream.response_headers.push((name, value)),
+            Event::Header {
+                request,
+                name,
+                value,
+            } if request => stream.request_headers.push((name, value)),
+            Event::Header { name, value, .. } => stream.response_headers.push((name, value)),
             Event::Finished(id) => stream.finished.push(id),
             Event::Other => {}
         }
@@ -164,7 +166,11 @@ mod tests {
     fn classifies_messages() {
         let header = |name: &str, value: &str| (name.to_string(), value.to_string());
         let request = |m| match classify(m) {
-            Event::RequestHeader { name, value } => Some((name, value)),
+            Event::Header {
+                request: true,
+                name,
+                value,
+            } => Some((name, value)),
             _ => None,
         };
         assert_eq!(
@@ -177,7 +183,8 @@ mod tests {
         );
         assert_eq!(
             classify("response header <-- x-wasm-header: a: b"),
-            Event::ResponseHeader {
+            Event::Header {
+                request: false,
                 name: "x-wasm-header".into(),
                 value: "a: b".into()
             }
