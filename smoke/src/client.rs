@@ -52,14 +52,6 @@ impl Exchange {
     }
 }
 
-/// The release in `/server_info`'s `version` (`<commit>/1.40.0/Clean/RELEASE/BoringSSL`).
-pub fn version_of_server_info(info: &serde_json::Value) -> Option<String> {
-    let release = info.get("version")?.as_str()?.split('/').nth(1)?;
-    release
-        .starts_with(|c: char| c.is_ascii_digit())
-        .then(|| release.to_string())
-}
-
 /// A run id unique per run: start time in milliseconds and process id.
 pub fn new_run_id() -> String {
     let millis = SystemTime::now()
@@ -124,8 +116,12 @@ impl Client {
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
     /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
     pub async fn envoy_version(&self) -> Option<String> {
-        let answer = self.admin_get("/server_info", Duration::from_secs(2)).await;
-        version_of_server_info(&serde_json::from_str(&answer.ok()?.1).ok()?)
+        let (_, body) = self
+            .admin_get("/server_info", Duration::from_secs(2))
+            .await
+            .ok()?;
+        let info: serde_json::Value = serde_json::from_str(&body).ok()?;
+        crate::envoy::release_of(info.get("version")?.as_str()?)
     }
 
     /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
@@ -254,13 +250,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_version_of_server_info() {
-        let info =
-            serde_json::json!({"version": "9e55/1.40.0/Clean/RELEASE/BoringSSL", "state": "LIVE"});
-        assert_eq!(version_of_server_info(&info).as_deref(), Some("1.40.0"));
-        let info = serde_json::json!({"version": "abc/dev"});
-        assert_eq!(version_of_server_info(&info), None);
-        assert_eq!(version_of_server_info(&serde_json::json!({})), None);
+    fn reads_the_release_of_a_build_version() {
+        let release = crate::envoy::release_of;
+        let version = "9e55/1.40.0/Clean/RELEASE/BoringSSL";
+        assert_eq!(release(version).as_deref(), Some("1.40.0"));
+        assert_eq!(release("abc/dev"), None);
+        assert_eq!(release(""), None);
     }
 
     #[test]

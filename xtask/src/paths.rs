@@ -1,6 +1,7 @@
 //! Where things live: the repository root, the project-local virtualenv, the built wasm.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The repository root (the workspace that holds `xtask/`).
 pub fn root() -> PathBuf {
@@ -40,6 +41,13 @@ pub fn envoy_yaml() -> PathBuf {
 /// Scratch space for generated configs and logs: `<target>/xtask/<name>`.
 pub fn work_dir(name: &str) -> PathBuf {
     target_dir().join("xtask").join(name)
+}
+
+/// Cargo (`$CARGO`: the one running xtask, else `cargo` on PATH), in the repository root.
+pub fn cargo() -> Command {
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.current_dir(root());
+    cargo
 }
 
 /// `path` relative to the repository root when it is inside it, for messages.

@@ -56,7 +56,7 @@ pub fn ensure_venv() -> Result<Tools> {
     std::fs::write(&stamp, &requirements)
         .with_context(|| format!("writing {}", stamp.display()))?;
     let tools = Tools::find()?;
-    step.done(&format!(".venv ready ({})", envoy_version(&tools)?));
+    step.done(&format!(".venv ready (envoy {})", tools.envoy_version()));
     Ok(tools)
 }
 
@@ -89,11 +89,6 @@ pub fn ensure_wrk() -> Result<()> {
     )?;
     step.done("wrk installed (Debian package)");
     Ok(())
-}
-
-/// `envoy --version`, shortened to e.g. `envoy 1.40.0`.
-pub fn envoy_version(tools: &Tools) -> Result<String> {
-    Ok(format!("envoy {}", tools.envoy_version()))
 }
 
 /// `target/xtask/setup/<name>`, its directory created.

@@ -168,7 +168,7 @@ pub fn soak(args: &Args) -> Result<Report> {
         Upstream::Direct => None,
         Upstream::Httpbin => {
             let step = Step::start("httpbin", "gunicorn, 4 workers");
-            let httpbin = Httpbin::start(&tools, 0, &scratch, 4)?;
+            let httpbin = Httpbin::start(&tools, &scratch, 4)?;
             step.done(&format!("httpbin {}", httpbin.addr));
             Some(httpbin)
         }

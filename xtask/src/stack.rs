@@ -69,7 +69,7 @@ pub struct Stack {
 impl Stack {
     /// Starts httpbin, derives the native config from `spec.bootstrap`, starts Envoy.
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
-        let httpbin = Httpbin::start(tools, 0, &spec.dir, 1)?;
+        let httpbin = Httpbin::start(tools, &spec.dir, 1)?;
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
         Ok(Stack { envoy, httpbin })
     }
@@ -108,13 +108,13 @@ pub struct Httpbin {
 }
 
 impl Httpbin {
-    /// Starts httpbin on `port` (0: a free one) and waits until it answers `/get`.
-    /// `workers` gunicorn processes, 4 threads each.
-    pub fn start(tools: &Tools, port: u16, dir: &Path, workers: u32) -> Result<Httpbin> {
+    /// Starts httpbin on a free port and waits until it answers `/get`. `workers` gunicorn
+    /// processes, 4 threads each.
+    pub fn start(tools: &Tools, dir: &Path, workers: u32) -> Result<Httpbin> {
         std::fs::create_dir_all(dir)?;
         let log = dir.join("httpbin.log");
-        retry_on_port_race(port == 0, || {
-            let addr = loopback(if port == 0 { ports::free()? } else { port });
+        retry_on_port_race(true, || {
+            let addr = loopback(ports::free()?);
             let _ = std::fs::remove_file(&log);
             let mut cmd = Command::new(&tools.gunicorn);
             cmd.current_dir(dir)

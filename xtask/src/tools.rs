@@ -119,10 +119,7 @@ pub fn reported_version(envoy: &Path) -> String {
 /// The version in `envoy --version`'s output:
 /// `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`.
 fn version_in(text: &str) -> Option<String> {
-    text.split_once("version: ")
-        .and_then(|(_, v)| v.split('/').nth(1))
-        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        .map(str::to_string)
+    smoke::envoy::release_of(text.split_once("version: ")?.1)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! before Envoy gets to say so less clearly.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
@@ -28,10 +27,8 @@ pub const BUILD_COMMAND: &str = "cargo build --release --target wasm32-wasip1 --
 pub fn build() -> Result<Built> {
     let path = paths::wasm();
     let before = modified(&path);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = std::time::Instant::now();
-    let out = Command::new(cargo)
-        .current_dir(paths::root())
+    let out = paths::cargo()
         .args(BUILD_COMMAND.split(' ').skip(1))
         .arg("--quiet")
         .output()

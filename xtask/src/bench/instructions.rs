@@ -10,7 +10,7 @@
 //! other features unified).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
@@ -26,9 +26,7 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
         "count",
         "cargo test -p filter-host --test instructions (its first build compiles wasmtime: minutes)",
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(paths::root())
+    let out = paths::cargo()
         .args(["test", "--quiet", "--package", "filter-host"])
         .args(["--test", "instructions", "--"])
         .args(update_baseline.then_some("--update-baseline"))

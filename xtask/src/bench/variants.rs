@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -104,9 +103,7 @@ impl Modules {
     /// Builds the filter and the two baselines (release, wasm32-wasip1).
     pub fn build() -> Result<Modules> {
         let filter = wasm::build()?.path;
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(paths::root())
+        let out = paths::cargo()
             .args(BUILD_BASELINES.split(' ').skip(1))
             .output()
             .context("running cargo to build the benchmark baselines")?;

@@ -200,10 +200,10 @@ fn ensure_standin(recipe: &str, official: &str, base: &str, log_dir: &Path) -> R
             "rust" => fetch_rustup_init(&context.join("rustup-init")),
             "envoy" => {
                 let tools = crate::setup::ensure_venv()?;
-                let have = crate::setup::envoy_version(&tools)?;
+                let have = tools.envoy_version();
                 ensure!(
-                    have == format!("envoy {release}"),
-                    "the Envoy stand-in for {official} needs that release; .venv has {have}"
+                    have == release,
+                    "the Envoy stand-in for {official} needs that release; .venv has envoy {have}"
                 );
                 copy(&tools.envoy, &context.join("envoy"))
             }
