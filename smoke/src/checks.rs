@@ -11,9 +11,7 @@ use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use crate::client::{Exchange, TAG_HEADER};
-pub use log::{
-    LogEvidence, LogView, log_lines_complete, logged_pair, non_utf8_survived, secrets_redacted,
-};
+pub use log::{LogEvidence, LogView, log_lines_complete, non_utf8_survived, secrets_redacted};
 
 /// Check 1's name, as shown in reports: every response carries `add_response_headers`.
 pub const RESPONSE_HEADERS: &str = "response headers added";

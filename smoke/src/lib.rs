@@ -6,11 +6,11 @@
 //! redaction against the plugin configuration ([`PluginConfig`], read with the filter's own
 //! parser). The outcome is a [`Report`]; a run that could not be carried out is a [`SmokeError`].
 
-pub mod checks;
-pub mod client;
+mod checks;
+mod client;
 pub mod envoy;
-pub mod error;
-pub mod logs;
+mod error;
+mod logs;
 pub mod report;
 
 use std::hash::{BuildHasher, Hasher};
@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
-pub use logs::{LogMark, LogSource};
+pub use logs::LogSource;
 pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
 use error::secs;
+use logs::LogMark;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
