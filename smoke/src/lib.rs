@@ -269,7 +269,7 @@ fn skip_reason(opts: &Options, tags: &[&str]) -> Option<String> {
     let config = &opts.config;
     let longest = tags.iter().map(|t| t.len()).max().unwrap_or(0);
     let apart = "so the log lines can't be told apart";
-    if !opts.logs.is_some() {
+    if opts.logs == LogSource::None {
         Some("no log source (--logs none)".into())
     } else if !config.log_headers {
         let reason =

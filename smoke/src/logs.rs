@@ -110,11 +110,6 @@ impl fmt::Display for LogSource {
 }
 
 impl LogSource {
-    /// True unless this is [`LogSource::None`].
-    pub fn is_some(&self) -> bool {
-        !matches!(self, Self::None)
-    }
-
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
     pub fn mark(&self) -> Result<LogMark, SmokeError> {
@@ -335,7 +330,6 @@ mod tests {
     #[test]
     fn none_reads_nothing_and_describes_itself() {
         assert_eq!(LogSource::None.fetch().unwrap(), "");
-        assert!(!LogSource::None.is_some());
         assert_eq!(
             LogSource::default().to_string(),
             "docker compose logs envoy"

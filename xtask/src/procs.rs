@@ -24,25 +24,22 @@ pub fn exit_on_interrupt_with(code: i32) {
     EXIT_CODE_ON_INTERRUPT.store(code, Ordering::SeqCst);
 }
 
-/// Commands the Ctrl-C handler runs after stopping the groups (a Compose project's `down`),
-/// by registration id.
-static ON_INTERRUPT: Mutex<Vec<(u64, Vec<OsString>)>> = Mutex::new(Vec::new());
+/// Commands the Ctrl-C handler runs after stopping the groups (a Compose project's `down`);
+/// a registration's id is its index, and a forgotten one is `None`.
+static ON_INTERRUPT: Mutex<Vec<Option<Vec<OsString>>>> = Mutex::new(Vec::new());
 
 /// Runs `argv` (program, then arguments) on Ctrl-C, until [`forget_on_interrupt`]; returns
 /// the registration's id.
-pub fn run_on_interrupt(argv: Vec<OsString>) -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let Ok(mut commands) = ON_INTERRUPT.lock() {
-        commands.push((id, argv));
-    }
-    id
+pub fn run_on_interrupt(argv: Vec<OsString>) -> usize {
+    let mut commands = ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner());
+    commands.push(Some(argv));
+    commands.len() - 1
 }
 
 /// Drops a [`run_on_interrupt`] registration.
-pub fn forget_on_interrupt(id: u64) {
+pub fn forget_on_interrupt(id: usize) {
     if let Ok(mut commands) = ON_INTERRUPT.lock() {
-        commands.retain(|(i, _)| *i != id);
+        commands[id] = None;
     }
 }
 
@@ -171,12 +168,9 @@ pub fn stop_all_on_interrupt() {
         for pgid in &groups {
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
-        let commands: Vec<Vec<OsString>> = ON_INTERRUPT
-            .lock()
-            .map(|c| c.iter().map(|(_, argv)| argv.clone()).collect())
-            .unwrap_or_default();
+        let commands = ON_INTERRUPT.lock().map(|c| c.clone()).unwrap_or_default();
         // Last registered first, as guards drop.
-        for argv in commands.iter().rev() {
+        for argv in commands.iter().rev().flatten() {
             if let Some((program, args)) = argv.split_first() {
                 let _ = Command::new(program)
                     .args(args)

@@ -103,7 +103,7 @@ pub struct Project {
     /// Where every compose command's output goes.
     pub log: PathBuf,
     /// The Ctrl-C registration of the teardown, while armed.
-    armed: Option<u64>,
+    armed: Option<usize>,
 }
 
 impl Project {

@@ -101,7 +101,7 @@ pub struct ScratchDir {
     /// The directory.
     pub path: PathBuf,
     /// The Ctrl-C registration of its removal (None: kept).
-    on_interrupt: Option<u64>,
+    on_interrupt: Option<usize>,
 }
 
 impl ScratchDir {
