@@ -21,7 +21,7 @@ use scratch::ScratchDir;
 use standins::{Resolved, Source};
 
 /// What `cargo xtask compose` was asked to do.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
     /// Leave the stack (and its scratch copy) running after the checks; prints how to stop it.
     #[arg(long)]

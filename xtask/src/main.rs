@@ -130,8 +130,5 @@ fn compose_check(args: &[String]) -> Result<i32> {
         return Ok(0);
     }
     eprintln!("--- the Docker path: cargo xtask compose");
-    compose::run(&compose::Args {
-        keep: false,
-        debian_mirror: None,
-    })
+    compose::run(&compose::Args::default())
 }

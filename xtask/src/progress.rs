@@ -29,12 +29,11 @@ impl Step {
         }
     }
 
-    /// Replaces the spinner with `✓ label  summary  (1.2 s)` and returns the time taken.
-    pub fn done(self, summary: &str) -> Duration {
-        let took = self.started.elapsed();
+    /// Replaces the spinner with `✓ label  summary  (1.2 s)`.
+    pub fn done(self, summary: &str) {
         self.spinner.finish_and_clear();
-        eprintln!("✓ {:<8} {summary}  ({})", self.label, seconds(took));
-        took
+        let took = seconds(self.started.elapsed());
+        eprintln!("✓ {:<8} {summary}  ({took})", self.label);
     }
 }
 
