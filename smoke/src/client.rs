@@ -52,27 +52,21 @@ impl Exchange {
     }
 }
 
-/// A run id unique per run: start time in milliseconds and process id.
-pub fn new_run_id() -> String {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("smoke-{millis}-{}", std::process::id())
-}
-
 /// Sends a run's requests; numbers them for the tag.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
     url: String,
     admin: String,
-    run_id: String,
+    /// Unique per run: `smoke-<start time in milliseconds>-<process id>`.
+    pub run_id: String,
     sent: u32,
 }
 
 impl Client {
     /// A client for the listener `url` and the admin `admin` (base URLs, no trailing path).
-    pub fn new(url: &str, admin: &str, run_id: &str) -> Result<Self, SmokeError> {
+    /// Its run id is new.
+    pub fn new(url: &str, admin: &str) -> Result<Self, SmokeError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(REQUEST_TIMEOUT)
@@ -81,11 +75,14 @@ impl Client {
             .map_err(|e| {
                 SmokeError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(Self {
             http,
             url: url.trim_end_matches('/').to_string(),
             admin: admin.trim_end_matches('/').to_string(),
-            run_id: run_id.to_string(),
+            run_id: format!("smoke-{}-{}", started.as_millis(), std::process::id()),
             sent: 0,
         })
     }
@@ -260,9 +257,9 @@ mod tests {
 
     #[test]
     fn run_ids_differ_per_run_and_tags_per_request() {
-        let id = new_run_id();
+        let client = Client::new("http://127.0.0.1:1/", "http://127.0.0.1:2").unwrap();
+        let id = &client.run_id;
         assert!(id.starts_with("smoke-") && id.ends_with(&format!("-{}", std::process::id())));
-        let client = Client::new("http://127.0.0.1:1/", "http://127.0.0.1:2", &id).unwrap();
         assert_eq!(client.url, "http://127.0.0.1:1");
     }
 
@@ -287,7 +284,7 @@ mod tests {
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut client = Client::new(&base, &base, "r").unwrap();
+        let mut client = Client::new(&base, &base).unwrap();
         let started = Instant::now();
         let err = client
             .wait_ready(Duration::from_millis(300), false)

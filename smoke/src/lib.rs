@@ -103,18 +103,18 @@ fn new_secret() -> String {
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
-    let run_id = client::new_run_id();
     let Options {
         url, admin, logs, ..
     } = opts;
+    let mut client = Client::new(url, admin)?;
+    let run_id = client.run_id.clone();
     log::debug!("run {run_id}: listener {url}, admin {admin}, log from {logs}");
-    let mut client = Client::new(url, admin, &run_id)?;
     client.wait_ready(opts.ready_timeout, opts.progress).await?;
     let envoy_version = client.envoy_version().await;
     let mark = logs.mark()?;
 
     let secret = new_secret();
-    let exchanges = match send_requests(&mut client, opts, &run_id, &secret).await {
+    let exchanges = match send_requests(&mut client, opts, &secret).await {
         Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
@@ -154,10 +154,9 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
 async fn send_requests(
     client: &mut Client,
     opts: &Options,
-    run_id: &str,
     secret: &str,
 ) -> Result<Vec<client::Exchange>, SmokeError> {
-    let probe = format!("probe\t{run_id}\\ok").into_bytes();
+    let probe = format!("probe\t{}\\ok", client.run_id).into_bytes();
     let echo = client.get("/headers", &[(PROBE_HEADER, probe)]).await?;
     let bytes = client
         .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])

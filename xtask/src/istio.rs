@@ -77,13 +77,9 @@ fn difference(current: Option<&str>, rendered: &str) -> String {
     let Some(current) = current else {
         return "missing".to_string();
     };
-    let (expected, got) = (rendered.lines(), current.lines());
-    let same = expected
-        .clone()
-        .zip(got.clone())
-        .take_while(|(e, g)| e == g);
-    let n = same.count();
-    match (expected.clone().nth(n), got.clone().nth(n)) {
+    let same = rendered.lines().zip(current.lines());
+    let n = same.take_while(|(e, g)| e == g).count();
+    match (rendered.lines().nth(n), current.lines().nth(n)) {
         (Some(expected), line) => format!(
             "differs at line {}\n    EXPECTED: {expected}\n    GOT:      {}",
             n + 1,
