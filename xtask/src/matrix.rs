@@ -156,28 +156,29 @@ fn check_release(
         hostile: "—".into(),
         verdict: Verdict::Passed,
     };
-    let tools = match envoy_versions::tools(&EnvoyChoice {
+    let choice = EnvoyChoice {
         envoy: Some(version.clone()),
-    }) {
+    };
+    let tools = match envoy_versions::tools(&choice) {
         Ok(tools) => tools,
         Err(err) => {
             eprintln!("✗ {version}: {err:#}");
-            let why = format!("{err:#}")
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            row.verdict = Verdict::NotRun(why);
+            let why = format!("{err:#}");
+            row.verdict = Verdict::NotRun(why.lines().next().unwrap_or_default().into());
             return row;
         }
     };
     row.reported = tools.envoy_version().to_string();
-    let spec = |what: &str| {
-        let name = format!("matrix/{version}/{what}");
-        StackSpec::new(&name, doc.clone(), wasm.to_path_buf())
+    let start = |what: &str| {
+        let spec = StackSpec::new(
+            &format!("matrix/{version}/{what}"),
+            doc.clone(),
+            wasm.to_path_buf(),
+        );
+        Stack::start(&tools, &spec)
     };
     let step = Step::start("smoke", &format!("Envoy {}", row.reported));
-    let stack = match Stack::start(&tools, &spec("smoke")) {
+    let stack = match start("smoke") {
         Ok(stack) => stack,
         Err(err) if err.downcast_ref::<NoWasmRuntime>().is_some() => {
             row.verdict = Verdict::NoWasmRuntime;
@@ -191,22 +192,23 @@ fn check_release(
     };
     let mut failed = Vec::new();
     // Each part gives its column and the names of its failed checks, or could not run.
-    let mut record =
-        |step: Step, (part, the_part), outcome: Result<(String, Vec<String>)>| match outcome {
-            Ok((column, failures)) => {
-                step.done(&format!("Envoy {}: {column}", row.reported));
-                failed.extend(failures);
-                column
-            }
-            Err(err) => {
-                drop(step);
-                eprintln!("✗ {version}: {the_part} could not run: {err:#}");
-                failed.push(format!("{part}: could not run"));
-                "could not run".to_string()
-            }
-        };
+    let mut record = |step: Step, part: &str, outcome: Result<(String, _)>| match outcome {
+        Ok((column, failures)) => {
+            step.done(&format!("Envoy {}: {column}", row.reported));
+            failed.extend(failures);
+            column
+        }
+        Err(err) => {
+            drop(step);
+            eprintln!("✗ {version}: {part} could not run: {err:#}");
+            failed.push(format!("{part}: could not run"));
+            "could not run".to_string()
+        }
+    };
 
-    let smoke = smoke::run_blocking(&stack.smoke_options(config.clone(), false)).map(|report| {
+    let smoke = smoke::run_blocking(&stack.smoke_options(config.clone(), false));
+    drop(stack);
+    let smoke = smoke.map_err(Into::into).map(|report| {
         let failures: Vec<String> = report
             .checks
             .iter()
@@ -217,35 +219,25 @@ fn check_release(
             eprint!("{}", report.render_text());
         }
         let passed = report.checks.iter().filter(|c| c.status == Pass).count();
-        (
-            format!("{passed} passed, {} failed", failures.len()),
-            failures,
-        )
+        let column = format!("{passed} passed, {} failed", failures.len());
+        (column, failures)
     });
-    row.smoke = record(
-        step,
-        ("smoke", "the smoke checks"),
-        smoke.map_err(Into::into),
-    );
-    drop(stack);
+    row.smoke = record(step, "smoke", smoke);
 
     let step = Step::start("hostile", &format!("Envoy {}", row.reported));
-    let hostile = Stack::start(&tools, &spec("hostile"))
+    let hostile = start("hostile")
         .and_then(|mut stack| hostile::run_suite(&mut stack, config, options))
         .map(|summary| {
             let failures = thousands(summary.failures.len());
-            let mut failed = Vec::new();
-            if !summary.passed() {
+            let requests = thousands(summary.requests);
+            let failed = (!summary.passed()).then(|| {
                 eprint!("{}", summary.render());
-                failed.push(format!("hostile suite: {failures} failures"));
-            }
-            let column = format!(
-                "{} requests, {failures} failures",
-                thousands(summary.requests)
-            );
-            (column, failed)
+                format!("hostile suite: {failures} failures")
+            });
+            let column = format!("{requests} requests, {failures} failures");
+            (column, failed.into_iter().collect())
         });
-    row.hostile = record(step, ("hostile suite", "the hostile suite"), hostile);
+    row.hostile = record(step, "hostile suite", hostile);
     if !failed.is_empty() {
         row.verdict = Verdict::Failed(failed);
     }
