@@ -229,16 +229,11 @@ fn measure(
     args: &Args,
 ) -> Result<Sample> {
     let (label, log, pid) = (variant.label, envoy.log().to_path_buf(), envoy.pid());
-    let url = format!("{}/bench", envoy.url());
     envoy.truncate_logs()?;
     let mut load = |what: &str, seconds: u64| -> Result<LoadResult> {
-        let result = wrk.run(&url, args.connections, seconds, || Ok(()))?;
-        if !envoy.is_running() {
-            bail!(
-                "{label}: Envoy exited during the load; its log: {}",
-                log.display()
-            );
-        }
+        let result = wrk
+            .run(envoy, "/bench", args.connections, seconds, || Ok(()))
+            .with_context(|| label)?;
         if result.requests == 0 || result.failures() > 0 {
             bail!(
                 "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",

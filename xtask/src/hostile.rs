@@ -21,10 +21,11 @@ pub mod summary;
 pub mod verdict;
 
 use anyhow::{Context, Result};
-use filter_core::config::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, PluginConfig};
+use filter_core::config::PluginConfig;
 
 pub use case::{Case, Header};
 pub use secrets::Secrets;
+use stream_lines::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
 pub use suite::{Outcome, Suite};
 pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
 pub use verdict::Fate;
@@ -83,9 +84,9 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
     };
     // The configured redacted names beyond the always redacted ones; and the names the
     // generator puts secrets in (set-cookie comes from httpbin's responses instead).
-    let extra = except(&config.redact_headers, &DEFAULT_REDACTED);
+    let extra = except(&config.redact_headers, &ALWAYS_REDACTED);
     let secret_names = except(&config.redact_headers, &["set-cookie"]);
-    let query_extra = except(&config.redact_query_params, &DEFAULT_REDACTED_QUERY_PARAMS);
+    let query_extra = except(&config.redact_query_params, &ALWAYS_REDACTED_QUERY);
     let fixed = if options.fixed {
         fixed::cases(&secrets, &extra, &query_extra)
     } else {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::procs::Service;
+use crate::stack::Envoy;
 use crate::tools::WRK_INSTALL_HINT;
 
 /// The line prefix of the script's JSON report on wrk's stdout.
@@ -99,16 +100,18 @@ impl Wrk {
         })
     }
 
-    /// Sends `GET url` on `connections` connections (each with one request in flight) for
-    /// `seconds` (at least 1), calling `during` every half second while it runs (to sample
-    /// memory); wrk is stopped if `during` fails.
+    /// Sends `GET path` to `envoy` on `connections` connections (each with one request in
+    /// flight) for `seconds` (at least 1), calling `during` every half second while it runs (to
+    /// sample memory); wrk is stopped if `during` fails. Fails if Envoy exited meanwhile.
     pub fn run(
         &self,
-        url: &str,
+        envoy: &mut Envoy,
+        path: &str,
         connections: u32,
         seconds: u64,
         mut during: impl FnMut() -> Result<()>,
     ) -> Result<LoadResult> {
+        let url = format!("{}{path}", envoy.url());
         let seconds = seconds.max(1);
         let output = self.script.with_file_name("wrk.out");
         let _ = std::fs::remove_file(&output);
@@ -118,7 +121,7 @@ impl Wrk {
             .args(["--duration", &format!("{seconds}s")])
             .arg("--script")
             .arg(&self.script)
-            .arg(url);
+            .arg(&url);
         // wrk stops by itself after `seconds`; the guard stops it sooner on an error.
         let mut wrk = Service::spawn("wrk", &mut cmd, &output, &output, libc::SIGKILL)?;
         let deadline = Instant::now() + Duration::from_secs(seconds + 30);
@@ -136,6 +139,10 @@ impl Wrk {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        if !envoy.is_running() {
+            let log = envoy.log().display();
+            bail!("Envoy exited during the load; its log: {log}");
+        }
         let text = std::fs::read_to_string(&output).unwrap_or_default();
         parse_report(&text).with_context(|| {
             format!("wrk ({status}) gave no report for {url}; its output:\n{text}")

@@ -209,11 +209,10 @@ fn soak_one(
     args: &Args,
     with_filter: bool,
 ) -> Result<Outcome> {
-    let url = format!("{}{path}", envoy.url());
     let pid = envoy.pid();
     let log = envoy.log().to_path_buf();
     let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
-    let warm = wrk.run(&url, args.concurrency, args.warmup, || Ok(()))?;
+    let warm = wrk.run(&mut envoy, path, args.concurrency, args.warmup, || Ok(()))?;
     step.done(&format!("{label}: {} requests", warm.requests));
     envoy.truncate_logs()?;
     let rss_after_warmup = load::rss_bytes(pid)?;
@@ -227,16 +226,12 @@ fn soak_one(
         // run aims at half, later ones a little short, and a last short run tops up.
         let aim = if done.requests == 0 { 0.5 } else { 0.95 };
         let secs = (remaining / rate * aim).round().clamp(1.0, 600.0) as u64;
-        let chunk = wrk.run(&url, args.concurrency, secs, || {
+        let sample = || {
             rss_peak = rss_peak.max(load::rss_bytes(pid)?);
             Ok(())
-        })?;
-        if !envoy.is_running() {
-            bail!(
-                "{label}: Envoy exited during the soak; its log: {}",
-                log.display()
-            );
-        }
+        };
+        let chunk = wrk.run(&mut envoy, path, args.concurrency, secs, sample);
+        let chunk = chunk.with_context(|| label)?;
         if chunk.requests == 0 {
             bail!(
                 "{label}: no request answered in {secs} s (Envoy's log: {})",

@@ -11,7 +11,7 @@ use super::verdict::Verdict;
 use crate::http::Response;
 
 /// Always redacted, whatever the configuration says (README, "Plugin configuration").
-const ALWAYS_REDACTED: [&str; 4] = [
+pub(super) const ALWAYS_REDACTED: [&str; 4] = [
     "authorization",
     "proxy-authorization",
     "cookie",
