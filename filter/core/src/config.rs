@@ -132,14 +132,6 @@ impl Default for PluginConfig {
     }
 }
 
-const EXAMPLE_TOP: &str = r#"{"add_response_headers": {"x-wasm-header": "demo-wasm"}}"#;
-const EXAMPLE_SET: &str = r#""set_request_headers": {"test": "best"}"#;
-const EXAMPLE_ADD: &str = r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#;
-const EXAMPLE_REDACT: &str = r#""redact_headers": ["x-api-key"]"#;
-const EXAMPLE_QUERY: &str = r#""redact_query_params": ["session_id"]"#;
-const EXAMPLE_MAX: &str = r#""max_logged_value_bytes": 1024"#;
-const EXAMPLE_LOG: &str = r#""log_headers": true"#;
-const EXAMPLE_GO: &str = r#""header": "x-wasm-header", "value": "demo-wasm""#;
 const FIELDS: &str = "set_request_headers, add_response_headers, redact_headers, \
                       redact_query_params, max_logged_value_bytes, log_headers, header, value";
 
@@ -174,12 +166,7 @@ fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
         Ok(Value::Object(members)) => members,
         Ok(other) => {
             let problem = concat(&["the configuration is ", other.kind()]);
-            return Err(ConfigError::new(
-                Field::Top,
-                problem,
-                "a JSON object",
-                EXAMPLE_TOP,
-            ));
+            return Err(ConfigError::new(Field::Top, problem, "a JSON object"));
         }
         Err(e) => return Err(ConfigError::from_json(&e, input)),
     };
@@ -190,33 +177,33 @@ fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
         let field = Field::Name(name);
         match name.as_str() {
             "set_request_headers" => {
-                config.set_request_headers = header_object(name, value, EXAMPLE_SET, true)?;
+                config.set_request_headers = header_object(name, value, true)?;
             }
             // Duplicate keys are rejected, so this runs at most once, and the Go form's header
             // is appended after the loop: it comes after these whatever the order.
             "add_response_headers" => {
-                config.add_response_headers = header_object(name, value, EXAMPLE_ADD, false)?;
+                config.add_response_headers = header_object(name, value, false)?;
             }
-            "redact_headers" => redact_list(name, value, &mut config.redact_headers)?,
-            "redact_query_params" => query_list(name, value, &mut config.redact_query_params)?,
+            "redact_headers" => name_list(name, value, false, &mut config.redact_headers)?,
+            "redact_query_params" => name_list(name, value, true, &mut config.redact_query_params)?,
             "max_logged_value_bytes" => {
                 config.max_logged_value_bytes = max_bytes(field, value)?;
             }
             "log_headers" => match value {
                 Value::Bool(b) => config.log_headers = *b,
-                other => return Err(wrong_type(field, other, "true or false", EXAMPLE_LOG)),
+                other => return Err(wrong_type(field, other, "true or false")),
             },
             "header" => {
-                let name = expect_string(field, value, "a header name", EXAMPLE_GO)?;
-                go_header = Some(header_name(field, name, false, EXAMPLE_GO)?);
+                let name = expect_string(field, value, "a header name")?;
+                go_header = Some(header_name(field, name, false)?);
             }
             "value" => {
-                let text = expect_string(field, value, "a header value", EXAMPLE_GO)?;
-                go_value = Some(header_value(field, text, EXAMPLE_GO)?);
+                let text = expect_string(field, value, "a header value")?;
+                go_value = Some(header_value(field, text)?);
             }
             _ => {
                 let problem = "unknown field".to_string();
-                return Err(ConfigError::new(field, problem, FIELDS, EXAMPLE_TOP));
+                return Err(ConfigError::new(field, problem, FIELDS));
             }
         }
     }
@@ -234,29 +221,22 @@ fn missing(field: &str, because: &str) -> Box<ConfigError> {
         Field::Name(field),
         concat(&["missing: ", because, " but `", field, "` is not"]),
         "`header` and `value` together (or use add_response_headers)",
-        EXAMPLE_GO,
     )
 }
 
-fn wrong_type(
-    field: Field<'_>,
-    found: &Value,
-    expected: &'static str,
-    example: &'static str,
-) -> Box<ConfigError> {
+fn wrong_type(field: Field<'_>, found: &Value, expected: &'static str) -> Box<ConfigError> {
     let problem = concat(&["found ", found.kind()]);
-    ConfigError::new(field, problem, expected, example)
+    ConfigError::new(field, problem, expected)
 }
 
 fn expect_string<'v>(
     field: Field<'_>,
     value: &'v Value,
     expected: &'static str,
-    example: &'static str,
 ) -> Result<&'v str, Box<ConfigError>> {
     match value {
         Value::String(s) => Ok(s),
-        other => Err(wrong_type(field, other, expected, example)),
+        other => Err(wrong_type(field, other, expected)),
     }
 }
 
@@ -264,19 +244,18 @@ fn expect_string<'v>(
 fn header_object(
     name: &str,
     value: &Value,
-    example: &'static str,
     unique: bool,
 ) -> Result<Vec<(String, String)>, Box<ConfigError>> {
     let Value::Object(members) = value else {
         let expected = "an object of header names to values";
-        return Err(wrong_type(Field::Name(name), value, expected, example));
+        return Err(wrong_type(Field::Name(name), value, expected));
     };
     // Names are compared ignoring case, as they are kept lower-cased.
     let duplicate = first_repeated(members, true).filter(|_| unique);
     let mut headers: Vec<(String, String)> = Vec::with_capacity(members.len());
     for (index, (key, value)) in members.iter().enumerate() {
         let field = Field::Key(name, key);
-        let header = header_name(field, key, false, example)?;
+        let header = header_name(field, key, false)?;
         if duplicate == Some(index) {
             return Err(ConfigError::new(
                 field,
@@ -286,88 +265,64 @@ fn header_object(
                     "` is given twice (names are case-insensitive)",
                 ]),
                 "each header name once",
-                example,
             ));
         }
-        let text = expect_string(field, value, "a string value", example)?;
-        headers.push((header, header_value(field, text, example)?));
+        let text = expect_string(field, value, "a string value")?;
+        headers.push((header, header_value(field, text)?));
     }
     Ok(headers)
 }
 
-fn redact_list(
+/// `["name", ...]` → each checked and added to `names`: header names, or with `query` names of
+/// query parameters. A name given twice, or one of the defaults, is kept as given: a repeat
+/// matches what the first one matches, so it changes nothing and needs no check.
+fn name_list(
     name: &str,
     value: &Value,
-    redacted: &mut Vec<String>,
+    query: bool,
+    names: &mut Vec<String>,
 ) -> Result<(), Box<ConfigError>> {
+    let (list_expected, item_expected) = match query {
+        true => (
+            "an array of query parameter names",
+            "a query parameter name string",
+        ),
+        false => ("an array of header names", "a header name string"),
+    };
     let Value::Array(items) = value else {
-        let expected = "an array of header names";
-        return Err(wrong_type(
-            Field::Name(name),
-            value,
-            expected,
-            EXAMPLE_REDACT,
-        ));
+        return Err(wrong_type(Field::Name(name), value, list_expected));
     };
     for (index, item) in items.iter().enumerate() {
         let field = Field::Index(name, index);
-        let header = expect_string(field, item, "a header name string", EXAMPLE_REDACT)?;
-        // A name given twice, or one of the defaults, is kept as given: is_redacted asks
-        // whether any name matches, so repeats change nothing and need no check.
-        redacted.push(header_name(field, header, true, EXAMPLE_REDACT)?);
+        let text = expect_string(field, item, item_expected)?;
+        names.push(match query {
+            true => query_param(field, text)?,
+            false => header_name(field, text, true)?,
+        });
     }
     Ok(())
 }
 
-/// `["name", ...]` → each checked and added to `redacted`, as given.
-fn query_list(
-    name: &str,
-    value: &Value,
-    redacted: &mut Vec<String>,
-) -> Result<(), Box<ConfigError>> {
-    let Value::Array(items) = value else {
-        let expected = "an array of query parameter names";
-        return Err(wrong_type(
-            Field::Name(name),
-            value,
-            expected,
-            EXAMPLE_QUERY,
-        ));
+/// Checks a name of `redact_query_params` and copies it.
+fn query_param(field: Field<'_>, param: &str) -> Result<String, Box<ConfigError>> {
+    let problem = if param.is_empty() {
+        "the name is empty"
+    } else if param.len() > MAX_QUERY_PARAM_NAME_BYTES {
+        "the name is longer than 256 bytes"
+    } else if param.chars().any(char::is_control) {
+        "the name holds a control character"
+    } else {
+        return Ok(param.to_string());
     };
-    for (index, item) in items.iter().enumerate() {
-        let field = Field::Index(name, index);
-        let expected = "a query parameter name string";
-        let param = expect_string(field, item, expected, EXAMPLE_QUERY)?;
-        let expected = "a query parameter name: 1 to 256 bytes, no control characters, as it reads \
-                        decoded (access_token, not access%5Ftoken)";
-        let problem = if param.is_empty() {
-            Some("the name is empty")
-        } else if param.len() > MAX_QUERY_PARAM_NAME_BYTES {
-            Some("the name is longer than 256 bytes")
-        } else if param.chars().any(char::is_control) {
-            Some("the name holds a control character")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return Err(ConfigError::new(
-                field,
-                problem.to_string(),
-                expected,
-                EXAMPLE_QUERY,
-            ));
-        }
-        // As for redact_headers: a repeat matches what the first one matches, so it changes
-        // nothing and needs no (quadratic) check.
-        redacted.push(param.to_string());
-    }
-    Ok(())
+    let expected = "a query parameter name: 1 to 256 bytes, no control characters, as it reads \
+                    decoded (access_token, not access%5Ftoken)";
+    Err(ConfigError::new(field, problem.to_string(), expected))
 }
 
 fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>> {
     let expected = "an integer from 1 to 65536";
     let Value::Number(text) = value else {
-        return Err(wrong_type(field, value, expected, EXAMPLE_MAX));
+        return Err(wrong_type(field, value, expected));
     };
     let problem = match json::whole_number(text) {
         Whole::Value(n) if (1..=MAX_LOGGED_VALUE_BYTES_LIMIT).contains(&(n as usize)) => {
@@ -377,7 +332,7 @@ fn max_bytes(field: Field<'_>, value: &Value) -> Result<usize, Box<ConfigError>>
         Whole::Value(_) | Whole::OutOfRange => "is out of range",
     };
     let problem = concat(&[&escaped(text), " ", problem]);
-    Err(ConfigError::new(field, problem, expected, EXAMPLE_MAX))
+    Err(ConfigError::new(field, problem, expected))
 }
 
 #[cfg(test)]
@@ -727,6 +682,8 @@ mod tests {
         assert!(e.problem().contains("invalid UTF-8"), "{e}");
         let e = err("{\"set_request_headers\": {\"a\": \"b\n\"}}");
         assert_eq!(e.field(), "set_request_headers.a");
+        let e = err(r#"{"redact_query_params": ["a",]}"#);
+        assert_eq!(e.example(), r#""redact_query_params": ["session_id"]"#);
     }
 
     #[test]

@@ -1,9 +1,6 @@
 //! [`ConfigError`]: which field, what was wrong, what was expected, and an example fix.
 
-use super::{
-    EXAMPLE_ADD, EXAMPLE_GO, EXAMPLE_LOG, EXAMPLE_MAX, EXAMPLE_REDACT, EXAMPLE_SET, EXAMPLE_TOP,
-    TOP_LEVEL,
-};
+use super::TOP_LEVEL;
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
 use crate::text::{concat, push_decimal, push_truncated, quoted_part};
@@ -68,18 +65,17 @@ impl Field<'_> {
 
 impl ConfigError {
     /// Boxed: parsing passes errors up through several calls, and a pointer moves cheaply
-    /// (module size).
-    pub(super) fn new(
-        field: Field<'_>,
-        problem: String,
-        expected: &'static str,
-        example: &'static str,
-    ) -> Box<Self> {
+    /// (module size). The example is the one for the top-level field `field` is under.
+    pub(super) fn new(field: Field<'_>, problem: String, expected: &'static str) -> Box<Self> {
+        let top = match field {
+            Field::Top => "",
+            Field::Name(name) | Field::Key(name, _) | Field::Index(name, _) => name,
+        };
         Box::new(ConfigError {
             field: field.path(),
             problem,
             expected,
-            example,
+            example: example_for(top),
         })
     }
 
@@ -103,7 +99,7 @@ impl ConfigError {
         }
         let example = match e.path.first() {
             Some(PathSegment::Key(k)) => example_for(k),
-            _ => EXAMPLE_TOP,
+            _ => example_for(""),
         };
         let mut field = String::new();
         json::push_path(&mut field, &e.path);
@@ -154,15 +150,17 @@ fn first_char_len(bytes: &[u8]) -> usize {
     }
 }
 
+/// The example fix shown for an error under the top-level field `field`.
 fn example_for(field: &str) -> &'static str {
     match field {
-        "set_request_headers" => EXAMPLE_SET,
-        "add_response_headers" => EXAMPLE_ADD,
-        "redact_headers" => EXAMPLE_REDACT,
-        "max_logged_value_bytes" => EXAMPLE_MAX,
-        "log_headers" => EXAMPLE_LOG,
-        "header" | "value" => EXAMPLE_GO,
-        _ => EXAMPLE_TOP,
+        "set_request_headers" => r#""set_request_headers": {"test": "best"}"#,
+        "add_response_headers" => r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#,
+        "redact_headers" => r#""redact_headers": ["x-api-key"]"#,
+        "redact_query_params" => r#""redact_query_params": ["session_id"]"#,
+        "max_logged_value_bytes" => r#""max_logged_value_bytes": 1024"#,
+        "log_headers" => r#""log_headers": true"#,
+        "header" | "value" => r#""header": "x-wasm-header", "value": "demo-wasm""#,
+        _ => r#"{"add_response_headers": {"x-wasm-header": "demo-wasm"}}"#,
     }
 }
 

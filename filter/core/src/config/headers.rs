@@ -19,7 +19,6 @@ pub(super) fn header_name(
     field: Field<'_>,
     name: &str,
     allow_pseudo: bool,
-    example: &'static str,
 ) -> Result<String, Box<ConfigError>> {
     let token = match name.strip_prefix(':') {
         Some(rest) if allow_pseudo => rest,
@@ -32,7 +31,6 @@ pub(super) fn header_name(
                     "` is a pseudo-header; pseudo-headers can't be set or added by this filter",
                 ]),
                 "a regular header name such as x-my-header",
-                example,
             ));
         }
         None => name,
@@ -43,7 +41,6 @@ pub(super) fn header_name(
             field,
             "the header name is empty".to_string(),
             expected,
-            example,
         ));
     }
     if let Some(at) = token.bytes().position(|b| !is_tchar(b)) {
@@ -61,17 +58,13 @@ pub(super) fn header_name(
         ]);
         push_decimal(&mut problem, offset);
         problem.push_str(" is not allowed");
-        return Err(ConfigError::new(field, problem, expected, example));
+        return Err(ConfigError::new(field, problem, expected));
     }
     Ok(name.to_ascii_lowercase())
 }
 
 /// Checks a header value and copies it.
-pub(super) fn header_value(
-    field: Field<'_>,
-    value: &str,
-    example: &'static str,
-) -> Result<String, Box<ConfigError>> {
+pub(super) fn header_value(field: Field<'_>, value: &str) -> Result<String, Box<ConfigError>> {
     if let Some((at, c)) = value
         .char_indices()
         .find(|&(_, c)| c.is_control() && c != '\t')
@@ -89,7 +82,6 @@ pub(super) fn header_value(
             field,
             problem,
             "a value without CR, LF, NUL or other control characters (HTAB is allowed)",
-            example,
         ));
     }
     Ok(value.to_string())
