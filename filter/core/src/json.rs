@@ -6,9 +6,7 @@
 //! found and the path of the value being parsed, so the configuration error can name the field.
 //! Objects keep their members in document order.
 
-use crate::escape::escape_into;
 use crate::repeats::first_repeated;
-use crate::text::{push_decimal, push_truncated, quoted_part};
 
 /// Deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 32;
@@ -139,37 +137,36 @@ pub struct JsonError {
 }
 
 impl JsonError {
-    /// The problem, in words.
-    pub fn problem(&self) -> &'static str {
+    /// The problem, in words, and what is expected instead.
+    pub fn words(&self) -> (&'static str, &'static str) {
         match self.kind {
-            ErrorKind::Expected(_) => "unexpected input",
-            ErrorKind::DuplicateKey => "duplicate key",
-            ErrorKind::InvalidUtf8 => "invalid UTF-8",
-            ErrorKind::ControlCharacterInString => "unescaped control character in a string",
-            ErrorKind::InvalidEscape => "invalid escape sequence in a string",
-            ErrorKind::LoneSurrogate => "\\u escape of a lone UTF-16 surrogate",
-            ErrorKind::LeadingZero => "number with a leading zero",
-            ErrorKind::TooDeep => "arrays and objects nested too deeply",
-            ErrorKind::TrailingCharacters => "characters after the end of the JSON value",
-        }
-    }
-
-    /// What is expected instead.
-    pub fn expected(&self) -> &'static str {
-        match self.kind {
-            ErrorKind::Expected(what) => what,
-            ErrorKind::DuplicateKey => "each key at most once in an object",
-            ErrorKind::InvalidUtf8 => "UTF-8 text",
-            ErrorKind::ControlCharacterInString => {
-                "control characters escaped, e.g. \\t or \\u0001"
-            }
-            ErrorKind::InvalidEscape => {
-                "one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX (four hex digits)"
-            }
-            ErrorKind::LoneSurrogate => "a high surrogate \\uD800-\\uDBFF followed by a low one",
-            ErrorKind::LeadingZero => "a number without leading zeros, e.g. 8 rather than 08",
-            ErrorKind::TooDeep => "at most 32 nested arrays and objects",
-            ErrorKind::TrailingCharacters => "a single JSON value",
+            ErrorKind::Expected(what) => ("unexpected input", what),
+            ErrorKind::DuplicateKey => ("duplicate key", "each key at most once in an object"),
+            ErrorKind::InvalidUtf8 => ("invalid UTF-8", "UTF-8 text"),
+            ErrorKind::ControlCharacterInString => (
+                "unescaped control character in a string",
+                "control characters escaped, e.g. \\t or \\u0001",
+            ),
+            ErrorKind::InvalidEscape => (
+                "invalid escape sequence in a string",
+                "one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX (four hex digits)",
+            ),
+            ErrorKind::LoneSurrogate => (
+                "\\u escape of a lone UTF-16 surrogate",
+                "a high surrogate \\uD800-\\uDBFF followed by a low one",
+            ),
+            ErrorKind::LeadingZero => (
+                "number with a leading zero",
+                "a number without leading zeros, e.g. 8 rather than 08",
+            ),
+            ErrorKind::TooDeep => (
+                "arrays and objects nested too deeply",
+                "at most 32 nested arrays and objects",
+            ),
+            ErrorKind::TrailingCharacters => (
+                "characters after the end of the JSON value",
+                "a single JSON value",
+            ),
         }
     }
 
@@ -192,53 +189,6 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
         return Err(parser.error(ErrorKind::TrailingCharacters));
     }
     Ok(value)
-}
-
-/// Appends the path in the configuration's notation: `a.b[2]."X Y"`. Keys other than
-/// `[A-Za-z0-9_-]+` are quoted, with `"` and everything [`escape_into`] escapes escaped.
-pub fn push_path(out: &mut String, path: &[PathSegment]) {
-    for (i, segment) in path.iter().enumerate() {
-        match segment {
-            PathSegment::Key(key) => {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_key(out, key);
-            }
-            PathSegment::Index(index) => {
-                out.push('[');
-                push_decimal(out, *index);
-                out.push(']');
-            }
-        }
-    }
-}
-
-/// Appends one key as [`push_path`] writes it: bare, or quoted and escaped. A key longer than
-/// [`QUOTED_MAX_BYTES`](crate::text::QUOTED_MAX_BYTES) is quoted, cut and says so: `"aaa ... [truncated: 64 of 1048576 bytes]"`.
-pub fn push_key(out: &mut String, key: &str) {
-    let shown = quoted_part(key);
-    let bare = !key.is_empty()
-        && shown.len() == key.len()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare {
-        out.push_str(key);
-        return;
-    }
-    out.push('"');
-    let mut rest = shown.as_bytes();
-    while let Some(at) = rest.iter().position(|&b| b == b'"') {
-        escape_into(out, rest.get(..at).unwrap_or_default());
-        out.push_str("\\\"");
-        rest = rest.get(at + 1..).unwrap_or_default();
-    }
-    escape_into(out, rest);
-    if shown.len() < key.len() {
-        push_truncated(out, shown.len(), key.len());
-    }
-    out.push('"');
 }
 
 struct Parser<'a> {
@@ -295,82 +245,69 @@ impl Parser<'_> {
         }
     }
 
-    fn enter(&mut self) -> Result<(), JsonError> {
+    /// Parses the items of an array or an object, from its opening bracket to past `close`:
+    /// `item` parses one, and `,` separates them (`expected`: what else may follow an item).
+    fn items(
+        &mut self,
+        close: u8,
+        expected: &'static str,
+        item: &mut dyn FnMut(&mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error(ErrorKind::TooDeep));
         }
         self.pos += 1;
         self.skip_whitespace();
-        Ok(())
-    }
-
-    fn array(&mut self) -> Result<Value, JsonError> {
-        self.enter()?;
-        let mut items = Vec::new();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            let index = items.len();
-            let item = self
-                .value()
-                .map_err(|e| e.within(PathSegment::Index(index)))?;
-            items.push(item);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => break,
-                _ => return Err(self.error(ErrorKind::Expected("`,` or `]` after an array item"))),
-            }
-        }
-        self.pos += 1;
-        self.depth -= 1;
-        Ok(Value::Array(items))
-    }
-
-    fn object(&mut self) -> Result<Value, JsonError> {
-        self.enter()?;
-        let mut members: Vec<(String, Value)> = Vec::new();
-        let mut key_offsets = Vec::new();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(Value::Object(members));
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                return Err(self.error(ErrorKind::Expected("a key in double quotes")));
-            }
-            key_offsets.push(self.pos);
-            let key = self.string()?;
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                let error = self.error(ErrorKind::Expected("`:` after the key"));
-                return Err(error.within(PathSegment::Key(key)));
-            }
-            self.pos += 1;
-            let value = match self.value() {
-                Ok(value) => value,
-                Err(e) => return Err(e.within(PathSegment::Key(key))),
-            };
-            members.push((key, value));
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => break,
-                _ => {
-                    return Err(
-                        self.error(ErrorKind::Expected("`,` or `}` after an object member"))
-                    );
+        if self.peek() != Some(close) {
+            loop {
+                item(self)?;
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(c) if c == close => break,
+                    _ => return Err(self.error(ErrorKind::Expected(expected))),
                 }
             }
         }
         self.pos += 1;
         self.depth -= 1;
+        Ok(())
+    }
+
+    fn array(&mut self) -> Result<Value, JsonError> {
+        let mut items = Vec::new();
+        self.items(b']', "`,` or `]` after an array item", &mut |p| {
+            let index = items.len();
+            let item = p.value().map_err(|e| e.within(PathSegment::Index(index)))?;
+            items.push(item);
+            Ok(())
+        })?;
+        Ok(Value::Array(items))
+    }
+
+    fn object(&mut self) -> Result<Value, JsonError> {
+        let mut members: Vec<(String, Value)> = Vec::new();
+        let mut key_offsets = Vec::new();
+        self.items(b'}', "`,` or `}` after an object member", &mut |p| {
+            p.skip_whitespace();
+            if p.peek() != Some(b'"') {
+                return Err(p.error(ErrorKind::Expected("a key in double quotes")));
+            }
+            key_offsets.push(p.pos);
+            let key = p.string()?;
+            p.skip_whitespace();
+            if p.peek() != Some(b':') {
+                let error = p.error(ErrorKind::Expected("`:` after the key"));
+                return Err(error.within(PathSegment::Key(key)));
+            }
+            p.pos += 1;
+            match p.value() {
+                Ok(value) => members.push((key, value)),
+                Err(e) => return Err(e.within(PathSegment::Key(key))),
+            }
+            Ok(())
+        })?;
         if let Some(second) = first_repeated(&members, false) {
             let offset = key_offsets.get(second).copied().unwrap_or(self.pos);
             let key = members
@@ -532,10 +469,8 @@ mod tests {
         parse(input.as_bytes()).unwrap_err()
     }
 
-    fn path_of(e: &JsonError) -> String {
-        let mut out = String::new();
-        push_path(&mut out, &e.path);
-        out
+    fn key(key: &str) -> PathSegment {
+        PathSegment::Key(key.to_string())
     }
 
     #[test]
@@ -642,11 +577,11 @@ mod tests {
         );
         let e = err(r#"{"a": [1, 2,]}"#);
         assert_eq!(e.offset, 12);
-        assert_eq!(path_of(&e), "a[2]");
+        assert_eq!(e.path, [key("a"), PathSegment::Index(2)]);
         let e = err(r#"{"a": {"X Y": tru}}"#);
-        assert_eq!(path_of(&e), "a.\"X Y\"");
+        assert_eq!(e.path, [key("a"), key("X Y")]);
         let e = err(r#"{"a" 1}"#);
-        assert_eq!(path_of(&e), "a");
+        assert_eq!(e.path, [key("a")]);
         assert_eq!(
             err(r#"{"a": 1,}"#).kind,
             ErrorKind::Expected("a key in double quotes")
@@ -668,9 +603,9 @@ mod tests {
     fn duplicate_keys() {
         let e = err(r#"{"a": 1, "b": {"x": 1, "y": 2, "x": 3}, "a": 2}"#);
         assert_eq!((e.kind, e.offset), (ErrorKind::DuplicateKey, 31));
-        assert_eq!(path_of(&e), "b.x");
+        assert_eq!(e.path, [key("b"), key("x")]);
         let e = err(r#"{"b": 1, "a": 1, "a": 2, "b": 2}"#);
-        assert_eq!((path_of(&e), e.offset), ("a".to_string(), 17));
+        assert_eq!((e.path, e.offset), (vec![key("a")], 17));
         // Different escapes of the same key are the same key.
         assert_eq!(
             err(r#"{"a": 1, "\u0061": 2}"#).kind,
@@ -687,22 +622,6 @@ mod tests {
         // Far deeper input fails at the limit without recursing further.
         let hostile = "[{\"a\":".repeat(100_000);
         assert_eq!(err(&hostile).kind, ErrorKind::TooDeep);
-    }
-
-    #[test]
-    fn path_notation() {
-        let mut out = String::new();
-        push_path(
-            &mut out,
-            &[
-                PathSegment::Key("add_response_headers".into()),
-                PathSegment::Key("X Y".into()),
-                PathSegment::Index(2),
-                PathSegment::Key("a\"b\n".into()),
-                PathSegment::Key("".into()),
-            ],
-        );
-        assert_eq!(out, r#"add_response_headers."X Y"[2]."a\"b\n"."""#);
     }
 
     #[test]

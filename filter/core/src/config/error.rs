@@ -3,10 +3,10 @@
 use super::TOP_LEVEL;
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
-use crate::text::{concat, push_decimal, push_truncated, quoted_part};
+use crate::text::{QUOTED_MAX_BYTES, concat, push_decimal, push_truncated, quoted_part};
 
-/// Escapes user text quoted in an error message; past [`QUOTED_MAX_BYTES`](crate::text::QUOTED_MAX_BYTES) it is cut and says
-/// so: `aaa ... [truncated: 64 of 1048576 bytes]`.
+/// Escapes user text quoted in an error message; past [`QUOTED_MAX_BYTES`] bytes it is cut and
+/// says so: `aaa ... [truncated: 64 of 1048576 bytes]`.
 pub(super) fn escaped(text: &str) -> String {
     let mut out = String::new();
     let shown = quoted_part(text);
@@ -15,6 +15,54 @@ pub(super) fn escaped(text: &str) -> String {
         push_truncated(&mut out, shown.len(), text.len());
     }
     out
+}
+
+/// The path in the configuration's notation, `a.b[2]."X Y"`; [`TOP_LEVEL`] for the empty path.
+fn path_text(path: &[PathSegment]) -> String {
+    if path.is_empty() {
+        return TOP_LEVEL.to_string();
+    }
+    let mut out = String::new();
+    for (i, segment) in path.iter().enumerate() {
+        match segment {
+            PathSegment::Key(key) => {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_key(&mut out, key);
+            }
+            PathSegment::Index(index) => push_index(&mut out, *index),
+        }
+    }
+    out
+}
+
+/// Appends one key of a path: bare if it is `[A-Za-z0-9_-]+` of at most [`QUOTED_MAX_BYTES`],
+/// else quoted and [`escaped`], with `"` as `\"`.
+fn push_key(out: &mut String, key: &str) {
+    let bare = !key.is_empty()
+        && key.len() <= QUOTED_MAX_BYTES
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        return out.push_str(key);
+    }
+    out.push('"');
+    for c in escaped(key).chars() {
+        if c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Appends one index of a path: `[2]`.
+fn push_index(out: &mut String, index: usize) {
+    out.push('[');
+    push_decimal(out, index);
+    out.push(']');
 }
 
 /// A configuration error: the field (path), what was wrong, what was expected, an example fix.
@@ -41,22 +89,20 @@ pub(super) enum Field<'a> {
 }
 
 impl Field<'_> {
-    /// The path in the configuration's notation, as [`json::push_path`] writes it.
+    /// The path in the configuration's notation, as [`path_text`] writes it.
     fn path(self) -> String {
         let mut out = String::new();
         match self {
             Field::Top => out.push_str(TOP_LEVEL),
-            Field::Name(name) => json::push_key(&mut out, name),
+            Field::Name(name) => push_key(&mut out, name),
             Field::Key(name, key) => {
-                json::push_key(&mut out, name);
+                push_key(&mut out, name);
                 out.push('.');
-                json::push_key(&mut out, key);
+                push_key(&mut out, key);
             }
             Field::Index(name, index) => {
-                json::push_key(&mut out, name);
-                out.push('[');
-                push_decimal(&mut out, index);
-                out.push(']');
+                push_key(&mut out, name);
+                push_index(&mut out, index);
             }
         }
         out
@@ -84,7 +130,8 @@ impl ConfigError {
         let mut problem = String::from("invalid JSON at byte ");
         push_decimal(&mut problem, e.offset);
         problem.push_str(": ");
-        problem.push_str(e.problem());
+        let (words, expected) = e.words();
+        problem.push_str(words);
         match input.get(e.offset..) {
             _ if e.kind == json::ErrorKind::DuplicateKey => {}
             None | Some([]) => problem.push_str(", found the end of the input"),
@@ -101,15 +148,10 @@ impl ConfigError {
             Some(PathSegment::Key(k)) => example_for(k),
             _ => example_for(""),
         };
-        let mut field = String::new();
-        json::push_path(&mut field, &e.path);
-        if field.is_empty() {
-            field.push_str(TOP_LEVEL);
-        }
         Box::new(ConfigError {
-            field,
+            field: path_text(&e.path),
             problem,
-            expected: e.expected(),
+            expected,
             example,
         })
     }
@@ -197,9 +239,27 @@ impl std::error::Error for ConfigError {}
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::super::*;
+    use crate::json::PathSegment;
 
     fn err(input: &str) -> ConfigError {
         PluginConfig::parse(input.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn path_notation() {
+        let key = |key: &str| PathSegment::Key(key.to_string());
+        let path = [
+            key("add_response_headers"),
+            key("X Y"),
+            PathSegment::Index(2),
+            key("a\"b\n"),
+            key(""),
+        ];
+        assert_eq!(
+            error::path_text(&path),
+            r#"add_response_headers."X Y"[2]."a\"b\n"."""#
+        );
+        assert_eq!(error::path_text(&[]), TOP_LEVEL);
     }
 
     #[test]
