@@ -76,26 +76,19 @@ unsafe fn take_host_bytes(data: *mut u8, size: usize) -> Vec<u8> {
     unsafe { Vec::from_raw_parts(data, size, size) }
 }
 
-/// Writes one line to Envoy's log at `level`.
-pub fn log(level: LogLevel, message: &str) -> Result<(), HostError> {
+/// Writes one line to Envoy's log at `level`, best effort: a failed log can't be reported.
+pub fn log(level: LogLevel, message: &str) {
     // SAFETY: the pointer and length describe `message`, which outlives the call.
-    check(unsafe { raw::proxy_log(level as u32, message.as_ptr(), message.len()) })
+    unsafe { raw::proxy_log(level as u32, message.as_ptr(), message.len()) };
 }
 
-/// Envoy's current log level for wasm (it can change at runtime). Values above `Critical`
-/// (Envoy's "off") are reported as `Critical`.
-pub fn log_level() -> Result<LogLevel, HostError> {
+/// Envoy's current log level for wasm (it can change at runtime), as proxy-wasm numbers it
+/// ([`LogLevel`]: 0 trace ... 5 critical; above: off).
+pub fn log_level() -> Result<u32, HostError> {
     let mut level = u32::MAX;
     // SAFETY: the host writes one u32 through a valid pointer.
     check(unsafe { raw::proxy_get_log_level(&mut level) })?;
-    Ok(match level {
-        0 => LogLevel::Trace,
-        1 => LogLevel::Debug,
-        2 => LogLevel::Info,
-        3 => LogLevel::Warn,
-        4 => LogLevel::Error,
-        _ => LogLevel::Critical,
-    })
+    Ok(level)
 }
 
 /// The plugin configuration (up to `size` bytes); empty when there is none.

@@ -80,17 +80,17 @@ mod contexts {
     /// Whether Envoy currently prints info lines from wasm; asked for every stream because the
     /// level can change at runtime (Envoy's admin `/logging`). If the host can't say, assume it does.
     fn info_enabled() -> bool {
-        host::log_level().map_or(true, |level| level as u32 <= LogLevel::Info as u32)
+        host::log_level().map_or(true, |level| level <= LogLevel::Info as u32)
     }
 
     /// Room for a typical line: header names and values of most requests fit.
     const LINE_CAPACITY: usize = 256;
 
-    /// Logs a failed host call at warning level (best effort).
-    fn warn_failed(what: &str, subject: &str, error: HostError) {
+    /// Logs a failed host call at `level` (best effort).
+    fn log_failure(level: LogLevel, what: &str, subject: &str, error: HostError) {
         let mut message = String::new();
         logline::host_failure(&mut message, what, subject, error.0);
-        let _ = host::log(LogLevel::Warn, &message);
+        host::log(level, &message);
     }
 
     /// Holds the parsed plugin configuration and hands it to every stream.
@@ -102,26 +102,21 @@ mod contexts {
 
     impl RootContext for HttpHeadersRoot {
         fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
-            let parsed = match host::plugin_configuration(plugin_configuration_size) {
-                Ok(bytes) => PluginConfig::parse(&bytes).map_err(|e| e.message()),
+            let bytes = match host::plugin_configuration(plugin_configuration_size) {
+                Ok(bytes) => bytes,
                 Err(e) => {
-                    let mut message = String::new();
-                    logline::host_failure(
-                        &mut message,
-                        "can't read the plugin configuration",
-                        "",
-                        e.0,
-                    );
-                    Err(message)
+                    let what = "can't read the plugin configuration";
+                    log_failure(LogLevel::Critical, what, "", e);
+                    return false;
                 }
             };
-            match parsed {
+            match PluginConfig::parse(&bytes) {
                 Ok(config) => {
                     self.config = Rc::new(config);
                     true
                 }
-                Err(message) => {
-                    let _ = host::log(LogLevel::Critical, &message);
+                Err(e) => {
+                    host::log(LogLevel::Critical, &e.message());
                     false
                 }
             }
@@ -173,7 +168,7 @@ mod contexts {
             self.line.reserve(LINE_CAPACITY);
             let serialized = match host::header_map_pairs(map) {
                 Ok(serialized) => serialized,
-                Err(e) => return warn_failed("can't read the headers", "", e),
+                Err(e) => return log_failure(LogLevel::Warn, "can't read the headers", "", e),
             };
             let logged = logline::header_lines(
                 &serialized,
@@ -181,13 +176,13 @@ mod contexts {
                 &self.config,
                 &mut self.line,
                 &mut |line| {
-                    let _ = host::log(LogLevel::Info, line);
+                    host::log(LogLevel::Info, line);
                 },
             );
             if let Err(e) = logged {
                 self.line.clear();
                 logline::malformed_map(&mut self.line, &e);
-                let _ = host::log(LogLevel::Warn, &self.line);
+                host::log(LogLevel::Warn, &self.line);
             }
         }
     }
@@ -198,7 +193,7 @@ mod contexts {
         fn on_http_request_headers(&mut self, _num_headers: usize, _eos: bool) -> Action {
             for (name, value) in &self.config.set_request_headers {
                 if let Err(e) = host::replace_header(MapType::HttpRequestHeaders, name, value) {
-                    warn_failed("can't set request header", name, e);
+                    log_failure(LogLevel::Warn, "can't set request header", name, e);
                 }
             }
             if self.logging() {
@@ -210,7 +205,7 @@ mod contexts {
         fn on_http_response_headers(&mut self, _num_headers: usize, _eos: bool) -> Action {
             for (name, value) in &self.config.add_response_headers {
                 if let Err(e) = host::add_header(MapType::HttpResponseHeaders, name, value) {
-                    warn_failed("can't add response header", name, e);
+                    log_failure(LogLevel::Warn, "can't add response header", name, e);
                 }
             }
             if self.logging() {
@@ -225,7 +220,7 @@ mod contexts {
             }
             self.line.clear();
             logline::finished(&mut self.line, self.context_id);
-            let _ = host::log(LogLevel::Info, &self.line);
+            host::log(LogLevel::Info, &self.line);
         }
     }
 }
