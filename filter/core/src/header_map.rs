@@ -9,7 +9,7 @@
 //! ```
 //!
 //! [`HeaderMap::parse`] checks the whole buffer once (sizes, terminators, exact length) and never
-//! panics; iterating then yields `(name, value)` slices borrowed from the buffer, with no
+//! panics; the map then iterates over `(name, value)` slices borrowed from the buffer, with no
 //! allocation. An empty buffer is an empty map.
 
 /// Why a serialized header map was rejected.
@@ -41,12 +41,13 @@ impl core::fmt::Display for MapError {
 
 impl std::error::Error for MapError {}
 
-/// A checked, borrowed view of a serialized header map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A checked, borrowed serialized header map: an iterator over its `(name, value)` pairs in the
+/// host's order.
+#[derive(Debug, Clone)]
 pub struct HeaderMap<'a> {
-    /// The size table: `count` × 8 bytes.
+    /// The size table of the pairs not yet read: 8 bytes each.
     sizes: &'a [u8],
-    /// The names and values with their NUL terminators.
+    /// Their names and values with their NUL terminators.
     data: &'a [u8],
 }
 
@@ -98,43 +99,6 @@ impl<'a> HeaderMap<'a> {
         Ok(HeaderMap { sizes, data })
     }
 
-    /// Number of entries.
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.sizes.len() / 8
-    }
-
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.sizes.is_empty()
-    }
-
-    /// The `(name, value)` pairs in the host's order.
-    pub fn iter(&self) -> Iter<'a> {
-        Iter {
-            sizes: self.sizes,
-            data: self.data,
-        }
-    }
-}
-
-impl<'a> IntoIterator for HeaderMap<'a> {
-    type Item = (&'a [u8], &'a [u8]);
-    type IntoIter = Iter<'a>;
-
-    fn into_iter(self) -> Iter<'a> {
-        self.iter()
-    }
-}
-
-/// Iterator over a checked [`HeaderMap`].
-#[derive(Debug, Clone)]
-pub struct Iter<'a> {
-    sizes: &'a [u8],
-    data: &'a [u8],
-}
-
-impl<'a> Iter<'a> {
     /// Takes `len` bytes and the NUL after them from the front of `data`.
     fn take(&mut self, len: usize) -> Option<&'a [u8]> {
         let bytes = self.data.get(..len)?;
@@ -143,7 +107,7 @@ impl<'a> Iter<'a> {
     }
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for HeaderMap<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -160,6 +124,8 @@ impl<'a> Iterator for Iter<'a> {
         (n, Some(n))
     }
 }
+
+impl ExactSizeIterator for HeaderMap<'_> {}
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]
@@ -223,8 +189,7 @@ mod tests {
     fn reads_the_fixture() {
         let map = HeaderMap::parse(SERIALIZED_MAP).unwrap();
         assert_eq!(map.len(), 4);
-        assert!(!map.is_empty());
-        assert_eq!(map.iter().collect::<Vec<_>>(), PAIRS);
+        assert_eq!(map.collect::<Vec<_>>(), PAIRS);
         assert_eq!(serialize(&PAIRS), SERIALIZED_MAP);
     }
 
@@ -239,9 +204,9 @@ mod tests {
 
     #[test]
     fn empty_inputs() {
-        assert!(HeaderMap::parse(&[]).unwrap().is_empty());
-        let zero = HeaderMap::parse(&[0, 0, 0, 0]).unwrap();
-        assert_eq!((zero.len(), zero.iter().next()), (0, None));
+        assert_eq!(HeaderMap::parse(&[]).unwrap().len(), 0);
+        let mut zero = HeaderMap::parse(&[0, 0, 0, 0]).unwrap();
+        assert_eq!((zero.len(), zero.next()), (0, None));
     }
 
     #[test]
@@ -294,7 +259,7 @@ mod tests {
                 let mut buf = SERIALIZED_MAP.to_vec();
                 buf[at] = value;
                 if let Ok(map) = HeaderMap::parse(&buf) {
-                    assert_eq!(map.iter().count(), map.len());
+                    assert_eq!(map.clone().count(), map.len());
                 }
             }
         }
@@ -304,7 +269,7 @@ mod tests {
     fn values_may_hold_nul_if_sizes_say_so() {
         let buf = serialize(&[(b"a", b"x\0y")]);
         let map = HeaderMap::parse(&buf).unwrap();
-        assert_eq!(map.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"x\0y"[..])]);
+        assert_eq!(map.collect::<Vec<_>>(), [(&b"a"[..], &b"x\0y"[..])]);
     }
 
     #[test]
@@ -312,9 +277,6 @@ mod tests {
         let names: Vec<Vec<u8>> = (0..300).map(|i| format!("h{i}").into_bytes()).collect();
         let pairs: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &n[1..])).collect();
         let buf = serialize(&pairs);
-        assert_eq!(
-            HeaderMap::parse(&buf).unwrap().iter().collect::<Vec<_>>(),
-            pairs
-        );
+        assert_eq!(HeaderMap::parse(&buf).unwrap().collect::<Vec<_>>(), pairs);
     }
 }

@@ -17,7 +17,7 @@ use crate::config::PluginConfig;
 use crate::escape::escape_into;
 use crate::header_map::{HeaderMap, MapError};
 use crate::query;
-use crate::text::{push_decimal, push_truncated};
+use crate::text::{char_len, push_decimal, push_truncated};
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
 pub const RESPONSE_PREFIX: &str = "response header <-- ";
@@ -165,26 +165,17 @@ fn cut_point(value: &[u8], max: usize) -> usize {
         return value.len();
     }
     for back in 1..=3 {
-        let Some(start) = max.checked_sub(back) else {
+        let Some(rest) = max.checked_sub(back).and_then(|start| value.get(start..)) else {
             break;
         };
-        let Some(&lead) = value.get(start) else {
-            break;
-        };
-        if lead & 0xC0 == 0x80 {
+        if rest.first().is_some_and(|&b| b & 0xC0 == 0x80) {
             continue; // a continuation byte: the character starts further back
         }
-        let width = match lead {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => 1,
+        return if char_len(rest) > back {
+            max - back
+        } else {
+            max
         };
-        let straddles = width > back
-            && value
-                .get(start..start + width)
-                .is_some_and(|c| core::str::from_utf8(c).is_ok());
-        return if straddles { start } else { max };
     }
     max
 }

@@ -5,22 +5,11 @@
 //! these instead. Nothing here allocates beyond growing `out`.
 
 /// Appends `n` in decimal.
-pub fn push_decimal(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
+pub fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
     }
-    for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Appends the low `digits` nibbles of `n` in hex, most significant first, upper- or lower-case.
@@ -62,6 +51,20 @@ pub fn quoted_part(text: &str) -> &str {
         end -= 1;
     }
     text.get(..end).unwrap_or_default()
+}
+
+/// Length of the character `bytes` starts with: 1 if they don't start with valid UTF-8.
+pub fn char_len(bytes: &[u8]) -> usize {
+    let len = match bytes.first() {
+        Some(0xC2..=0xDF) => 2,
+        Some(0xE0..=0xEF) => 3,
+        Some(0xF0..=0xF4) => 4,
+        _ => return 1,
+    };
+    match bytes.get(..len).map(core::str::from_utf8) {
+        Some(Ok(_)) => len,
+        _ => 1,
+    }
 }
 
 /// The concatenation of `parts`.

@@ -3,7 +3,7 @@
 use super::TOP_LEVEL;
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
-use crate::text::{QUOTED_MAX_BYTES, concat, push_decimal, push_truncated, quoted_part};
+use crate::text::{QUOTED_MAX_BYTES, char_len, concat, push_decimal, push_truncated, quoted_part};
 
 /// Escapes user text quoted in an error message; past [`QUOTED_MAX_BYTES`] bytes it is cut and
 /// says so: `aaa ... [truncated: 64 of 1048576 bytes]`.
@@ -137,10 +137,7 @@ impl ConfigError {
             None | Some([]) => problem.push_str(", found the end of the input"),
             Some(rest) => {
                 problem.push_str(", found `");
-                escape_into(
-                    &mut problem,
-                    rest.get(..first_char_len(rest)).unwrap_or(rest),
-                );
+                escape_into(&mut problem, rest.get(..char_len(rest)).unwrap_or(rest));
                 problem.push('`');
             }
         }
@@ -175,20 +172,6 @@ impl ConfigError {
     /// An example of a correct configuration for this field.
     pub fn example(&self) -> &str {
         self.example
-    }
-}
-
-/// Length of the character `bytes` starts with: 1 for a byte that does not start valid UTF-8.
-fn first_char_len(bytes: &[u8]) -> usize {
-    let len = match bytes.first() {
-        Some(0xC2..=0xDF) => 2,
-        Some(0xE0..=0xEF) => 3,
-        Some(0xF0..=0xF4) => 4,
-        _ => return 1,
-    };
-    match bytes.get(..len).map(core::str::from_utf8) {
-        Some(Ok(_)) => len,
-        _ => 1,
     }
 }
 
