@@ -27,9 +27,10 @@
 //! | this crate cdylib-only over `filter-core` (LTO)            |             — |       105,368 |
 //! | the same, after the correctness fixes below                |             — |       106,608 |
 //! | the same, with query-string redaction                      |             — |       109,258 |
-//! | the same, after the per-request cost work (this build)     |             — |       109,700 |
+//! | the same, after the per-request cost work                  |             — |       109,700 |
+//! | the same, simplified (this build)                          |             — |       108,664 |
 //! | the fixes' build, `filter-core` on proxy-wasm (not done)   |             — |       106,001 |
-//! | this build, talc 5.1 as the global allocator (not done)    |             — |       108,038 |
+//! | the cost-work build, talc 5.1 as allocator (not done)      |             — |       108,038 |
 //! | an SDK filter that does nothing (LTO)                      |        98,295 |        80,276 |
 //!
 //! Of the 80 kB floor (LTO, "z"): the SDK's dispatcher ~29.3 kB, wasi-libc's dlmalloc ~11.9 kB,
