@@ -89,7 +89,7 @@ fn log_file(name: &str) -> Result<PathBuf> {
 }
 
 /// The first Python 3 on PATH.
-pub(crate) fn find_python() -> Result<String> {
+fn find_python() -> Result<String> {
     let check = "import sys, venv; sys.exit(sys.version_info < (3, 9))";
     let ok = |python: &&str| {
         let status = Command::new(python).args(["-c", check]).status();
@@ -130,7 +130,7 @@ pub(crate) fn pip_install(
 }
 
 /// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
-pub(crate) fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
+fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
     let file = crate::procs::append_log(log)?;
     log::debug!("{what}: {cmd:?}, output to {}", log.display());
     let status = cmd
