@@ -419,17 +419,14 @@ mod tests {
     #[test]
     fn go_form_needs_both_fields() {
         let e = err(r#"{"header": "x-wasm-header"}"#);
-        assert_eq!(e.field(), "value");
+        assert_eq!(e.field, "value");
         assert!(e.to_string().contains("`value` is not"), "{e}");
         let e = err(r#"{"value": "demo-wasm"}"#);
-        assert_eq!(e.field(), "header");
-        assert_eq!(err(r#"{"header": 1, "value": "v"}"#).field(), "header");
-        assert_eq!(err(r#"{"header": "x", "value": null}"#).field(), "value");
-        assert_eq!(
-            err(r#"{"header": ":path", "value": "/"}"#).field(),
-            "header"
-        );
-        assert_eq!(err(r#"{"header": "x", "value": "a\rb"}"#).field(), "value");
+        assert_eq!(e.field, "header");
+        assert_eq!(err(r#"{"header": 1, "value": "v"}"#).field, "header");
+        assert_eq!(err(r#"{"header": "x", "value": null}"#).field, "value");
+        assert_eq!(err(r#"{"header": ":path", "value": "/"}"#).field, "header");
+        assert_eq!(err(r#"{"header": "x", "value": "a\rb"}"#).field, "value");
     }
 
     #[test]
@@ -447,7 +444,7 @@ mod tests {
     #[test]
     fn set_request_headers_names_are_unique_ignoring_case() {
         let e = err(r#"{"set_request_headers": {"X-A": "1", "x-a": "2"}}"#);
-        assert_eq!(e.field(), "set_request_headers.x-a");
+        assert_eq!(e.field, "set_request_headers.x-a");
         // Adding the same header twice is what "add" means.
         let c = parse(r#"{"add_response_headers": {"X-A": "1", "x-a": "2"}}"#).unwrap();
         assert_eq!(c.add_response_headers, pairs(&[("x-a", "1"), ("x-a", "2")]));
@@ -467,12 +464,12 @@ mod tests {
             r#"{{"set_request_headers": {}}}"#,
             object(r#", "X-H17": "w""#)
         );
-        assert_eq!(err(&doc).field(), "set_request_headers.X-H17");
+        assert_eq!(err(&doc).field, "set_request_headers.X-H17");
         let doc = format!(
             r#"{{"add_response_headers": {}}}"#,
             object(r#", "x-h17": "w""#)
         );
-        assert_eq!(err(&doc).field(), "add_response_headers.x-h17");
+        assert_eq!(err(&doc).field, "add_response_headers.x-h17");
         let list: Vec<String> = names
             .iter()
             .map(|n| format!(r#""{n}", "COOKIE""#))
@@ -525,8 +522,8 @@ mod tests {
             ),
         ] {
             let e = err(&doc);
-            assert!(e.field().starts_with("redact_query_params["), "{e}");
-            assert!(e.problem().contains(problem), "{e}");
+            assert!(e.field.starts_with("redact_query_params["), "{e}");
+            assert!(e.problem.contains(problem), "{e}");
             assert!(
                 e.to_string()
                     .contains(r#""redact_query_params": ["session_id"]"#),
@@ -534,9 +531,9 @@ mod tests {
             );
         }
         let e = err(r#"{"redact_query_params": "token"}"#);
-        assert_eq!(e.field(), "redact_query_params");
+        assert_eq!(e.field, "redact_query_params");
         let e = err(r#"{"redact_query_params": ["a", 1]}"#);
-        assert_eq!(e.field(), "redact_query_params[1]");
+        assert_eq!(e.field, "redact_query_params[1]");
         assert!(
             parse(&format!(
                 r#"{{"redact_query_params": ["{}"]}}"#,
@@ -562,7 +559,7 @@ mod tests {
             "null",
         ] {
             let e = parse(&format!(r#"{{"max_logged_value_bytes": {bad}}}"#)).unwrap_err();
-            assert_eq!(e.field(), "max_logged_value_bytes", "{bad}");
+            assert_eq!(e.field, "max_logged_value_bytes", "{bad}");
             assert!(e.to_string().contains("an integer from 1 to 65536"), "{e}");
         }
     }
@@ -616,9 +613,9 @@ mod tests {
             ),
         ] {
             let e = parse(&format!(r#"{{"max_logged_value_bytes": {text}}}"#)).unwrap_err();
-            assert_eq!(e.field(), "max_logged_value_bytes", "{text}");
-            assert_eq!(e.problem(), problem);
-            assert_eq!(e.expected(), "an integer from 1 to 65536");
+            assert_eq!(e.field, "max_logged_value_bytes", "{text}");
+            assert_eq!(e.problem, problem);
+            assert_eq!(e.expected, "an integer from 1 to 65536");
         }
     }
 
@@ -645,54 +642,54 @@ mod tests {
         ];
         for (doc, field) in cases {
             let e = err(doc);
-            assert_eq!(e.field(), field, "{doc}: {e}");
-            assert!(e.problem().starts_with("found "), "{e}");
+            assert_eq!(e.field, field, "{doc}: {e}");
+            assert!(e.problem.starts_with("found "), "{e}");
         }
     }
 
     #[test]
     fn unknown_fields_and_top_level() {
         let e = err(r#"{"log_header": true}"#);
-        assert_eq!(e.field(), "log_header");
+        assert_eq!(e.field, "log_header");
         assert!(e.to_string().contains("unknown field"), "{e}");
-        assert!(e.expected().contains("log_headers"));
+        assert!(e.expected.contains("log_headers"));
         for doc in ["[]", "\"x\"", "1", "true", "null"] {
-            assert_eq!(err(doc).field(), TOP_LEVEL, "{doc}");
+            assert_eq!(err(doc).field, TOP_LEVEL, "{doc}");
         }
     }
 
     #[test]
     fn syntax_errors_name_the_field_and_offset() {
         let e = err(r#"{"log_headers": true} x"#);
-        assert_eq!(e.field(), TOP_LEVEL);
-        assert!(e.problem().contains("byte 22"), "{e}");
+        assert_eq!(e.field, TOP_LEVEL);
+        assert!(e.problem.contains("byte 22"), "{e}");
         let e = err(r#"{"set_request_headers": {"a": "b" "c": "d"}}"#);
-        assert_eq!(e.field(), "set_request_headers");
+        assert_eq!(e.field, "set_request_headers");
         assert!(
-            e.problem().contains("byte 34") && e.problem().contains("found `\"`"),
+            e.problem.contains("byte 34") && e.problem.contains("found `\"`"),
             "{e}"
         );
         let e = err(r#"{"max_logged_value_bytes": 01}"#);
-        assert_eq!(e.field(), "max_logged_value_bytes");
+        assert_eq!(e.field, "max_logged_value_bytes");
         let e = err(r#"{"log_headers": tru"#);
-        assert_eq!(e.field(), "log_headers");
+        assert_eq!(e.field, "log_headers");
         let e = err("{\"log_headers\": true");
-        assert!(e.problem().contains("found the end of the input"), "{e}");
+        assert!(e.problem.contains("found the end of the input"), "{e}");
         let e = PluginConfig::parse(b"{\"x\xff\": 1}").unwrap_err();
-        assert!(e.problem().contains("invalid UTF-8"), "{e}");
+        assert!(e.problem.contains("invalid UTF-8"), "{e}");
         let e = err("{\"set_request_headers\": {\"a\": \"b\n\"}}");
-        assert_eq!(e.field(), "set_request_headers.a");
+        assert_eq!(e.field, "set_request_headers.a");
         let e = err(r#"{"redact_query_params": ["a",]}"#);
-        assert_eq!(e.example(), r#""redact_query_params": ["session_id"]"#);
+        assert_eq!(e.example, r#""redact_query_params": ["session_id"]"#);
     }
 
     #[test]
     fn duplicate_keys() {
         let e = err(r#"{"log_headers": true, "log_headers": false}"#);
-        assert_eq!(e.field(), "log_headers");
-        assert!(e.problem().contains("duplicate key"), "{e}");
+        assert_eq!(e.field, "log_headers");
+        assert!(e.problem.contains("duplicate key"), "{e}");
         let e = err(r#"{"add_response_headers": {"x-a": "1", "x-a": "2"}}"#);
-        assert_eq!(e.field(), "add_response_headers.x-a");
+        assert_eq!(e.field, "add_response_headers.x-a");
     }
 
     #[test]

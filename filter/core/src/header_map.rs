@@ -12,34 +12,13 @@
 //! panics; the map then iterates over `(name, value)` slices borrowed from the buffer, with no
 //! allocation. An empty buffer is an empty map.
 
-/// Why a serialized header map was rejected.
+/// Why a serialized header map was rejected; `logline::malformed_map` words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapError {
     /// Byte offset where the buffer stopped making sense.
     pub offset: usize,
     pub problem: &'static str,
 }
-
-impl MapError {
-    /// Appends the message, e.g. `malformed header map at byte 4: ...`, to `out`, without
-    /// `core::fmt` (module size); `Display` writes the same.
-    pub fn push_to(&self, out: &mut String) {
-        out.push_str("malformed header map at byte ");
-        crate::text::push_decimal(out, self.offset);
-        out.push_str(": ");
-        out.push_str(self.problem);
-    }
-}
-
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let mut message = String::new();
-        self.push_to(&mut message);
-        f.write_str(&message)
-    }
-}
-
-impl std::error::Error for MapError {}
 
 /// A checked, borrowed serialized header map: an iterator over its `(name, value)` pairs in the
 /// host's order.

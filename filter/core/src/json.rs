@@ -374,9 +374,7 @@ impl Parser<'_> {
                         }
                         0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    0xDC00..=0xDFFF => {
-                        return Err(self.error_at(ErrorKind::LoneSurrogate, start));
-                    }
+                    // A lone low surrogate is no char: from_u32 rejects it.
                     _ => high,
                 };
                 return char::from_u32(code)

@@ -92,10 +92,13 @@ pub fn host_failure(out: &mut String, what: &str, subject: &str, status: u32) {
     out.push(')');
 }
 
-/// Appends the warning for a header map the host sent malformed.
+/// Appends the warning for a header map the host sent malformed, e.g. `http_headers: malformed
+/// header map at byte 4: ...`.
 pub fn malformed_map(out: &mut String, error: &MapError) {
-    out.push_str("http_headers: ");
-    error.push_to(out);
+    out.push_str("http_headers: malformed header map at byte ");
+    push_decimal(out, error.offset);
+    out.push_str(": ");
+    out.push_str(error.problem);
 }
 
 /// The proxy-wasm ABI 0.2.1 name of a host status.

@@ -27,12 +27,9 @@ pub fn push_hex(out: &mut String, n: u32, digits: u32, upper: bool) {
     }
 }
 
-/// Between the shown part of a cut text and its sizes: ` ... [truncated: 10 of 20 bytes]`.
-pub const TRUNCATED_PREFIX: &str = " ... [truncated: ";
-
 /// Appends what follows a cut text: ` ... [truncated: <shown> of <total> bytes]`.
 pub fn push_truncated(out: &mut String, shown: usize, total: usize) {
-    out.push_str(TRUNCATED_PREFIX);
+    out.push_str(" ... [truncated: ");
     push_decimal(out, shown);
     out.push_str(" of ");
     push_decimal(out, total);

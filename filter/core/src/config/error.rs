@@ -65,13 +65,32 @@ fn push_index(out: &mut String, index: usize) {
     out.push(']');
 }
 
+/// The example fix shown for an error under the top-level field `field`.
+fn example_for(field: &str) -> &'static str {
+    match field {
+        "set_request_headers" => r#""set_request_headers": {"test": "best"}"#,
+        "add_response_headers" => r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#,
+        "redact_headers" => r#""redact_headers": ["x-api-key"]"#,
+        "redact_query_params" => r#""redact_query_params": ["session_id"]"#,
+        "max_logged_value_bytes" => r#""max_logged_value_bytes": 1024"#,
+        "log_headers" => r#""log_headers": true"#,
+        "header" | "value" => r#""header": "x-wasm-header", "value": "demo-wasm""#,
+        _ => r#"{"add_response_headers": {"x-wasm-header": "demo-wasm"}}"#,
+    }
+}
+
 /// A configuration error: the field (path), what was wrong, what was expected, an example fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    field: String,
-    problem: String,
-    expected: &'static str,
-    example: &'static str,
+    /// The path of the field at fault, e.g. `add_response_headers."X Y"`, `redact_headers[2]`,
+    /// `max_logged_value_bytes`; [`TOP_LEVEL`] for the configuration as a whole.
+    pub field: String,
+    /// What was wrong.
+    pub problem: String,
+    /// What was expected instead.
+    pub expected: &'static str,
+    /// An example of a correct configuration for this field.
+    pub example: &'static str,
 }
 
 /// The field an error is about, borrowed from the parsed document: its path is only written
@@ -141,55 +160,18 @@ impl ConfigError {
                 problem.push('`');
             }
         }
-        let example = match e.path.first() {
-            Some(PathSegment::Key(k)) => example_for(k),
-            _ => example_for(""),
+        let top = match e.path.first() {
+            Some(PathSegment::Key(key)) => key,
+            _ => "",
         };
         Box::new(ConfigError {
             field: path_text(&e.path),
             problem,
             expected,
-            example,
+            example: example_for(top),
         })
     }
 
-    /// The path of the field at fault, e.g. `add_response_headers."X Y"`, `redact_headers[2]`,
-    /// `max_logged_value_bytes`; [`TOP_LEVEL`] for the configuration as a whole.
-    pub fn field(&self) -> &str {
-        &self.field
-    }
-
-    /// What was wrong.
-    pub fn problem(&self) -> &str {
-        &self.problem
-    }
-
-    /// What was expected instead.
-    pub fn expected(&self) -> &str {
-        self.expected
-    }
-
-    /// An example of a correct configuration for this field.
-    pub fn example(&self) -> &str {
-        self.example
-    }
-}
-
-/// The example fix shown for an error under the top-level field `field`.
-fn example_for(field: &str) -> &'static str {
-    match field {
-        "set_request_headers" => r#""set_request_headers": {"test": "best"}"#,
-        "add_response_headers" => r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#,
-        "redact_headers" => r#""redact_headers": ["x-api-key"]"#,
-        "redact_query_params" => r#""redact_query_params": ["session_id"]"#,
-        "max_logged_value_bytes" => r#""max_logged_value_bytes": 1024"#,
-        "log_headers" => r#""log_headers": true"#,
-        "header" | "value" => r#""header": "x-wasm-header", "value": "demo-wasm""#,
-        _ => r#"{"add_response_headers": {"x-wasm-header": "demo-wasm"}}"#,
-    }
-}
-
-impl ConfigError {
     /// The pieces of the message, in order.
     fn parts(&self) -> [&str; 8] {
         [

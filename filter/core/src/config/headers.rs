@@ -103,10 +103,10 @@ mod tests {
     #[test]
     fn header_names_must_be_tokens() {
         let e = err(r#"{"add_response_headers": {"X Y": "v"}}"#);
-        assert_eq!(e.field(), r#"add_response_headers."X Y""#);
+        assert_eq!(e.field, r#"add_response_headers."X Y""#);
         assert!(e.to_string().contains("` ` at byte 1"), "{e}");
         assert_eq!(
-            err(r#"{"add_response_headers": {"": "v"}}"#).field(),
+            err(r#"{"add_response_headers": {"": "v"}}"#).field,
             r#"add_response_headers."""#
         );
         for bad in [
@@ -121,15 +121,15 @@ mod tests {
         ] {
             let doc = format!(r#"{{"set_request_headers": {{"{bad}": "v"}}}}"#);
             let e = parse(&doc).unwrap_err();
-            assert!(e.field().starts_with("set_request_headers."), "{bad}: {e}");
+            assert!(e.field.starts_with("set_request_headers."), "{bad}: {e}");
             assert!(!e.to_string().contains('\n'), "{bad}: {e}");
         }
         let c = parse(r#"{"set_request_headers": {"!#$%&'*+-.^_`|~09AZaz": "v"}}"#).unwrap();
         assert_eq!(c.set_request_headers[0].0, "!#$%&'*+-.^_`|~09azaz");
         let e = err(r#"{"redact_headers": ["ok", "x-fine", "bad name"]}"#);
-        assert_eq!(e.field(), "redact_headers[2]");
+        assert_eq!(e.field, "redact_headers[2]");
         assert_eq!(
-            err(r#"{"redact_headers": [":"]}"#).field(),
+            err(r#"{"redact_headers": [":"]}"#).field,
             "redact_headers[0]"
         );
     }
@@ -142,7 +142,7 @@ mod tests {
         ] {
             let e = err(doc);
             assert!(e.to_string().contains("can't be set or added"), "{e}");
-            assert!(e.field().contains(':'), "{e}");
+            assert!(e.field.contains(':'), "{e}");
         }
     }
 
@@ -151,7 +151,7 @@ mod tests {
         for bad in ["a\\rb", "a\\nb", "\\u0000", "\\u0001", "\\u007f", "\\u0085"] {
             let doc = format!(r#"{{"add_response_headers": {{"x-a": "{bad}"}}}}"#);
             let e = parse(&doc).unwrap_err();
-            assert_eq!(e.field(), "add_response_headers.x-a", "{bad}");
+            assert_eq!(e.field, "add_response_headers.x-a", "{bad}");
             assert!(!e.to_string().contains(['\r', '\n', '\0']), "{e}");
         }
         let c = parse(r#"{"add_response_headers": {"x-a": "tab\there, ünïcode ✓"}}"#).unwrap();
