@@ -60,6 +60,14 @@ pub fn append_log(path: &Path) -> Result<File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
+/// "the end of <log>:" and the log's last `lines` lines, indented: what an error about a
+/// child shows of its output.
+pub fn log_end(log: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let last = smoke::envoy::log::last_lines(&text, lines);
+    format!("the end of {}:\n  {}", log.display(), last.join("\n  "))
+}
+
 impl Service {
     /// Starts `cmd` in its own process group, its stdout appended to `stdout_log` and its
     /// stderr to `log` (the same file or not: Envoy's stdout access log is written in buffered

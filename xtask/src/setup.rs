@@ -7,8 +7,6 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use smoke::envoy::log::last_lines;
-
 use crate::progress::Step;
 use crate::{paths, tools::Tools};
 
@@ -139,11 +137,9 @@ fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
         .status()
         .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
     if !status.success() {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
         bail!(
-            "{what} failed ({status}); the end of {}:\n{}",
-            log.display(),
-            last_lines(&text, 15).join("\n")
+            "{what} failed ({status}); {}",
+            crate::procs::log_end(log, 15)
         );
     }
     Ok(())

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use serde_json::Value;
 use smoke::envoy::bootstrap;
-use smoke::envoy::log::last_lines;
 
-use crate::procs::Service;
+use crate::procs::{Service, log_end};
 use crate::tools::Tools;
 use crate::{http, ports};
 
@@ -123,13 +122,12 @@ impl Httpbin {
                 .args(["--worker-class", "gthread", "httpbin:app"]);
             let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
             if let Err(err) = wait_ready(&mut service, addr, "/get") {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
                 let message = format!(
-                    "httpbin (gunicorn) did not start on {addr}: {err:#}; the end of {}:\n  {}",
-                    log.display(),
-                    last_lines(&text, 10).join("\n  ")
+                    "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
+                    log_end(&log, 10)
                 );
                 // gunicorn's words for a port another process holds.
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
                 return Err(port_taken_if(text.contains("Connection in use"), message));
             }
             Ok(Httpbin {

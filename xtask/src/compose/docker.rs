@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 
-use crate::procs::append_log;
+use crate::procs::{append_log, log_end};
 
 /// `docker <args>`: its stdout, or an error with the first line of its stderr.
 pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
@@ -37,15 +37,7 @@ fn capture(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
 /// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout`; on
 /// failure the error holds the end of the log.
 pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration, what: &str) -> Result<()> {
-    run_to(cmd, log, log, timeout, what)
-        .map_err(|e| anyhow!("{e:#}; the end of {}:\n{}", log.display(), tail(log, 25)))
-}
-
-/// The last `lines` lines of a log file, indented.
-pub fn tail(log: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let last = smoke::envoy::log::last_lines(&text, lines);
-    format!("  {}", last.join("\n  "))
+    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 25)))
 }
 
 /// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),

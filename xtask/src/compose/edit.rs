@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use smoke::envoy::bootstrap;
 
-use super::docker::{Project, tail};
+use super::docker::Project;
 use super::{CheckFailed, failed};
 use crate::procs::Service;
 use crate::progress::{Step, seconds};
@@ -140,9 +140,8 @@ impl Stack {
         ensure!(
             watching(),
             CheckFailed(format!(
-                "docker compose watch did not start watching; the end of {}:\n{}",
-                log.display(),
-                tail(&log, 15)
+                "docker compose watch did not start watching; {}",
+                crate::procs::log_end(&log, 15)
             ))
         );
         step.done("watching filter/, Cargo.toml, Cargo.lock and envoy.yaml");
