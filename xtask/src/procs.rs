@@ -1,6 +1,7 @@
 //! Processes the loop starts (Envoy, gunicorn) and the promise to stop them on every path:
 //! a [`Service`] guard stops its process group on drop, a Ctrl-C handler stops all of
-//! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`).
+//! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`). Shorter
+//! commands run to completion with their output in a log ([`run_logged`]).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
 /// Process groups alive right now, for the Ctrl-C handler.
 static LIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -66,6 +67,60 @@ pub fn log_end(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let last = smoke::envoy::log::last_lines(&text, lines);
     format!("the end of {}:\n  {}", log.display(), last.join("\n  "))
+}
+
+/// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout` if there
+/// is one; on failure the error holds the log's last `tail_lines` lines.
+pub fn run_logged(
+    cmd: &mut Command,
+    log: &Path,
+    timeout: Option<Duration>,
+    tail_lines: usize,
+    what: &str,
+) -> Result<()> {
+    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, tail_lines)))
+}
+
+/// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),
+/// killing it after `timeout` if there is one.
+pub fn run_to(
+    cmd: &mut Command,
+    out: &Path,
+    err: &Path,
+    timeout: Option<Duration>,
+    what: &str,
+) -> Result<()> {
+    let stdout = append_log(out)?;
+    let stderr = if out == err {
+        stdout.try_clone()?
+    } else {
+        append_log(err)?
+    };
+    log::debug!("{what}: {cmd:?}, output to {}", err.display());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| {
+            let program = cmd.get_program();
+            format!("{what}: could not start {program:?} (is it installed and on PATH?)")
+        })?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            ensure!(status.success(), "{what} failed ({status})");
+            return Ok(());
+        }
+        if let Some(timeout) = timeout
+            && started.elapsed() >= timeout
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} did not finish within {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 impl Service {

@@ -127,20 +127,8 @@ pub(crate) fn pip_install(
     )
 }
 
-/// Runs `cmd` with its output appended to `log`; on failure shows the log's tail.
+/// Runs `cmd` with its output appended to `log`, as long as it takes (pip and apt-get may be
+/// slow); on failure shows the log's tail.
 fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
-    let file = crate::procs::append_log(log)?;
-    log::debug!("{what}: {cmd:?}, output to {}", log.display());
-    let status = cmd
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .status()
-        .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!(
-            "{what} failed ({status}); {}",
-            crate::procs::log_end(log, 15)
-        );
-    }
-    Ok(())
+    crate::procs::run_logged(cmd, log, None, 15, what)
 }

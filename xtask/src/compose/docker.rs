@@ -2,12 +2,12 @@
 //! captured or logged, and one Compose project (its name, files, environment, teardown).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, anyhow};
 
-use crate::procs::{append_log, log_end};
+use crate::procs::{self, run_to};
 
 /// `docker <args>`: its stdout, or an error with the first line of its stderr.
 pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
@@ -20,7 +20,7 @@ pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
 fn capture(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
     let base = std::env::temp_dir().join(format!("xtask-{}", unique_suffix()));
     let (out, err) = (base.with_extension("out"), base.with_extension("err"));
-    let result = run_to(cmd, &out, &err, timeout, what);
+    let result = run_to(cmd, &out, &err, Some(timeout), what);
     let read = |path: &Path| {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let _ = std::fs::remove_file(path);
@@ -37,35 +37,7 @@ fn capture(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
 /// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout`; on
 /// failure the error holds the end of the log.
 pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration, what: &str) -> Result<()> {
-    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 25)))
-}
-
-/// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),
-/// killing it after `timeout`.
-fn run_to(cmd: &mut Command, out: &Path, err: &Path, timeout: Duration, what: &str) -> Result<()> {
-    let stdout = append_log(out)?;
-    let stderr = if out == err {
-        stdout.try_clone()?
-    } else {
-        append_log(err)?
-    };
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .with_context(|| format!("starting {what} (is it installed and on PATH?)"))?;
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait()? {
-            ensure!(status.success(), "{what} failed ({status})");
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    bail!("{what} did not finish within {} s", timeout.as_secs())
+    procs::run_logged(cmd, log, Some(timeout), 25, what)
 }
 
 /// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
