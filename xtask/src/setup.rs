@@ -63,20 +63,28 @@ pub fn ensure_wrk() -> Result<()> {
     }
     let step = Step::start("setup", "installing wrk with apt-get");
     let log = log_file("apt.log")?;
-    run_logged(
-        Command::new("apt-get").arg("update"),
-        &log,
-        "apt-get update",
-    )?;
-    run_logged(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "wrk"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        &log,
-        "apt-get install wrk",
-    )?;
+    apt_install("wrk", |cmd, what| run_logged(cmd, &log, what))?;
     step.done("wrk installed (Debian package)");
     Ok(())
+}
+
+/// `apt-get update`, then `apt-get install` of Debian's `package` without questions, each
+/// command run by `run` (given it and a name for messages).
+pub(crate) fn apt_install(
+    package: &str,
+    mut run: impl FnMut(&mut Command, &str) -> Result<()>,
+) -> Result<()> {
+    let apt_get = |args: &[&str]| {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt_get(&["update"]), "apt-get update")?;
+    let install = ["install", "-y", "--no-install-recommends", package];
+    run(
+        &mut apt_get(&install),
+        &format!("apt-get install {package}"),
+    )
 }
 
 /// `target/xtask/setup/<name>`, its directory created.

@@ -80,13 +80,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
             which::which("apt-get").is_ok(),
             "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
         );
-        for args in ["update", "install -y --no-install-recommends debootstrap"] {
-            let mut apt_get = Command::new("apt-get");
-            apt_get
-                .args(args.split(' '))
-                .env("DEBIAN_FRONTEND", "noninteractive");
-            run(&mut apt_get, 10, &format!("apt-get {args}"))?;
-        }
+        crate::setup::apt_install("debootstrap", |cmd, what| run(cmd, 10, what))?;
     }
     let context = work_dir(&tag)?;
     let (rootfs, tar) = (context.path.join("rootfs"), context.path.join("rootfs.tar"));
