@@ -246,3 +246,26 @@ pub fn stop_all_on_interrupt() {
         std::process::exit(EXIT_CODE_ON_INTERRUPT.load(Ordering::SeqCst));
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_shows_the_end_of_its_log_and_a_slow_one_is_stopped() {
+        let log = std::env::temp_dir().join(format!("xtask-procs-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo one; echo two; echo three >&2; exit 3"]);
+        let err = run_logged(&mut failing, &log, None, 2, "the script").unwrap_err();
+        let expected = format!("the end of {}:\n  two\n  three", log.display());
+        assert!(err.to_string().starts_with("the script failed"), "{err}");
+        assert!(err.to_string().ends_with(&expected), "{err}");
+        let mut slow = Command::new("sleep");
+        slow.arg("5");
+        let timeout = Some(Duration::from_millis(100));
+        let err = run_logged(&mut slow, &log, timeout, 2, "sleep").unwrap_err();
+        assert!(err.to_string().starts_with("sleep did not finish"), "{err}");
+        let _ = std::fs::remove_file(&log);
+    }
+}
