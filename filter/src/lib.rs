@@ -28,7 +28,7 @@
 //! | the same, after the correctness fixes below                |             — |       106,608 |
 //! | the same, with query-string redaction                      |             — |       109,258 |
 //! | the same, after the per-request cost work                  |             — |       109,700 |
-//! | the same, simplified (this build)                          |             — |       108,619 |
+//! | the same, simplified (this build)                          |             — |       108,575 |
 //! | the fixes' build, `filter-core` on proxy-wasm (not done)   |             — |       106,001 |
 //! | the cost-work build, talc 5.1 as allocator (not done)      |             — |       108,038 |
 //! | an SDK filter that does nothing (LTO)                      |        98,295 |        80,276 |
