@@ -9,7 +9,7 @@
 mod checks;
 mod client;
 mod error;
-mod logs;
+mod log_source;
 pub mod report;
 
 use std::hash::{BuildHasher, Hasher};
@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
-pub use logs::LogSource;
+pub use log_source::LogSource;
 pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
 use error::secs;
-use logs::LogMark;
+use log_source::LogMark;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
@@ -117,7 +117,7 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
         Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
-            return Err(went_away.with_log_tail(&envoy_model::log::last_lines(&text, 15)));
+            return Err(went_away.with_log_tail(&envoy_model::envoy_log::last_lines(&text, 15)));
         }
         answered => answered?,
     };

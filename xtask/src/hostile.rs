@@ -12,7 +12,7 @@ pub mod case;
 pub mod checks;
 pub mod fixed;
 pub mod generate;
-pub mod log;
+pub mod line_rules;
 pub mod reference;
 pub mod secrets;
 pub mod stream_lines;

@@ -6,7 +6,6 @@ pub mod bench;
 pub mod compose;
 pub mod envoy_versions;
 pub mod hostile;
-pub mod http;
 pub mod istio;
 pub mod load;
 pub mod matrix;

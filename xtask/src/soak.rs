@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use envoy_model::bootstrap;
-use envoy_model::log::EnvoyLine;
+use envoy_model::envoy_log::EnvoyLine;
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};

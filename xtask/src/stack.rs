@@ -18,12 +18,13 @@ use anyhow::{Result, bail};
 use envoy_model::bootstrap;
 use serde_json::Value;
 
+use crate::ports;
 use crate::procs::{Service, log_end};
 use crate::tools::Tools;
-use crate::{http, ports};
+use envoy_model::http;
 
 /// How long Envoy and httpbin may take to become ready.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to start: the bootstrap to derive from, the module, the ports.
 #[derive(Debug, Clone)]
@@ -121,7 +122,7 @@ impl Httpbin {
                 .args(["--workers", &workers.to_string(), "--threads", "4"])
                 .args(["--worker-class", "gthread", "httpbin:app"]);
             let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
-            if let Err(err) = wait_ready(&mut service, addr, "/get") {
+            if let Err(err) = wait_answering(&mut service, addr, "/get") {
                 let message = format!(
                     "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
                     log_end(&log, 10)
@@ -212,8 +213,8 @@ pub fn loopback(port: u16) -> SocketAddr {
 }
 
 /// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
-/// [`START_TIMEOUT`] passes.
-fn wait_ready(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
+/// [`START_TIMEOUT`] passes (httpbin; Envoy's `/ready` is [`envoy_model::ready`]'s).
+fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
     let started = Instant::now();
     let name = service.name();
     loop {

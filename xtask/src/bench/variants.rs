@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{http, paths, wasm};
+use crate::{paths, wasm};
+use envoy_model::http;
 
 /// Which wasm module an Envoy loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,13 +2,13 @@
 //! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
 //! filter add; every response header the client got, and nothing else.
 
-use envoy_model::log::Stream;
+use envoy_model::envoy_log::Stream;
 use filter_core::config::PluginConfig;
 
 use super::case::{Case, HOST, ID_HEADER};
 use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::Verdict;
-use crate::http::Response;
+use envoy_model::http::Response;
 
 /// Always redacted, whatever the configuration says (README, "Plugin configuration").
 pub(super) const ALWAYS_REDACTED: [&str; 4] = [

@@ -6,7 +6,7 @@ use filter_core::logline::{self, FINISHED_SUFFIX, REDACTED, REQUEST_PREFIX, RESP
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
-use envoy_model::log::{
+use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };
 
