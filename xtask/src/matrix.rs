@@ -206,7 +206,7 @@ fn check_release(
         }
     };
 
-    let smoke = smoke::run_blocking(&stack.smoke_options(config.clone(), false));
+    let smoke = stack.smoke(config.clone(), false);
     drop(stack);
     let smoke = smoke.map_err(Into::into).map(|report| {
         let failures: Vec<String> = report

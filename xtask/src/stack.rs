@@ -58,12 +58,14 @@ impl StackSpec {
     }
 }
 
-/// httpbin and Envoy, running; both stop when this is dropped (Envoy first).
+/// httpbin and Envoy, running; both stop when this is dropped (Envoy first). The stack owns
+/// its spec and its tools: restarts and the diagnosis of a failure use them.
 pub struct Stack {
     /// Envoy (declared first: dropped first).
     pub envoy: Envoy,
     /// httpbin.
     pub httpbin: Httpbin,
+    tools: Tools,
 }
 
 impl Stack {
@@ -71,7 +73,27 @@ impl Stack {
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
         let httpbin = Httpbin::start(tools, &spec.dir, 1)?;
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
-        Ok(Stack { envoy, httpbin })
+        let tools = tools.clone();
+        Ok(Stack {
+            envoy,
+            httpbin,
+            tools,
+        })
+    }
+
+    /// The smoke checks against this stack ([`Stack::smoke_options`]), `config` as the
+    /// expectations.
+    pub fn smoke(
+        &self,
+        config: filter_core::config::PluginConfig,
+        progress: bool,
+    ) -> Result<smoke::Report, smoke::SmokeError> {
+        smoke::run_blocking(&self.smoke_options(config, progress))
+    }
+
+    /// Why this stack's Envoy failed, from its log ([`envoy::failure`]).
+    pub fn failure(&self, what: &dyn std::fmt::Display) -> anyhow::Error {
+        envoy::failure(&self.tools, self.envoy.log(), what)
     }
 
     /// The smoke checks' options against this stack: its listener and admin, Envoy's log
@@ -93,9 +115,9 @@ impl Stack {
     }
 
     /// Replaces Envoy with a new one for `spec` (same httpbin): the watch mode's restart.
-    pub fn restart_envoy(&mut self, tools: &Tools, spec: &StackSpec) -> Result<()> {
+    pub fn restart_envoy(&mut self, spec: &StackSpec) -> Result<()> {
         self.envoy.stop();
-        self.envoy = start_envoy(tools, spec, self.httpbin.addr.port())?;
+        self.envoy = start_envoy(&self.tools, spec, self.httpbin.addr.port())?;
         Ok(())
     }
 }
