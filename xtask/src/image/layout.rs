@@ -22,8 +22,9 @@ pub fn write(image: &Image, tag: &str, dir: &Path) -> Result<()> {
         .parent()
         .context("the layout's directory has no parent")?;
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let fresh = sibling(dir, "new");
-    let old = sibling(dir, "old");
+    // Per process: two pushes at once each write their own.
+    let fresh = sibling(dir, &format!("new-{}", std::process::id()));
+    let old = sibling(dir, &format!("old-{}", std::process::id()));
     for leftover in [&fresh, &old] {
         remove(leftover)?;
     }
@@ -112,7 +113,11 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(blobs, expected, "only the new image's blobs");
-        assert!(!sibling(&dir, "new").exists() && !sibling(&dir, "old").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["layout"], "nothing but the layout beside it");
         assert_eq!(
             std::fs::read(blob_path(&dir, &second.manifest)).unwrap(),
             second.manifest.bytes
