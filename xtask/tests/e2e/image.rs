@@ -16,6 +16,7 @@ use xtask::stack::{Stack, StackSpec};
 use crate::util::*;
 
 mod agent;
+mod crds;
 mod registry;
 
 use agent::{Agent, Variant, files_in};
@@ -436,4 +437,100 @@ fn paths_scratch(name: &str) -> PathBuf {
     let dir = xtask::paths::work_dir(&format!("test-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Every object of istio/ (the placeholder copies included) and of the copies a push fills
+/// in validates against Istio's and Gateway API's own CRD schemas, strictly; the ambient
+/// Namespace against Kubernetes' (kubernetes-validate --strict). The schemas catch what they
+/// should: a misspelled field, a sha256 that is not lower-case hex.
+#[test]
+fn every_istio_object_validates_against_the_crd_schemas() {
+    let crds = crds::Crds::load();
+    let plugin = xtask::istio::Plugin::from_bootstrap(&envoy_yaml(), "envoy.yaml").unwrap();
+    let image = xtask::istio::oci::Image {
+        url: "oci://127.0.0.1:5000/http-headers:dev".into(),
+        sha256: Some("2f".repeat(32)),
+        pull_secret: Some("registry-login".into()),
+    };
+    let mut files: Vec<(String, String)> = xtask::istio::oci::render(&plugin, &image, "# test\n")
+        .unwrap()
+        .into_iter()
+        .map(|(file, text)| (format!("filled {file}"), text))
+        .collect();
+    for entry in std::fs::read_dir(xtask::istio::dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            files.push((
+                xtask::paths::relative(&path),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    let mut checked = std::collections::BTreeMap::<String, usize>::new();
+    let mut core = Vec::new();
+    for (file, text) in &files {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+        for doc in docs {
+            let kind = doc["kind"].as_str().unwrap_or("").to_string();
+            match crds.problems(&doc) {
+                Some(problems) => {
+                    assert!(
+                        problems.is_empty(),
+                        "{file}: {kind} does not validate:\n{}",
+                        problems.join("\n")
+                    );
+                    *checked.entry(kind).or_default() += 1;
+                }
+                None if file.contains("ambient.yaml") => core.push(doc),
+                None => {}
+            }
+        }
+    }
+    println!("validated against the CRD schemas: {checked:?}");
+    assert_eq!(
+        checked.get("Gateway"),
+        Some(&2),
+        "the waypoint, placeholder and filled"
+    );
+    assert_eq!(
+        checked.get("WasmPlugin"),
+        Some(&5),
+        "wasmplugin.yaml, and the OCI sidecar and ambient ones twice"
+    );
+
+    let mut bad = serde_saphyr::from_multiple::<Value>(&files[0].1)
+        .unwrap()
+        .remove(2);
+    let refs = bad["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("targetRefs")
+        .unwrap();
+    bad["spec"]["targetRefz"] = refs;
+    bad["spec"]["sha256"] = "2F".repeat(32).into();
+    let problems = crds.problems(&bad).unwrap().join("\n");
+    assert_contains("a misspelled field is refused", &problems, "targetRefz");
+    assert_contains("an upper-case sha256 is refused", &problems, "/spec/sha256");
+
+    let dir = paths_scratch("image-crds");
+    let namespace = dir.join("namespace.json");
+    assert_eq!(core.len(), 2, "the Namespace, placeholder and filled");
+    std::fs::write(&namespace, serde_json::to_string(&core[0]).unwrap()).unwrap();
+    let validate = tools()
+        .kubernetes_validate()
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let out = Command::new(validate)
+        .args([
+            "--strict",
+            "--kubernetes-version",
+            xtask::istio::KUBERNETES_VERSION,
+        ])
+        .arg(&namespace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubernetes-validate: {}",
+        output_text(&out)
+    );
 }
