@@ -5,7 +5,7 @@
 //!   parameters always redacted, whatever the configuration says (it can only add names).
 //! - [`is_redacted_name`]: whether a header name is one of a list (ASCII case-insensitive).
 //! - [`TARGET_HEADERS`] and [`is_target_header`]: the headers whose value is a request target,
-//!   logged with [`escape_target_into`] (`query`: the values of secret query parameters
+//!   logged with [`escape_target_into`] (`url`: the values of secret query parameters
 //!   redacted, the rest escaped as any value).
 //! - [`special_lengths`] and [`length_bit`]: the name-length filter that spares most header
 //!   names both checks.
@@ -13,9 +13,9 @@
 //! Imported one way: the log lines (`logline`) and the configuration use this module; this
 //! module uses only the escaping (`escape`).
 
-mod query;
+mod url;
 
-pub use query::escape_target_into;
+pub use url::escape_target_into;
 
 /// Logged in place of a secret value.
 pub const REDACTED: &str = "[redacted]";
