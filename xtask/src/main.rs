@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+#[cfg(test)]
+mod docs_tests;
+
 use xtask::{bench, compose, hostile, istio, matrix, paths, procs, run, setup, soak, wasm};
 
 #[derive(Parser)]
