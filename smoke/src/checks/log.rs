@@ -7,7 +7,7 @@ use filter_core::redaction::REDACTED;
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
-use crate::envoy::log::{
+use envoy_model::log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };
 
