@@ -8,13 +8,8 @@
 //! all speaking [`verdict`]),
 //! [`summary::Summary`] holds the figures and the failures.
 
-pub mod case;
 pub mod checks;
-pub mod fixed;
-pub mod generate;
 pub mod log;
-pub mod reference;
-pub mod secrets;
 pub mod stream_lines;
 pub mod suite;
 pub mod summary;
@@ -23,9 +18,10 @@ pub mod verdict;
 use anyhow::{Context, Result};
 use filter_core::config::PluginConfig;
 
-pub use case::{Case, Header};
-pub use secrets::Secrets;
-use stream_lines::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
+pub use filter_testing::hostile::{
+    ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, Case, Header, Secrets, case, fixed, generate,
+    random_seed, reference, secrets,
+};
 pub use suite::{Outcome, Suite};
 pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
 pub use verdict::Fate;
@@ -34,7 +30,7 @@ use crate::envoy_versions::{self, EnvoyChoice};
 use crate::progress::Step;
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 /// A run stops after this many normal requests in a row failed (the filter is down).
 pub const STOP_AFTER_FAILED_PROBES: usize = 5;
@@ -67,11 +63,6 @@ pub struct Options {
     pub fixed: bool,
     /// Print a line every 1,000 requests.
     pub progress: bool,
-}
-
-/// A random seed (from the OS's hash keys).
-pub fn random_seed() -> u64 {
-    secrets::random_number() % 1_000_000_000
 }
 
 /// Runs the fixed cases (if asked) and `options.generated` generated ones against `stack`,

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 pub use render::FILES;
 pub use source::Plugin;
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 use crate::paths;
 

@@ -53,7 +53,7 @@ pub fn build() -> Result<Built> {
 
 /// Fails with a clear message unless `path` is a wasm module; returns its size.
 pub fn check_module(path: &Path) -> Result<u64> {
-    if let Some(problem) = smoke::envoy::module::problem(path) {
+    if let Some(problem) = envoy_model::module::problem(path) {
         bail!(
             "the wasm module {} {problem}: build it with `cargo xtask build` (cargo xtask run does)",
             path.display()

@@ -98,7 +98,7 @@ const FILLED_HEADER: &str = "\
 /// the files written.
 pub fn write_filled(image: &Image, dir: &Path) -> Result<Vec<PathBuf>> {
     let source = crate::paths::envoy_yaml();
-    let doc = smoke::envoy::bootstrap::load(&source)?;
+    let doc = envoy_model::bootstrap::load(&source)?;
     let plugin = Plugin::from_bootstrap(&doc, &crate::paths::relative(&source))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Vec::new();
@@ -114,7 +114,7 @@ pub fn write_filled(image: &Image, dir: &Path) -> Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
     use crate::paths;
-    use smoke::envoy::bootstrap;
+    use envoy_model::bootstrap;
 
     fn plugin() -> Plugin {
         let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();

@@ -113,7 +113,7 @@ pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> 
 mod tests {
     use super::*;
     use crate::paths;
-    use smoke::envoy::bootstrap;
+    use envoy_model::bootstrap;
     use std::path::Path;
 
     fn plugin(config: Option<&str>) -> Plugin {

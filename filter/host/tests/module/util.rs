@@ -71,8 +71,8 @@ pub fn rows(config: &str) -> anyhow::Result<Vec<Row>> {
 /// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
 pub fn envoy_yaml_config() -> String {
     let path = xtask::paths::envoy_yaml();
-    let bootstrap = smoke::envoy::bootstrap::load(&path);
-    let filter = bootstrap.and_then(|doc| smoke::envoy::bootstrap::wasm_filter(&doc, ""));
+    let bootstrap = envoy_model::bootstrap::load(&path);
+    let filter = bootstrap.and_then(|doc| envoy_model::bootstrap::wasm_filter(&doc, ""));
     filter
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
         .plugin_config
