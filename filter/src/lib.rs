@@ -18,43 +18,8 @@
 //!
 //! # Module size
 //!
-//! Bytes of the release wasm (stripped, Rust 1.95, proxy-wasm 0.2.5), measured:
-//!
-//! | build                                                      | opt-level "s" | opt-level "z" |
-//! |------------------------------------------------------------|--------------:|--------------:|
-//! | filter and core in one crate, cdylib + rlib (no LTO)       |       143,551 |       126,057 |
-//! | the same, `cargo rustc --crate-type cdylib` (LTO)          |       126,731 |       104,815 |
-//! | this crate cdylib-only over `filter-core` (LTO)            |             — |       105,368 |
-//! | the same, after the correctness fixes below                |             — |       106,608 |
-//! | the same, with query-string redaction                      |             — |       109,258 |
-//! | the same, after the per-request cost work                  |             — |       109,700 |
-//! | the same, simplified (this build)                          |             — |       108,575 |
-//! | the fixes' build, `filter-core` on proxy-wasm (not done)   |             — |       106,001 |
-//! | the cost-work build, talc 5.1 as allocator (not done)      |             — |       108,038 |
-//! | an SDK filter that does nothing (LTO)                      |        98,295 |        80,276 |
-//!
-//! Of the 80 kB floor (LTO, "z"): the SDK's dispatcher ~29.3 kB, wasi-libc's dlmalloc ~11.9 kB,
-//! std's formatting and panic machinery ~14.2 kB, hashbrown + foldhash (the SDK's maps) ~6.2 kB,
-//! data ~8.4 kB. The filter adds ~26.3 kB: the configuration parser ~16 kB of code (the JSON
-//! reader ~6 kB) and ~2.5 kB of messages, the per-request code (header map, escaping, log lines,
-//! the contexts) ~3.5 kB, std helpers the rest. The module uses no `core::fmt` (`format!`,
-//! `write!`, `to_string()` on numbers): numbers and messages are built by hand in the core.
-//!
-//! The crate split costs ~600 bytes. At opt-level "s" and "z" rustc shares generic
-//! instantiations, but only those of upstream crates: `filter-core` and proxy-wasm are siblings,
-//! so each keeps its own copy of alloc's vector growth (`RawVecInner::grow_amortized`,
-//! `deallocate`, `Vec::append_elements`, ...), where the one-crate filter reused proxy-wasm's.
-//! Giving `filter-core` a wasm-only dependency on proxy-wasm that it never calls brings them back
-//! together (−607 bytes), but gives the pure core a dependency for a linker effect, so it is not
-//! done. The correctness fixes cost: every bidi control escaped +8, numbers read by value +249,
-//! configuration errors cut +189, duplicate checks in n log n +794 (a heapsort; std's sorts
-//! would add 3.8–4.6 kB). Query-string redaction costs +2,650: `redact_query_params` with its 24
-//! default names, checks and messages +1,557, the redaction of `:path` itself +1,093.
-//!
-//! talc as the global allocator saves 1,662 bytes but is not used: wasi-libc's dlmalloc stays
-//! linked anyway (std's panic hook reads `RUST_BACKTRACE` through `getenv`, which allocates with
-//! `malloc`), and `cargo xtask bench --instructions` counted more work per request: 14,239 →
-//! 14,551 instructions at info, 2,884 → 3,039 at warning.
+//! About 109 kB (release, LTO, opt-level "z", stripped). What each part costs and how the size
+//! moved with each change: BENCHMARKS.md, "Module size".
 
 #[cfg(target_arch = "wasm32")]
 mod host;

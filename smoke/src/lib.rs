@@ -163,7 +163,7 @@ async fn send_requests(
     let after = client.get("/status/200", &[]).await?;
     let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
     let default_redacted = |n: &str| {
-        filter_core::config::DEFAULT_REDACTED
+        filter_core::redaction::DEFAULT_REDACTED
             .iter()
             .any(|d| d.eq_ignore_ascii_case(n))
     };
@@ -200,7 +200,7 @@ async fn send_requests(
 /// beyond the defaults, if any.
 fn secret_target(config: &PluginConfig, secret: &str) -> String {
     let mut target = format!("/headers?access_token={secret}&keep=1");
-    let defaults = filter_core::config::DEFAULT_REDACTED_QUERY_PARAMS;
+    let defaults = filter_core::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
     let configured = config
         .redact_query_params
         .iter()

@@ -8,13 +8,8 @@
 //! all speaking [`verdict`]),
 //! [`summary::Summary`] holds the figures and the failures.
 
-pub mod case;
 pub mod checks;
-pub mod fixed;
-pub mod generate;
 pub mod line_rules;
-pub mod reference;
-pub mod secrets;
 pub mod stream_lines;
 pub mod suite;
 pub mod summary;
@@ -23,9 +18,10 @@ pub mod verdict;
 use anyhow::{Context, Result};
 use filter_core::config::PluginConfig;
 
-pub use case::{Case, Header};
-pub use secrets::Secrets;
-use stream_lines::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
+pub use filter_testing::hostile::{
+    ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, Case, Header, Secrets, case, fixed, generate,
+    random_seed, reference, secrets,
+};
 pub use suite::{Outcome, Suite};
 pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
 pub use verdict::Fate;
@@ -67,11 +63,6 @@ pub struct Options {
     pub fixed: bool,
     /// Print a line every 1,000 requests.
     pub progress: bool,
-}
-
-/// A random seed (from the OS's hash keys).
-pub fn random_seed() -> u64 {
-    secrets::random_number() % 1_000_000_000
 }
 
 /// Runs the fixed cases (if asked) and `options.generated` generated ones against `stack`,

@@ -1,5 +1,5 @@
-//! What the benchmark compares: the wasm modules (the filter and two baselines built from
-//! `filter/examples/`), and the Envoy set-ups that load them.
+//! Running the benchmark's variants (`filter_testing::variants`): the modules they load, built,
+//! and the checks that an Envoy set-up answers and logs as its variant should.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -8,82 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+pub use filter_testing::variants::{Module, VARIANTS, Variant, variant};
+
 use crate::{paths, wasm};
 use envoy_model::http;
-
-/// Which wasm module an Envoy loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Module {
-    /// No wasm filter at all.
-    None,
-    /// `filter/examples/bench_empty.rs`: a proxy-wasm filter that does nothing.
-    Empty,
-    /// This project's filter.
-    Filter,
-    /// `filter/examples/bench_naive.rs`: the same lines logged the simplest way.
-    Naive,
-}
-
-/// One Envoy set-up the benchmark measures.
-#[derive(Debug, Clone, Copy)]
-pub struct Variant {
-    /// A short name for files and tables.
-    pub key: &'static str,
-    /// What a reader sees in the table.
-    pub label: &'static str,
-    /// The module Envoy loads.
-    pub module: Module,
-    /// The level of Envoy's `wasm` logger.
-    pub wasm_log_level: &'static str,
-}
-
-/// The measured set-ups, in table order. The empty filter is the reference of the ratios.
-pub const VARIANTS: [Variant; 6] = [
-    Variant {
-        key: "none",
-        label: "no wasm filter",
-        module: Module::None,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "empty",
-        label: "empty wasm filter",
-        module: Module::Empty,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "filter-info",
-        label: "this filter, wasm:info",
-        module: Module::Filter,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "filter-warning",
-        label: "this filter, wasm:warning",
-        module: Module::Filter,
-        wasm_log_level: "warning",
-    },
-    Variant {
-        key: "naive-info",
-        label: "naive filter, wasm:info",
-        module: Module::Naive,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "naive-warning",
-        label: "naive filter, wasm:warning",
-        module: Module::Naive,
-        wasm_log_level: "warning",
-    },
-];
-
-/// The variant named `key` (panics on a typo: keys are constants of this file).
-pub fn variant(key: &str) -> Variant {
-    match VARIANTS.iter().find(|v| v.key == key) {
-        Some(v) => *v,
-        None => unreachable!("no benchmark variant `{key}`"),
-    }
-}
 
 /// The command that builds the two baselines.
 const BUILD_BASELINES: &str = "cargo build --quiet --release --target wasm32-wasip1 --package filter \
@@ -175,20 +103,4 @@ pub fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_unique_and_the_goals_variants_exist() {
-        let mut keys: Vec<&str> = VARIANTS.iter().map(|v| v.key).collect();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), VARIANTS.len());
-        for key in ["empty", "filter-info", "filter-warning", "naive-info"] {
-            assert_eq!(variant(key).key, key);
-        }
-    }
 }

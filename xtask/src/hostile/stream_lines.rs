@@ -8,43 +8,9 @@ use filter_core::config::PluginConfig;
 use super::case::{Case, HOST, ID_HEADER};
 use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::Verdict;
+use super::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
 use envoy_model::http::Response;
 
-/// Always redacted, whatever the configuration says (README, "Plugin configuration").
-pub(super) const ALWAYS_REDACTED: [&str; 4] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
-/// Query parameters whose values are always redacted in a logged request target (README,
-/// "Plugin configuration").
-pub(super) const ALWAYS_REDACTED_QUERY: [&str; 24] = [
-    "access_token",
-    "id_token",
-    "refresh_token",
-    "token",
-    "code",
-    "client_secret",
-    "client_assertion",
-    "api_key",
-    "apikey",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "auth",
-    "jwt",
-    "session",
-    "sessionid",
-    "signature",
-    "sig",
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "X-Goog-Signature",
-    "X-Goog-Credential",
-];
 /// Headers that hold a request target, logged with secret query values redacted.
 const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];
 /// What a redacted value is logged as.

@@ -222,14 +222,14 @@ fn the_edit_loop_is_wired_and_documented() {
         [(paths::envoy_yaml(), "restart".to_string())]
     );
 
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let guide = std::fs::read_to_string(root.join("docs/docker.md")).unwrap();
     for shown in [
         xtask::compose::EDIT_COMMAND_LINE,
         "docker compose watch",
         "docker compose down --volumes",
         "cargo xtask compose",
     ] {
-        assert!(readme.contains(shown), "README.md shows `{shown}`");
+        assert!(guide.contains(shown), "docs/docker.md shows `{shown}`");
     }
 }
 

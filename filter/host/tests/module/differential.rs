@@ -1,4 +1,4 @@
-//! Differential: the hostile suite's generated corpus (xtask/src/hostile/generate.rs, the same
+//! Differential: the hostile suite's generated corpus (filter/testing/src/hostile/generate.rs, the same
 //! seeds) through the module, whose lines must equal, byte for byte, what `filter-core`
 //! computes natively for the same header maps. Both directions: each case's headers (as Envoy
 //! passes them on) are the request map, and, after `:status`, the response map.
@@ -10,7 +10,7 @@ use std::time::Instant;
 use filter_core::logline::{self, Direction};
 use filter_host::abi::{Headers, serialize_map};
 use filter_host::{LogLevel, LogLine};
-use xtask::hostile::{self, Case, Secrets, generate};
+use filter_testing::hostile::{self, Case, Secrets, generate};
 
 use crate::util::*;
 

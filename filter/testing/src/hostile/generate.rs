@@ -16,11 +16,11 @@ use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use super::ALWAYS_REDACTED_QUERY;
 use super::case::{Case, Header, percent_encode_all};
 use super::fixed::FORGED_LINE;
 use super::reference::refused_in_value;
 use super::secrets::Secrets;
-use super::stream_lines::ALWAYS_REDACTED_QUERY;
 
 /// The Unicode characters the escaping table names, and their neighbours.
 const SPECIAL_CHARS: &[char] = &[

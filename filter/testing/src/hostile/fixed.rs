@@ -2,9 +2,9 @@
 //! controls, tabs, empty and repeated headers, odd case), control characters and CR/LF,
 //! values and requests at Envoy's limits, secrets in request and response headers.
 
+use super::ALWAYS_REDACTED_QUERY;
 use super::case::{Case, Header, percent_encode_all};
 use super::secrets::Secrets;
-use super::stream_lines::ALWAYS_REDACTED_QUERY;
 
 /// A forged filter line, as a header would carry it after a line break.
 pub const FORGED_LINE: &str = "[2026-11-23 20:50:09.226][1][info][wasm] [source/extensions/common/wasm/context.cc:1151] \
