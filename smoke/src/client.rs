@@ -13,7 +13,8 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use envoy_model::ready::{self, NotReady};
 
-use crate::error::{SmokeError, chain, secs};
+use crate::error::{SmokeError, chain};
+use crate::report::seconds;
 
 /// The header that tags every request of a run.
 pub const TAG_HEADER: &str = "x-smoke-id";
@@ -128,7 +129,10 @@ impl Client {
         let admin = self.admin.clone();
         let unreachable = |waited, last: &str| SmokeError::unreachable(&admin, waited, last);
         let addr = ready::admin_addr(&admin).map_err(|e| unreachable(Duration::ZERO, &e))?;
-        let what = format!("waiting for Envoy: {admin}/ready (up to {})", secs(timeout));
+        let what = format!(
+            "waiting for Envoy: {admin}/ready (up to {})",
+            seconds(timeout)
+        );
         let wait = move || {
             let mut spinner = None;
             ready::wait(
@@ -197,7 +201,7 @@ impl Client {
             answer.as_ref().map_or_else(Clone::clone, |()| {
                 format!("{} ({} body bytes)", ex.status, ex.body.len())
             }),
-            secs(started.elapsed())
+            seconds(started.elapsed())
         );
         match answer {
             Ok(()) => {
@@ -220,7 +224,7 @@ impl Client {
 fn describe_error(e: &reqwest::Error) -> String {
     let text = chain(e);
     if e.is_timeout() {
-        format!("no answer within {}", secs(REQUEST_TIMEOUT))
+        format!("no answer within {}", seconds(REQUEST_TIMEOUT))
     } else if e.is_connect() && text.contains("refused") {
         "connection refused".into()
     } else {

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
 
-use crate::progress::{Step, seconds};
+use crate::progress::Step;
 use crate::{paths, ports};
 use docker::{Project, docker};
 use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
+use smoke::report::seconds;
 use standins::{Resolved, Source};
 
 /// What `cargo xtask compose` was asked to do.

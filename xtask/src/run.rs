@@ -9,12 +9,13 @@ use anyhow::Result;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
-use crate::progress::{Step, seconds, since_command_started};
+use crate::progress::{Step, since_command_started};
 use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
 use crate::wasm;
 use envoy_model::bootstrap;
 use smoke::PluginConfig;
+use smoke::report::seconds;
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]

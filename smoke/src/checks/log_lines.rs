@@ -60,7 +60,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::error::secs);
+        let waited = self.waited.map(crate::report::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 

@@ -11,9 +11,10 @@ use envoy_model::bootstrap;
 use super::docker::Project;
 use super::{CheckFailed, failed};
 use crate::procs::Service;
-use crate::progress::{Step, seconds};
+use crate::progress::Step;
 use crate::stack;
 use envoy_model::ready;
+use smoke::report::seconds;
 
 /// How long a compose command may take (a first `up` fetches the toolchain and crates).
 const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);

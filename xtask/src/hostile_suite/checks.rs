@@ -117,8 +117,8 @@ pub fn brief(response: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostile::case::Header;
-    use crate::hostile::verdict::Problem;
+    use crate::hostile_suite::case::Header;
+    use crate::hostile_suite::verdict::Problem;
     use envoy_model::envoy_log::{group_streams, wasm_lines};
     use filter_core::config::PluginConfig;
 
