@@ -60,7 +60,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::report::seconds);
+        let waited = self.waited.map(crate::figures::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 
