@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::checks::{CheckResult, CheckStatus};
-use envoy_model::log::parse_line;
+use envoy_model::envoy_log::parse_line;
 
 /// Everything a run found.
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +102,11 @@ impl Report {
     }
 }
 
+/// A duration as every report, step and message of the tools shows it: `1.23 s`.
+pub fn seconds(d: std::time::Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
 /// An unsigned integer with its thousands grouped: `2143` as `2,143`, for the reports' counts.
 pub fn thousands(n: impl std::fmt::Display) -> String {
     let digits = n.to_string();
@@ -121,6 +126,8 @@ mod tests {
 
     #[test]
     fn numbers_are_grouped() {
+        assert_eq!(seconds(std::time::Duration::from_millis(250)), "0.25 s");
+        assert_eq!(seconds(std::time::Duration::from_millis(1234)), "1.23 s");
         assert_eq!(thousands(0u64), "0");
         assert_eq!(thousands(999usize), "999");
         assert_eq!(thousands(1000u64), "1,000");

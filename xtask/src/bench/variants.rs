@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 
 pub use filter_testing::variants::{Module, VARIANTS, Variant, variant};
 
-use crate::{http, paths, wasm};
+use crate::{paths, wasm};
+use envoy_model::http;
 
 /// The command that builds the two baselines.
 const BUILD_BASELINES: &str = "cargo build --quiet --release --target wasm32-wasip1 --package filter \
