@@ -118,7 +118,7 @@ impl Client {
             .await
             .ok()?;
         let info: serde_json::Value = serde_json::from_str(&body).ok()?;
-        crate::envoy::release_of(info.get("version")?.as_str()?)
+        envoy_model::release_of(info.get("version")?.as_str()?)
     }
 
     /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn reads_the_release_of_a_build_version() {
-        let release = crate::envoy::release_of;
+        let release = envoy_model::release_of;
         let version = "9e55/1.40.0/Clean/RELEASE/BoringSSL";
         assert_eq!(release(version).as_deref(), Some("1.40.0"));
         assert_eq!(release("abc/dev"), None);

@@ -8,7 +8,6 @@
 
 mod checks;
 mod client;
-pub mod envoy;
 mod error;
 mod logs;
 pub mod report;
@@ -66,7 +65,7 @@ fn hinted(error: anyhow::Error) -> SmokeError {
 
 /// The plugin configuration of the (first) wasm filter in an Envoy bootstrap file.
 pub fn plugin_config_from_envoy(file: &Path) -> Result<PluginConfig, SmokeError> {
-    plugin_config_of(&envoy::bootstrap::load(file).map_err(hinted)?, file)
+    plugin_config_of(&envoy_model::bootstrap::load(file).map_err(hinted)?, file)
 }
 
 /// The plugin configuration of the (first) wasm filter in an already-parsed bootstrap, read
@@ -76,7 +75,7 @@ pub fn plugin_config_of(
     file: &Path,
 ) -> Result<PluginConfig, SmokeError> {
     let origin = file.display().to_string();
-    let filter = envoy::bootstrap::wasm_filter(bootstrap, &origin).map_err(hinted)?;
+    let filter = envoy_model::bootstrap::wasm_filter(bootstrap, &origin).map_err(hinted)?;
     PluginConfig::parse(filter.plugin_config.as_bytes()).map_err(|e| {
         let field = format!("{}.typed_config.config.configuration", filter.path);
         SmokeError::Config(format!("{origin}: {field}: {e}"))
@@ -118,7 +117,7 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
         Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
-            return Err(went_away.with_log_tail(&envoy::log::last_lines(&text, 15)));
+            return Err(went_away.with_log_tail(&envoy_model::log::last_lines(&text, 15)));
         }
         answered => answered?,
     };
@@ -164,7 +163,7 @@ async fn send_requests(
     let after = client.get("/status/200", &[]).await?;
     let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
     let default_redacted = |n: &str| {
-        filter_core::config::DEFAULT_REDACTED
+        filter_core::redaction::DEFAULT_REDACTED
             .iter()
             .any(|d| d.eq_ignore_ascii_case(n))
     };
@@ -201,7 +200,7 @@ async fn send_requests(
 /// beyond the defaults, if any.
 fn secret_target(config: &PluginConfig, secret: &str) -> String {
     let mut target = format!("/headers?access_token={secret}&keep=1");
-    let defaults = filter_core::config::DEFAULT_REDACTED_QUERY_PARAMS;
+    let defaults = filter_core::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
     let configured = config
         .redact_query_params
         .iter()

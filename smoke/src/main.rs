@@ -157,11 +157,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
 /// When Envoy does not answer: a likely reason is a missing or broken wasm module, which a
 /// native Envoy started from this directory cannot start without. Says so, with the fix.
 fn module_hint(envoy_config: &std::path::Path) -> Option<String> {
-    let doc = smoke::envoy::bootstrap::load(envoy_config).ok()?;
-    let filename = smoke::envoy::bootstrap::wasm_filter(&doc, "")
-        .ok()?
-        .filename;
-    let problem = smoke::envoy::module::problem(std::path::Path::new(&filename))?;
+    let doc = envoy_model::bootstrap::load(envoy_config).ok()?;
+    let filename = envoy_model::bootstrap::wasm_filter(&doc, "").ok()?.filename;
+    let problem = envoy_model::module::problem(std::path::Path::new(&filename))?;
     Some(format!(
         "{} loads the wasm module {filename}, which {problem}: Envoy started from this directory \
          cannot start without it. Build it with `cargo xtask build`, or use `cargo xtask run`, which builds and starts everything (with `docker \

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::checks::{CheckResult, CheckStatus};
-use crate::envoy::log::parse_line;
+use envoy_model::log::parse_line;
 
 /// Everything a run found.
 #[derive(Debug, Clone, Serialize)]

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};

@@ -30,7 +30,7 @@ use crate::envoy_versions::{self, EnvoyChoice};
 use crate::progress::Step;
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 /// A run stops after this many normal requests in a row failed (the filter is down).
 pub const STOP_AFTER_FAILED_PROBES: usize = 5;

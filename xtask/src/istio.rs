@@ -3,9 +3,10 @@
 //! plugin configuration.
 //!
 //! The pieces: `source.rs` (what is read from envoy.yaml), `render.rs` and `yaml.rs` (the
-//! manifests). The end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real
+//! manifests), `oci.rs` (the manifests for the module as an OCI image). The end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real
 //! Envoy the way Istio would.
 
+pub mod oci;
 pub mod render;
 pub mod source;
 pub mod yaml;
@@ -17,7 +18,7 @@ use anyhow::{Context, Result};
 pub use render::FILES;
 pub use source::Plugin;
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 use crate::paths;
 
@@ -42,7 +43,9 @@ pub fn run(args: &Args) -> Result<i32> {
     let source_name = paths::relative(&source);
     let plugin = Plugin::from_bootstrap(&bootstrap::load(&source)?, &source_name)?;
     let mut stale = Vec::new();
-    for (file, text) in render::render(&plugin)? {
+    let mut rendered = render::render(&plugin)?;
+    rendered.extend(oci::render_placeholder(&plugin)?);
+    for (file, text) in rendered {
         let path = dir().join(file);
         let shown = format!("istio/{file}");
         let current = std::fs::read_to_string(&path).ok();

@@ -7,6 +7,7 @@ pub mod compose;
 pub mod envoy_versions;
 pub mod hostile;
 pub mod http;
+pub mod image;
 pub mod istio;
 pub mod load;
 pub mod matrix;

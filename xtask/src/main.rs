@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[cfg(test)]
 mod docs_tests;
 
-use xtask::{bench, compose, hostile, istio, matrix, paths, procs, run, setup, soak, wasm};
+use xtask::{bench, compose, hostile, image, istio, matrix, paths, procs, run, setup, soak, wasm};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +59,11 @@ enum Cmd {
     Compose(compose::Args),
     /// Render istio/ from envoy.yaml (or, with --check, fail if istio/ differs from the rendering).
     Istio(istio::Args),
+    /// Make the module an OCI image for Istio (one tar+gzip layer holding plugin.wasm, the
+    /// same digest for the same module) in target/oci/layout, and print its digest; with
+    /// --push REF push it and write the Istio manifests for it to target/oci/istio/.
+    /// Exit 0: done; 1: the registry refused the push (login); 2: could not run.
+    Image(image::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +98,7 @@ fn dispatch(command: Cmd) -> Result<i32> {
         Cmd::Soak(args) => soak::run(&args),
         Cmd::Matrix(args) => matrix::run(&args),
         Cmd::Istio(args) => istio::run(&args),
+        Cmd::Image(args) => image::run(&args),
         Cmd::Compose(args) => compose::run(&args),
     }
 }

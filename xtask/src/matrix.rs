@@ -15,8 +15,8 @@ use crate::hostile;
 use crate::progress::{Step, seconds};
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
+use envoy_model::bootstrap;
 use smoke::CheckStatus::Pass;
-use smoke::envoy::bootstrap;
 use thousands::Separable;
 
 /// The oldest release line the matrix covers by default.

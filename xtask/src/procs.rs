@@ -65,7 +65,7 @@ pub fn append_log(path: &Path) -> Result<File> {
 /// child shows of its output.
 pub fn log_end(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let last = smoke::envoy::log::last_lines(&text, lines);
+    let last = envoy_model::log::last_lines(&text, lines);
     format!("the end of {}:\n  {}", log.display(), last.join("\n  "))
 }
 

@@ -13,7 +13,7 @@ use crate::progress::{Step, seconds, since_command_started};
 use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
 use crate::wasm;
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]

@@ -13,10 +13,12 @@ use crate::{paths, tools::Tools};
 /// Where the virtualenv records the requirements it was last installed from.
 const STAMP: &str = "xtask-requirements.txt";
 
-/// Everything `cargo xtask setup` installs: the virtualenv, `wrk`, the Docker Compose plugin.
+/// Everything `cargo xtask setup` installs: the virtualenv, `wrk`, the registry tools, the
+/// Docker Compose plugin.
 pub fn ensure_all() -> Result<Tools> {
     let tools = ensure_venv()?;
     ensure_wrk()?;
+    ensure_registry_tools()?;
     crate::compose::plugin::ensure(&tools)?;
     Ok(tools)
 }
@@ -68,7 +70,42 @@ pub fn ensure_wrk() -> Result<()> {
     Ok(())
 }
 
-/// `apt-get update`, then `apt-get install` of Debian's `package` without questions, each
+/// The programs the OCI image's tests run, with the Debian package of each: a real registry
+/// (CNCF Distribution), an independent reader of images, htpasswd (bcrypt) for a registry
+/// with a login.
+pub const REGISTRY_TOOLS: [(&str, &str); 3] = [
+    ("docker-registry", "docker-registry"),
+    ("skopeo", "skopeo"),
+    ("htpasswd", "apache2-utils"),
+];
+
+/// Makes sure the [`REGISTRY_TOOLS`] are on PATH: as root on a Debian-like system it installs
+/// the missing ones with apt-get; otherwise it says how (the tests that need them fail with
+/// the same hint).
+pub fn ensure_registry_tools() -> Result<()> {
+    let missing: Vec<&str> = REGISTRY_TOOLS
+        .iter()
+        .filter(|(program, _)| which::which(program).is_err())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages = missing.join(" ");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || which::which("apt-get").is_err() {
+        eprintln!("! the OCI image's tests need {packages}: apt-get install {packages}");
+        return Ok(());
+    }
+    let step = Step::start("setup", &format!("installing {packages} with apt-get"));
+    let log = log_file("apt.log")?;
+    apt_install(&packages, |cmd, what| run_logged(cmd, &log, what))?;
+    step.done(&format!("{packages} installed (Debian packages)"));
+    Ok(())
+}
+
+/// `apt-get update`, then `apt-get install` of Debian's `package` (or packages, separated by spaces) without questions, each
 /// command run by `run` (given it and a name for messages).
 pub(crate) fn apt_install(
     package: &str,
@@ -80,7 +117,9 @@ pub(crate) fn apt_install(
         cmd
     };
     run(&mut apt_get(&["update"]), "apt-get update")?;
-    let install = ["install", "-y", "--no-install-recommends", package];
+    // `package` may name several, separated by spaces.
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(package.split_whitespace());
     run(
         &mut apt_get(&install),
         &format!("apt-get install {package}"),

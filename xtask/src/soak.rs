@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use smoke::envoy::bootstrap;
-use smoke::envoy::log::EnvoyLine;
+use envoy_model::bootstrap;
+use envoy_model::log::EnvoyLine;
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};

@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use envoy_model::bootstrap;
 use serde_json::Value;
-use smoke::envoy::bootstrap;
 
 use crate::procs::{Service, log_end};
 use crate::tools::Tools;

@@ -119,7 +119,7 @@ pub fn reported_version(envoy: &Path) -> String {
 /// The version in `envoy --version`'s output:
 /// `<path>  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`.
 fn version_in(text: &str) -> Option<String> {
-    smoke::envoy::release_of(text.split_once("version: ")?.1)
+    envoy_model::release_of(text.split_once("version: ")?.1)
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
+use envoy_model::bootstrap;
 use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Modules;
-use smoke::envoy::bootstrap;
 
 use crate::paths;
 
@@ -97,7 +97,7 @@ fn release_dir() -> PathBuf {
 
 /// Fails with a clear message unless `path` is a wasm module; returns its size.
 pub fn check_module(path: &Path) -> Result<u64> {
-    if let Some(problem) = smoke::envoy::module::problem(path) {
+    if let Some(problem) = envoy_model::module::problem(path) {
         bail!(
             "the wasm module {} {problem}: build it with `cargo xtask build` (cargo xtask run does)",
             path.display()

@@ -22,12 +22,13 @@
 //!   Each header is set (replacing any value the request had), in order; names must be unique
 //!   ignoring case.
 //! - `add_response_headers` headers are added (appended) to every response, in order.
-//! - `redact_headers` adds to [`DEFAULT_REDACTED`]: `authorization`, `cookie`,
-//!   `proxy-authorization` and `set-cookie` are always redacted, whatever the configuration says.
+//! - `redact_headers` adds to [`DEFAULT_REDACTED`] (the rules: [`crate::redaction`]): `authorization`,
+//!   `cookie`, `proxy-authorization` and `set-cookie` are always redacted, whatever the
+//!   configuration says.
 //!   Pseudo-headers such as `:path` may be redacted. A name given twice is no error.
 //! - `redact_query_params` adds to [`DEFAULT_REDACTED_QUERY_PARAMS`] (always redacted, like the
 //!   headers): names of query parameters whose values are logged as `[redacted]` in the request
-//!   target (`:path`, `x-envoy-original-path`; see [`crate::query`]). Names are matched after
+//!   target (`:path`, `x-envoy-original-path`; see [`crate::redaction`]). Names are matched after
 //!   percent-decoding, ASCII case-insensitively; each must be non-empty, at most 256 bytes, without
 //!   control characters. A name given twice is no error.
 //! - Header names must be non-empty RFC 9110 tokens (letters, digits and ``!#$%&'*+-.^_`|~``);
@@ -50,46 +51,11 @@ pub use error::ConfigError;
 use error::{Field, escaped};
 
 use crate::json::{self, Value, Whole};
+use crate::redaction::{self, DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
 use crate::repeats::first_repeated;
 use crate::text::concat;
 use headers::{header_name, header_value};
 
-/// Always redacted, whatever the configuration says.
-pub const DEFAULT_REDACTED: [&str; 4] = [
-    "authorization",
-    "cookie",
-    "proxy-authorization",
-    "set-cookie",
-];
-/// Query parameters whose values are always redacted in a logged request target: names that
-/// commonly carry credentials (OAuth and OpenID tokens and codes, API keys, passwords, session
-/// ids, and the signatures and credentials of AWS, Google Cloud and Azure signed URLs).
-pub const DEFAULT_REDACTED_QUERY_PARAMS: [&str; 24] = [
-    "access_token",
-    "id_token",
-    "refresh_token",
-    "token",
-    "code",
-    "client_secret",
-    "client_assertion",
-    "api_key",
-    "apikey",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "auth",
-    "jwt",
-    "session",
-    "sessionid",
-    "signature",
-    "sig",
-    "x-amz-signature",
-    "x-amz-credential",
-    "x-amz-security-token",
-    "x-goog-signature",
-    "x-goog-credential",
-];
 /// Longest accepted name in `redact_query_params`, in bytes.
 pub const MAX_QUERY_PARAM_NAME_BYTES: usize = 256;
 pub const DEFAULT_MAX_LOGGED_VALUE_BYTES: usize = 1024;
@@ -143,11 +109,7 @@ impl PluginConfig {
 
     /// ASCII case-insensitive.
     pub fn is_redacted(&self, name: &[u8]) -> bool {
-        // The length first, inline: most names differ in it (a header line's most costly check
-        // after the escaping, `cargo xtask bench --instructions --profile`).
-        self.redact_headers.iter().any(|redacted| {
-            redacted.len() == name.len() && redacted.as_bytes().eq_ignore_ascii_case(name)
-        })
+        redaction::is_redacted_name(&self.redact_headers, name)
     }
 }
 

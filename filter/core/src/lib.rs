@@ -5,7 +5,9 @@
 //! - [`escape`]: how header bytes are written into a log line (reversible, unforgeable).
 //! - [`logline`]: the exact lines the filter logs, and the lines for every header of a map the
 //!   host serialized ([`logline::header_lines`]).
-//! - [`query`]: the request target with the values of secret query parameters redacted.
+//! - [`redaction`]: what is never logged in clear: the marker, the always-redacted lists, the name
+//!   check, the request-target headers and their query redaction. Imported one way: `logline` →
+//!   `redaction` → `escape`.
 //!
 //! Internal: `json` (the small JSON reader behind the configuration), `text` (numbers and
 //! messages without `core::fmt`), `repeats` (duplicate checks in n log n) and `header_map`
@@ -23,7 +25,7 @@ pub mod escape;
 mod header_map;
 mod json;
 pub mod logline;
-pub mod query;
+pub mod redaction;
 mod repeats;
 mod text;
 

@@ -11,18 +11,17 @@
 //! `max_logged_value_bytes` is cut: its first bytes (moved back to a character boundary so that no
 //! UTF-8 character is split), escaped, then ` ... [truncated: <shown> of <total> bytes]`. In a
 //! request target (`:path`), the values of secret query parameters are `[redacted]`
-//! ([`crate::query`]), in the part shown after the cut.
+//! ([`crate::redaction`]), in the part shown after the cut.
 
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
 use crate::header_map::{HeaderMap, MapError};
-use crate::query;
+use crate::redaction::{self, ALL_LENGTHS, REDACTED, length_bit, special_lengths};
 use crate::text::{char_len, push_decimal, push_truncated};
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
 pub const RESPONSE_PREFIX: &str = "response header <-- ";
 pub const FINISHED_SUFFIX: &str = " finished";
-pub const REDACTED: &str = "[redacted]";
 
 /// Appends e.g. `request header --> name: value` (escaped, redacted, cut as configured) to `out`.
 pub fn request_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
@@ -65,7 +64,7 @@ pub fn header_lines(
         Direction::Request => REQUEST_PREFIX,
         Direction::Response => RESPONSE_PREFIX,
     };
-    let special = special_lengths(config);
+    let special = special_lengths(&config.redact_headers);
     for (name, value) in HeaderMap::parse(serialized)? {
         line.clear();
         line.push_str(prefix);
@@ -121,24 +120,6 @@ fn status_name(status: u32) -> &'static str {
     }
 }
 
-/// Every name length: each name gets the redaction and request-target checks.
-const ALL_LENGTHS: u64 = u64::MAX;
-
-/// The bit of a name's length in a set of lengths (63: 63 bytes or more).
-fn length_bit(len: usize) -> u64 {
-    1 << len.min(63)
-}
-
-/// The lengths of the redacted and request-target names: a name of another length needs
-/// neither check (computed once per map; it halves what a header line costs beside escaping,
-/// `cargo xtask bench --instructions`).
-fn special_lengths(config: &PluginConfig) -> u64 {
-    let targets = query::TARGET_HEADERS.iter().map(|t| t.len());
-    let targets = targets.fold(0, |bits, len| bits | length_bit(len));
-    let redacted = config.redact_headers.iter().map(String::len);
-    redacted.fold(targets, |bits, len| bits | length_bit(len))
-}
-
 /// `special`: the name lengths that may be redacted or a request target ([`special_lengths`]).
 fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, special: u64) {
     escape_into(out, name);
@@ -150,8 +131,8 @@ fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, sp
     }
     let shown = cut_point(value, config.max_logged_value_bytes);
     let shown_bytes = value.get(..shown).unwrap_or(value);
-    if special && query::is_target_header(name) {
-        query::escape_target_into(out, shown_bytes, &config.redact_query_params);
+    if special && redaction::is_target_header(name) {
+        redaction::escape_target_into(out, shown_bytes, &config.redact_query_params);
     } else {
         escape_into(out, shown_bytes);
     }

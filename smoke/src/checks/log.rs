@@ -2,11 +2,12 @@
 //! and redaction. [`LogView`] is the fetched log; expected lines come from `filter_core::logline`.
 
 use filter_core::config::PluginConfig;
-use filter_core::logline::{self, FINISHED_SUFFIX, REDACTED, REQUEST_PREFIX, RESPONSE_PREFIX};
+use filter_core::logline::{self, FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
+use filter_core::redaction::REDACTED;
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
-use crate::envoy::log::{
+use envoy_model::log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };
 

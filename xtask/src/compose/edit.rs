@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 use super::docker::Project;
 use super::{CheckFailed, failed};

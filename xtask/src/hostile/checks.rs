@@ -5,7 +5,7 @@
 //! Envoy passed on, escaped, redacted and cut as documented) or Envoy refused it (a 4xx of
 //! Envoy's own, or a closed connection, and no log lines for it at all).
 
-use smoke::envoy::log::{Stream, streams_with};
+use envoy_model::log::{Stream, streams_with};
 
 use super::case::{Case, ID_HEADER};
 use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
@@ -119,8 +119,8 @@ mod tests {
     use super::*;
     use crate::hostile::case::Header;
     use crate::hostile::verdict::Problem;
+    use envoy_model::log::{group_streams, wasm_lines};
     use filter_core::config::PluginConfig;
-    use smoke::envoy::log::{group_streams, wasm_lines};
 
     fn expect() -> Expectations {
         let mut config = PluginConfig {

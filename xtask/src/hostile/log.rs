@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use smoke::envoy::log::{EnvoyLine, WasmLine, is_access_line, parse_line};
+use envoy_model::log::{EnvoyLine, WasmLine, is_access_line, parse_line};
 
 use super::reference;
 
@@ -84,8 +84,8 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
             c, c as u32
         ));
     }
-    let parsed = parse_line(text)
-        .ok_or_else(|| "a filter line smoke::envoy::log can't parse".to_string())?;
+    let parsed =
+        parse_line(text).ok_or_else(|| "a filter line envoy_model::log can't parse".to_string())?;
     if parsed.level != "info" {
         return Err(format!(
             "the filter logged at level {}: {}",

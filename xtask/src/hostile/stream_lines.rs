@@ -2,8 +2,8 @@
 //! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
 //! filter add; every response header the client got, and nothing else.
 
+use envoy_model::log::Stream;
 use filter_core::config::PluginConfig;
-use smoke::envoy::log::Stream;
 
 use super::case::{Case, HOST, ID_HEADER};
 use super::reference::{escape, expected_logged, expected_target};

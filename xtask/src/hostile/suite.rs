@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use envoy_model::log::{self as envoy_log, Event, Stream, WasmLine};
+use envoy_model::log::{group_streams, is_access_line, streams_with};
 use filter_core::config::PluginConfig;
-use smoke::envoy::log::{self as envoy_log, Event, Stream, WasmLine};
-use smoke::envoy::log::{group_streams, is_access_line, streams_with};
 
 use super::case::{Case, ID_HEADER};
 use super::checks::{brief, check_request};

@@ -75,7 +75,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
 }
 
 /// The first lines of every manifest.
-const HEADER: &str = "\
+pub(super) const HEADER: &str = "\
 # Rendered by `cargo xtask istio` from envoy.yaml: do not edit. Change envoy.yaml (the one
 # plugin configuration) and run `cargo xtask istio`; `cargo xtask istio --check` and the tests
 # fail while this file differs from the rendering.
@@ -83,7 +83,7 @@ const HEADER: &str = "\
 
 /// Replaces every `${key}` of `template` by its value in one pass; a line that is only a hole
 /// (after its key) whose value is empty is dropped. Fails on a hole without a value.
-fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
+pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
     let mut out = String::with_capacity(template.len() * 2);
     for line in template.split_inclusive('\n') {
         let mut rendered = String::new();
@@ -113,7 +113,7 @@ fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
 mod tests {
     use super::*;
     use crate::paths;
-    use smoke::envoy::bootstrap;
+    use envoy_model::bootstrap;
     use std::path::Path;
 
     fn plugin(config: Option<&str>) -> Plugin {

@@ -1,9 +1,9 @@
 //! What the Istio manifests are rendered from: envoy.yaml's wasm filter, read with
-//! `smoke::envoy::bootstrap`, and the names the port adds (ConfigMap, mount, workload).
+//! `envoy_model::bootstrap`, and the names the port adds (ConfigMap, mount, workload).
 
 use anyhow::{Context, Result, bail};
+use envoy_model::bootstrap::{self, WasmFilter};
 use serde_json::{Map, Value};
-use smoke::envoy::bootstrap::{self, WasmFilter};
 
 /// The workload the filter is ported to: httpbin, as in docker-compose.yml and Istio's samples.
 pub const APP: &str = "httpbin";

@@ -3,7 +3,7 @@
 //! The templates keep the manifests' comments and layout; serde-saphyr decides how each value
 //! is written (plain, quoted, a literal block for a text of several lines), and these helpers
 //! only move its lines to where the hole sits. Every helper is checked by parsing its output
-//! back (`smoke::envoy::bootstrap::parse`) and comparing with the input.
+//! back (`envoy_model::bootstrap::parse`) and comparing with the input.
 
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -54,7 +54,7 @@ mod tests {
     use std::path::Path;
 
     fn read_back(yaml: &str) -> Value {
-        smoke::envoy::bootstrap::parse(yaml, Path::new("test.yaml"))
+        envoy_model::bootstrap::parse(yaml, Path::new("test.yaml"))
             .unwrap_or_else(|e| panic!("{e}\n--- the YAML:\n{yaml}"))
     }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use smoke::envoy::bootstrap::{self, Native};
-use smoke::envoy::log as envoy_log;
+use envoy_model::bootstrap::{self, Native};
+use envoy_model::log as envoy_log;
 
 use super::{StackSpec, loopback, port_taken_if, wait_ready};
 use crate::envoy_versions::NoWasmRuntime;

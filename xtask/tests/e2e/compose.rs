@@ -255,7 +255,7 @@ fn compose_images_are_pinned() {
 
 /// The wasm filter's `vm_config.code.local.filename` in envoy.yaml.
 fn plugin_wasm_filename() -> String {
-    smoke::envoy::bootstrap::wasm_filter(&envoy_yaml(), "")
+    envoy_model::bootstrap::wasm_filter(&envoy_yaml(), "")
         .expect("envoy.yaml has the wasm filter")
         .filename
 }

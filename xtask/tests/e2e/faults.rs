@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 use smoke::{LogSource, SmokeError};
 use xtask::stack;
 

@@ -4,7 +4,7 @@
 //!
 //! `HOSTILE_SEED=<n>` replays the generated requests of a failed run (its seed is printed).
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 use xtask::hostile::{self, Case, Fate, Header, Options, Outcome, Secrets, Suite, Summary};
 use xtask::stack::Stack;
 

@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
+use envoy_model::bootstrap;
 use serde_json::Value;
-use smoke::envoy::bootstrap;
 use xtask::istio::{self, source};
 use xtask::paths;
 use xtask::stack::Stack;

@@ -5,6 +5,7 @@
 mod compose;
 mod faults;
 mod hostile;
+mod image;
 mod istio;
 mod load;
 mod native_loop;

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::util::*;
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 use xtask::paths;
 
 /// Without the wasm filter the checks fail, naming the header that is missing: they can fail.

@@ -11,7 +11,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use smoke::envoy::bootstrap;
+use envoy_model::bootstrap;
 
 use xtask::stack::EnvoyOptions;
 

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::plugin_json::plugin_config_string;
-use smoke::envoy::bootstrap::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
+use envoy_model::bootstrap::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
 use xtask::istio::source::V8;
 
 /// The prefix of the HTTP filter name istiod gives a WasmPlugin.

@@ -4,7 +4,7 @@ use super::super::load;
 use super::*;
 
 fn repo_config() -> Value {
-    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy.yaml")).unwrap()
+    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../envoy.yaml")).unwrap()
 }
 
 fn params() -> Native {

@@ -161,7 +161,7 @@ fn file_errors_name_the_file() {
 
 #[test]
 fn the_repository_envoy_yaml_parses() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy.yaml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../envoy.yaml");
     if file.exists() {
         let filters = wasm_filters(&load(&file).unwrap(), "envoy.yaml").unwrap();
         assert_eq!(filters.len(), 1);

@@ -16,18 +16,8 @@
 //! A value cut by `max_logged_value_bytes` is cut first and redacted after: a value byte is shown
 //! only after its `=`, so its parameter's whole name is always there to be matched.
 
+use super::REDACTED;
 use crate::escape::escape_into;
-use crate::logline::REDACTED;
-
-/// Headers whose value is a request target, whose query is redacted.
-pub const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];
-
-/// Whether header `name` carries a request target (ASCII case-insensitive).
-pub fn is_target_header(name: &[u8]) -> bool {
-    TARGET_HEADERS
-        .iter()
-        .any(|target| target.len() == name.len() && target.as_bytes().eq_ignore_ascii_case(name))
-}
 
 /// Appends `target` to `out` escaped, with the value of each query parameter named in `secret`
 /// replaced by `[redacted]` (see the module documentation).
@@ -113,7 +103,7 @@ fn hex_value(b: u8) -> Option<u8> {
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::config::DEFAULT_REDACTED_QUERY_PARAMS;
+    use crate::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
 
     fn defaults() -> Vec<String> {
         DEFAULT_REDACTED_QUERY_PARAMS.map(String::from).to_vec()
@@ -225,11 +215,5 @@ mod tests {
         assert_eq!(out.matches("token=[redacted]").count(), 5000);
         let many = vec![b'&'; 100_000];
         assert_eq!(logged(&many), "&".repeat(100_000));
-    }
-
-    #[test]
-    fn target_headers() {
-        assert!(is_target_header(b":path") && is_target_header(b"X-Envoy-Original-Path"));
-        assert!(!is_target_header(b"referer") && !is_target_header(b":path2"));
     }
 }

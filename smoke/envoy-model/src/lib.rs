@@ -3,7 +3,7 @@
 //! log ([`log`]: the filter's lines, Envoy's own lines, why a start failed) and the wasm
 //! module it loads ([`module`]).
 //!
-//! Dependencies point one way: `xtask` → `smoke::envoy` → `filter_core`; nothing here starts
+//! Dependencies point one way: `xtask` → `smoke` → `envoy_model` → `filter_core`; nothing here starts
 //! a process or sends a request.
 
 pub mod bootstrap;

@@ -1,0 +1,228 @@
+//! The module as an OCI image in Istio's "compat" format, built in memory and byte for byte
+//! the same for the same module: the image a `FROM scratch` + `COPY plugin.wasm` recipe gives,
+//! without a container engine.
+//!
+//! - the layer: a tar holding only `plugin.wasm` (mode 0644, uid/gid 0, mtime 0), gzip'd
+//!   with a fixed level and no name or time in the gzip header;
+//! - the config: an OCI image config for `linux`/`amd64` (what `FROM scratch` images say: the
+//!   Docker engine refuses to pull `os: wasip1`), its rootfs naming the uncompressed tar;
+//! - the manifest: one OCI image manifest (never an index), the annotation
+//!   `module.wasm.image/variant: compat`.
+//!
+//! The manifest's digest is what Istio's `WasmPlugin.sha256` pins (not the module's hash).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use flate2::{Compression, GzBuilder};
+use oci_spec::image::{
+    Arch, ConfigBuilder, Descriptor, DescriptorBuilder, Digest, ImageConfigurationBuilder,
+    ImageManifestBuilder, MediaType, Os, RootFsBuilder,
+};
+use sha2::{Digest as _, Sha256};
+
+/// The file name Istio's agent looks for in the layer (by base name).
+pub const PLUGIN_FILE: &str = "plugin.wasm";
+/// The annotation that says which of the wasm image variants this is.
+pub const VARIANT_ANNOTATION: &str = "module.wasm.image/variant";
+/// The variant: a container image whose last layer holds `plugin.wasm`.
+pub const VARIANT: &str = "compat";
+/// The manifest's media type.
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The config's media type.
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+/// The layer's media type: the one the agent's "compat" path takes.
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A blob of the image: its bytes and their `sha256:<hex>` digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// The bytes, as stored and served.
+    pub bytes: Vec<u8>,
+}
+
+impl Blob {
+    fn new(bytes: Vec<u8>) -> Blob {
+        Blob {
+            digest: sha256(&bytes),
+            bytes,
+        }
+    }
+
+    /// The blob's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn descriptor(&self, media_type: MediaType) -> Result<Descriptor> {
+        Ok(DescriptorBuilder::default()
+            .media_type(media_type)
+            .digest(Digest::from_str(&self.digest)?)
+            .size(self.size())
+            .build()?)
+    }
+}
+
+/// The image: a manifest naming a config and one layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// The image manifest (JSON). Its digest is the image's.
+    pub manifest: Blob,
+    /// The OCI image config (JSON).
+    pub config: Blob,
+    /// The tar+gzip layer holding `plugin.wasm`.
+    pub layer: Blob,
+}
+
+impl Image {
+    /// The compat image of `module` (the wasm file's bytes).
+    pub fn compat(module: &[u8]) -> Result<Image> {
+        let tar = layer_tar(module).context("writing the layer's tar")?;
+        let diff_id = sha256(&tar);
+        let layer = Blob::new(gzip(&tar).context("compressing the layer")?);
+        let config = ImageConfigurationBuilder::default()
+            .architecture(Arch::Amd64)
+            .os(Os::Linux)
+            .config(ConfigBuilder::default().build()?)
+            .rootfs(
+                RootFsBuilder::default()
+                    .typ("layers")
+                    .diff_ids(vec![diff_id])
+                    .build()?,
+            )
+            .build()?;
+        let config = Blob::new(serde_json::to_vec(&config)?);
+        // One annotation: the map's order cannot vary.
+        let annotations = HashMap::from([(VARIANT_ANNOTATION.to_string(), VARIANT.to_string())]);
+        let manifest = ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageManifest)
+            .config(config.descriptor(MediaType::ImageConfig)?)
+            .layers(vec![layer.descriptor(MediaType::ImageLayerGzip)?])
+            .annotations(annotations)
+            .build()?;
+        let manifest = Blob::new(serde_json::to_vec(&manifest)?);
+        Ok(Image {
+            manifest,
+            config,
+            layer,
+        })
+    }
+
+    /// The image's digest: the manifest's, `sha256:<hex>`.
+    pub fn digest(&self) -> &str {
+        &self.manifest.digest
+    }
+
+    /// The digest's hex alone: what `WasmPlugin.sha256` takes.
+    pub fn sha256_hex(&self) -> &str {
+        self.digest().trim_start_matches("sha256:")
+    }
+
+    /// The bytes a registry stores for the image: manifest, config and layer.
+    pub fn size(&self) -> u64 {
+        self.manifest.size() + self.config.size() + self.layer.size()
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A tar with one regular file, [`PLUGIN_FILE`], and nothing that depends on the machine.
+fn layer_tar(module: &[u8]) -> Result<Vec<u8>> {
+    let mut header = tar::Header::new_ustar();
+    header.set_path(PLUGIN_FILE)?;
+    header.set_size(module.len() as u64);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_cksum();
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append(&header, module)?;
+    Ok(tar.into_inner()?)
+}
+
+/// `bytes` gzip'd at the best level, the header without file name or time.
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    const MODULE: &[u8] = b"\0asm\x01\0\0\0 a module";
+
+    #[test]
+    fn the_same_module_gives_the_same_image() {
+        let one = Image::compat(MODULE).unwrap();
+        assert_eq!(one, Image::compat(MODULE).unwrap());
+        assert_ne!(
+            one.digest(),
+            Image::compat(b"\0asm\x01\0\0\0 other").unwrap().digest()
+        );
+        assert_eq!(one.digest(), sha256(&one.manifest.bytes));
+        assert_eq!(one.sha256_hex().len(), 64);
+    }
+
+    #[test]
+    fn the_layer_holds_only_plugin_wasm() {
+        let image = Image::compat(MODULE).unwrap();
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&image.layer.bytes[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut entries = archive.entries().unwrap();
+        let mut entry = entries.next().unwrap().unwrap();
+        assert_eq!(entry.path().unwrap().to_str(), Some(PLUGIN_FILE));
+        let header = entry.header();
+        assert_eq!((header.mode().unwrap(), header.uid().unwrap()), (0o644, 0));
+        assert_eq!((header.gid().unwrap(), header.mtime().unwrap()), (0, 0));
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert_eq!(content, MODULE);
+        assert!(entries.next().is_none());
+    }
+
+    #[test]
+    fn the_manifest_is_a_compat_image_manifest() {
+        let image = Image::compat(MODULE).unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+        assert_eq!(manifest["schemaVersion"], 2);
+        assert_eq!(manifest["mediaType"], MANIFEST_MEDIA_TYPE);
+        assert_eq!(manifest["config"]["mediaType"], CONFIG_MEDIA_TYPE);
+        assert_eq!(manifest["config"]["digest"], image.config.digest.as_str());
+        let layers = manifest["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 1);
+        assert_eq!(layers[0]["mediaType"], LAYER_MEDIA_TYPE);
+        assert_eq!(layers[0]["digest"], image.layer.digest.as_str());
+        assert_eq!(layers[0]["size"], image.layer.size());
+        assert_eq!(manifest["annotations"][VARIANT_ANNOTATION], VARIANT);
+        let config: serde_json::Value = serde_json::from_slice(&image.config.bytes).unwrap();
+        assert_eq!(
+            (config["os"].as_str(), config["architecture"].as_str()),
+            (Some("linux"), Some("amd64"))
+        );
+        assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 1);
+        assert!(
+            config.get("created").is_none(),
+            "no time in the config: {config}"
+        );
+    }
+}
