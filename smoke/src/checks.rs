@@ -5,13 +5,15 @@
 //! expected log lines are built with the filter's own code (`filter_core::logline`), so escaping,
 //! redaction and cutting are expected exactly as the filter does them.
 
-mod log;
+mod log_lines;
 
 use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use crate::client::{Exchange, TAG_HEADER};
-pub use log::{LogEvidence, LogView, log_lines_complete, non_utf8_survived, secrets_redacted};
+pub use log_lines::{
+    LogEvidence, LogView, log_lines_complete, non_utf8_survived, secrets_redacted,
+};
 
 /// Check 1's name, as shown in reports: every response carries `add_response_headers`.
 pub const RESPONSE_HEADERS: &str = "response headers added";

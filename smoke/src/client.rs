@@ -11,7 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::error::{SmokeError, chain, secs};
+use envoy_model::ready::{self, NotReady};
+
+use crate::error::{SmokeError, chain};
+use crate::report::seconds;
 
 /// The header that tags every request of a run.
 pub const TAG_HEADER: &str = "x-smoke-id";
@@ -99,15 +102,13 @@ impl Client {
         Ok((response.status(), response.text().await.unwrap_or_default()))
     }
 
-    /// One `GET <admin>/ready`: `Ok(())` on `200 LIVE`, otherwise what came back.
-    async fn ready_once(&self) -> Result<(), String> {
-        let (status, body) = self.admin_get("/ready", Duration::from_secs(1)).await?;
-        let body = body.trim();
-        log::trace!("GET {}/ready: {status} {body}", self.admin);
-        match (status.as_u16(), body) {
-            (200, "LIVE") => Ok(()),
-            _ => Err(format!("{status} {body}")),
-        }
+    /// Whether the admin's `/ready` says `LIVE` now ([`ready::probe`], on a blocking thread).
+    async fn admin_is_ready(&self) -> bool {
+        let Ok(admin) = ready::admin_addr(&self.admin) else {
+            return false;
+        };
+        let probe = tokio::task::spawn_blocking(move || ready::probe(admin));
+        matches!(probe.await, Ok(Ok(())))
     }
 
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
@@ -121,27 +122,34 @@ impl Client {
         envoy_model::release_of(info.get("version")?.as_str()?)
     }
 
-    /// Polls `GET <admin>/ready` until it answers `200 LIVE`, for at most `timeout`. Shows that
-    /// it waits (see [`waiting`]) when `progress` is set and the first poll fails.
+    /// Waits for the admin's `/ready` to say `LIVE` ([`envoy_model::ready::wait`], on a
+    /// blocking thread), for at most `timeout`. Shows that it waits (see [`waiting`]) when
+    /// `progress` is set and the first probe fails.
     pub async fn wait_ready(&self, timeout: Duration, progress: bool) -> Result<(), SmokeError> {
-        let started = Instant::now();
-        let mut spinner = None;
-        loop {
-            let Err(last_error) = self.ready_once().await else {
-                log::debug!("Envoy ready after {}", secs(started.elapsed()));
-                return Ok(());
-            };
-            log::debug!("waiting for {}/ready: {last_error}", self.admin);
-            if started.elapsed() >= timeout {
-                let waited = started.elapsed();
-                return Err(SmokeError::unreachable(&self.admin, waited, &last_error));
-            }
-            let spinner = spinner.get_or_insert_with(|| {
-                let what = format!("waiting for Envoy: {}/ready", self.admin);
-                waiting(progress, format!("{what} (up to {})", secs(timeout)))
-            });
-            spinner.set_message(format!("({last_error})"));
-            tokio::time::sleep(POLL_INTERVAL).await;
+        let admin = self.admin.clone();
+        let unreachable = |waited, last: &str| SmokeError::unreachable(&admin, waited, last);
+        let addr = ready::admin_addr(&admin).map_err(|e| unreachable(Duration::ZERO, &e))?;
+        let what = format!(
+            "waiting for Envoy: {admin}/ready (up to {})",
+            seconds(timeout)
+        );
+        let wait = move || {
+            let mut spinner = None;
+            ready::wait(
+                addr,
+                timeout,
+                || None,
+                |last| {
+                    let spinner = spinner.get_or_insert_with(|| waiting(progress, what.clone()));
+                    spinner.set_message(format!("({last})"));
+                },
+            )
+        };
+        match tokio::task::spawn_blocking(wait).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(NotReady::TimedOut { waited, last })) => Err(unreachable(waited, &last)),
+            Ok(Err(gone)) => Err(unreachable(timeout, &gone.to_string())),
+            Err(panicked) => Err(unreachable(Duration::ZERO, &panicked.to_string())),
         }
     }
 
@@ -193,14 +201,14 @@ impl Client {
             answer.as_ref().map_or_else(Clone::clone, |()| {
                 format!("{} ({} body bytes)", ex.status, ex.body.len())
             }),
-            secs(started.elapsed())
+            seconds(started.elapsed())
         );
         match answer {
             Ok(()) => {
                 self.sent += 1;
                 Ok(ex)
             }
-            Err(error) if self.sent == 0 && self.ready_once().await.is_ok() => {
+            Err(error) if self.sent == 0 && self.admin_is_ready().await => {
                 Err(SmokeError::ListenerUnreachable(format!(
                     "Envoy's admin is ready but its listener {} does not answer ({error}); \
                      pass the listener's address with --url",
@@ -216,7 +224,7 @@ impl Client {
 fn describe_error(e: &reqwest::Error) -> String {
     let text = chain(e);
     if e.is_timeout() {
-        format!("no answer within {}", secs(REQUEST_TIMEOUT))
+        format!("no answer within {}", seconds(REQUEST_TIMEOUT))
     } else if e.is_connect() && text.contains("refused") {
         "connection refused".into()
     } else {

@@ -3,6 +3,8 @@
 //! Every message says what to do next. Callers map any of these to exit code 2.
 
 use std::fmt;
+
+use crate::report::seconds;
 use std::time::Duration;
 
 /// A run that could not be carried out: nothing was proven either way. Each kind holds its
@@ -28,7 +30,7 @@ impl SmokeError {
             "Envoy is not ready: {admin}/ready did not answer LIVE within {} (last: {last_error}). \
              Is Envoy running? Start it with `docker compose up` or run `cargo xtask run`; \
              if it listens elsewhere, pass --admin and --url (or a longer --ready-timeout)",
-            secs(waited)
+            seconds(waited)
         ))
     }
 
@@ -68,15 +70,6 @@ impl fmt::Display for SmokeError {
 /// would print it twice).
 impl std::error::Error for SmokeError {}
 
-/// `1.5s`, `30s`, `250ms`.
-pub(crate) fn secs(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
-    }
-}
-
 /// An error and its causes, `a: b: c`, for errors that hide their cause in `source()`.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -102,7 +95,7 @@ mod tests {
         );
         let text = e.to_string();
         assert!(
-            text.contains("http://127.0.0.1:9901/ready did not answer LIVE within 30s"),
+            text.contains("http://127.0.0.1:9901/ready did not answer LIVE within 30.00 s"),
             "{text}"
         );
         assert!(text.contains(
@@ -119,14 +112,6 @@ mod tests {
             text.ends_with("the end of Envoy's log:\n  [critical][main] caught SIGSEGV"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(secs(Duration::from_millis(250)), "250ms");
-        assert_eq!(secs(Duration::from_secs(10)), "10s");
-        assert_eq!(secs(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(secs(Duration::from_millis(1003)), "1s");
     }
 
     #[test]

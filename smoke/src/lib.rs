@@ -9,7 +9,7 @@
 mod checks;
 mod client;
 mod error;
-mod logs;
+mod log_source;
 pub mod report;
 
 use std::hash::{BuildHasher, Hasher};
@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
-pub use logs::LogSource;
+pub use log_source::LogSource;
 pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
-use error::secs;
-use logs::LogMark;
+use log_source::LogMark;
+use report::seconds;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
@@ -117,7 +117,7 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
         Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
-            return Err(went_away.with_log_tail(&envoy_model::log::last_lines(&text, 15)));
+            return Err(went_away.with_log_tail(&envoy_model::envoy_log::last_lines(&text, 15)));
         }
         answered => answered?,
     };
@@ -125,11 +125,11 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     log::debug!(
         "{} requests answered after {}",
         exchanges.len(),
-        secs(started.elapsed())
+        seconds(started.elapsed())
     );
     let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
     let log = collect_log(opts, &mark, &tags).await?;
-    log::debug!("log read after {}", secs(started.elapsed()));
+    log::debug!("log read after {}", seconds(started.elapsed()));
     let config = &opts.config;
     let checks = vec![
         checks::response_headers_added(config, &exchanges),
@@ -240,7 +240,7 @@ async fn collect_log(
             "log: {} wasm lines, {} streams, after {}",
             view.lines.len(),
             view.streams.len(),
-            secs(waited)
+            seconds(waited)
         );
         if view.all_finished(tags) {
             tokio::time::sleep(POLL_INTERVAL).await;
@@ -254,7 +254,7 @@ async fn collect_log(
             let what = format!("waiting for the log lines of {} requests", tags.len());
             waiting(
                 opts.progress,
-                format!("{what} (up to {})", secs(opts.log_timeout)),
+                format!("{what} (up to {})", seconds(opts.log_timeout)),
             )
         });
         tokio::time::sleep(POLL_INTERVAL).await;
@@ -284,19 +284,6 @@ fn skip_reason(opts: &Options, tags: &[&str]) -> Option<String> {
     } else {
         None
     }
-}
-
-/// Sends the `log` diagnostics of smoke and xtask (requests sent, log commands run, waits,
-/// timings) to stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and
-/// at trace with two (nothing without).
-pub fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
-    let default = format!("warn,smoke={level},xtask={level}");
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
 }
 
 /// [`run`] on a current-thread runtime, for synchronous callers.

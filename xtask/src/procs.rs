@@ -65,20 +65,48 @@ pub fn append_log(path: &Path) -> Result<File> {
 /// child shows of its output.
 pub fn log_end(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let last = envoy_model::log::last_lines(&text, lines);
+    let last = envoy_model::envoy_log::last_lines(&text, lines);
     format!("the end of {}:\n  {}", log.display(), last.join("\n  "))
 }
 
 /// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout` if there
-/// is one; on failure the error holds the log's last `tail_lines` lines.
+/// is one (pip and apt-get have none: they take as long as the network); on failure the
+/// error holds the log's last 20 lines.
 pub fn run_logged(
     cmd: &mut Command,
     log: &Path,
     timeout: Option<Duration>,
-    tail_lines: usize,
     what: &str,
 ) -> Result<()> {
-    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, tail_lines)))
+    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 20)))
+}
+
+/// Runs `cmd` (`what`, for messages), killing it after `timeout`: its stdout, or an error
+/// with the first non-empty line of its stderr (the error; help follows it).
+pub fn output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
+    let base = std::env::temp_dir().join(format!("xtask-{}", unique_suffix()));
+    let (out, err) = (base.with_extension("out"), base.with_extension("err"));
+    let result = run_to(cmd, &out, &err, Some(timeout), what);
+    let read = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        text
+    };
+    let (stdout, stderr) = (read(&out), read(&err));
+    result.map_err(|e| {
+        let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
+        anyhow!("{e:#}: {}", line.unwrap_or("no message"))
+    })?;
+    Ok(stdout)
+}
+
+/// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
+/// also between threads of this process (`n` counts the calls).
+pub fn unique_suffix() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let since_epoch = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
+    format!("{}-{}-{n}", std::process::id(), since_epoch.as_millis())
 }
 
 /// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),
@@ -257,14 +285,14 @@ mod tests {
         let _ = std::fs::remove_file(&log);
         let mut failing = Command::new("sh");
         failing.args(["-c", "echo one; echo two; echo three >&2; exit 3"]);
-        let err = run_logged(&mut failing, &log, None, 2, "the script").unwrap_err();
-        let expected = format!("the end of {}:\n  two\n  three", log.display());
+        let err = run_logged(&mut failing, &log, None, "the script").unwrap_err();
+        let expected = format!("the end of {}:\n  one\n  two\n  three", log.display());
         assert!(err.to_string().starts_with("the script failed"), "{err}");
         assert!(err.to_string().ends_with(&expected), "{err}");
         let mut slow = Command::new("sleep");
         slow.arg("5");
         let timeout = Some(Duration::from_millis(100));
-        let err = run_logged(&mut slow, &log, timeout, 2, "sleep").unwrap_err();
+        let err = run_logged(&mut slow, &log, timeout, "sleep").unwrap_err();
         assert!(err.to_string().starts_with("sleep did not finish"), "{err}");
         let _ = std::fs::remove_file(&log);
     }

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use smoke::report::seconds;
 
 /// One step of a command (`setup`, `build`, `httpbin`, `envoy`, …).
 pub struct Step {
@@ -42,11 +43,6 @@ impl Drop for Step {
     fn drop(&mut self) {
         self.spinner.finish_and_clear();
     }
-}
-
-/// `1.23 s`.
-pub fn seconds(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
 }
 
 /// How long ago the command was typed: since this process started, read from `/proc`. `cargo

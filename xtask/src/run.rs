@@ -9,11 +9,13 @@ use anyhow::Result;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
-use crate::progress::{Step, seconds, since_command_started};
+use crate::progress::{Step, since_command_started};
 use crate::stack::{Stack, StackSpec};
 use crate::tools::Tools;
 use crate::wasm;
 use envoy_model::bootstrap;
+use smoke::PluginConfig;
+use smoke::report::seconds;
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
@@ -94,8 +96,8 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 
 /// One round: build the filter, start httpbin and Envoy (or, in watch mode, restart Envoy),
 /// run the smoke checks and print the report. The exit code, and whether the filter was
-/// rebuilt. A failed run whose Envoy log says the build has no Wasm runtime (the filter
-/// skipped under FAIL_OPEN) is that error instead (exit 2).
+/// rebuilt. A failed run whose cause is a build without a Wasm runtime (the filter skipped
+/// under FAIL_OPEN) is that error instead (exit 2).
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let step = Step::start("build", "cargo xtask build");
     let built = wasm::build()?;
@@ -105,21 +107,12 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
         built.bytes,
         if built.rebuilt { "" } else { " (up to date)" }
     ));
-    let envoy_yaml = options.envoy_yaml();
-    let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
-    let mut spec = StackSpec::new("run", doc, built.path);
-    if let Some(dir) = &options.work_dir {
-        spec.dir = std::path::absolute(dir)?;
-    }
-    spec.listener_port = options.port;
-    spec.admin_port = options.admin_port;
-
+    let (spec, config) = spec(options, built.path)?;
     let version = tools.envoy_version();
     let stack = match stack {
         Some(stack) => {
             let step = Step::start("restart", &format!("Envoy {version}"));
-            stack.restart_envoy(tools, &spec)?;
+            stack.restart_envoy(&spec)?;
             step.done(&format!("Envoy {version} {}", stack.envoy.url()));
             stack
         }
@@ -136,7 +129,7 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
             stack
         }
     };
-    let report = match smoke::run_blocking(&stack.smoke_options(config, true)) {
+    let report = match stack.smoke(config, true) {
         Ok(report) => report,
         Err(err) => {
             eprintln!("✗ the smoke checks could not run: {err:#}");
@@ -151,11 +144,28 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
     if report.passed() {
         return Ok((0, built.rebuilt));
     }
-    let log = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
-    match NoWasmRuntime::find(&log, tools) {
-        Some(no_runtime) => Err(no_runtime.into()),
-        None => Ok((1, built.rebuilt)),
+    match stack
+        .failure(&"a smoke check failed")
+        .downcast::<NoWasmRuntime>()
+    {
+        Ok(no_runtime) => Err(no_runtime.into()),
+        Err(_) => Ok((1, built.rebuilt)),
     }
+}
+
+/// The stack's spec and the smoke checks' expectations, from one read of the bootstrap
+/// (`--envoy-config` or envoy.yaml) and the options' ports and work directory.
+fn spec(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)> {
+    let envoy_yaml = options.envoy_yaml();
+    let doc = bootstrap::load(&envoy_yaml)?;
+    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
+    let mut spec = StackSpec::new("run", doc, wasm);
+    if let Some(dir) = &options.work_dir {
+        spec.dir = std::path::absolute(dir)?;
+    }
+    spec.listener_port = options.port;
+    spec.admin_port = options.admin_port;
+    Ok((spec, config))
 }
 
 /// The newest modification time of the files under filter/ (sources, manifest) and of the

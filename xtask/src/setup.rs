@@ -1,12 +1,15 @@
 //! `cargo xtask setup`: the project-local virtualenv with the pinned Python tools
 //! (xtask/requirements.txt). Idempotent and quick when nothing changed.
 
+pub mod compose_plugin;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::procs::run_logged;
 use crate::progress::Step;
 use crate::{paths, tools::Tools};
 
@@ -19,7 +22,7 @@ pub fn ensure_all() -> Result<Tools> {
     let tools = ensure_venv()?;
     ensure_wrk()?;
     ensure_registry_tools()?;
-    crate::compose::plugin::ensure(&tools)?;
+    compose_plugin::ensure(&tools)?;
     Ok(tools)
 }
 
@@ -65,7 +68,7 @@ pub fn ensure_wrk() -> Result<()> {
     }
     let step = Step::start("setup", "installing wrk with apt-get");
     let log = log_file("apt.log")?;
-    apt_install("wrk", |cmd, what| run_logged(cmd, &log, what))?;
+    apt_install("wrk", |cmd, what| run_logged(cmd, &log, None, what))?;
     step.done("wrk installed (Debian package)");
     Ok(())
 }
@@ -100,7 +103,7 @@ pub fn ensure_registry_tools() -> Result<()> {
     }
     let step = Step::start("setup", &format!("installing {packages} with apt-get"));
     let log = log_file("apt.log")?;
-    apt_install(&packages, |cmd, what| run_logged(cmd, &log, what))?;
+    apt_install(&packages, |cmd, what| run_logged(cmd, &log, None, what))?;
     step.done(&format!("{packages} installed (Debian packages)"));
     Ok(())
 }
@@ -161,6 +164,7 @@ pub(crate) fn pip_install(
         run_logged(
             Command::new(find_python()?).args(["-m", "venv"]).arg(venv),
             log,
+            None,
             "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
         )?;
     }
@@ -170,12 +174,7 @@ pub(crate) fn pip_install(
             .arg("--no-input")
             .args(args),
         log,
+        None,
         what,
     )
-}
-
-/// Runs `cmd` with its output appended to `log`, as long as it takes (pip and apt-get may be
-/// slow); on failure shows the log's tail.
-fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
-    crate::procs::run_logged(cmd, log, None, 15, what)
 }

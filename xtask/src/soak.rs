@@ -13,13 +13,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use envoy_model::bootstrap;
-use envoy_model::log::EnvoyLine;
+use envoy_model::envoy_log::EnvoyLine;
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
-use crate::progress::{Step, seconds};
+use crate::progress::Step;
 use crate::stack::{Envoy, Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
+use smoke::report::seconds;
 
 /// Envoy's resident memory may grow at most this much (percent) after warm-up.
 pub const MAX_GROWTH_PERCENT: f64 = 5.0;

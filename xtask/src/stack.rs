@@ -18,12 +18,13 @@ use anyhow::{Result, bail};
 use envoy_model::bootstrap;
 use serde_json::Value;
 
+use crate::ports;
 use crate::procs::{Service, log_end};
 use crate::tools::Tools;
-use crate::{http, ports};
+use envoy_model::http;
 
 /// How long Envoy and httpbin may take to become ready.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to start: the bootstrap to derive from, the module, the ports.
 #[derive(Debug, Clone)]
@@ -57,12 +58,14 @@ impl StackSpec {
     }
 }
 
-/// httpbin and Envoy, running; both stop when this is dropped (Envoy first).
+/// httpbin and Envoy, running; both stop when this is dropped (Envoy first). The stack owns
+/// its spec and its tools: restarts and the diagnosis of a failure use them.
 pub struct Stack {
     /// Envoy (declared first: dropped first).
     pub envoy: Envoy,
     /// httpbin.
     pub httpbin: Httpbin,
+    tools: Tools,
 }
 
 impl Stack {
@@ -70,7 +73,27 @@ impl Stack {
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
         let httpbin = Httpbin::start(tools, &spec.dir, 1)?;
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
-        Ok(Stack { envoy, httpbin })
+        let tools = tools.clone();
+        Ok(Stack {
+            envoy,
+            httpbin,
+            tools,
+        })
+    }
+
+    /// The smoke checks against this stack ([`Stack::smoke_options`]), `config` as the
+    /// expectations.
+    pub fn smoke(
+        &self,
+        config: filter_core::config::PluginConfig,
+        progress: bool,
+    ) -> Result<smoke::Report, smoke::SmokeError> {
+        smoke::run_blocking(&self.smoke_options(config, progress))
+    }
+
+    /// Why this stack's Envoy failed, from its log ([`envoy::failure`]).
+    pub fn failure(&self, what: &dyn std::fmt::Display) -> anyhow::Error {
+        envoy::failure(&self.tools, self.envoy.log(), what)
     }
 
     /// The smoke checks' options against this stack: its listener and admin, Envoy's log
@@ -92,9 +115,9 @@ impl Stack {
     }
 
     /// Replaces Envoy with a new one for `spec` (same httpbin): the watch mode's restart.
-    pub fn restart_envoy(&mut self, tools: &Tools, spec: &StackSpec) -> Result<()> {
+    pub fn restart_envoy(&mut self, spec: &StackSpec) -> Result<()> {
         self.envoy.stop();
-        self.envoy = start_envoy(tools, spec, self.httpbin.addr.port())?;
+        self.envoy = start_envoy(&self.tools, spec, self.httpbin.addr.port())?;
         Ok(())
     }
 }
@@ -121,7 +144,7 @@ impl Httpbin {
                 .args(["--workers", &workers.to_string(), "--threads", "4"])
                 .args(["--worker-class", "gthread", "httpbin:app"]);
             let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
-            if let Err(err) = wait_ready(&mut service, addr, "/get") {
+            if let Err(err) = wait_answering(&mut service, addr, "/get") {
                 let message = format!(
                     "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
                     log_end(&log, 10)
@@ -212,8 +235,8 @@ pub fn loopback(port: u16) -> SocketAddr {
 }
 
 /// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
-/// [`START_TIMEOUT`] passes.
-fn wait_ready(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
+/// [`START_TIMEOUT`] passes (httpbin; Envoy's `/ready` is [`envoy_model::ready`]'s).
+fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
     let started = Instant::now();
     let name = service.name();
     loop {

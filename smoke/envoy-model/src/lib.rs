@@ -1,14 +1,17 @@
 //! One model of Envoy, shared by the smoke checks and the automation (`xtask`): its bootstrap
 //! ([`bootstrap`]: read it, find the wasm filter and its configuration, derive copies), its
-//! log ([`log`]: the filter's lines, Envoy's own lines, why a start failed) and the wasm
-//! module it loads ([`module`]).
+//! log ([`envoy_log`]: the filter's lines, Envoy's own lines, why it failed, the file followed
+//! as it grows), its admin's `/ready` ([`ready`]), the wasm module it loads ([`module`]) and a
+//! raw HTTP/1.1 client to talk to it ([`http`]).
 //!
-//! Dependencies point one way: `xtask` → `smoke` → `envoy_model` → `filter_core`; nothing here starts
-//! a process or sends a request.
+//! Dependencies point one way: `xtask` → `smoke` → `envoy_model` → `filter_core`; nothing here
+//! starts a process.
 
 pub mod bootstrap;
-pub mod log;
+pub mod envoy_log;
+pub mod http;
 pub mod module;
+pub mod ready;
 
 /// The release in Envoy's build version (`<commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`),
 /// as `envoy --version` and the admin's `/server_info` give it.

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 pub use filter_testing::variants::{Module, Modules, VARIANTS, Variant, variant};
 
-use crate::http;
+use envoy_model::http;
 
 /// Sends one request and checks the answer is the one `variant` should give: 200 with
 /// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.

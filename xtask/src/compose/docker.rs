@@ -5,48 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
-use crate::procs::{self, run_to};
+use crate::procs;
 
 /// `docker <args>`: its stdout, or an error with the first line of its stderr.
 pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
     let what = format!("docker {}", args.join(" "));
-    capture(Command::new("docker").args(args), timeout, &what)
-}
-
-/// Runs `cmd` (`what`, for messages), killing it after `timeout`: its stdout, or an error
-/// with the first non-empty line of its stderr (the error; help follows it).
-fn capture(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
-    let base = std::env::temp_dir().join(format!("xtask-{}", unique_suffix()));
-    let (out, err) = (base.with_extension("out"), base.with_extension("err"));
-    let result = run_to(cmd, &out, &err, Some(timeout), what);
-    let read = |path: &Path| {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let _ = std::fs::remove_file(path);
-        text
-    };
-    let (stdout, stderr) = (read(&out), read(&err));
-    result.map_err(|e| {
-        let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
-        anyhow!("{e:#}: {}", line.unwrap_or("no message"))
-    })?;
-    Ok(stdout)
-}
-
-/// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout`; on
-/// failure the error holds the end of the log.
-pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration, what: &str) -> Result<()> {
-    procs::run_logged(cmd, log, Some(timeout), 25, what)
-}
-
-/// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
-/// also between threads of this process (`n` counts the calls).
-pub fn unique_suffix() -> String {
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let since_epoch = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
-    format!("{}-{}-{n}", std::process::id(), since_epoch.as_millis())
+    procs::output(Command::new("docker").args(args), timeout, &what)
 }
 
 /// `docker compose down` of everything the project made.
@@ -109,13 +75,13 @@ impl Project {
     /// Runs a compose command, output to the project's log; fails with the log's end.
     pub fn run(&self, args: &[&str], timeout: Duration) -> Result<()> {
         let what = format!("docker compose {}", args.join(" "));
-        run_logged(&mut self.command(args), &self.log, timeout, &what)
+        procs::run_logged(&mut self.command(args), &self.log, Some(timeout), &what)
     }
 
     /// A compose command's stdout.
     pub fn output(&self, args: &[&str]) -> Result<String> {
         let what = format!("docker compose {}", args.join(" "));
-        capture(&mut self.command(args), Duration::from_secs(60), &what)
+        procs::output(&mut self.command(args), Duration::from_secs(60), &what)
     }
 
     /// `(StartedAt, FinishedAt)` of a service's container (running or not), RFC 3339 strings.

@@ -5,14 +5,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use envoy_model::bootstrap;
 
 use super::docker::Project;
 use super::{CheckFailed, failed};
 use crate::procs::Service;
-use crate::progress::{Step, seconds};
-use crate::{http, stack};
+use crate::progress::Step;
+use crate::stack;
+use envoy_model::ready;
+use smoke::report::seconds;
 
 /// How long a compose command may take (a first `up` fetches the toolchain and crates).
 const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -54,23 +56,22 @@ impl Stack {
         self.smoke()
     }
 
-    /// Polls Envoy's admin `/ready` until it answers 200; if it never does, the error holds
-    /// the end of `docker compose logs envoy`, which says why.
+    /// Waits for Envoy's admin `/ready` ([`ready::wait`]); if it never says `LIVE`, the error
+    /// holds the end of `docker compose logs envoy`, which says why.
     fn wait_ready(&self) -> Result<()> {
         let admin = stack::loopback(self.admin);
-        let ready =
-            || http::get(admin, "/ready", Duration::from_secs(2)).is_ok_and(|r| r.status == 200);
-        ensure!(
-            poll(READY_TIMEOUT, || Ok(ready()))?,
-            "Envoy's admin {}/ready did not answer 200 within {} s; the end of `docker compose logs envoy`:\n{}",
+        let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) else {
+            return Ok(());
+        };
+        bail!(
+            "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
             url(self.admin),
             READY_TIMEOUT.as_secs(),
             self.project
                 .output(&["logs", "--no-color", "--tail", "10", "envoy"])
                 .unwrap_or_else(|e| format!("(no log: {e:#})"))
                 .trim_end()
-        );
-        Ok(())
+        )
     }
 
     /// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's

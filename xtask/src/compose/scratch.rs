@@ -131,7 +131,7 @@ mod tests {
     fn temp(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "xtask-scratch-{name}-{}",
-            super::super::docker::unique_suffix()
+            crate::procs::unique_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir

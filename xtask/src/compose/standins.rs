@@ -16,9 +16,10 @@ use anyhow::{Context, Result, anyhow, ensure};
 
 use serde_json::Value;
 
-use super::docker::{Project, docker, run_logged, unique_suffix};
+use super::docker::{Project, docker};
 use super::scratch::ScratchDir;
 use crate::paths;
+use crate::procs::{run_logged, unique_suffix};
 
 /// The repository part of every stand-in's tag.
 pub const PREFIX: &str = "http-headers-standin";
@@ -157,7 +158,7 @@ pub fn resolve(
 fn pull(image: &str, log: &Path) -> bool {
     let mut pull = Command::new("docker");
     pull.args(["pull", "--quiet", image]);
-    run_logged(&mut pull, log, PULL_TIMEOUT, "docker pull").is_ok()
+    run_logged(&mut pull, log, Some(PULL_TIMEOUT), "docker pull").is_ok()
 }
 
 /// One stand-in on top of `base`: reused when its recipe is unchanged, else built.
@@ -338,7 +339,7 @@ fn build(
     run_logged(
         cmd.arg(&context.path),
         &log,
-        Duration::from_secs(30 * 60),
+        Some(Duration::from_secs(30 * 60)),
         &what,
     )?;
     if let Some(old) = old

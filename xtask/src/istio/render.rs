@@ -29,7 +29,9 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
     }
     let configmap = plugin.configmap();
     let module = plugin.module_path();
-    let volume = json!({ &configmap: { "configMap": { "name": &configmap } } });
+    // Optional: with the module as an OCI image (wasmplugin-oci.yaml) there is no ConfigMap,
+    // and the pod must start all the same.
+    let volume = json!({ &configmap: { "configMap": { "name": &configmap, "optional": true } } });
     let mount = json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
     let failure_policy = filter.failure_policy.as_deref().map(yaml::scalar);
     let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());

@@ -7,9 +7,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use envoy_model::bootstrap::{self, Native};
-use envoy_model::log as envoy_log;
+use envoy_model::{envoy_log, ready};
 
-use super::{StackSpec, loopback, port_taken_if, wait_ready};
+use super::{START_TIMEOUT, StackSpec, loopback, port_taken_if};
 use crate::envoy_versions::NoWasmRuntime;
 use crate::ports;
 use crate::procs::Service;
@@ -49,9 +49,7 @@ pub struct Envoy {
 impl Envoy {
     /// Derives `<dir>/envoy.json` from `spec` (routes to httpbin on `upstream_port`, if any),
     /// starts Envoy with it, output to `<dir>/envoy.log`, and waits until its admin says
-    /// `/ready`. If Envoy exits first, the error carries the lines of its log that say why;
-    /// for a build without a Wasm runtime it is a [`NoWasmRuntime`] (callers tell it apart
-    /// with `downcast_ref`).
+    /// `/ready`. If Envoy exits first, the error is [`failure`]'s.
     pub(super) fn start(
         tools: &Tools,
         spec: &StackSpec,
@@ -80,18 +78,13 @@ impl Envoy {
             cmd.args(["--log-format", format]);
         }
         let mut service = Service::spawn("envoy", &mut cmd, &access_log, &log, libc::SIGTERM)?;
-        if let Err(err) = wait_ready(&mut service, admin, "/ready") {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
-                return Err(no_runtime.into());
-            }
-            let message = format!(
-                "Envoy {}: {err:#}\n{}",
-                tools.envoy_version(),
-                envoy_log::explain_start_failure(&text, &log)
-            );
-            let taken = envoy_log::bind_failure(&text).is_some();
-            return Err(port_taken_if(taken, message));
+        let gone = || {
+            service
+                .exited()
+                .map(|status| format!("envoy exited during start-up ({status})"))
+        };
+        if let Err(not_ready) = ready::wait(admin, START_TIMEOUT, gone, |_| {}) {
+            return Err(failure(tools, &log, &not_ready));
         }
         Ok(Envoy {
             service,
@@ -143,6 +136,24 @@ impl Envoy {
         }
         Ok(())
     }
+}
+
+/// Why an Envoy failed (to start, or to run the filter), as an error, from its log: the one
+/// place a failure is mapped to its cause. A build without a Wasm runtime is a
+/// [`NoWasmRuntime`] (callers tell it apart with `downcast_ref`), a taken port an error of
+/// kind `AddrInUse` (retried with other ports), anything else the lines that explain it.
+pub fn failure(tools: &Tools, log: &Path, what: &dyn std::fmt::Display) -> anyhow::Error {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
+        return no_runtime.into();
+    }
+    let message = format!(
+        "Envoy {}: {what}\n{}",
+        tools.envoy_version(),
+        envoy_log::explain_start_failure(&text, log)
+    );
+    let taken = matches!(envoy_log::cause(&text), envoy_log::Cause::PortTaken(_));
+    port_taken_if(taken, message)
 }
 
 /// `envoy --mode validate -c config`: loads the config and the wasm, runs the plugin's

@@ -5,7 +5,7 @@
 //! `HOSTILE_SEED=<n>` replays the generated requests of a failed run (its seed is printed).
 
 use envoy_model::bootstrap;
-use xtask::hostile::{self, Case, Fate, Header, Options, Outcome, Secrets, Suite, Summary};
+use xtask::hostile_suite::{self, Case, Fate, Header, Options, Outcome, Secrets, Suite, Summary};
 use xtask::stack::Stack;
 
 use crate::util::*;
@@ -17,7 +17,7 @@ fn seed() -> u64 {
             .trim()
             .parse()
             .unwrap_or_else(|_| panic!("HOSTILE_SEED={text:?} is not a number")),
-        Err(_) => hostile::random_seed(),
+        Err(_) => hostile_suite::random_seed(),
     }
 }
 
@@ -50,7 +50,7 @@ fn ci_run_fixed_cases_and_2000_generated_requests_pass() {
         fixed: true,
         progress: false,
     };
-    let summary = hostile::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
+    let summary = hostile_suite::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
         .expect("the suite runs");
     let report = summary.render();
     eprintln!("{report}");
@@ -105,7 +105,7 @@ fn non_utf8_value_survives_and_the_next_request_passes() {
 fn secrets_never_reach_envoys_log() {
     let mut stack = start("hostile-secrets", envoy_yaml());
     let secrets = Secrets::random();
-    let cases = hostile::fixed::secret_cases(&secrets, &["x-api-key".to_string()]);
+    let cases = hostile_suite::fixed::secret_cases(&secrets, &["x-api-key".to_string()]);
     let config = plugin_config(&envoy_yaml());
     let mut suite = Suite::new(&stack.envoy, &config, secrets.clone(), 0).unwrap();
     for case in &cases {
@@ -154,7 +154,7 @@ fn query_secrets_never_reach_envoys_log() {
         config.redact_query_params.contains(&configured[0]),
         "envoy.yaml configures redact_query_params: [\"session_id\"]"
     );
-    let cases = hostile::fixed::query_cases(&secrets, &configured);
+    let cases = hostile_suite::fixed::query_cases(&secrets, &configured);
     let mut suite = Suite::new(&stack.envoy, &config, secrets.clone(), 0).unwrap();
     for case in &cases {
         suite.check(case).unwrap();
@@ -195,7 +195,7 @@ fn query_secrets_never_reach_envoys_log() {
 #[test]
 fn line_breaks_and_controls_cannot_forge_a_line() {
     let mut stack = start("hostile-crlf", envoy_yaml());
-    let cases: Vec<Case> = hostile::fixed::cases(&Secrets::random(), &[], &[])
+    let cases: Vec<Case> = hostile_suite::fixed::cases(&Secrets::random(), &[], &[])
         .into_iter()
         .filter(|c| c.label.starts_with("fixed control:"))
         .collect();
@@ -246,16 +246,16 @@ fn the_suite_fails_and_stops_without_the_filter() {
         fixed: false,
         progress: false,
     };
-    let summary = hostile::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
+    let summary = hostile_suite::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
         .expect("the suite runs");
     let report = summary.render();
     eprintln!("{report}");
     assert!(!summary.passed(), "the suite passed without the filter");
     assert_eq!(
         summary.requests,
-        hostile::STOP_AFTER_FAILED_PROBES,
+        hostile_suite::STOP_AFTER_FAILED_PROBES,
         "EXPECTED a stop after {} failed probes\nGOT:\n{report}",
-        hostile::STOP_AFTER_FAILED_PROBES
+        hostile_suite::STOP_AFTER_FAILED_PROBES
     );
     assert_contains(
         "the failure says why",

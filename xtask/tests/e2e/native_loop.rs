@@ -235,8 +235,8 @@ fn readme_commands_pass_and_watch_mode_reruns_on_change() {
 /// info lines at warning anyway; that the filter skips the work shows in `cargo xtask bench`.)
 #[test]
 fn at_warning_the_filter_logs_nothing_and_still_sets_headers() {
+    use envoy_model::http;
     use std::time::Duration;
-    use xtask::http;
 
     let stack = start("warning-level", envoy_yaml());
     let set_level = |level: &str| {

@@ -75,7 +75,7 @@ pub fn smoke(stack: &Stack, config: PluginConfig) -> smoke::Report {
 /// The last 40 lines of Envoy's log, for failure messages.
 pub fn log_tail(stack: &Stack) -> String {
     let text = std::fs::read_to_string(stack.envoy.log()).unwrap_or_default();
-    envoy_model::log::last_lines(&text, 40).join("\n")
+    envoy_model::envoy_log::last_lines(&text, 40).join("\n")
 }
 
 /// Asserts `haystack` contains `needle`, printing EXPECTED and GOT otherwise.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::super::docker::run_logged;
 use super::work_dir;
 use super::{PREFIX, RECIPE_LABEL, build, copy, image_id, recipe_key, recipe_of};
+use crate::procs::run_logged;
 
 /// The Debian release of the base (the official images' `-bookworm`).
 const SUITE: &str = "bookworm";
@@ -72,7 +72,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
     };
     let log = log_dir.join("debootstrap.log");
     let run = |cmd: &mut Command, minutes: u64, what: &str| {
-        run_logged(cmd, &log, Duration::from_secs(minutes * 60), what)
+        run_logged(cmd, &log, Some(Duration::from_secs(minutes * 60)), what)
     };
     // debootstrap, installed with apt-get when missing (as `cargo xtask setup` does wrk).
     if which::which("debootstrap").is_err() {

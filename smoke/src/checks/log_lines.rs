@@ -7,7 +7,7 @@ use filter_core::redaction::REDACTED;
 
 use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
-use envoy_model::log::{
+use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };
 
@@ -60,7 +60,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::error::secs);
+        let waited = self.waited.map(crate::report::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 

@@ -2,14 +2,14 @@
 //! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
 //! filter add; every response header the client got, and nothing else.
 
-use envoy_model::log::Stream;
+use envoy_model::envoy_log::Stream;
 use filter_core::config::PluginConfig;
 
 use super::case::{Case, HOST, ID_HEADER};
 use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::Verdict;
 use super::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
-use crate::http::Response;
+use envoy_model::http::Response;
 
 /// Headers that hold a request target, logged with secret query values redacted.
 const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];

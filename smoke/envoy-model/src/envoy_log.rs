@@ -10,16 +10,19 @@
 //! After `wasm log` Envoy writes the plugin name, root id and vm id, each only when non-empty,
 //! then `: ` and the message; so the message starts after the first `: ` that follows.
 //!
-//! The messages' meaning and their grouping into streams are in `log/streams.rs`, Envoy's own
-//! lines and its access log lines in `log/lines.rs`, why a start failed in `log/startup.rs`;
-//! all re-exported here.
+//! The messages' meaning and their grouping into streams are in `envoy_log/streams.rs`, Envoy's
+//! own lines and its access log lines in `envoy_log/lines.rs`, why Envoy failed in
+//! `envoy_log/startup.rs`, following the log file as it grows in `envoy_log/follow.rs`; all
+//! re-exported here.
 
+mod follow;
 mod lines;
 mod startup;
 mod streams;
 
+pub use follow::{LogFollower, read_from};
 pub use lines::{EnvoyLine, is_access_line, last_lines};
-pub use startup::{bind_failure, explain_start_failure};
+pub use startup::{Cause, cause, explain_start_failure};
 pub use streams::{Event, Stream, classify, group_streams, streams_with};
 
 /// One line of wasm log output.

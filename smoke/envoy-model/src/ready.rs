@@ -1,0 +1,131 @@
+//! Envoy's admin `/ready`: what its answer means, and the one bounded wait for it that the
+//! smoke checks, the native stack and the Docker path share.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::http;
+
+/// How often `/ready` is asked.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why the wait ended without `LIVE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    /// The time was up: how long it waited and the last answer (or error).
+    TimedOut { waited: Duration, last: String },
+    /// The process stopped first: how, in the caller's words.
+    Gone(String),
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::TimedOut { last, .. } => {
+                write!(f, "/ready did not answer 200 LIVE in time (last: {last})")
+            }
+            NotReady::Gone(how) => f.write_str(how),
+        }
+    }
+}
+
+/// The admin's socket address from its base URL (`http://127.0.0.1:9901` or `127.0.0.1:9901`).
+pub fn admin_addr(admin_url: &str) -> Result<SocketAddr, String> {
+    let authority = admin_url
+        .split_once("://")
+        .map_or(admin_url, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or_default();
+    let mut addrs = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("{authority}: {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{authority}: no address"))
+}
+
+/// One `GET <admin>/ready`: `Ok` on `200 LIVE`, otherwise what came back.
+pub fn probe(admin: SocketAddr) -> Result<(), String> {
+    let answer = http::get(admin, "/ready", Duration::from_secs(1)).map_err(|e| {
+        let io = e.chain().find_map(|e| e.downcast_ref::<std::io::Error>());
+        match io.map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+            Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+                "timed out".to_string()
+            }
+            _ => format!("{e:#}"),
+        }
+    })?;
+    match (answer.status, answer.text().trim()) {
+        (200, "LIVE") => Ok(()),
+        (status, body) => Err(format!("{status} {body}")),
+    }
+}
+
+/// Asks `/ready` on `admin` until it answers `200 LIVE`, `gone()` says the process stopped,
+/// or `timeout` passes; `waiting` hears the answer of each probe that failed. Returns how
+/// long it waited.
+pub fn wait(
+    admin: SocketAddr,
+    timeout: Duration,
+    mut gone: impl FnMut() -> Option<String>,
+    mut waiting: impl FnMut(&str),
+) -> Result<Duration, NotReady> {
+    let started = Instant::now();
+    loop {
+        if let Some(how) = gone() {
+            return Err(NotReady::Gone(how));
+        }
+        let Err(last) = probe(admin) else {
+            log::debug!(
+                "{admin}/ready: LIVE after {} ms",
+                started.elapsed().as_millis()
+            );
+            return Ok(started.elapsed());
+        };
+        log::trace!("{admin}/ready: {last}");
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(NotReady::TimedOut { waited, last });
+        }
+        waiting(&last);
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_addresses_from_urls() {
+        let addr = "127.0.0.1:9901".parse().unwrap();
+        assert_eq!(admin_addr("http://127.0.0.1:9901"), Ok(addr));
+        assert_eq!(admin_addr("http://127.0.0.1:9901/"), Ok(addr));
+        assert_eq!(admin_addr("127.0.0.1:9901"), Ok(addr));
+        assert!(admin_addr("http://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn nothing_listening_times_out_and_a_stopped_process_ends_the_wait() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let admin = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut probes = 0;
+        let waited = wait(admin, Duration::from_millis(250), || None, |_| probes += 1);
+        assert!(
+            matches!(waited, Err(NotReady::TimedOut { .. })),
+            "{waited:?}"
+        );
+        assert!(probes >= 1);
+        let gone = wait(
+            admin,
+            Duration::from_secs(5),
+            || Some("exited".into()),
+            |_| {},
+        );
+        assert_eq!(gone, Err(NotReady::Gone("exited".into())));
+    }
+}
