@@ -31,14 +31,17 @@ mod contexts {
     use crate::host::{self, HostError};
     use filter_core::PluginConfig;
     use filter_core::logline::{self, Direction};
+    use filter_core::redaction::NameGate;
     use proxy_wasm::traits::{Context, HttpContext, RootContext};
     use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
     use std::rc::Rc;
 
     proxy_wasm::main! {{
         proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+            let config = PluginConfig::default();
             Box::new(HttpHeadersRoot {
-                config: Rc::new(PluginConfig::default()),
+                gate: config.name_gate(),
+                config: Rc::new(config),
             })
         });
     }}
@@ -62,6 +65,8 @@ mod contexts {
     /// Holds the parsed plugin configuration and hands it to every stream.
     struct HttpHeadersRoot {
         config: Rc<PluginConfig>,
+        /// `config`'s filter over header names, built once.
+        gate: NameGate,
     }
 
     impl Context for HttpHeadersRoot {}
@@ -78,6 +83,7 @@ mod contexts {
             };
             match PluginConfig::parse(&bytes) {
                 Ok(config) => {
+                    self.gate = config.name_gate();
                     self.config = Rc::new(config);
                     true
                 }
@@ -92,6 +98,7 @@ mod contexts {
             Some(Box::new(HttpHeaders {
                 context_id,
                 config: Rc::clone(&self.config),
+                gate: self.gate,
                 line: String::new(),
                 logging: None,
                 finished: false,
@@ -107,6 +114,7 @@ mod contexts {
     struct HttpHeaders {
         context_id: u32,
         config: Rc<PluginConfig>,
+        gate: NameGate,
         /// Reused for every log line of the stream.
         line: String,
         /// Whether this stream logs, decided at its first callback (one host call a stream).
@@ -136,10 +144,11 @@ mod contexts {
                 Ok(serialized) => serialized,
                 Err(e) => return log_failure(LogLevel::Warn, "can't read the headers", "", e),
             };
-            let logged = logline::header_lines(
+            let logged = logline::header_lines_with_gate(
                 &serialized,
                 direction,
                 &self.config,
+                self.gate,
                 &mut self.line,
                 &mut |line| {
                     host::log(LogLevel::Info, line);

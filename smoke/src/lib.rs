@@ -9,6 +9,7 @@
 mod checks;
 mod client;
 mod error;
+mod figures;
 mod log_source;
 pub mod report;
 
@@ -24,8 +25,8 @@ pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
+use figures::seconds;
 use log_source::LogMark;
-use report::seconds;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
@@ -161,7 +162,20 @@ async fn send_requests(
         .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])
         .await?;
     let after = client.get("/status/200", &[]).await?;
-    let mut secret_headers = vec![("authorization", format!("Bearer {secret}").into_bytes())];
+    // Issue 17: a credential header only the default name rule redacts, and URL headers with
+    // the secret in a query and in a fragment.
+    let mut secret_headers = vec![
+        ("authorization", format!("Bearer {secret}").into_bytes()),
+        ("x-auth-token", secret.as_bytes().to_vec()),
+        (
+            "referer",
+            format!("https://app.example/cb?access_token={secret}&keep=1").into_bytes(),
+        ),
+        (
+            "x-original-url",
+            format!("/cb?keep=1#id_token={secret}&state=z").into_bytes(),
+        ),
+    ];
     let default_redacted = |n: &str| {
         filter_core::redaction::DEFAULT_REDACTED
             .iter()
@@ -196,10 +210,12 @@ async fn send_requests(
 }
 
 /// The request target of the redaction check: the secret in `access_token` (always redacted),
-/// a parameter that is logged as sent (`keep=1`), and the secret in the first configured name
-/// beyond the defaults, if any.
+/// a parameter that is logged as sent (`keep=1`), the secret in a nested URL (`next=`,
+/// percent-encoded), and the secret in the first configured name beyond the defaults, if any.
 fn secret_target(config: &PluginConfig, secret: &str) -> String {
-    let mut target = format!("/headers?access_token={secret}&keep=1");
+    let mut target = format!(
+        "/headers?access_token={secret}&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D{secret}"
+    );
     let defaults = filter_core::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
     let configured = config
         .redact_query_params
@@ -332,15 +348,13 @@ mod tests {
     #[test]
     fn the_secret_target_holds_the_configured_parameter_encoded() {
         let config = PluginConfig::default();
-        assert_eq!(
-            secret_target(&config, "S"),
-            "/headers?access_token=S&keep=1"
-        );
+        let base = "/headers?access_token=S&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3DS";
+        assert_eq!(secret_target(&config, "S"), base);
         let config =
             plugin_config_from_json(r#"{"redact_query_params": ["TOKEN", "my key/ü"]}"#).unwrap();
         assert_eq!(
             secret_target(&config, "S"),
-            "/headers?access_token=S&keep=1&my%20key%2F%C3%BC=S"
+            format!("{base}&my%20key%2F%C3%BC=S")
         );
     }
 

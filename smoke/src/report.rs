@@ -8,6 +8,8 @@
 
 use serde::Serialize;
 
+pub use crate::figures::seconds;
+
 use crate::checks::{CheckResult, CheckStatus};
 use envoy_model::envoy_log::parse_line;
 
@@ -102,20 +104,9 @@ impl Report {
     }
 }
 
-/// A duration as every report, step and message of the tools shows it: `1.23 s`.
-pub fn seconds(d: std::time::Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_in_seconds() {
-        assert_eq!(seconds(std::time::Duration::from_millis(250)), "0.25 s");
-        assert_eq!(seconds(std::time::Duration::from_millis(1234)), "1.23 s");
-    }
 
     fn check(name: &str, status: CheckStatus) -> CheckResult {
         CheckResult {

@@ -9,6 +9,8 @@
 //!   "add_response_headers": {"x-wasm-header": "demo-wasm"},
 //!   "redact_headers": ["x-api-key"],
 //!   "redact_query_params": ["session_id"],
+//!   "unredacted_headers": ["x-session-affinity"],
+//!   "url_headers": ["x-redirect-to"],
 //!   "max_logged_value_bytes": 1024,
 //!   "log_headers": true
 //! }
@@ -31,6 +33,12 @@
 //!   target (`:path`, `x-envoy-original-path`; see [`crate::redaction`]). Names are matched after
 //!   percent-decoding, ASCII case-insensitively; each must be non-empty, at most 256 bytes, without
 //!   control characters. A name given twice is no error.
+//! - `unredacted_headers` keeps in clear headers that the default name rule redacts (names
+//!   holding `token`, `secret`, `auth`, ...: [`crate::redaction::SECRET_NAME_FRAGMENTS`]); it adds
+//!   to [`DEFAULT_UNREDACTED_HEADERS`]. A name the rule does not match, a pseudo-header, an
+//!   always-redacted name or one also in `redact_headers` is an error: it would keep nothing.
+//! - `url_headers` adds to [`DEFAULT_URL_HEADERS`]: headers whose value is a URL, logged with
+//!   the values of secret query and fragment parameters `[redacted]`.
 //! - Header names must be non-empty RFC 9110 tokens (letters, digits and ``!#$%&'*+-.^_`|~``);
 //!   they are lower-cased, as Envoy does. Pseudo-headers (`:path`, ...) can't be set or added.
 //! - Header values must not contain control characters (CR, LF, NUL, ...) other than HTAB.
@@ -51,7 +59,10 @@ pub use error::ConfigError;
 use error::{Field, escaped};
 
 use crate::json::{self, Value, Whole};
-use crate::redaction::{self, DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
+use crate::redaction::{
+    self, DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, DEFAULT_UNREDACTED_HEADERS,
+    DEFAULT_URL_HEADERS, NameGate,
+};
 use crate::repeats::first_repeated;
 use crate::text::concat;
 use headers::{header_name, header_value};
@@ -76,6 +87,12 @@ pub struct PluginConfig {
     /// Query parameter names whose values are logged as `[redacted]` in the request target;
     /// always starts with DEFAULT_REDACTED_QUERY_PARAMS. Matched ASCII case-insensitively.
     pub redact_query_params: Vec<String>,
+    /// Lower-case header names kept in clear although the default name rule matches them:
+    /// DEFAULT_UNREDACTED_HEADERS, then the configured names.
+    pub unredacted_headers: Vec<String>,
+    /// Lower-case names of the headers whose value is a URL: DEFAULT_URL_HEADERS, then the
+    /// configured names.
+    pub url_headers: Vec<String>,
     /// Longest value (in bytes of the raw value) logged before it is cut.
     pub max_logged_value_bytes: usize,
     /// false: log nothing per request (headers are still set/added).
@@ -92,14 +109,21 @@ impl Default for PluginConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            unredacted_headers: strings(&DEFAULT_UNREDACTED_HEADERS),
+            url_headers: strings(&DEFAULT_URL_HEADERS),
             max_logged_value_bytes: DEFAULT_MAX_LOGGED_VALUE_BYTES,
             log_headers: true,
         }
     }
 }
 
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
 const FIELDS: &str = "set_request_headers, add_response_headers, redact_headers, \
-                      redact_query_params, max_logged_value_bytes, log_headers, header, value";
+                      redact_query_params, unredacted_headers, url_headers, \
+                      max_logged_value_bytes, log_headers, header, value";
 
 impl PluginConfig {
     /// Empty or whitespace-only input means the defaults.
@@ -107,9 +131,22 @@ impl PluginConfig {
         read(input).map_err(|e| *e)
     }
 
-    /// ASCII case-insensitive.
+    /// Whether header `name`'s value is logged as `[redacted]`: it is one of `redact_headers`, or
+    /// the default name rule matches it and it is not one of `unredacted_headers`. ASCII
+    /// case-insensitive.
     pub fn is_redacted(&self, name: &[u8]) -> bool {
         redaction::is_redacted_name(&self.redact_headers, name)
+            || redaction::matches_default_rule(name, &self.unredacted_headers)
+    }
+
+    /// Whether header `name`'s value is a URL whose secret parameters are redacted.
+    pub fn is_url_header(&self, name: &[u8]) -> bool {
+        redaction::is_redacted_name(&self.url_headers, name)
+    }
+
+    /// The filter over header names for `redact_headers` and `url_headers`.
+    pub fn name_gate(&self) -> NameGate {
+        NameGate::new(&self.redact_headers, &self.url_headers)
     }
 }
 
@@ -148,6 +185,8 @@ fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
             }
             "redact_headers" => name_list(name, value, false, &mut config.redact_headers)?,
             "redact_query_params" => name_list(name, value, true, &mut config.redact_query_params)?,
+            "unredacted_headers" => name_list(name, value, false, &mut config.unredacted_headers)?,
+            "url_headers" => name_list(name, value, false, &mut config.url_headers)?,
             "max_logged_value_bytes" => {
                 config.max_logged_value_bytes = max_bytes(field, value)?;
             }
@@ -175,7 +214,36 @@ fn read(input: &[u8]) -> Result<PluginConfig, Box<ConfigError>> {
         (Some(_), None) => return Err(missing("value", "`header` is given")),
         (None, Some(_)) => return Err(missing("header", "`value` is given")),
     }
+    check_unredacted(&config)?;
     Ok(config)
+}
+
+/// Each name kept in clear must be one the default rule redacts and no list redacts: else it
+/// would keep nothing, which is surely not what was meant.
+fn check_unredacted(config: &PluginConfig) -> Result<(), Box<ConfigError>> {
+    let configured = config
+        .unredacted_headers
+        .iter()
+        .skip(DEFAULT_UNREDACTED_HEADERS.len());
+    for (index, name) in configured.enumerate() {
+        let field = Field::Index("unredacted_headers", index);
+        let bytes = name.as_bytes();
+        let problem = if name.starts_with(':') {
+            "is a pseudo-header, which the default rule never redacts"
+        } else if !redaction::matches_name_rule(bytes) {
+            "is not redacted by the default rule (it holds none of its name fragments)"
+        } else if redaction::is_redacted_name(&config.redact_headers, bytes) {
+            "is always redacted, or listed in redact_headers"
+        } else {
+            continue;
+        };
+        let problem = concat(&["`", &escaped(name), "` ", problem]);
+        let expected = "a header name that the default rule redacts (holding token, secret, \
+                        passw, apikey, api-key, api_key, auth, session, signature, credential, \
+                        private, csrf, xsrf, cookie or jwt) and no list redacts";
+        return Err(ConfigError::new(field, problem, expected));
+    }
+    Ok(())
 }
 
 fn missing(field: &str, because: &str) -> Box<ConfigError> {
@@ -444,10 +512,10 @@ mod tests {
     fn redact_headers_add_to_the_defaults() {
         let c = parse(r#"{"redact_headers": []}"#).unwrap();
         assert_eq!(c.redact_headers, DEFAULT_REDACTED);
-        let c = parse(r#"{"redact_headers": ["COOKIE", "x-token", "x-token"]}"#).unwrap();
-        assert_eq!(c.redact_headers[4..], ["cookie", "x-token", "x-token"]);
-        assert!(c.is_redacted(b"X-Token") && c.is_redacted(b"Set-Cookie"));
-        assert!(!c.is_redacted(b"x-token2") && !c.is_redacted(b""));
+        let c = parse(r#"{"redact_headers": ["COOKIE", "x-user", "x-user"]}"#).unwrap();
+        assert_eq!(c.redact_headers[4..], ["cookie", "x-user", "x-user"]);
+        assert!(c.is_redacted(b"X-User") && c.is_redacted(b"Set-Cookie"));
+        assert!(!c.is_redacted(b"x-user2") && !c.is_redacted(b""));
     }
 
     #[test]
@@ -464,6 +532,71 @@ mod tests {
             assert_eq!(*name, name.to_ascii_lowercase());
             assert!(!DEFAULT_REDACTED_QUERY_PARAMS[..i].contains(name), "{name}");
         }
+    }
+
+    #[test]
+    fn unredacted_and_url_headers_add_to_the_defaults() {
+        let d = PluginConfig::default();
+        assert_eq!(d.unredacted_headers, DEFAULT_UNREDACTED_HEADERS);
+        assert_eq!(d.url_headers, DEFAULT_URL_HEADERS);
+        let c =
+            parse(r#"{"unredacted_headers": ["X-Auth-User"], "url_headers": ["X-Next", ":path"]}"#)
+                .unwrap();
+        assert_eq!(c.unredacted_headers[3..], ["x-auth-user"]);
+        assert_eq!(c.url_headers[9..], ["x-next", ":path"]);
+        assert!(!c.is_redacted(b"x-auth-user") && c.is_redacted(b"x-auth-token"));
+        assert!(c.is_url_header(b"X-NEXT") && !c.is_url_header(b"x-nex"));
+    }
+
+    #[test]
+    fn unredacted_headers_errors_name_the_entry_and_the_fix() {
+        for (doc, field, problem) in [
+            (
+                r#"{"unredacted_headers": ["x-session-affinity", "x-tag"]}"#,
+                "unredacted_headers[1]",
+                "`x-tag` is not redacted by the default rule",
+            ),
+            (
+                r#"{"unredacted_headers": ["Authorization"]}"#,
+                "unredacted_headers[0]",
+                "`authorization` is always redacted, or listed in redact_headers",
+            ),
+            (
+                r#"{"unredacted_headers": ["x-token"], "redact_headers": ["x-token"]}"#,
+                "unredacted_headers[0]",
+                "`x-token` is always redacted, or listed in redact_headers",
+            ),
+            (
+                r#"{"unredacted_headers": [":authority"]}"#,
+                "unredacted_headers[0]",
+                "`:authority` is a pseudo-header",
+            ),
+        ] {
+            let e = err(doc);
+            assert_eq!(e.field, field, "{doc}");
+            assert!(e.problem.starts_with(problem), "{e}");
+            assert!(e.expected.contains("default rule"), "{e}");
+            assert!(
+                e.to_string()
+                    .contains(r#""unredacted_headers": ["x-session-affinity"]"#)
+            );
+        }
+        assert_eq!(
+            err(r#"{"unredacted_headers": "x"}"#).field,
+            "unredacted_headers"
+        );
+        assert_eq!(
+            err(r#"{"unredacted_headers": ["a b"]}"#).field,
+            "unredacted_headers[0]"
+        );
+        let e = err(r#"{"url_headers": ["ok", "bad name"]}"#);
+        assert_eq!(e.field, "url_headers[1]");
+        assert!(
+            e.to_string()
+                .contains(r#""url_headers": ["x-redirect-to"]"#),
+            "{e}"
+        );
+        assert_eq!(err(r#"{"url_headers": [1]}"#).field, "url_headers[0]");
     }
 
     #[test]

@@ -16,7 +16,8 @@
 use crate::config::PluginConfig;
 use crate::escape::escape_into;
 use crate::header_map::{HeaderMap, MapError};
-use crate::redaction::{self, ALL_LENGTHS, REDACTED, length_bit, special_lengths};
+use crate::redaction::{self, NameGate, REDACTED};
+
 use crate::text::{char_len, push_decimal, push_truncated};
 
 pub const REQUEST_PREFIX: &str = "request header --> ";
@@ -26,13 +27,13 @@ pub const FINISHED_SUFFIX: &str = " finished";
 /// Appends e.g. `request header --> name: value` (escaped, redacted, cut as configured) to `out`.
 pub fn request_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
     out.push_str(REQUEST_PREFIX);
-    header(out, name, value, config, ALL_LENGTHS);
+    header(out, name, value, config, NameGate::ALL);
 }
 
 /// Appends e.g. `response header <-- name: value` (escaped, redacted, cut as configured) to `out`.
 pub fn response_header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig) {
     out.push_str(RESPONSE_PREFIX);
-    header(out, name, value, config, ALL_LENGTHS);
+    header(out, name, value, config, NameGate::ALL);
 }
 
 /// Appends `<context_id> finished` to `out`.
@@ -60,15 +61,28 @@ pub fn header_lines(
     line: &mut String,
     emit: &mut dyn FnMut(&str),
 ) -> Result<(), MapError> {
+    let gate = config.name_gate();
+    header_lines_with_gate(serialized, direction, config, gate, line, emit)
+}
+
+/// [`header_lines`] with `config`'s [`NameGate`] built once beforehand (the module builds it
+/// when it is configured, not for every map).
+pub fn header_lines_with_gate(
+    serialized: &[u8],
+    direction: Direction,
+    config: &PluginConfig,
+    gate: NameGate,
+    line: &mut String,
+    emit: &mut dyn FnMut(&str),
+) -> Result<(), MapError> {
     let prefix = match direction {
         Direction::Request => REQUEST_PREFIX,
         Direction::Response => RESPONSE_PREFIX,
     };
-    let special = special_lengths(&config.redact_headers);
     for (name, value) in HeaderMap::parse(serialized)? {
         line.clear();
         line.push_str(prefix);
-        header(line, name, value, config, special);
+        header(line, name, value, config, gate);
         emit(line);
     }
     Ok(())
@@ -120,19 +134,20 @@ fn status_name(status: u32) -> &'static str {
     }
 }
 
-/// `special`: the name lengths that may be redacted or a request target ([`special_lengths`]).
-fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, special: u64) {
+/// `gate`: `config`'s [`NameGate`] (or one that lets more names through).
+fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, gate: NameGate) {
     escape_into(out, name);
     out.push_str(": ");
-    let special = special & length_bit(name.len()) != 0;
-    if special && config.is_redacted(name) {
+    if (gate.may_be_redacted(name) && redaction::is_redacted_name(&config.redact_headers, name))
+        || redaction::matches_default_rule(name, &config.unredacted_headers)
+    {
         out.push_str(REDACTED);
         return;
     }
     let shown = cut_point(value, config.max_logged_value_bytes);
     let shown_bytes = value.get(..shown).unwrap_or(value);
-    if special && redaction::is_target_header(name) {
-        redaction::escape_target_into(out, shown_bytes, &config.redact_query_params);
+    if gate.may_be_url(name) && config.is_url_header(name) {
+        redaction::escape_url_into(out, shown_bytes, &config.redact_query_params);
     } else {
         escape_into(out, shown_bytes);
     }
@@ -347,13 +362,14 @@ mod tests {
     #[test]
     fn redacts_defaults_and_configured_case_insensitively() {
         let mut c = PluginConfig::default();
-        c.redact_headers.push("x-api-key".into());
+        c.redact_headers.push("x-user".into());
         for name in [
             &b"authorization"[..],
             b"Cookie",
             b"proxy-authorization",
             b"SET-COOKIE",
-            b"x-api-key",
+            b"x-user",
+            b"X-API-KEY",
         ] {
             let mut out = String::new();
             response_header(&mut out, name, b"secret value", &c);
@@ -364,8 +380,194 @@ mod tests {
             assert_eq!(out, expected);
         }
         let mut out = String::new();
-        request_header(&mut out, b"x-api-key-2", b"shown", &c);
-        assert_eq!(out, "request header --> x-api-key-2: shown");
+        request_header(&mut out, b"x-user-2", b"shown", &c);
+        assert_eq!(out, "request header --> x-user-2: shown");
+    }
+
+    /// Issue 17: the credential headers real services use are redacted by the default rule,
+    /// with the Go example's configuration; the everyday headers stay in clear.
+    #[test]
+    fn credential_headers_are_redacted_by_default_and_everyday_ones_are_not() {
+        let c =
+            PluginConfig::parse(br#"{"header": "x-wasm-header", "value": "demo-wasm"}"#).unwrap();
+        for name in [
+            "x-api-key",
+            "api-key",
+            "x-auth-token",
+            "x-access-token",
+            "x-refresh-token",
+            "x-amz-security-token",
+            "x-goog-api-key",
+            "x-vault-token",
+            "private-token",
+            "x-csrf-token",
+            "x-client-secret",
+            "x-hub-signature-256",
+            "X-Session-Id",
+            "x-password",
+            "passwd",
+            "x-goog-iap-jwt-assertion",
+            "x-xsrf-token",
+            "authentication-info",
+            "x-apikey",
+            "x-api_key",
+            "x-credentials",
+            "x-private-key",
+            "cookie2",
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+        ] {
+            let mut out = String::new();
+            request_header(&mut out, name.as_bytes(), b"s3cr3t", &c);
+            assert_eq!(out, format!("request header --> {name}: [redacted]"));
+        }
+        for name in EVERYDAY {
+            let mut out = String::new();
+            response_header(&mut out, name.as_bytes(), b"v", &c);
+            assert_eq!(out, format!("response header <-- {name}: v"));
+        }
+    }
+
+    /// The headers checked to stay in clear under the default rule (README's list).
+    const EVERYDAY: [&str; 44] = [
+        ":authority",
+        ":path",
+        ":method",
+        ":scheme",
+        ":status",
+        "host",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "user-agent",
+        "x-request-id",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-real-ip",
+        "forwarded",
+        "traceparent",
+        "tracestate",
+        "x-b3-traceid",
+        "x-amzn-trace-id",
+        "www-authenticate",
+        "proxy-authenticate",
+        "access-control-allow-credentials",
+        "access-control-allow-origin",
+        "access-control-allow-headers",
+        "cache-control",
+        "date",
+        "server",
+        "etag",
+        "vary",
+        "origin",
+        "connection",
+        "if-none-match",
+        "last-modified",
+        "x-envoy-upstream-service-time",
+        "x-envoy-expected-rq-timeout-ms",
+        "sec-websocket-key",
+        "sec-fetch-mode",
+        "strict-transport-security",
+        "content-security-policy",
+        "x-smoke-id",
+    ];
+
+    #[test]
+    fn a_name_kept_in_clear_is_logged_and_redact_headers_still_adds() {
+        let c = PluginConfig::parse(
+            br#"{"unredacted_headers": ["X-Session-Affinity"], "redact_headers": ["x-user"]}"#,
+        )
+        .unwrap();
+        let line = |name: &str| {
+            let mut out = String::new();
+            request_header(&mut out, name.as_bytes(), b"v", &c);
+            out
+        };
+        assert_eq!(
+            line("x-session-affinity"),
+            "request header --> x-session-affinity: v"
+        );
+        assert_eq!(
+            line("x-session-id"),
+            "request header --> x-session-id: [redacted]"
+        );
+        assert_eq!(line("x-user"), "request header --> x-user: [redacted]");
+    }
+
+    /// Issue 17: every URL-valued header has its secret parameters redacted, in the query and
+    /// in the fragment, absolute or relative, and nested URLs that carry one.
+    #[test]
+    fn url_headers_have_secret_parameters_redacted() {
+        let c = PluginConfig::parse(br#"{"url_headers": ["x-next"]}"#).unwrap();
+        let line = |name: &str, value: &str| {
+            let mut out = String::new();
+            response_header(&mut out, name.as_bytes(), value.as_bytes(), &c);
+            out.strip_prefix("response header <-- ")
+                .unwrap_or(&out)
+                .to_string()
+        };
+        for (name, value, logged) in [
+            (
+                "referer",
+                "https://app.example/cb?access_token=S3&x=1",
+                "https://app.example/cb?access_token=[redacted]&x=1",
+            ),
+            (
+                "location",
+                "https://app.example/cb?code=S3&state=z",
+                "https://app.example/cb?code=[redacted]&state=z",
+            ),
+            (
+                "Location",
+                "https://app.example/cb#access_token=S3&id_token=S3&state=z",
+                "https://app.example/cb#access_token=[redacted]&id_token=[redacted]&state=z",
+            ),
+            ("content-location", "/d?sig=S3", "/d?sig=[redacted]"),
+            (
+                "refresh",
+                "5; url=/cb?token=S3",
+                "5; url=/cb?token=[redacted]",
+            ),
+            ("x-forwarded-uri", "/a?key=S3", "/a?key=[redacted]"),
+            (
+                "x-original-url",
+                "//h/a?password=S3",
+                "//h/a?password=[redacted]",
+            ),
+            ("x-rewrite-url", "a?secret=S3", "a?secret=[redacted]"),
+            ("x-next", "/a#jwt=S3", "/a#jwt=[redacted]"),
+            (
+                ":path",
+                "/login?next=https%3A%2F%2Fapp%2Fcb%3Fcode%3DS3&lang=en",
+                "/login?next=[redacted]&lang=en",
+            ),
+            (
+                ":path",
+                "/r?location=https://x/y?X-Amz-Signature=S3",
+                "/r?location=https://x/y?X-Amz-Signature=[redacted]",
+            ),
+            (":path", "/r?state=a%3D1%26code%3DS3", "/r?state=[redacted]"),
+            // Not secret: logged exactly as before.
+            (
+                "referer",
+                "https://app.example/a?b=1#top",
+                "https://app.example/a?b=1#top",
+            ),
+            (
+                "location",
+                "/next?url=%2Fhome%3Fa%3D1",
+                "/next?url=%2Fhome%3Fa%3D1",
+            ),
+            ("x-other", "/a?token=S3", "/a?token=S3"),
+        ] {
+            assert_eq!(line(name, value), format!("{name}: {logged}"), "{value}");
+        }
     }
 
     #[test]

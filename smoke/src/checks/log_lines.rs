@@ -5,7 +5,7 @@ use filter_core::config::PluginConfig;
 use filter_core::logline::{self, FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 use filter_core::redaction::REDACTED;
 
-use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
+use super::result::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
 use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
@@ -60,7 +60,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::report::seconds);
+        let waited = self.waited.map(crate::figures::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 
@@ -273,9 +273,10 @@ pub fn non_utf8_survived(
     }
 }
 
-/// Check 5: the secret sent in redacted headers and query parameters appears nowhere in the
-/// fetched log; the headers' lines show `[redacted]`, and the `:path` line shows the request
-/// target with those parameters' values `[redacted]` and the others as sent.
+/// Check 5: the secret sent in redacted headers (configured, or matched by the default name
+/// rule), in query and fragment parameters of URL headers and in a nested URL appears nowhere in
+/// the fetched log; the headers' lines show `[redacted]`, and the `:path` line and every URL
+/// header's line show the URL with those parameters' values `[redacted]` and the rest as sent.
 pub fn secrets_redacted(
     config: &PluginConfig,
     ex: &Exchange,
@@ -293,6 +294,12 @@ pub fn secrets_redacted(
         .filter(|n| config.is_redacted(n.as_bytes()))
         .collect();
     let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());
+    let urls: Vec<(&str, String)> = ex
+        .sent
+        .iter()
+        .filter(|(n, _)| config.is_url_header(n.as_bytes()) && !config.is_redacted(n.as_bytes()))
+        .map(|(n, v)| (n.as_str(), logged_pair(config, true, n.as_bytes(), v).1))
+        .collect();
     let leaks: Vec<String> = view
         .text
         .lines()
@@ -304,7 +311,9 @@ pub fn secrets_redacted(
     );
     let (found, lines) = view.check_stream(&ex.tag, |stream| {
         let wanted = redacted.iter().map(|n| (*n, REDACTED));
+        let urls = urls.iter().map(|(n, v)| (*n, v.as_str()));
         wanted
+            .chain(urls)
             .chain([(":path", path.as_str())])
             .filter_map(|(name, want)| {
                 let got: Vec<_> = stream.request_values(name).collect();
@@ -314,6 +323,8 @@ pub fn secrets_redacted(
     });
     problems.extend(found);
     let names = redacted.join(", ");
+    let url_names: Vec<&str> = urls.iter().map(|(n, _)| *n).collect();
+    let url_names = url_names.join(", ");
     let read = view.text.lines().count();
     let expected = format!(
         "`{names}: {REDACTED}` and `:path: {path}` logged for {}, and the secret nowhere in \
@@ -321,7 +332,8 @@ pub fn secrets_redacted(
         ex.describe()
     );
     let fine = format!(
-        "{names} logged as {REDACTED}; :path logged as {path}; secret absent from {read} log lines"
+        "{names} logged as {REDACTED}; {url_names} with secret parameters {REDACTED}; :path \
+         logged as {path}; secret absent from {read} log lines"
     );
     CheckResult {
         log_tail: (!leaks.is_empty()).then_some(leaks).or(lines),

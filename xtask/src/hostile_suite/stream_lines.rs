@@ -10,9 +10,7 @@ use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::Verdict;
 use super::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
 use envoy_model::http::Response;
-
-/// Headers that hold a request target, logged with secret query values redacted.
-const TARGET_HEADERS: [&str; 2] = [":path", "x-envoy-original-path"];
+use filter_testing::hostile::{URL_HEADERS, redacted_by_default_rule};
 /// What a redacted value is logged as.
 pub const REDACTED: &str = "[redacted]";
 /// Request headers Envoy adds before the filter runs (the pseudo-headers come from the
@@ -37,7 +35,11 @@ pub struct Expectations {
     pub add_response: Vec<(String, String)>,
     /// Lower-case names logged as `[redacted]`.
     pub redacted: Vec<String>,
-    /// Query parameters whose values are `[redacted]` in a request target.
+    /// Names the default rule would redact that are configured in clear (`unredacted_headers`).
+    pub unredacted: Vec<String>,
+    /// Headers whose value is a URL, logged with secret parameters `[redacted]`.
+    pub urls: Vec<String>,
+    /// Query parameters whose values are `[redacted]` in a URL.
     pub redacted_query: Vec<String>,
     /// `max_logged_value_bytes`.
     pub max_value: usize,
@@ -50,17 +52,22 @@ impl Expectations {
         redacted.extend(config.redact_headers.iter().map(|n| n.to_ascii_lowercase()));
         let mut redacted_query = ALWAYS_REDACTED_QUERY.map(String::from).to_vec();
         redacted_query.extend_from_slice(&config.redact_query_params);
+        let mut urls = URL_HEADERS.map(String::from).to_vec();
+        urls.extend(config.url_headers.iter().map(|n| n.to_ascii_lowercase()));
         Expectations {
             set_request: config.set_request_headers.clone(),
             add_response: config.add_response_headers.clone(),
             redacted,
+            unredacted: config.unredacted_headers.clone(),
+            urls,
             redacted_query,
             max_value: config.max_logged_value_bytes,
         }
     }
 
     fn is_redacted(&self, name: &str) -> bool {
-        self.redacted.iter().any(|r| r.eq_ignore_ascii_case(name))
+        let listed = |list: &[String]| list.iter().any(|r| r.eq_ignore_ascii_case(name));
+        listed(&self.redacted) || (redacted_by_default_rule(name) && !listed(&self.unredacted))
     }
 
     /// Whether `response` went through the filter: it carries the first header the filter
@@ -76,7 +83,7 @@ impl Expectations {
     pub fn logged(&self, name: &str, value: &[u8]) -> String {
         if self.is_redacted(name) {
             REDACTED.to_string()
-        } else if TARGET_HEADERS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+        } else if self.urls.iter().any(|t| t.eq_ignore_ascii_case(name)) {
             expected_target(value, self.max_value, &self.redacted_query)
         } else {
             expected_logged(value, self.max_value)

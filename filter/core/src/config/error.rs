@@ -72,6 +72,8 @@ fn example_for(field: &str) -> &'static str {
         "add_response_headers" => r#""add_response_headers": {"x-wasm-header": "demo-wasm"}"#,
         "redact_headers" => r#""redact_headers": ["x-api-key"]"#,
         "redact_query_params" => r#""redact_query_params": ["session_id"]"#,
+        "unredacted_headers" => r#""unredacted_headers": ["x-session-affinity"]"#,
+        "url_headers" => r#""url_headers": ["x-redirect-to"]"#,
         "max_logged_value_bytes" => r#""max_logged_value_bytes": 1024"#,
         "log_headers" => r#""log_headers": true"#,
         "header" | "value" => r#""header": "x-wasm-header", "value": "demo-wasm""#,

@@ -1,67 +1,160 @@
-//! Secret query parameters in a logged request target (`:path`, `x-envoy-original-path`).
+//! Secret parameters in a logged URL: the query and the fragment of `:path`,
+//! `x-envoy-original-path`, `referer`, `location` and every other URL-valued header.
 //!
-//! `/cb?access_token=abc&keep=1` is logged as `/cb?access_token=[redacted]&keep=1`: the query (what
-//! follows the first `?`) is split at `&` into parameters, a parameter's name is what precedes its
-//! first `=`, and the value of every parameter whose name is one of the configured names becomes
-//! exactly `[redacted]`. Names are compared after percent-decoding (`%61ccess_token`) and `+` as
-//! space, ASCII case-insensitively (`Access_Token`). Everything else (path, other parameters, the
-//! name and `=` of a redacted one, empty parameters, malformed escapes such as `%zz`) is escaped
-//! exactly as [`escape_into`] escapes any value, byte for byte.
+//! `/cb?access_token=abc&keep=1` is logged as `/cb?access_token=[redacted]&keep=1`. What precedes
+//! the first `?` or `#` (scheme, host, path) is logged as sent. After it, parameters start after
+//! every `?`, `&` and `#`; a parameter's name is what precedes its first `=`. The value of a
+//! secret parameter (its name is one of the configured or default names:
+//! [`super::is_secret_param`]) becomes exactly `[redacted]`, and runs to the next `&` or the end:
+//! a `#` or `?` inside it can't bring a byte of it back into the log. So both halves of an OAuth
+//! redirect are covered: `?code=…&state=z` and the implicit flow's `#access_token=…&state=z`.
 //!
-//! Only `&` separates parameters (as in WHATWG URLs and today's frameworks; `;` does not). A
-//! parameter without `=` (`?token`) has no value to hide and is logged as sent. Splitting at the
-//! ASCII bytes `?`, `&`, `=` never splits a UTF-8 character, so the pieces escape to the same
-//! text as the whole would.
+//! Nested URLs, one level: the value of a parameter that is not secret by its name, if it holds a
+//! `%` or a `=`, is percent-decoded once and read as a list of parameters (split at `?`, `&`,
+//! `#`); if one of them is a secret parameter with a value, the whole value is `[redacted]`:
+//! `next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D123` is logged `next=[redacted]`. A URL nested inside a
+//! nested URL, or encoded twice (`%253F`), is not looked into.
+//!
+//! Names are compared after percent-decoding (`%61ccess_token`) and `+` as space, ASCII
+//! case-insensitively (`Access_Token`). Everything else (the part before the query, other
+//! parameters, the name and `=` of a redacted one, empty parameters, malformed escapes such as
+//! `%zz`) is escaped exactly as [`escape_into`] escapes any value, byte for byte: splitting at the
+//! ASCII bytes `?`, `&`, `#`, `=` never splits a UTF-8 character, so the pieces escape to the
+//! same text as the whole would. `;` separates nothing. A parameter without `=` (`?token`) has
+//! no value to hide and is logged as sent.
 //!
 //! A value cut by `max_logged_value_bytes` is cut first and redacted after: a value byte is shown
 //! only after its `=`, so its parameter's whole name is always there to be matched.
 
-use super::REDACTED;
+use super::{REDACTED, is_secret_param};
 use crate::escape::escape_into;
 
-/// Appends `target` to `out` escaped, with the value of each query parameter named in `secret`
-/// replaced by `[redacted]` (see the module documentation).
-pub fn escape_target_into(out: &mut String, target: &[u8], secret: &[String]) {
-    let Some(query_at) = target.iter().position(|&b| b == b'?') else {
-        return escape_into(out, target);
+/// Appends `url` to `out` escaped, with the value of each secret parameter of its query and
+/// fragment replaced by `[redacted]` (see the module documentation).
+pub fn escape_url_into(out: &mut String, url: &[u8], secret: &[String]) {
+    let Some(start) = url.iter().position(|&b| is_separator(b)) else {
+        return escape_into(out, url);
     };
-    let (path, query) = target.split_at(query_at + 1);
-    // Most targets carry no secret: then the whole is escaped in one go, as any value.
-    if !query
-        .split(|&b| b == b'&')
-        .any(|p| secret_value(p, secret).is_some())
-    {
-        return escape_into(out, target);
+    let (before, params) = url.split_at(start);
+    // Most URLs carry no secret: then the whole is escaped in one go, as any value.
+    if Params::new(params, secret, true).all(|p| p.redacted.is_none()) {
+        return escape_into(out, url);
     }
-    escape_into(out, path);
-    for (i, parameter) in query.split(|&b| b == b'&').enumerate() {
-        if i > 0 {
-            out.push('&');
+    escape_into(out, before);
+    for param in Params::new(params, secret, true) {
+        if let Some(&separator) = param.separator {
+            out.push(char::from(separator));
         }
-        match secret_value(parameter, secret) {
+        match param.redacted {
             Some(name_and_equals) => {
                 escape_into(out, name_and_equals);
                 out.push_str(REDACTED);
             }
-            None => escape_into(out, parameter),
+            None => escape_into(out, param.text),
         }
     }
 }
 
-/// `name=` of `parameter` if it has a value and its name is one of `secret`.
-fn secret_value<'p>(parameter: &'p [u8], secret: &[String]) -> Option<&'p [u8]> {
-    let equals = parameter.iter().position(|&b| b == b'=')?;
-    let name = parameter.get(..equals)?;
-    secret
-        .iter()
-        .any(|s| decoded_eq_ignore_case(name, s.as_bytes()))
-        .then(|| parameter.get(..=equals))
-        .flatten()
+/// `?`, `&` and `#`: where a parameter may start.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b'?' | b'&' | b'#')
+}
+
+/// One parameter of a URL's query or fragment, with the separator before it.
+struct Param<'u> {
+    separator: Option<&'u u8>,
+    /// The parameter as sent (with its value, secret or not).
+    text: &'u [u8],
+    /// `name=` when the value is to be redacted.
+    redacted: Option<&'u [u8]>,
+}
+
+/// The parameters of `text`, which starts with a separator, or (nested) with a parameter.
+struct Params<'u, 'r> {
+    rest: &'u [u8],
+    secret: &'r [String],
+    /// Whether values are looked into for a nested URL (not inside a nested one).
+    nested: bool,
+}
+
+impl<'u, 'r> Params<'u, 'r> {
+    fn new(text: &'u [u8], secret: &'r [String], nested: bool) -> Self {
+        Params {
+            rest: text,
+            secret,
+            nested,
+        }
+    }
+}
+
+impl<'u> Iterator for Params<'u, '_> {
+    type Item = Param<'u>;
+
+    fn next(&mut self) -> Option<Param<'u>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (separator, text) = match self.rest.split_first() {
+            Some((first, tail)) if is_separator(*first) => (Some(first), tail),
+            _ => (None, self.rest),
+        };
+        let end = text
+            .iter()
+            .position(|&b| is_separator(b))
+            .unwrap_or(text.len());
+        let param = text.get(..end).unwrap_or(text);
+        let mut redacted = None;
+        let mut taken = end;
+        if let Some(equals) = param.iter().position(|&b| b == b'=') {
+            let name = param.get(..equals).unwrap_or_default();
+            let name_and_equals = param.get(..=equals).unwrap_or_default();
+            let value = param.get(equals + 1..).unwrap_or_default();
+            if is_secret_param(name, self.secret) {
+                // A secret value runs to the next `&`, over any `?` or `#`.
+                taken = text.iter().position(|&b| b == b'&').unwrap_or(text.len());
+                redacted = Some(name_and_equals);
+            } else if self.nested && nested_secret(value, self.secret) {
+                redacted = Some(name_and_equals);
+            }
+        }
+        let text = text.get(..taken).unwrap_or(text);
+        self.rest = self
+            .rest
+            .get(taken + usize::from(separator.is_some())..)
+            .unwrap_or_default();
+        Some(Param {
+            separator,
+            text,
+            redacted,
+        })
+    }
+}
+
+/// Whether `value`, percent-decoded once, is a URL or a list of parameters carrying a secret
+/// parameter with a value.
+fn nested_secret(value: &[u8], secret: &[String]) -> bool {
+    if !value.iter().any(|&b| b == b'%' || b == b'=') {
+        return false;
+    }
+    let decoded = percent_decoded(value);
+    Params::new(&decoded, secret, false).any(|p| p.redacted.is_some())
+}
+
+/// `raw` percent-decoded once (`%XX`, `+` as space; a `%` without two hex digits is itself).
+fn percent_decoded(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    while let Some(&byte) = raw.get(at) {
+        let (decoded, width) = decode_at(raw, at, byte);
+        out.push(decoded);
+        at += width;
+    }
+    out
 }
 
 /// Whether `raw`, percent-decoded (`%XX`, `+` as space; a `%` without two hex digits is itself),
 /// equals `name`, ASCII case-insensitively. No allocation: decoded byte by byte.
-fn decoded_eq_ignore_case(raw: &[u8], name: &[u8]) -> bool {
+pub(super) fn decoded_eq_ignore_case(raw: &[u8], name: &[u8]) -> bool {
     let mut at = 0;
     let mut expected = name.iter();
     while let Some(&byte) = raw.get(at) {
@@ -111,7 +204,7 @@ mod tests {
 
     fn logged(target: &[u8]) -> String {
         let mut out = String::new();
-        escape_target_into(&mut out, target, &defaults());
+        escape_url_into(&mut out, target, &defaults());
         out
     }
 
@@ -150,8 +243,8 @@ mod tests {
         // `+` is a space: `api+key` is `api key`, not `api_key`.
         assert_eq!(logged(b"/?api+key=s"), "/?api+key=s");
         let mut out = String::new();
-        escape_target_into(&mut out, b"/?my+secret=s", &["My Secret".to_string()]);
-        assert_eq!(out, "/?my+secret=[redacted]");
+        escape_url_into(&mut out, b"/?my+stuff=s", &["My Stuff".to_string()]);
+        assert_eq!(out, "/?my+stuff=[redacted]");
     }
 
     #[test]
@@ -166,7 +259,7 @@ mod tests {
             b"/?%zz",
             b"/?%",
             b"/?token",
-            b"/?tokens=1&mytoken=2&token_=3",
+            b"/?tokes=1&my=2&tok_en=3",
             b"/a\xff?b=\x01\n&c=\\",
             "/é?€=𝄞".as_bytes(),
         ] {
@@ -194,7 +287,7 @@ mod tests {
 
     #[test]
     fn malformed_escapes_never_panic_or_match() {
-        for name in ["%", "%7", "%zz", "%%", "%7%", "to%6", "token%"] {
+        for name in ["%", "%7", "%zz", "%%", "%7%", "to%6", "tok%en"] {
             let target = format!("/?{name}=v");
             assert_eq!(logged(target.as_bytes()), target, "{name}");
         }

@@ -2,9 +2,9 @@
 //! controls, tabs, empty and repeated headers, odd case), control characters and CR/LF,
 //! values and requests at Envoy's limits, secrets in request and response headers.
 
-use super::ALWAYS_REDACTED_QUERY;
 use super::case::{Case, Header, percent_encode_all};
 use super::secrets::Secrets;
+use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS};
 
 /// A forged filter line, as a header would carry it after a line break.
 pub const FORGED_LINE: &str = "[2026-11-23 20:50:09.226][1][info][wasm] [source/extensions/common/wasm/context.cc:1151] \
@@ -252,6 +252,14 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
         ("secret longer than the cut", &long),
     ];
     let mut cases = values("authorization", authorization);
+    // Issue 17: the credential headers real services use, redacted by the default name rule.
+    cases.extend(CREDENTIAL_HEADERS.iter().enumerate().map(|(i, name)| {
+        one(
+            &format!("{name} (default rule)"),
+            name,
+            format!("{t}-cred{i}"),
+        )
+    }));
     cases.extend([
         one(
             "authorization: Basic, odd case",
@@ -386,6 +394,52 @@ fn response_cases() -> Vec<Case> {
 /// Every fixed case, in order: bytes, text, shapes, controls, limits, secrets, query secrets,
 /// responses. Their labels read `fixed <group>: <what>`, e.g. `fixed control: bare CR inside`.
 /// `redacted_extra` and `query_extra` are the configured names beyond the always-redacted ones.
+/// Issue 17: secrets in URL headers (query, fragment, nested, `refresh`), in a nested URL in the
+/// request target, and in a `location` that httpbin answers with.
+fn url_cases(secrets: &Secrets) -> Vec<Case> {
+    let t = &secrets.token;
+    let nested = percent_encode_all(format!("https://app/cb?code={t}-nest").as_bytes());
+    let location =
+        percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z").as_bytes());
+    vec![
+        headers(
+            "referer with an access token",
+            &[(
+                "referer",
+                &format!("https://app.example/cb?access_token={t}-ref&x=1"),
+            )],
+        ),
+        headers(
+            "implicit-flow fragment",
+            &[(
+                "x-original-url",
+                &format!("/cb#access_token={t}-frag1&id_token={t}-frag2&state=z"),
+            )],
+        ),
+        headers(
+            "every URL header",
+            &[
+                ("content-location", &format!("/d?sig={t}-cl")),
+                ("refresh", &format!("5; url=/cb?token={t}-refresh")),
+                ("x-forwarded-uri", &format!("/a?key={t}-fu")),
+                ("x-rewrite-url", &format!("/a?x=1#password={t}-rw")),
+                (
+                    "location",
+                    &format!("//h/cb?location=https://x/y?X-Amz-Signature={t}-raw"),
+                ),
+            ],
+        ),
+        get(
+            "a nested URL in the target",
+            format!("/get?next={nested}&lang=en"),
+        ),
+        get(
+            "a location from httpbin",
+            format!("/response-headers?location={location}"),
+        ),
+    ]
+}
+
 pub fn cases(secrets: &Secrets, redacted_extra: &[String], query_extra: &[String]) -> Vec<Case> {
     let groups = [
         ("bytes", byte_cases()),
@@ -396,6 +450,7 @@ pub fn cases(secrets: &Secrets, redacted_extra: &[String], query_extra: &[String
         ("secret", secret_cases(secrets, redacted_extra)),
         ("query", query_cases(secrets, query_extra)),
         ("response", response_cases()),
+        ("url", url_cases(secrets)),
     ];
     let labelled = groups.into_iter().flat_map(|(group, cases)| {
         cases.into_iter().map(move |mut case| {

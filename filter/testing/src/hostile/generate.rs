@@ -16,11 +16,11 @@ use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::ALWAYS_REDACTED_QUERY;
 use super::case::{Case, Header, percent_encode_all};
 use super::fixed::FORGED_LINE;
 use super::reference::refused_in_value;
 use super::secrets::Secrets;
+use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS};
 
 /// The Unicode characters the escaping table names, and their neighbours.
 const SPECIAL_CHARS: &[char] = &[
@@ -137,7 +137,10 @@ fn header(
     };
     let plain = (name(), separator.clone(), vec(piece(breaking), 0..4))
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
+    let secret_source = secrets.clone();
     let secrets = secrets.clone();
+    let mut redacted = redacted;
+    redacted.extend(CREDENTIAL_HEADERS.map(String::from));
     let secret = (
         select(redacted),
         any::<u64>(),
@@ -150,7 +153,50 @@ fn header(
             pieces.insert(pieces.len() / 2, secret);
             header(odd_case(&name, bits), sep, pieces)
         });
-    prop_oneof![12 => plain, 1 => secret]
+    let secrets = secret_source;
+    let url = (select(URL_VALUED), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
+        // Envoy drops a `referer` that is not a valid URL or holds a fragment (RFC 9110): those
+        // go in another URL header, so that every header sent reaches the filter.
+        let name = match n % 6 {
+            1 | 2 | 4 if name == "referer" => "x-original-url",
+            _ => name,
+        };
+        header(
+            odd_case(name, bits),
+            ": ",
+            vec![url_with_secret(n, &secrets)],
+        )
+    });
+    prop_oneof![12 => plain, 1 => secret, 1 => url]
+}
+
+/// Request headers whose value is a URL (README, "How values are logged").
+const URL_VALUED: &[&str] = &[
+    "referer",
+    "location",
+    "content-location",
+    "refresh",
+    "x-forwarded-uri",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+/// A URL carrying a secret (`n` picks where): in a query, in a fragment, in a nested URL
+/// (percent-encoded, or not), after `refresh`'s `url=`.
+fn url_with_secret(n: u32, secrets: &Secrets) -> Vec<u8> {
+    let secret = secrets.secret(&format!("-u{n}"));
+    let url = match n % 6 {
+        0 => format!("https://app.example/cb?code={secret}&state=z"),
+        1 => format!("/cb#access_token={secret}&state=z"),
+        2 => format!("https://app.example/cb?state=z#id_token={secret}"),
+        3 => {
+            let inner = format!("https://app/cb?code={secret}");
+            format!("/login?next={}", percent_encode_all(inner.as_bytes()))
+        }
+        4 => format!("0; url=/cb?Access_Token={secret}"),
+        _ => format!("//x/y?location=https://x/z?X-Amz-Signature={secret}&a=1"),
+    };
+    url.into_bytes()
 }
 
 /// A request (unlabelled): a path, some with a secret, and a few headers or many.
@@ -184,7 +230,30 @@ fn path(choice: u8, n: u32, secrets: &Secrets) -> (String, bool) {
             let session = percent_encode_all(b"session");
             (format!("/cookies/set?{session}={secret}"), true)
         }
-        _ => (query_secret_path(n, secrets), false),
+        20..=21 => (query_secret_path(n, secrets), false),
+        22 => {
+            let inner = format!(
+                "https://app/cb?state=z&code={}",
+                secrets.secret(&format!("-n{n}"))
+            );
+            (
+                format!("/get?next={}", percent_encode_all(inner.as_bytes())),
+                false,
+            )
+        }
+        _ => {
+            let url = format!(
+                "https://app/cb?code={}&state=z",
+                secrets.secret(&format!("-l{n}"))
+            );
+            (
+                format!(
+                    "/response-headers?location={}",
+                    percent_encode_all(url.as_bytes())
+                ),
+                false,
+            )
+        }
     }
 }
 
@@ -307,7 +376,26 @@ mod tests {
             assert!(!before.contains("S3cr3tT"), "{path}");
             in_query += usize::from(query.contains("S3cr3tT"));
         }
-        assert!(in_query > 200, "{in_query}");
+        assert!(in_query > 100, "{in_query}");
+        // Secrets in nested URLs (percent-encoded in `next=` and `location=`) and in URL headers.
+        let nested = all
+            .iter()
+            .filter(|c| {
+                c.path.starts_with(b"/get?next=")
+                    || c.path.starts_with(b"/response-headers?location=")
+            })
+            .count();
+        assert!(nested > 100, "{nested}");
+        let url_headers = all
+            .iter()
+            .flat_map(|c| &c.headers)
+            .filter(|h| {
+                URL_VALUED
+                    .iter()
+                    .any(|n| n.as_bytes().eq_ignore_ascii_case(&h.name))
+            })
+            .count();
+        assert!(url_headers > 500, "{url_headers}");
     }
 
     #[test]

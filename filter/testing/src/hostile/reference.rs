@@ -168,27 +168,57 @@ pub fn expected_logged(value: &[u8], max: usize) -> String {
     cut(value, max, escape)
 }
 
-/// The logged form of a request target (`:path`): cut like any value, then, in the part
-/// shown, the value of every query parameter named in `secret` replaced by `[redacted]`: the
-/// query is what follows the first `?`, split at `&`; a name is what precedes a parameter's
-/// first `=`, compared with `secret` after percent-decoding (`+` is a space) and ignoring
-/// ASCII case (README, "Plugin configuration"). The sizes in the cut note are the raw ones.
+/// The logged form of a URL (`:path`, `referer`, `location`, ...): cut like any value, then,
+/// in the part shown, the value of every secret parameter replaced by `[redacted]`. The
+/// parameters begin after the first `?` or `#`; each of `?`, `&`, `#` after it starts another.
+/// A name is what precedes a parameter's first `=`; it is secret when, percent-decoded (`+` is
+/// a space), it is one of `secret` ignoring ASCII case; a secret value runs to the next `&`.
+/// A value that is not secret but holds `%` or `=` is decoded once and split the same way
+/// from its start: if a part of it has a secret name and a `=`, the whole value is
+/// `[redacted]` (README, "How values are logged"). The sizes in the cut note are the raw ones.
 pub fn expected_target(target: &[u8], max: usize, secret: &[String]) -> String {
     cut(target, max, |part| {
-        let Some(q) = part.iter().position(|&b| b == b'?') else {
+        let separator = |b: &u8| matches!(b, b'?' | b'&' | b'#');
+        let Some(start) = part.iter().position(separator) else {
             return escape(part);
         };
-        let params: Vec<String> = part[q + 1..]
-            .split(|&b| b == b'&')
-            .map(|param| match param.iter().position(|&b| b == b'=') {
-                Some(eq) if is_secret_name(&param[..eq], secret) => {
-                    format!("{}[redacted]", escape(&param[..=eq]))
-                }
-                _ => escape(param),
-            })
-            .collect();
-        escape(&part[..=q]) + &params.join("&")
+        let mut out = escape(&part[..start]);
+        let mut at = start;
+        while at < part.len() {
+            out.push(char::from(part[at]));
+            at += 1;
+            let rest = &part[at..];
+            let end = rest.iter().position(separator).unwrap_or(rest.len());
+            let param = &rest[..end];
+            let Some(eq) = param.iter().position(|&b| b == b'=') else {
+                out += &escape(param);
+                at += end;
+                continue;
+            };
+            if is_secret_name(&param[..eq], secret) {
+                out += &format!("{}[redacted]", escape(&param[..=eq]));
+                at += rest.iter().position(|&b| b == b'&').unwrap_or(rest.len());
+            } else if nested_secret(&param[eq + 1..], secret) {
+                out += &format!("{}[redacted]", escape(&param[..=eq]));
+                at += end;
+            } else {
+                out += &escape(param);
+                at += end;
+            }
+        }
+        out
     })
+}
+
+/// Whether a parameter value, decoded once, holds a parameter with a secret name and a `=`.
+fn nested_secret(value: &[u8], secret: &[String]) -> bool {
+    if !value.contains(&b'%') && !value.contains(&b'=') {
+        return false;
+    }
+    decoded(value)
+        .split(|b| matches!(b, b'?' | b'&' | b'#'))
+        .filter_map(|part| part.iter().position(|&b| b == b'=').map(|eq| &part[..eq]))
+        .any(|name| is_secret_name(name, secret))
 }
 
 /// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
@@ -204,6 +234,14 @@ fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
 
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
+    let decoded = decoded(raw);
+    secret
+        .iter()
+        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
+}
+
+/// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
+fn decoded(raw: &[u8]) -> Vec<u8> {
     let hex = |at: usize| raw.get(at).and_then(|b| char::from(*b).to_digit(16));
     let mut decoded = Vec::with_capacity(raw.len());
     let mut at = 0;
@@ -216,9 +254,7 @@ fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
         decoded.push(byte);
         at += width;
     }
-    secret
-        .iter()
-        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
+    decoded
 }
 
 /// Why a line the filter wrote is unsafe, if it is: a raw control character, a C1 control,
@@ -356,6 +392,46 @@ mod tests {
             t(b"/a?access_token=secret", 8),
             "/a?acces ... [truncated: 8 of 22 bytes]"
         );
+        // Fragments, absolute URLs, a secret value over `#` and `?`, nested URLs.
+        assert_eq!(
+            t(b"https://app/cb#access_token=s&state=z", 100),
+            "https://app/cb#access_token=[redacted]&state=z"
+        );
+        assert_eq!(
+            t(b"/cb?a=1#access_token=s#x?y&b=2", 100),
+            "/cb?a=1#access_token=[redacted]&b=2"
+        );
+        assert_eq!(
+            t(
+                b"/l?next=https%3A%2F%2Fapp%2Fcb%3Faccess_token%3Ds&x=1",
+                100
+            ),
+            "/l?next=[redacted]&x=1"
+        );
+        assert_eq!(
+            t(b"/l?location=https://x/y?X-Amz-Signature=s", 100),
+            "/l?location=https://x/y?X-Amz-Signature=[redacted]"
+        );
+        assert_eq!(t(b"/l?next=%2Fcb%3Fa%3D1", 100), "/l?next=%2Fcb%3Fa%3D1");
+        assert_eq!(
+            t(b"0;url=/cb?access_token=s", 100),
+            "0;url=/cb?access_token=[redacted]"
+        );
+    }
+
+    #[test]
+    fn the_default_name_rule() {
+        for name in super::super::CREDENTIAL_HEADERS {
+            assert!(super::super::redacted_by_default_rule(name), "{name}");
+        }
+        for name in [
+            ":authority",
+            "www-authenticate",
+            "content-type",
+            "x-request-id",
+        ] {
+            assert!(!super::super::redacted_by_default_rule(name), "{name}");
+        }
     }
 
     #[test]
@@ -403,6 +479,7 @@ mod tests {
                 proptest::sample::select(vec![
                     &b"?"[..], b"&", b"=", b"%", b"%7", b"%74", b"%5F", b"+", b"token", b"TOKEN",
                     b"access_token", b"sig", b"s3cr3t", b"\xff", b"\n", b"\\", b"/", b"a",
+                    b"#", b"%3F", b"%3D", b"%26", b"%23", b"%253D", b"https://", b"code",
                 ]),
                 0..16,
             ),
