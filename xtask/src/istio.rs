@@ -15,15 +15,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-pub use render::FILES;
+pub use render::{FILES, KUBERNETES_VERSION};
 pub use source::Plugin;
 
 use envoy_model::bootstrap;
 
 use crate::paths;
-
-/// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
-pub const KUBERNETES_VERSION: &str = "1.33.0";
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
