@@ -1,11 +1,13 @@
 //! The smoke checks: pure functions from what was sent, answered and logged to [`CheckResult`]s.
 //!
 //! No I/O here: `run` in lib.rs sends the requests and fetches the log, then calls these. The
-//! checks on HTTP answers are below, the ones that read Envoy's log in `checks/log.rs`; their
-//! expected log lines are built with the filter's own code (`filter_core::logline`), so escaping,
-//! redaction and cutting are expected exactly as the filter does them.
+//! checks on HTTP answers are below, the ones that read Envoy's log in `checks/log_lines.rs`,
+//! what a check reports (its name, status, result) in `checks/result.rs`; the expected log
+//! lines are built with the filter's own code (`filter_core::logline`), so escaping, redaction
+//! and cutting are expected exactly as the filter does them.
 
 mod log_lines;
+mod result;
 
 use filter_core::config::PluginConfig;
 use serde_json::Value;
@@ -14,97 +16,8 @@ use crate::client::{Exchange, TAG_HEADER};
 pub use log_lines::{
     LogEvidence, LogView, log_lines_complete, non_utf8_survived, secrets_redacted,
 };
-
-/// Check 1's name, as shown in reports: every response carries `add_response_headers`.
-pub const RESPONSE_HEADERS: &str = "response headers added";
-/// Check 2: httpbin's echo shows `set_request_headers`.
-pub const REQUEST_HEADERS: &str = "request headers set (httpbin echo)";
-/// Check 3: each request's stream is complete in the log.
-pub const LOG_LINES: &str = "log lines for every request";
-/// Check 4: a non-UTF-8 header value is answered normally and logged escaped.
-pub const NON_UTF8: &str = "non-UTF-8 header value survived";
-/// Check 5: redacted values (headers, query parameters) stay out of the log.
-pub const REDACTION: &str = "secrets redacted (headers, query)";
-
-/// How many wasm lines a failure shows when it has no stream of its own to show.
-pub const TAIL_LINES: usize = 20;
-
-/// Pass, fail, or not checked (`pass`, `fail`, `skip` in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
-    /// The assertion held.
-    Pass,
-    /// It did not: the run fails (exit code 1).
-    Fail,
-    /// It could not be checked (no log source, nothing configured); does not fail a run.
-    Skip,
-}
-
-/// The outcome of one named assertion.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CheckResult {
-    /// One of the names above.
-    pub name: String,
-    /// Pass, fail or skip.
-    pub status: CheckStatus,
-    /// What the check wanted.
-    pub expected: String,
-    /// What it found.
-    pub got: String,
-    /// Why it was skipped, or a note.
-    pub detail: String,
-    /// Log lines that show the problem (a failing stream, or the last wasm lines).
-    pub log_tail: Option<Vec<String>>,
-}
-
-impl CheckResult {
-    /// Passes when `problems` is empty (then `got` is `got_if_fine`), else fails with one
-    /// problem per line in `got`.
-    pub(crate) fn new(
-        name: &str,
-        expected: String,
-        problems: Vec<String>,
-        got_if_fine: String,
-    ) -> Self {
-        let (status, got) = if problems.is_empty() {
-            (CheckStatus::Pass, got_if_fine)
-        } else {
-            (CheckStatus::Fail, problems.join("\n"))
-        };
-        Self {
-            name: name.into(),
-            status,
-            expected,
-            got,
-            detail: String::new(),
-            log_tail: None,
-        }
-    }
-
-    /// A check that was not run, and why.
-    pub fn skipped(name: &str, reason: &str) -> Self {
-        Self {
-            status: CheckStatus::Skip,
-            detail: reason.into(),
-            ..Self::new(name, String::new(), Vec::new(), String::new())
-        }
-    }
-
-    /// True unless it failed.
-    pub fn passed(&self) -> bool {
-        self.status != CheckStatus::Fail
-    }
-}
-
-/// `a: b, c: d`.
-pub(crate) fn pairs_text(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{n}: {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use result::{CheckResult, CheckStatus};
+use result::{REQUEST_HEADERS, RESPONSE_HEADERS, pairs_text};
 
 /// Check 1: every response carries the configured `add_response_headers`.
 pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> CheckResult {

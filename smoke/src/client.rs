@@ -14,7 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use envoy_model::ready::{self, NotReady};
 
 use crate::error::{SmokeError, chain};
-use crate::report::seconds;
+use crate::figures::seconds;
 
 /// The header that tags every request of a run.
 pub const TAG_HEADER: &str = "x-smoke-id";

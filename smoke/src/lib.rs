@@ -9,6 +9,7 @@
 mod checks;
 mod client;
 mod error;
+mod figures;
 mod log_source;
 pub mod report;
 
@@ -24,8 +25,8 @@ pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
+use figures::seconds;
 use log_source::LogMark;
-use report::seconds;
 
 /// The listener `docker compose up` and envoy.yaml use.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";

@@ -22,7 +22,7 @@ use crate::stack::{self, Envoy, EnvoyOptions};
 use crate::{paths, wasm};
 use smoke::report::seconds;
 use stats::Sample;
-use variants::{Modules, VARIANTS, Variant};
+use variants::{VARIANTS, Variant};
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
@@ -124,7 +124,7 @@ pub fn run(args: &Args) -> Result<i32> {
         "build",
         "the filter and the baselines (bench_empty, bench_naive)",
     );
-    let modules = Modules::build()?;
+    let modules = wasm::build_modules()?;
     let mut sizes = Vec::new();
     for path in [&modules.filter, &modules.empty, &modules.naive] {
         let name = path.file_name().unwrap_or_default().to_string_lossy();

@@ -3,6 +3,7 @@
 //! edit loop (the README's command, then `docker compose watch`), `docker compose down
 //! --volumes`, then nothing root-owned in the tree and nothing of the project left.
 
+mod check_failed;
 pub mod docker;
 mod edit;
 pub mod scratch;
@@ -14,6 +15,8 @@ use anyhow::{Context, Result, anyhow, ensure};
 
 use crate::progress::Step;
 use crate::{paths, ports};
+pub use check_failed::CheckFailed;
+use check_failed::failed;
 use docker::{Project, docker};
 use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
@@ -40,23 +43,6 @@ pub const EDIT_COMMAND_LINE: &str = "docker compose run --rm build && docker com
 
 /// The generated override that swaps in stand-ins.
 pub const OVERRIDE: &str = "docker-compose.standins.yml";
-
-/// A check of the Docker path failed (exit 1), as opposed to a run that could not happen (2).
-#[derive(Debug)]
-pub struct CheckFailed(pub String);
-
-impl std::fmt::Display for CheckFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CheckFailed {}
-
-/// `err` as a failed check.
-fn failed(err: anyhow::Error) -> anyhow::Error {
-    CheckFailed(format!("{err:#}")).into()
-}
 
 /// The outcome, as an exit code: 0 all checks passed, 1 a check failed; an error (exit 2)
 /// when the checks could not run, saying what to do.

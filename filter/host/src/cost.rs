@@ -1,8 +1,9 @@
 //! The cost figure that doesn't wobble: wasm instructions the module executes per request
-//! (wasmtime's fuel, one unit per wasm operator; host calls are not counted), for the request
-//! of the Envoy benchmark (`cargo xtask bench`: wrk's `GET /bench`, answered by a
-//! `direct_response` of 3 bytes). The tests measure the benchmark's variants with it (the list
-//! is xtask's, `xtask/src/bench/variants.rs`) and print their [`table`].
+//! (wasmtime's fuel, one unit per wasm operator; host calls are not counted), for each of
+//! [`requests`], the first being the Envoy benchmark's (`cargo xtask bench`: wrk's `GET /bench`,
+//! answered by a `direct_response` of 3 bytes). [`rows`] measures the benchmark's variants
+//! (`filter_testing::variants`) and [`table`] prints them: the cost program
+//! (`examples/cost.rs`) and the tests (`tests/module/cost.rs`) do.
 //!
 //! Every figure is the same on every run and every machine for the same modules: no clock,
 //! no randomness, no other process. The recorded [`Baseline`] is what a test compares with.
@@ -10,11 +11,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use smoke::report::thousands;
-
 use anyhow::{Context, Result, bail};
+use filter_testing::variants::{Module, VARIANTS};
+use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
+use crate::modules::Compiled;
 use crate::state::HostState;
 use crate::vm::{Vm, Wasm};
 
@@ -24,6 +26,28 @@ pub const WARMUP: u64 = 10;
 pub const MEASURED: u64 = 100;
 /// How much a count may grow over the baseline before the test fails.
 pub const TOLERANCE: f64 = 0.10;
+
+/// A request the table measures: its headers and its answer's, as the filter sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// A short name (no spaces), for the table and the baseline's keys.
+    pub name: &'static str,
+    /// The request headers.
+    pub request: Headers,
+    /// The response headers.
+    pub response: Headers,
+}
+
+/// The requests the table measures, in its order. The first is the Envoy benchmark's: its
+/// rows and baseline keys carry no request name. Another request is one more entry here (and
+/// its counts recorded with `cargo xtask bench --instructions --update-baseline`).
+pub fn requests() -> Vec<Request> {
+    vec![Request {
+        name: "bench",
+        request: bench_request(),
+        response: bench_response(),
+    }]
+}
 
 /// The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
 /// log of a wrk request: `GET /bench HTTP/1.1` with `Host` only).
@@ -48,9 +72,11 @@ pub fn bench_response() -> Headers {
     ])
 }
 
-/// What one variant costs per request.
+/// What one variant costs per request, for one of [`requests`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// The request's name; `None` for the benchmark's (the first).
+    pub request: Option<&'static str>,
     pub variant: &'static str,
     pub label: &'static str,
     /// Wasm instructions per request.
@@ -61,8 +87,53 @@ pub struct Row {
     pub host_calls: u64,
 }
 
-/// An instance of `wasm` at `level` with `config`, started, after [`WARMUP`] streams.
-fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<Vm> {
+impl Row {
+    /// The row's key in the baseline: the variant's, then `/<request>` but for the benchmark's.
+    pub fn key(&self) -> String {
+        key(self.variant, self.request)
+    }
+}
+
+fn key(variant: &str, request: Option<&str>) -> String {
+    match request {
+        None => variant.to_string(),
+        Some(request) => format!("{variant}/{request}"),
+    }
+}
+
+/// Every variant of the Envoy benchmark that loads a module, in its table order, for each of
+/// [`requests`] in turn, with `config` (envoy.yaml's plugin configuration).
+pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (i, request) in requests().iter().enumerate() {
+        for variant in &VARIANTS {
+            if variant.module == Module::None {
+                continue;
+            }
+            let wasm = modules.get(variant.module)?;
+            let level = match variant.wasm_log_level {
+                "info" => LogLevel::Info,
+                "warning" => LogLevel::Warn,
+                other => bail!("`{}`: no wasm log level {other}", variant.key),
+            };
+            let (instructions, lines, host_calls) = measure(wasm, level, config, request)
+                .with_context(|| format!("measuring `{}` ({})", variant.label, request.name))?;
+            rows.push(Row {
+                request: (i > 0).then_some(request.name),
+                variant: variant.key,
+                label: variant.label,
+                instructions,
+                lines,
+                host_calls,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// An instance of `wasm` at `level` with `config`, started, after [`WARMUP`] streams of
+/// `request`.
+fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8], request: &Request) -> Result<Vm> {
     let mut vm = Vm::new(wasm, HostState::new(level, config))?;
     if !vm.start()? {
         bail!(
@@ -71,18 +142,23 @@ fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<Vm> {
         );
     }
     for _ in 0..WARMUP {
-        vm.stream(&bench_request(), &bench_response())?;
+        vm.stream(&request.request, &request.response)?;
     }
     Ok(vm)
 }
 
-/// Counts one module at `level` with `config`: the mean of [`MEASURED`] streams of the
-/// benchmark's request after the warm-up, as `(instructions, lines printed, host calls)`.
-pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64, u64)> {
-    let mut vm = warmed_up(wasm, level, config)?;
+/// Counts one module at `level` with `config`: the mean of [`MEASURED`] streams of `request`
+/// after the warm-up, as `(instructions, lines printed, host calls)`.
+pub fn measure(
+    wasm: &Wasm,
+    level: LogLevel,
+    config: &[u8],
+    request: &Request,
+) -> Result<(u64, u64, u64)> {
+    let mut vm = warmed_up(wasm, level, config, request)?;
     let (mut instructions, mut lines, mut calls) = (0, 0, 0);
     for _ in 0..MEASURED {
-        let stream = vm.stream(&bench_request(), &bench_response())?;
+        let stream = vm.stream(&request.request, &request.response)?;
         instructions += stream.instructions;
         lines += stream
             .log
@@ -99,12 +175,12 @@ pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8]) -> Result<(u64, u64,
     ))
 }
 
-/// Where one request of `wasm` at info spends its instructions, after the warm-up: one line
+/// Where one `request` of `wasm` at info spends its instructions, after the warm-up: one line
 /// per callback or host call, with the instructions executed from there to the next.
-pub fn profile(wasm: &Wasm, config: &[u8]) -> Result<String> {
-    let mut vm = warmed_up(wasm, LogLevel::Info, config)?;
+pub fn profile(wasm: &Wasm, config: &[u8], request: &Request) -> Result<String> {
+    let mut vm = warmed_up(wasm, LogLevel::Info, config, request)?;
     vm.state_mut().trace = Some(Vec::new());
-    let stream = vm.stream(&bench_request(), &bench_response())?;
+    let stream = vm.stream(&request.request, &request.response)?;
     let end = vm.fuel_left()?;
     let trace = vm.state_mut().trace.take().unwrap_or_default();
     let mut out = format!("{} instructions in one request:\n", stream.instructions);
@@ -121,31 +197,43 @@ pub fn profile(wasm: &Wasm, config: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-/// The table, in Markdown (it reads as well in a terminal).
+/// The table, in Markdown (it reads as well in a terminal); a `request` column when the rows
+/// measure more than the benchmark's request.
 pub fn table(rows: &[Row]) -> String {
-    let empty = rows
-        .iter()
-        .find(|r| r.variant == "empty" && r.instructions > 0)
-        .map(|r| r.instructions as f64);
+    let several = rows.iter().any(|r| r.request.is_some());
+    let empty = |request| {
+        rows.iter()
+            .find(|r| r.variant == "empty" && r.request == request && r.instructions > 0)
+            .map(|r| r.instructions as f64)
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |"
+        "| {}variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |",
+        if several { "request | " } else { "" }
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|");
+    let _ = writeln!(
+        out,
+        "|{}---|--:|--:|--:|--:|--:|",
+        if several { "---|" } else { "" }
+    );
     for row in rows {
-        let ratio = empty.map_or("—".to_string(), |empty| {
+        let ratio = empty(row.request).map_or("—".to_string(), |empty| {
             format!("{:.2}", row.instructions as f64 / empty)
         });
         let per_line = row
             .instructions
             .checked_div(row.lines)
-            .map_or("—".to_string(), thousands);
+            .map_or("—".to_string(), |n| n.separate_with_commas());
+        let request = match (several, row.request) {
+            (false, _) => String::new(),
+            (true, request) => format!("{} | ", request.unwrap_or("bench")),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {request}{} | {} | {} | {} | {} | {} |",
             row.label,
-            thousands(row.instructions),
+            row.instructions.separate_with_commas(),
             ratio,
             row.lines,
             per_line,
@@ -158,12 +246,24 @@ pub fn table(rows: &[Row]) -> String {
 /// This filter's recorded counts per request: what the regression test compares with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Baseline {
-    /// `(variant key, instructions per request)`, for this filter's variants.
+    /// `(key, instructions per request)` for this filter's variants ([`Row::key`]).
     pub counts: Vec<(String, u64)>,
 }
 
 /// The variants the baseline records: this filter's.
 pub const BASELINE_VARIANTS: [&str; 2] = ["filter-info", "filter-warning"];
+
+/// The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
+fn baseline_keys() -> Vec<String> {
+    let requests = requests();
+    let named = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i > 0).then_some(r.name));
+    named
+        .flat_map(|request| BASELINE_VARIANTS.map(|variant| key(variant, request)))
+        .collect()
+}
 
 impl Baseline {
     /// The file in the repository: `filter/host/instructions.baseline`.
@@ -177,7 +277,7 @@ impl Baseline {
             counts: rows
                 .iter()
                 .filter(|r| BASELINE_VARIANTS.contains(&r.variant))
-                .map(|r| (r.variant.to_string(), r.instructions))
+                .map(|r| (r.key(), r.instructions))
                 .collect(),
         }
     }
@@ -206,8 +306,8 @@ impl Baseline {
                 .with_context(|| format!("`{line}`: the count is not a whole number"))?;
             counts.push((key.to_string(), count));
         }
-        for key in BASELINE_VARIANTS {
-            if !counts.iter().any(|(k, _)| k == key) {
+        for key in baseline_keys() {
+            if !counts.iter().any(|(k, _)| *k == key) {
                 bail!("no count for `{key}`");
             }
         }
@@ -219,7 +319,7 @@ impl Baseline {
         let mut out = String::from(
             "# Wasm instructions per request of filter.wasm for the Envoy benchmark's request\n\
              # (filter/host/src/cost.rs). A test fails when a count grows more than 10% over this\n\
-             # (filter/host/tests/instructions.rs). Re-record on purpose, saying why in the commit:\n\
+             # (filter/host/tests/module/cost.rs). Re-record on purpose, saying why in the commit:\n\
              #   cargo xtask bench --instructions --update-baseline\n",
         );
         for (key, count) in &self.counts {
@@ -254,6 +354,31 @@ impl Baseline {
         }
         out
     }
+}
+
+/// What the regression check says: `Ok` with a line when `measured` is within [`TOLERANCE`]
+/// of `recorded`, else `Err` with what grew, by how much, and how to re-record on purpose.
+pub fn check(recorded: &Baseline, measured: &Baseline) -> Result<String, String> {
+    let regressions = recorded.regressions(measured);
+    let path = Baseline::path();
+    if regressions.is_empty() {
+        return Ok(format!(
+            "instructions: this filter within {:.0}% of {}: {:?}",
+            TOLERANCE * 100.0,
+            path.display(),
+            measured.counts
+        ));
+    }
+    Err(format!(
+        "FAILED: this filter executes more wasm instructions per request than recorded:\n  {}\n\
+         EXPECTED at most {:.0}% over {}; GOT {:?}.\n\
+         If the growth is wanted, re-record the baseline on purpose and say why in the commit:\n  \
+         cargo xtask bench --instructions --update-baseline",
+        regressions.join("\n  "),
+        TOLERANCE * 100.0,
+        path.display(),
+        measured.counts
+    ))
 }
 
 #[cfg(test)]

@@ -7,18 +7,23 @@
 //! - [`state`]: the host's side of an instance ([`HostState`]): maps, log, calls, failures.
 //! - `imports`: the host functions (proxy-wasm, the four WASI imports, stubs for the rest).
 //! - [`vm`]: [`Wasm`] (a compiled module) and [`Vm`] (an instance, its lifecycle, [`Stream`]).
+//! - [`modules`]: the built modules handed in by `cargo xtask`, compiled ([`Compiled`]).
 //! - [`cost`]: the deterministic cost figure: instructions per request of the filter and of the
-//!   benchmark's baselines for the benchmark's request, and the recorded baseline.
+//!   benchmark's baselines for each measured request, and the recorded baseline.
 //!
-//! Test-only: nothing that ships depends on it. `cargo xtask bench --instructions` runs its
-//! `instructions` binary; `cargo test -p filter-host` runs the module's tests (`tests/module/`).
+//! Test-only: nothing that ships depends on it, and it depends on nothing but wasmtime and
+//! `filter-testing` (the corpus, the variants, what is handed in). `cargo xtask test` runs the
+//! module's tests (`tests/module/`); `cargo xtask bench --instructions` runs the cost program
+//! (`examples/cost.rs`).
 
 pub mod abi;
 pub mod cost;
 mod imports;
+pub mod modules;
 pub mod state;
 pub mod vm;
 
 pub use abi::{Headers, LogLevel, headers};
+pub use modules::Compiled;
 pub use state::{HostState, LogLine};
 pub use vm::{Stream, Vm, Wasm};

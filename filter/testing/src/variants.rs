@@ -1,6 +1,8 @@
 //! What the benchmark compares: the wasm modules (the filter and two baselines built from
 //! `filter/examples/`), and the Envoy set-ups that load them.
 
+use std::path::{Path, PathBuf};
+
 /// Which wasm module an Envoy loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Module {
@@ -72,6 +74,43 @@ pub fn variant(key: &str) -> Variant {
     match VARIANTS.iter().find(|v| v.key == key) {
         Some(v) => *v,
         None => unreachable!("no benchmark variant `{key}`"),
+    }
+}
+
+/// The built modules: the filter and the two baselines (release, wasm32-wasip1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modules {
+    /// The filter, as shipped (`filter.wasm`).
+    pub filter: PathBuf,
+    /// The empty baseline.
+    pub empty: PathBuf,
+    /// The naive baseline.
+    pub naive: PathBuf,
+}
+
+impl Modules {
+    /// The command that builds them, into [`Modules::in_release_dir`] of cargo's target
+    /// directory `wasm32-wasip1/release`.
+    pub const BUILD: &str = "cargo build --release --target wasm32-wasip1 --package filter \
+                             --lib --example bench_empty --example bench_naive";
+
+    /// Where [`Modules::BUILD`] puts them, `release` being `<target>/wasm32-wasip1/release`.
+    pub fn in_release_dir(release: &Path) -> Modules {
+        Modules {
+            filter: release.join("filter.wasm"),
+            empty: release.join("examples/bench_empty.wasm"),
+            naive: release.join("examples/bench_naive.wasm"),
+        }
+    }
+
+    /// The file of `module` (`None` for no wasm filter).
+    pub fn path(&self, module: Module) -> Option<&Path> {
+        match module {
+            Module::None => None,
+            Module::Empty => Some(&self.empty),
+            Module::Filter => Some(&self.filter),
+            Module::Naive => Some(&self.naive),
+        }
     }
 }
 

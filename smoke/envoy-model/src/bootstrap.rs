@@ -1,5 +1,6 @@
 //! Envoy bootstraps (`envoy.yaml`): reading one, finding its HTTP wasm filter(s) and their
-//! plugin configuration, and deriving copies of it ([`derive`]).
+//! plugin configuration, and deriving copies of it ([`derive`]). Finding the filters is in
+//! `bootstrap/filters.rs`, re-exported here.
 //!
 //! [`load`] only reads the file; the rest works on a `serde_json::Value`, so derived copies are
 //! made from the same parsed tree. Fields follow the Envoy 1.40 API:
@@ -7,52 +8,15 @@
 //! vm_config { vm_id, runtime, code.local.filename }, configuration, failure_policy } }`.
 
 pub mod derive;
+mod filters;
 
 pub use derive::{Native, direct_response, native, with_plugin_config, without_wasm, write};
+pub use filters::{STRING_VALUE_TYPE, WASM_FILTER_TYPE, WasmFilter, wasm_filter, wasm_filters};
 
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use serde_json::Value;
-
-/// The `typed_config."@type"` of Envoy's HTTP wasm filter.
-pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
-/// The only `configuration."@type"` whose raw text can be read back: a string.
-pub const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
-
-/// One HTTP wasm filter found in a bootstrap, with the fields the tools need.
-///
-/// Absent string fields are empty, as in protobuf (Envoy treats them the same way).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WasmFilter {
-    /// `config.name`: the plugin name, shown in Envoy's `wasm log <name> …` lines.
-    pub name: String,
-    /// `config.root_id`.
-    pub root_id: String,
-    /// `config.vm_config.vm_id`.
-    pub vm_id: String,
-    /// `config.vm_config.runtime`, e.g. `envoy.wasm.runtime.v8`.
-    pub runtime: String,
-    /// `config.vm_config.code.local.filename`; empty when the code is inline or remote.
-    pub filename: String,
-    /// The raw text of `config.configuration`'s StringValue: the plugin configuration (JSON).
-    /// Empty when there is no configuration (the filter then uses its defaults).
-    pub plugin_config: String,
-    /// `config.failure_policy` (`FAIL_CLOSED`, `FAIL_OPEN`, …) when set.
-    pub failure_policy: Option<String>,
-    /// Where the filter sits in the bootstrap, e.g.
-    /// `static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]`.
-    pub path: String,
-    /// The same place as a JSON pointer (RFC 6901), for `Value::pointer_mut`, e.g.
-    /// `/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0`.
-    pub pointer: String,
-}
-
-/// The first HTTP wasm filter (in document order) of an already-parsed bootstrap: the one the
-/// project's envoy.yaml has. `origin` names the bootstrap in errors, as in [`wasm_filters`].
-pub fn wasm_filter(bootstrap: &Value, origin: &str) -> Result<WasmFilter> {
-    Ok(wasm_filters(bootstrap, origin)?.swap_remove(0))
-}
 
 /// Reads and parses a bootstrap YAML (or JSON, which is YAML) file into a JSON value.
 pub fn load(file: &Path) -> Result<Value> {
@@ -65,128 +29,6 @@ pub fn load(file: &Path) -> Result<Value> {
 pub fn parse(text: &str, file: &Path) -> Result<Value> {
     serde_saphyr::from_str::<Value>(text)
         .map_err(|e| anyhow!("{}: not a valid YAML document: {e}", file.display()))
-}
-
-/// Finds every HTTP wasm filter anywhere under `static_resources.listeners` (filter chains,
-/// default filter chain, nested filters) of an already-parsed bootstrap, in document order.
-/// `origin` names the bootstrap in errors (usually its file name; empty for none). Never empty
-/// on success.
-pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> {
-    // What each message starts with: `origin: `, or nothing for an unnamed bootstrap.
-    let prefix = if origin.is_empty() {
-        String::new()
-    } else {
-        format!("{origin}: ")
-    };
-    let mut found = Vec::new();
-    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
-        walk(listeners, path.into(), pointer.into(), &mut found);
-    }
-    if found.is_empty() {
-        return Err(anyhow!(
-            "{prefix}no envoy.filters.http.wasm filter found in \
-             static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
-             \"@type\": {WASM_FILTER_TYPE})"
-        ));
-    }
-    found
-        .into_iter()
-        .map(|filter| wasm_filter_at(filter, &prefix))
-        .collect()
-}
-
-/// A wasm filter entry found by [`walk`]: its dotted path (for messages), its JSON pointer (for
-/// programs) and the entry.
-type Found<'a> = (String, String, &'a Value);
-
-/// Collects every object whose `typed_config."@type"` is the wasm filter, at or under `node`.
-fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
-    match node {
-        Value::Object(map) => {
-            let type_url = map.get("typed_config").and_then(|t| t.get("@type"));
-            if type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE) {
-                return found.push((path, pointer, node));
-            }
-            for (key, child) in map {
-                let escaped = key.replace('~', "~0").replace('/', "~1");
-                walk(
-                    child,
-                    format!("{path}.{key}"),
-                    format!("{pointer}/{escaped}"),
-                    found,
-                );
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                walk(
-                    child,
-                    format!("{path}[{i}]"),
-                    format!("{pointer}/{i}"),
-                    found,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
-fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
-    let invalid = |at: &str, problem: &str| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
-    let config = entry
-        .pointer("/typed_config/config")
-        .unwrap_or(&Value::Null);
-    if !(config.is_object() || config.is_null()) {
-        return Err(invalid(
-            ".config",
-            "is not a mapping (the wasm PluginConfig)",
-        ));
-    }
-    let text = |pointer: &str| -> Result<String> {
-        match config.pointer(pointer) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
-            Some(_) => {
-                let at = format!(".config{}", pointer.replace('/', "."));
-                Err(invalid(&at, "is not a string"))
-            }
-        }
-    };
-    // The plugin configuration: the raw string of a `configuration` Any that must be a
-    // StringValue.
-    let configuration = config.get("configuration").filter(|c| !c.is_null());
-    let type_url = configuration.map(|c| c.get("@type").and_then(Value::as_str));
-    if let Some(type_url) = type_url.filter(|t| *t != Some(STRING_VALUE_TYPE)) {
-        let got = type_url.map_or("no \"@type\"".into(), |t| format!("\"@type\": {t}"));
-        let problem = format!(
-            "configuration is not a google.protobuf.StringValue ({got}); expected \
-             \"@type\": {STRING_VALUE_TYPE} with the plugin's JSON as `value`"
-        );
-        return Err(invalid(".config.configuration", &problem));
-    }
-    if config
-        .pointer("/configuration/value")
-        .is_some_and(|v| !v.is_string() && !v.is_null())
-    {
-        let problem = "configuration is a google.protobuf.StringValue but its `value` is not a \
-                       string (write the JSON as a YAML block string: `value: |`)";
-        return Err(invalid(".config.configuration", problem));
-    }
-    let failure_policy = text("/failure_policy")?;
-    Ok(WasmFilter {
-        name: text("/name")?,
-        root_id: text("/root_id")?,
-        vm_id: text("/vm_config/vm_id")?,
-        runtime: text("/vm_config/runtime")?,
-        filename: text("/vm_config/code/local/filename")?,
-        plugin_config: text("/configuration/value")?,
-        failure_policy: (!failure_policy.is_empty()).then_some(failure_policy),
-        path,
-        pointer,
-    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use filter_core::config::PluginConfig;
 use filter_core::logline::{self, FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 use filter_core::redaction::REDACTED;
 
-use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
+use super::result::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, TAIL_LINES, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
 use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
@@ -60,7 +60,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::report::seconds);
+        let waited = self.waited.map(crate::figures::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 

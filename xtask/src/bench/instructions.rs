@@ -1,45 +1,48 @@
 //! `cargo xtask bench --instructions`: the wasm instructions each variant executes per request,
-//! counted in-process by wasmtime (filter/host, its `instructions` binary), so the same on every
-//! run; printed, and written into BENCHMARKS.md beside Envoy's CPU table. With
+//! counted in-process by wasmtime (filter/host, its cost program `examples/cost.rs`), so the
+//! same on every run; printed, and written into BENCHMARKS.md beside Envoy's CPU table. With
 //! `--update-baseline` it also records this filter's counts in `filter/host/instructions.baseline`,
 //! which a test compares with; with `--profile`, where one request of this filter spends them.
 //!
-//! wasmtime is compiled only in `cargo test` (crate `filter-host`), never into `xtask`: this runs
-//! filter-host's `instructions` test target, which builds the modules and counts, so that it
-//! reuses the build of `cargo xtask test` (a binary of its own would build wasmtime again, with
-//! other features unified).
+//! wasmtime is never compiled into `xtask`: this builds the modules, hands them to the cost
+//! program with envoy.yaml's plugin configuration, and runs it with cargo, without
+//! `--package`: the workspace's features are then unified as in `cargo xtask test`, which
+//! has built the program already (`--package filter-host` unifies fewer and compiles wasmtime
+//! again: 10 minutes on this machine).
 
 use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
-use crate::paths;
 use crate::progress::Step;
+use crate::{paths, wasm};
 
 /// The heading of the section in BENCHMARKS.md.
 pub const HEADING: &str = "## Wasm instructions per request";
 
+/// The command that runs the cost program.
+const COST: &str = "cargo run --quiet --example cost";
+
 /// Builds the modules, counts, prints the table; writes it into `output` (BENCHMARKS.md).
 pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
+    let handed_in = wasm::handed_in()?;
     let step = Step::start(
         "count",
-        "cargo test -p filter-host --test instructions (its first build compiles wasmtime: minutes)",
+        &format!("{COST} (its first build compiles wasmtime: minutes)"),
     );
     let out = paths::cargo()
-        .args(["test", "--quiet", "--package", "filter-host"])
-        .args(["--test", "instructions", "--"])
+        .args(COST.split(' ').skip(1))
+        .arg("--")
         .args(update_baseline.then_some("--update-baseline"))
         .args(profile.then_some("--profile"))
+        .envs(handed_in.env())
         .stderr(Stdio::inherit())
         .output()
-        .context("running cargo test -p filter-host --test instructions")?;
+        .with_context(|| format!("running {COST}"))?;
     let table = String::from_utf8(out.stdout).context("the table is not UTF-8")?;
     if table.trim().is_empty() {
-        bail!(
-            "counting the instructions failed (cargo test -p filter-host --test instructions): {}",
-            out.status
-        );
+        bail!("counting the instructions failed ({COST}): {}", out.status);
     }
     step.done("");
     println!("{table}");
@@ -47,7 +50,7 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
     let doc = std::fs::read_to_string(output).unwrap_or_default();
     super::write(output, &splice(&doc, &section(&table)))?;
     eprintln!("wrote the table into {}", paths::relative(output));
-    // 1: this filter grew over the baseline (the target said how much).
+    // 1: this filter grew over the baseline (the program said how much).
     Ok(if out.status.success() { 0 } else { 1 })
 }
 

@@ -1,65 +1,16 @@
-//! Running the benchmark's variants (`filter_testing::variants`): the modules they load, built,
-//! and the checks that an Envoy set-up answers and logs as its variant should.
+//! Running the benchmark's variants (`filter_testing::variants`): the checks that an Envoy
+//! set-up answers and logs as its variant should.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-pub use filter_testing::variants::{Module, VARIANTS, Variant, variant};
+pub use filter_testing::variants::{Module, Modules, VARIANTS, Variant, variant};
 
-use crate::{paths, wasm};
 use envoy_model::http;
-
-/// The command that builds the two baselines.
-const BUILD_BASELINES: &str = "cargo build --quiet --release --target wasm32-wasip1 --package filter \
-                               --example bench_empty --example bench_naive";
-
-/// The built modules.
-#[derive(Debug, Clone)]
-pub struct Modules {
-    /// The filter, as shipped (`filter.wasm`).
-    pub filter: PathBuf,
-    /// The empty baseline.
-    pub empty: PathBuf,
-    /// The naive baseline.
-    pub naive: PathBuf,
-}
-
-impl Modules {
-    /// Builds the filter and the two baselines (release, wasm32-wasip1).
-    pub fn build() -> Result<Modules> {
-        let filter = wasm::build()?.path;
-        let out = paths::cargo()
-            .args(BUILD_BASELINES.split(' ').skip(1))
-            .output()
-            .context("running cargo to build the benchmark baselines")?;
-        if !out.status.success() {
-            bail!(
-                "building the benchmark baselines failed ({BUILD_BASELINES}):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let examples = paths::target_dir().join("wasm32-wasip1/release/examples");
-        Ok(Modules {
-            filter,
-            empty: examples.join("bench_empty.wasm"),
-            naive: examples.join("bench_naive.wasm"),
-        })
-    }
-
-    /// The file of `module` (`None` for no wasm filter).
-    pub fn path(&self, module: Module) -> Option<&Path> {
-        match module {
-            Module::None => None,
-            Module::Empty => Some(&self.empty),
-            Module::Filter => Some(&self.filter),
-            Module::Naive => Some(&self.naive),
-        }
-    }
-}
 
 /// Sends one request and checks the answer is the one `variant` should give: 200 with
 /// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.

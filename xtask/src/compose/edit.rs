@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use envoy_model::bootstrap;
 
+use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
-use super::{CheckFailed, failed};
 use crate::procs::Service;
 use crate::progress::Step;
 use crate::stack;

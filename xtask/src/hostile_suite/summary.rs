@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use smoke::report::thousands;
+use thousands::Separable;
 
 use super::fixed::CONTROL_GROUP;
 use super::verdict::{Fate, Problem};
@@ -111,25 +111,26 @@ impl Summary {
         let per_status: Vec<String> = self
             .refused
             .iter()
-            .map(|(status, n)| format!("{status}: {}", thousands(*n)))
+            .map(|(status, n)| format!("{status}: {}", n.separate_with_commas()))
             .collect();
         let per_status = Some(per_status.join(", ")).filter(|s| !s.is_empty());
-        let neither = (self.other > 0).then(|| format!(", {} neither", thousands(self.other)));
+        let neither =
+            (self.other > 0).then(|| format!(", {} neither", self.other.separate_with_commas()));
         format!(
             "hostile: {} requests (seed {}): {} reached the filter, {} refused by Envoy ({}){}, {} failures; \
              {} probe requests after them; {} log lines checked ({} from the filter, {} values \
              compared) in {:.1} s",
-            thousands(self.requests),
+            self.requests.separate_with_commas(),
             self.seed,
-            thousands(self.reached),
-            thousands(self.refused_total()),
+            self.reached.separate_with_commas(),
+            self.refused_total().separate_with_commas(),
             per_status.as_deref().unwrap_or("none"),
             neither.unwrap_or_default(),
-            thousands(self.failures.len()),
-            thousands(self.probes),
-            thousands(self.log_lines),
-            thousands(self.filter_lines),
-            thousands(self.values_checked),
+            self.failures.len().separate_with_commas(),
+            self.probes.separate_with_commas(),
+            self.log_lines.separate_with_commas(),
+            self.filter_lines.separate_with_commas(),
+            self.values_checked.separate_with_commas(),
             self.elapsed.as_secs_f64(),
         )
     }

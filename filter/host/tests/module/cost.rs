@@ -1,15 +1,29 @@
-//! The cost figure is deterministic and counts the benchmark's request as Envoy runs it. (The
-//! baseline check is the `instructions` test target: tests/instructions.rs.)
+//! The cost figure is deterministic and counts the benchmark's request as Envoy runs it, and
+//! this filter's count stays within 10% of `filter/host/instructions.baseline` (the cost
+//! program, `cargo xtask bench --instructions`, prints the table and records the baseline).
 
-use filter_host::cost;
+use filter_host::cost::{self, Baseline};
 
 use crate::util::*;
 
 #[test]
+fn this_filter_stays_within_the_baseline() {
+    let rows = cost::rows(modules(), envoy_yaml_config().as_bytes()).expect("measured");
+    eprint!("{}", cost::table(&rows));
+    let recorded = Baseline::read().unwrap_or_else(|err| {
+        panic!("{err:#}\n(record it with `cargo xtask bench --instructions --update-baseline`)")
+    });
+    match cost::check(&recorded, &Baseline::of(&rows)) {
+        Ok(within) => eprintln!("{within}"),
+        Err(grew) => panic!("{grew}"),
+    }
+}
+
+#[test]
 fn two_measurements_give_the_same_table() {
     let config = envoy_yaml_config();
-    let first = rows(&config).expect("measured");
-    let second = rows(&config).expect("measured");
+    let first = cost::rows(modules(), config.as_bytes()).expect("measured");
+    let second = cost::rows(modules(), config.as_bytes()).expect("measured");
     assert_eq!(cost::table(&first), cost::table(&second));
     let row = |key: &str| first.iter().find(|r| r.variant == key).unwrap().clone();
     // The benchmark's request: 6 request headers and `test`, 3 response headers and
@@ -23,7 +37,8 @@ fn two_measurements_give_the_same_table() {
 
 #[test]
 fn the_profile_accounts_for_every_instruction_of_a_request() {
-    let profile = cost::profile(filter(), envoy_yaml_config().as_bytes()).expect("profiled");
+    let bench = &cost::requests()[0];
+    let profile = cost::profile(filter(), envoy_yaml_config().as_bytes(), bench).expect("profiled");
     let mut lines = profile.lines();
     let total: u64 = lines
         .next()

@@ -1,81 +1,42 @@
-//! Helpers of the module's tests: the built modules (built once per run with cargo, as
-//! `cargo xtask test` does, so a test never loads a stale module), envoy.yaml's plugin
-//! configuration, and a started VM.
+//! Helpers of the module's tests: the built modules and envoy.yaml's plugin configuration, as
+//! `cargo xtask test` hands them in (it builds the modules first, so a test never loads a
+//! stale one), and a started VM.
 
 use std::sync::OnceLock;
 
-use anyhow::Context as _;
-use filter_host::cost::{self, Row};
-use filter_host::{HostState, LogLevel, Vm, Wasm};
-use xtask::bench::variants::{Module, Modules, VARIANTS};
+use filter_host::{Compiled, HostState, LogLevel, Vm, Wasm};
+use filter_testing::handed_in::HandedIn;
+use filter_testing::variants::Module;
 
-/// The command that builds what these tests load.
-pub const BUILD: &str = "cargo build --release --target wasm32-wasip1 -p filter --example bench_empty --example bench_naive";
-
-/// The filter and the benchmark's baselines, built (release, wasm32-wasip1) and compiled once
-/// per test process. Panics with the build command when they can't be built or loaded.
-pub fn modules() -> &'static [(Module, Wasm)] {
-    static MODULES: OnceLock<Vec<(Module, Wasm)>> = OnceLock::new();
-    MODULES.get_or_init(|| {
-        let built = Modules::build().unwrap_or_else(|err| {
-            panic!("the wasm modules these tests load could not be built: {err:#}\n(build them with `{BUILD}`)")
-        });
-        let clock = std::time::Instant::now();
-        let modules = [Module::Filter, Module::Empty, Module::Naive].map(|module| {
-            let path = built.path(module).expect("a wasm module");
-            let wasm = Wasm::load(path).unwrap_or_else(|err| {
-                panic!("{} could not be loaded: {err:#}\n(rebuild it with `{BUILD}`)", path.display())
-            });
-            (module, wasm)
-        });
-        eprintln!("compiled the 3 modules in {:.2} s", clock.elapsed().as_secs_f64());
-        modules.into()
-    })
+/// What `cargo xtask test` hands in; panics with the command to run when it is missing.
+pub fn handed_in() -> &'static HandedIn {
+    static HANDED_IN: OnceLock<HandedIn> = OnceLock::new();
+    HANDED_IN.get_or_init(|| HandedIn::from_env().unwrap_or_else(|err| panic!("{err}")))
 }
 
-/// The compiled `module` (`None` for no wasm filter).
-pub fn wasm(module: Module) -> Option<&'static Wasm> {
-    modules().iter().find(|(m, _)| *m == module).map(|(_, w)| w)
+/// The filter and the benchmark's baselines, compiled once per test process.
+pub fn modules() -> &'static Compiled {
+    static MODULES: OnceLock<Compiled> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let clock = std::time::Instant::now();
+        let modules =
+            Compiled::load(&handed_in().modules()).unwrap_or_else(|err| panic!("{err:#}"));
+        eprintln!(
+            "compiled the 3 modules in {:.2} s",
+            clock.elapsed().as_secs_f64()
+        );
+        modules
+    })
 }
 
 /// The filter, as Envoy loads it: target/wasm32-wasip1/release/filter.wasm.
 pub fn filter() -> &'static Wasm {
-    wasm(Module::Filter).expect("the filter is loaded")
-}
-
-/// The cost of every variant of the Envoy benchmark that loads a module, in its table order.
-pub fn rows(config: &str) -> anyhow::Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for variant in &VARIANTS {
-        let Some(wasm) = wasm(variant.module) else {
-            continue;
-        };
-        let level = match variant.wasm_log_level {
-            "info" => LogLevel::Info,
-            "warning" => LogLevel::Warn,
-            other => panic!("`{}`: no wasm log level {other}", variant.key),
-        };
-        let (instructions, lines, host_calls) = cost::measure(wasm, level, config.as_bytes())
-            .with_context(|| format!("measuring `{}`", variant.label))?;
-        rows.push(Row {
-            variant: variant.key,
-            label: variant.label,
-            instructions,
-            lines,
-            host_calls,
-        });
-    }
-    Ok(rows)
+    modules().get(Module::Filter).expect("the filter is loaded")
 }
 
 /// The plugin configuration in envoy.yaml, as Envoy hands it to the filter.
 pub fn envoy_yaml_config() -> String {
-    let path = xtask::paths::envoy_yaml();
-    let bootstrap = envoy_model::bootstrap::load(&path);
-    let filter = bootstrap.and_then(|doc| envoy_model::bootstrap::wasm_filter(&doc, ""));
-    filter
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-        .plugin_config
+    handed_in().plugin_config.clone()
 }
 
 /// The parsed form of `config`, as the module should see it.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::{STRING_VALUE_TYPE, wasm_filters};
+use super::filters::{STRING_VALUE_TYPE, wasm_filters};
 
 /// Writes a derived bootstrap as JSON (Envoy picks the format from the `.json` extension).
 pub fn write(doc: &Value, path: &Path) -> Result<()> {

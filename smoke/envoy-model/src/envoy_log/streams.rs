@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use filter_core::logline::{FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 
-use super::WasmLine;
+use super::wasm_line::WasmLine;
 
 /// What one message of the filter means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub fn streams_with<'a>(streams: &'a [Stream], name: &str, value: &str) -> Vec<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envoy_log::wasm_lines;
+    use crate::envoy_log::wasm_line::wasm_lines;
 
     const ISTIO_LINE: &str = "2021-09-30T10:28:53.764921Z info envoy wasm wasm log: request header --> :path: /status/200";
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::work_dir;
-use super::{PREFIX, RECIPE_LABEL, build, copy, image_id, recipe_key, recipe_of};
+use super::images::work_dir;
+use super::images::{PREFIX, RECIPE_LABEL, build, copy, image_id, recipe_key, recipe_of};
 use crate::procs::run_logged;
 
 /// The Debian release of the base (the official images' `-bookworm`).

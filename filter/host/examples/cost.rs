@@ -1,0 +1,77 @@
+//! The cost table: the wasm instructions each benchmark variant's module executes per request
+//! (`filter_host::cost`), printed in Markdown, and this filter's counts compared with
+//! `filter/host/instructions.baseline`.
+//!
+//! `cargo xtask bench --instructions [--update-baseline] [--profile]` builds the modules, hands
+//! them in with envoy.yaml's plugin configuration (`filter_testing::handed_in`) and runs this.
+//! `--update-baseline` records the baseline; `--profile` shows where one request of this filter
+//! spends its instructions. Exit code: 0 within the baseline (or recorded), 1 over it or no
+//! baseline, 2 an error. The test `cost::this_filter_stays_within_the_baseline` makes the same
+//! comparison in `cargo xtask test`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use filter_host::Compiled;
+use filter_host::cost::{self, Baseline};
+use filter_testing::handed_in::HandedIn;
+use filter_testing::variants::Module;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let (mut update_baseline, mut profile) = (false, false);
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--update-baseline" => update_baseline = true,
+            "--profile" => profile = true,
+            other => bail!("unknown argument `{other}` (expected --update-baseline, --profile)"),
+        }
+    }
+    let handed_in = HandedIn::from_env().map_err(anyhow::Error::msg)?;
+    let config = handed_in.plugin_config.as_bytes();
+    let modules = Compiled::load(&handed_in.modules())?;
+    let rows = cost::rows(&modules, config).context("counting the instructions")?;
+    print!("{}", cost::table(&rows));
+    if profile {
+        for request in cost::requests() {
+            match cost::profile(modules.get(Module::Filter)?, config, &request) {
+                Ok(profile) => eprint!("{profile}"),
+                Err(err) => eprintln!("error: profiling: {err:#}"),
+            }
+        }
+    }
+    let measured = Baseline::of(&rows);
+    if update_baseline {
+        measured.write()?;
+        eprintln!("recorded the baseline in {}", Baseline::path().display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let recorded = match Baseline::read() {
+        Ok(recorded) => recorded,
+        Err(err) => {
+            eprintln!(
+                "error: {err:#}\n(record it with `cargo xtask bench --instructions --update-baseline`)"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match cost::check(&recorded, &measured) {
+        Ok(within) => {
+            eprintln!("{within}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(grew) => {
+            eprintln!("{grew}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
