@@ -266,10 +266,11 @@ fn the_suite_fails_and_stops_without_the_filter() {
 }
 
 /// The suite can fail: a filter configured to redact less and cut later than envoy.yaml says
-/// leaks a secret and logs a value uncut; the suite catches both.
+/// (it keeps `x-api-key`, which the default name rule redacts, in clear) leaks a secret and
+/// logs a value uncut; the suite catches both.
 #[test]
 fn the_suite_catches_a_leak_and_a_missing_cut() {
-    let loose = r#"{"set_request_headers": {"test": "best"}, "add_response_headers": {"x-wasm-header": "demo-wasm"}, "max_logged_value_bytes": 4096}"#;
+    let loose = r#"{"set_request_headers": {"test": "best"}, "add_response_headers": {"x-wasm-header": "demo-wasm"}, "unredacted_headers": ["x-api-key"], "max_logged_value_bytes": 4096}"#;
     let doc = bootstrap::with_plugin_config(&envoy_yaml(), loose).unwrap();
     let mut stack = start("hostile-loose", doc);
     let secrets = Secrets::random();
