@@ -39,14 +39,22 @@ pub struct Request {
 }
 
 /// The requests the table measures, in its order. The first is the Envoy benchmark's: its
-/// rows and baseline keys carry no request name. Another request is one more entry here (and
-/// its counts recorded with `cargo xtask bench --instructions --update-baseline`).
+/// rows and baseline keys carry no request name. The second, `redirect`, carries the URL
+/// headers whose query the filter redacts (`referer` and `location`), so that work shows.
+/// Another request is one more entry here (and its counts recorded in the baseline).
 pub fn requests() -> Vec<Request> {
-    vec![Request {
-        name: "bench",
-        request: bench_request(),
-        response: bench_response(),
-    }]
+    vec![
+        Request {
+            name: "bench",
+            request: bench_request(),
+            response: bench_response(),
+        },
+        Request {
+            name: "redirect",
+            request: redirect_request(),
+            response: redirect_response(),
+        },
+    ]
 }
 
 /// The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
@@ -69,6 +77,30 @@ pub fn bench_response() -> Headers {
         (":status", "200"),
         ("content-length", "3"),
         ("content-type", "text/plain"),
+    ])
+}
+
+/// The benchmark's request headers plus a `referer` with a secret in its query: the page an
+/// OAuth sign-in came back to (`code` is a credential, `state` is not).
+pub fn redirect_request() -> Headers {
+    let mut request = bench_request();
+    request.extend(headers(&[(
+        "referer",
+        "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz",
+    )]));
+    request
+}
+
+/// A redirect (302, no body) whose `location` carries a token in its query and another in
+/// its fragment, as an implicit-flow sign-in answers.
+pub fn redirect_response() -> Headers {
+    headers(&[
+        (":status", "302"),
+        (
+            "location",
+            "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA",
+        ),
+        ("content-length", "0"),
     ])
 }
 
@@ -317,9 +349,10 @@ impl Baseline {
     /// The file's text.
     pub fn render(&self) -> String {
         let mut out = String::from(
-            "# Wasm instructions per request of filter.wasm for the Envoy benchmark's request\n\
-             # (filter/host/src/cost.rs). A test fails when a count grows more than 10% over this\n\
-             # (filter/host/tests/module/cost.rs). Re-record on purpose, saying why in the commit:\n\
+            "# Wasm instructions per request of filter.wasm: `<variant>` for the Envoy benchmark's\n\
+             # request, `<variant>/<request>` for the others (filter/host/src/cost.rs). A test\n\
+             # fails when a count grows more than 10% over this (filter/host/tests/module/cost.rs).\n\
+             # Re-record on purpose, saying why in the commit:\n\
              #   cargo xtask bench --instructions --update-baseline\n",
         );
         for (key, count) in &self.counts {
@@ -388,11 +421,21 @@ mod tests {
     #[test]
     fn baseline_round_trips_and_names_what_is_missing() {
         let b = Baseline {
-            counts: vec![("filter-info".into(), 1000), ("filter-warning".into(), 200)],
+            counts: vec![
+                ("filter-info".into(), 1000),
+                ("filter-warning".into(), 200),
+                ("filter-info/redirect".into(), 3000),
+                ("filter-warning/redirect".into(), 200),
+            ],
         };
         assert_eq!(Baseline::parse(&b.render()).unwrap(), b);
         let err = Baseline::parse("filter-info 3\n").unwrap_err();
         assert!(format!("{err:#}").contains("filter-warning"), "{err:#}");
+        let err = Baseline::parse("filter-info 3\nfilter-warning 1\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("filter-info/redirect"),
+            "{err:#}"
+        );
         assert!(Baseline::parse("filter-info x\nfilter-warning 1").is_err());
     }
 

@@ -33,6 +33,34 @@ fn two_measurements_give_the_same_table() {
     assert_eq!(row("filter-warning").lines, 0);
     assert!(row("filter-warning").instructions < row("filter-info").instructions);
     assert!(row("empty").instructions < row("filter-warning").instructions);
+    // The second request: one more request header (`referer`), the same number of response
+    // headers (`location` for `content-type`).
+    let redirect = |key: &str| {
+        first
+            .iter()
+            .find(|r| r.key() == format!("{key}/redirect"))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(redirect("filter-info").lines, 13);
+    assert_eq!(redirect("filter-warning").lines, 0);
+}
+
+#[test]
+fn the_second_request_shows_the_url_headers_redacted() {
+    let redirect = &cost::requests()[1];
+    let profile =
+        cost::profile(filter(), envoy_yaml_config().as_bytes(), redirect).expect("profiled");
+    for secret in ["4c2Qm8vRzT1xKpL9", "q7Zk3N", "Xw9PfA"] {
+        assert!(!profile.contains(secret), "{secret} logged:\n{profile}");
+    }
+    for kept in [
+        "https://app.example/cb?",
+        "state=xyz",
+        "https://app.example/next?",
+    ] {
+        assert!(profile.contains(kept), "{kept} not logged:\n{profile}");
+    }
 }
 
 #[test]
