@@ -7,10 +7,10 @@
 
 use envoy_model::envoy_log::{Stream, streams_with};
 
-use super::case::{Case, ID_HEADER};
 use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
 use super::verdict::{Fate, Verdict};
 use envoy_model::http::Response;
+use filter_testing::hostile::case::{Case, ID_HEADER};
 
 /// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
 /// streams the filter logged meanwhile.
@@ -117,10 +117,10 @@ pub fn brief(response: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostile_suite::case::Header;
     use crate::hostile_suite::verdict::Problem;
     use envoy_model::envoy_log::{group_streams, wasm_lines};
     use filter_core::config::PluginConfig;
+    use filter_testing::hostile::case::Header;
 
     fn expect() -> Expectations {
         let mut config = PluginConfig {

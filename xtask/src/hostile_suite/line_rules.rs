@@ -9,7 +9,7 @@
 
 use envoy_model::envoy_log::{EnvoyLine, WasmLine, is_access_line, parse_line};
 
-use super::reference;
+use filter_testing::hostile::reference;
 
 /// Classifies one line of Envoy's log or its access log: `Ok(Some)` for a line the filter
 /// wrote (`wasm log …: message`), checked and parsed; `Ok(None)` for one of Envoy's own lines

@@ -5,11 +5,11 @@
 use envoy_model::envoy_log::Stream;
 use filter_core::config::PluginConfig;
 
-use super::case::{Case, HOST, ID_HEADER};
-use super::reference::{escape, expected_logged, expected_target};
 use super::verdict::Verdict;
-use super::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
 use envoy_model::http::Response;
+use filter_testing::hostile::case::{Case, HOST, ID_HEADER};
+use filter_testing::hostile::reference::{escape, expected_logged, expected_target};
+use filter_testing::hostile::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY};
 use filter_testing::hostile::{URL_HEADERS, redacted_by_default_rule};
 /// What a redacted value is logged as.
 pub const REDACTED: &str = "[redacted]";

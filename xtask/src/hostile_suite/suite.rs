@@ -13,15 +13,15 @@ use envoy_model::envoy_log::{self, Event, Stream, WasmLine};
 use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams_with};
 use filter_core::config::PluginConfig;
 
-use super::case::{Case, ID_HEADER};
 use super::checks::{brief, check_request};
 use super::line_rules::classify;
-use super::secrets::Secrets;
 use super::stream_lines::Expectations;
 use super::summary::Summary;
 use super::verdict::{Fate, Verdict, problem};
 use crate::stack::Envoy;
 use envoy_model::http;
+use filter_testing::hostile::case::{Case, ID_HEADER};
+use filter_testing::hostile::secrets::Secrets;
 
 /// What happened to one case.
 #[derive(Debug, Clone)]

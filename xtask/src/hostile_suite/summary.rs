@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use thousands::Separable;
 
-use super::fixed::CONTROL_GROUP;
 use super::verdict::{Fate, Problem};
+use filter_testing::hostile::fixed::CONTROL_GROUP;
 
 /// One failed check, with what it takes to reproduce and understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
