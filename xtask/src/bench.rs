@@ -4,11 +4,12 @@
 //! over several rounds; prints the table and the two CPU goals, writes BENCHMARKS.md.
 
 pub mod instructions;
+mod output;
 pub mod report;
 pub mod stats;
 pub mod variants;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
@@ -207,7 +208,7 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(at) = previous.find(SIZE_HEADING) {
         markdown = format!("{}\n\n{}", markdown.trim_end(), &previous[at..]);
     }
-    write(&output, &markdown)?;
+    output::write(&output, &markdown)?;
     eprintln!(
         "wrote {} ({} in all)",
         paths::relative(&output),
@@ -218,14 +219,6 @@ pub fn run(args: &Args) -> Result<i32> {
 
 /// The heading of BENCHMARKS.md's last section, the module's size history (kept as it is).
 pub const SIZE_HEADING: &str = "## Module size";
-
-/// Writes `text` to `path`, creating its directory.
-fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-}
 
 /// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
 /// Fails unless Envoy kept running and answered every request with a 2xx.

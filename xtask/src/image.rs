@@ -18,7 +18,8 @@ use anyhow::Result;
 pub use build::Image;
 pub use push::{Pushed, Refused, Scheme, Target};
 
-use crate::{istio, paths, wasm};
+use crate::manifests::oci;
+use crate::{paths, wasm};
 
 /// The tag of the local layout when nothing is pushed.
 pub const LOCAL_TAG: &str = "dev";
@@ -87,8 +88,8 @@ pub fn run(args: &Args) -> Result<i32> {
         "anonymously"
     };
     eprintln!("✓ pushed {} {login}: {}", pushed.reference, pushed.digest);
-    let written = istio::oci::write_filled(
-        &istio::oci::Image {
+    let written = oci::write_filled(
+        &oci::Image {
             url: format!("oci://{}", pushed.reference),
             sha256: Some(pushed.digest.trim_start_matches("sha256:").to_string()),
             pull_secret: args.pull_secret.clone(),

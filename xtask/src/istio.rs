@@ -2,28 +2,22 @@
 //! each file that differs from the rendering, so the Istio port cannot drift from the one
 //! plugin configuration.
 //!
-//! The pieces: `source.rs` (what is read from envoy.yaml), `render.rs` and `yaml.rs` (the
-//! manifests), `oci.rs` (the manifests for the module as an OCI image). The end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real
-//! Envoy the way Istio would.
+//! The rendering itself is [`crate::manifests`]'s (shared with `cargo xtask image`). The
+//! end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real Envoy the way Istio
+//! would.
 
-pub mod oci;
-pub mod render;
-pub mod source;
-pub mod yaml;
+pub use crate::manifests::{oci, render, source, yaml};
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-pub use render::FILES;
+pub use render::{FILES, KUBERNETES_VERSION};
 pub use source::Plugin;
 
 use envoy_model::bootstrap;
 
 use crate::paths;
-
-/// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
-pub const KUBERNETES_VERSION: &str = "1.33.0";
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]

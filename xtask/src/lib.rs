@@ -10,6 +10,7 @@ pub mod hostile_suite;
 pub mod image;
 pub mod istio;
 pub mod load;
+pub mod manifests;
 pub mod matrix;
 pub mod paths;
 pub mod ports;

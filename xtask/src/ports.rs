@@ -1,9 +1,14 @@
 //! Loopback ports: free ones for tests, and a clear message when a chosen one is taken.
 
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 use anyhow::{Context, Result};
+
+/// `127.0.0.1:port`.
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
 
 /// A port on 127.0.0.1 that nothing listens on right now (the kernel picks it).
 pub fn free() -> Result<u16> {

@@ -5,12 +5,16 @@
 //! ([`start_envoy`], [`start_direct`]).
 
 mod envoy;
+mod port_race;
+mod spec;
 
-pub use envoy::{Envoy, EnvoyOptions, validate};
+pub use crate::ports::loopback;
+pub use envoy::{Envoy, validate};
+pub(crate) use spec::START_TIMEOUT;
+pub use spec::{EnvoyOptions, StackSpec};
 
-use std::io::ErrorKind;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -22,41 +26,7 @@ use crate::ports;
 use crate::procs::{Service, log_end};
 use crate::tools::Tools;
 use envoy_model::http;
-
-/// How long Envoy and httpbin may take to become ready.
-pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What to start: the bootstrap to derive from, the module, the ports.
-#[derive(Debug, Clone)]
-pub struct StackSpec {
-    /// The scratch directory for configs and logs (`target/xtask/<name>` by default).
-    pub dir: PathBuf,
-    /// The bootstrap (usually `envoy.yaml`, perhaps a derived variant) before the native
-    /// derivation is applied.
-    pub bootstrap: Value,
-    /// The wasm module; `None` for a bootstrap without a wasm filter.
-    pub wasm: Option<PathBuf>,
-    /// The listener's port (0: a free one).
-    pub listener_port: u16,
-    /// The admin port (0: a free one).
-    pub admin_port: u16,
-    /// Envoy's options.
-    pub envoy: EnvoyOptions,
-}
-
-impl StackSpec {
-    /// `bootstrap` with the module `wasm` (or none) on free ports, named `name`.
-    pub fn new(name: &str, bootstrap: Value, wasm: impl Into<Option<PathBuf>>) -> StackSpec {
-        StackSpec {
-            dir: crate::paths::work_dir(name),
-            bootstrap,
-            wasm: wasm.into(),
-            listener_port: 0,
-            admin_port: 0,
-            envoy: EnvoyOptions::default(),
-        }
-    }
-}
+use port_race::{port_taken_if, retry_on_port_race};
 
 /// httpbin and Envoy, running; both stop when this is dropped (Envoy first). The stack owns
 /// its spec and its tools: restarts and the diagnosis of a failure use them.
@@ -198,42 +168,6 @@ pub fn start_direct(
     start_envoy(tools, &spec, None)
 }
 
-/// A port picked as free can be taken by another process before ours binds it (tests run
-/// in parallel). When the ports were picked here (`picked`), a start that failed on a
-/// taken port is tried again with new ones, up to three times.
-fn retry_on_port_race<T>(picked: bool, mut start: impl FnMut() -> Result<T>) -> Result<T> {
-    for _ in 1..3 {
-        match start() {
-            Err(err) if picked && is_port_taken(&err) => continue,
-            done => return done,
-        }
-    }
-    start()
-}
-
-/// Whether a start-up error is a port another process holds: an I/O error of kind
-/// `AddrInUse` anywhere in its chain ([`crate::ports::claim`] and [`port_taken_if`] make them).
-fn is_port_taken(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|e| e.kind() == ErrorKind::AddrInUse)
-}
-
-/// `message` as an error, of kind `AddrInUse` when `taken` (the log of the process that
-/// failed said it could not bind its port: the only way to learn it from another process).
-fn port_taken_if(taken: bool, message: String) -> anyhow::Error {
-    if taken {
-        anyhow::Error::new(std::io::Error::new(ErrorKind::AddrInUse, message))
-    } else {
-        anyhow::anyhow!(message)
-    }
-}
-
-/// `127.0.0.1:port`.
-pub fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
 /// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
 /// [`START_TIMEOUT`] passes (httpbin; Envoy's `/ready` is [`envoy_model::ready`]'s).
 fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
@@ -251,40 +185,5 @@ fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result
             bail!("{name} was not ready after {} s", START_TIMEOUT.as_secs());
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A port race is known by the error's kind, not by its words: an `AddrInUse` error in
-    /// any language is retried, and a message that merely quotes the words is not.
-    #[test]
-    fn port_races_are_retried_by_error_kind() {
-        let attempts = |err: fn() -> anyhow::Error| {
-            let mut tries = 0;
-            let _ = retry_on_port_race(true, || -> Result<()> {
-                tries += 1;
-                Err(err())
-            });
-            tries
-        };
-        let taken = || {
-            anyhow::Error::new(std::io::Error::new(
-                ErrorKind::AddrInUse,
-                "Adresse bereits in Verwendung",
-            ))
-            .context("starting Envoy")
-        };
-        assert_eq!(attempts(taken), 3);
-        let quoted = || {
-            anyhow::anyhow!(
-                "invalid plugin configuration: add_response_headers.x-a: \"Address already in use\""
-            )
-        };
-        assert_eq!(attempts(quoted), 1);
-        assert!(is_port_taken(&port_taken_if(true, "x".into())));
-        assert!(!is_port_taken(&port_taken_if(false, "x".into())));
     }
 }

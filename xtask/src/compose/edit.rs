@@ -10,9 +10,9 @@ use envoy_model::bootstrap;
 
 use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
+use crate::ports;
 use crate::procs::Service;
 use crate::progress::Step;
-use crate::stack;
 use envoy_model::ready;
 use smoke::report::seconds;
 
@@ -59,7 +59,7 @@ impl Stack {
     /// Waits for Envoy's admin `/ready` ([`ready::wait`]); if it never says `LIVE`, the error
     /// holds the end of `docker compose logs envoy`, which says why.
     fn wait_ready(&self) -> Result<()> {
-        let admin = stack::loopback(self.admin);
+        let admin = ports::loopback(self.admin);
         let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) else {
             return Ok(());
         };

@@ -1,5 +1,5 @@
-//! The real Envoy as a guarded child process: its options, its start (and why a start
-//! failed), its logs, and `envoy --mode validate`.
+//! The real Envoy as a guarded child process: its start (and why a start failed), its logs,
+//! and `envoy --mode validate` (its options: `spec.rs`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,32 +9,12 @@ use anyhow::{Context, Result};
 use envoy_model::bootstrap::{self, Native};
 use envoy_model::{envoy_log, ready};
 
-use super::{START_TIMEOUT, StackSpec, loopback, port_taken_if};
+use super::port_race::port_taken_if;
+use super::spec::{START_TIMEOUT, StackSpec};
 use crate::envoy_versions::NoWasmRuntime;
-use crate::ports;
+use crate::ports::{self, loopback};
 use crate::procs::Service;
 use crate::tools::Tools;
-
-/// Options for one Envoy process.
-#[derive(Debug, Clone)]
-pub struct EnvoyOptions {
-    /// The level of Envoy's `wasm` logger: `info` shows the header lines, `warning` hides them.
-    pub wasm_log_level: String,
-    /// Worker threads.
-    pub concurrency: u32,
-    /// Envoy's `--log-format` (None: Envoy's default format).
-    pub log_format: Option<String>,
-}
-
-impl Default for EnvoyOptions {
-    fn default() -> Self {
-        EnvoyOptions {
-            wasm_log_level: "info".into(),
-            concurrency: 1,
-            log_format: None,
-        }
-    }
-}
 
 /// The real Envoy (the pinned release, or the one `--envoy` chose), started with a derived
 /// config file.

@@ -14,6 +14,9 @@ use super::source::{
 };
 use super::yaml;
 
+/// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
+pub const KUBERNETES_VERSION: &str = "1.33.0";
+
 /// The file names under istio/, in the order the README applies them.
 pub const FILES: [&str; 3] = ["httpbin.yaml", "envoyfilter.yaml", "wasmplugin.yaml"];
 
@@ -40,7 +43,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         ("configmap", configmap.clone()),
         ("module_key", MODULE_KEY.to_string()),
         ("mount_dir", MOUNT_DIR.to_string()),
-        ("kubernetes_version", super::KUBERNETES_VERSION.to_string()),
+        ("kubernetes_version", KUBERNETES_VERSION.to_string()),
         ("app", yaml::scalar(APP)?),
         ("service_port", SERVICE_PORT.to_string()),
         ("httpbin_port", HTTPBIN_PORT.to_string()),
