@@ -138,7 +138,8 @@ fn status_name(status: u32) -> &'static str {
 fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, gate: NameGate) {
     escape_into(out, name);
     out.push_str(": ");
-    if (gate.may_be_redacted(name) && redaction::is_redacted_name(&config.redact_headers, name))
+    let may_be = gate.may_be(name);
+    if (may_be.redacted && redaction::is_redacted_name(&config.redact_headers, name))
         || redaction::matches_default_rule(name, &config.unredacted_headers)
     {
         out.push_str(REDACTED);
@@ -146,7 +147,7 @@ fn header(out: &mut String, name: &[u8], value: &[u8], config: &PluginConfig, ga
     }
     let shown = cut_point(value, config.max_logged_value_bytes);
     let shown_bytes = value.get(..shown).unwrap_or(value);
-    if gate.may_be_url(name) && config.is_url_header(name) {
+    if may_be.url && config.is_url_header(name) {
         redaction::escape_url_into(out, shown_bytes, &config.redact_query_params);
     } else {
         escape_into(out, shown_bytes);
