@@ -54,7 +54,7 @@
 mod error;
 mod headers;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, TOP_LEVEL};
 
 use error::{Field, escaped};
 
@@ -72,8 +72,6 @@ pub const MAX_QUERY_PARAM_NAME_BYTES: usize = 256;
 pub const DEFAULT_MAX_LOGGED_VALUE_BYTES: usize = 1024;
 /// Largest accepted `max_logged_value_bytes`.
 pub const MAX_LOGGED_VALUE_BYTES_LIMIT: usize = 65536;
-/// The field path [`ConfigError::field`] returns for errors about the configuration as a whole.
-pub const TOP_LEVEL: &str = "(top level)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginConfig {
@@ -799,5 +797,128 @@ mod tests {
             let e = parse(prefix).unwrap_err();
             assert!(e.to_string().starts_with("invalid plugin configuration: "));
         }
+    }
+
+    #[test]
+    fn display_format() {
+        let e = err(r#"{"max_logged_value_bytes": 0}"#);
+        assert_eq!(
+            e.to_string(),
+            "invalid plugin configuration: max_logged_value_bytes: 0 is out of range; \
+             expected an integer from 1 to 65536; for example: \"max_logged_value_bytes\": 1024"
+        );
+        let e = err(r#"{"add_response_headers": {"X Y": "v"}}"#);
+        assert_eq!(
+            e.to_string(),
+            "invalid plugin configuration: add_response_headers.\"X Y\": `X Y` is not a valid \
+             header name: ` ` at byte 1 is not allowed; expected a header name: letters, digits \
+             and !#$%&'*+-.^_`|~ (an RFC 9110 token); for example: \
+             \"add_response_headers\": {\"x-wasm-header\": \"demo-wasm\"}"
+        );
+    }
+
+    #[test]
+    fn error_text_is_one_safe_line() {
+        let hostile = "{\"set_request_headers\": {\"x\": \"\\r\\ninjected\\u2028\\u202e\"}}";
+        let text = err(hostile).to_string();
+        assert!(text.starts_with("invalid plugin configuration: "));
+        assert!(
+            !text.contains(['\r', '\n', '\u{2028}', '\u{202E}']),
+            "{text}"
+        );
+        let long_key = format!(
+            r#"{{"add_response_headers": {{"{}": "v"}}}}"#,
+            "é ".repeat(100)
+        );
+        let text = err(&long_key).to_string();
+        assert!(text.contains(" ... [truncated: 63 of 300 bytes]"), "{text}");
+    }
+
+    /// Whatever the configuration holds, its error is one log line of bounded size that says
+    /// what it cut.
+    #[test]
+    fn quoted_names_and_values_are_cut() {
+        let big = "a".repeat(1 << 20);
+        let deep_keys: String = (0..40).map(|i| format!("{{\"{i}{big}\": ")).collect();
+        let cases = [
+            format!(r#"{{"{big}": 1}}"#),
+            format!(r#"{{"add_response_headers": {{"x {big}": "v"}}}}"#),
+            format!(r#"{{"add_response_headers": {{"x": 1, "{big}": 2, "{big}": 3}}}}"#),
+            format!(r#"{{"set_request_headers": {{"x{big}": "1", "X{big}": "2"}}}}"#),
+            format!(r#"{{"set_request_headers": {{"x": "\r{big}"}}}}"#),
+            format!(r#"{{"redact_headers": [":{big}:"]}}"#),
+            format!(r#"{{"max_logged_value_bytes": 1{}}}"#, "0".repeat(1 << 20)),
+            format!(
+                r#"{{"max_logged_value_bytes": 1.{}5}}"#,
+                "0".repeat(1 << 20)
+            ),
+            format!(r#"{{"add_response_headers": {{"{big}": tru}}}}"#),
+            format!(r#"{{"log_headers": true, "header": "{big} x"}}"#),
+            deep_keys,
+        ];
+        for doc in cases {
+            let text = err(&doc).to_string();
+            let shown = text.get(..200).unwrap_or(&text);
+            assert!(text.len() < 6_000, "{} bytes: {shown}", text.len());
+            assert!(text.contains(" ... [truncated: "), "{shown}");
+        }
+    }
+
+    #[test]
+    fn header_names_must_be_tokens() {
+        let e = err(r#"{"add_response_headers": {"X Y": "v"}}"#);
+        assert_eq!(e.field, r#"add_response_headers."X Y""#);
+        assert!(e.to_string().contains("` ` at byte 1"), "{e}");
+        assert_eq!(
+            err(r#"{"add_response_headers": {"": "v"}}"#).field,
+            r#"add_response_headers."""#
+        );
+        for bad in [
+            "a:b",
+            "a/b",
+            "a\\u0000b",
+            "é",
+            "a\"b",
+            "(x)",
+            "a,b",
+            "x\\ny",
+        ] {
+            let doc = format!(r#"{{"set_request_headers": {{"{bad}": "v"}}}}"#);
+            let e = parse(&doc).unwrap_err();
+            assert!(e.field.starts_with("set_request_headers."), "{bad}: {e}");
+            assert!(!e.to_string().contains('\n'), "{bad}: {e}");
+        }
+        let c = parse(r#"{"set_request_headers": {"!#$%&'*+-.^_`|~09AZaz": "v"}}"#).unwrap();
+        assert_eq!(c.set_request_headers[0].0, "!#$%&'*+-.^_`|~09azaz");
+        let e = err(r#"{"redact_headers": ["ok", "x-fine", "bad name"]}"#);
+        assert_eq!(e.field, "redact_headers[2]");
+        assert_eq!(
+            err(r#"{"redact_headers": [":"]}"#).field,
+            "redact_headers[0]"
+        );
+    }
+
+    #[test]
+    fn pseudo_headers_cannot_be_set_or_added() {
+        for doc in [
+            r#"{"set_request_headers": {":path": "/admin"}}"#,
+            r#"{"add_response_headers": {":status": "500"}}"#,
+        ] {
+            let e = err(doc);
+            assert!(e.to_string().contains("can't be set or added"), "{e}");
+            assert!(e.field.contains(':'), "{e}");
+        }
+    }
+
+    #[test]
+    fn values_must_not_hold_controls() {
+        for bad in ["a\\rb", "a\\nb", "\\u0000", "\\u0001", "\\u007f", "\\u0085"] {
+            let doc = format!(r#"{{"add_response_headers": {{"x-a": "{bad}"}}}}"#);
+            let e = parse(&doc).unwrap_err();
+            assert_eq!(e.field, "add_response_headers.x-a", "{bad}");
+            assert!(!e.to_string().contains(['\r', '\n', '\0']), "{e}");
+        }
+        let c = parse(r#"{"add_response_headers": {"x-a": "tab\there, ünïcode ✓"}}"#).unwrap();
+        assert_eq!(c.add_response_headers[0].1, "tab\there, ünïcode ✓");
     }
 }

@@ -1,9 +1,11 @@
 //! [`ConfigError`]: which field, what was wrong, what was expected, and an example fix.
 
-use super::TOP_LEVEL;
 use crate::escape::escape_into;
 use crate::json::{self, PathSegment};
 use crate::text::{QUOTED_MAX_BYTES, char_len, concat, push_decimal, push_truncated, quoted_part};
+
+/// The field path [`ConfigError::field`] returns for errors about the configuration as a whole.
+pub const TOP_LEVEL: &str = "(top level)";
 
 /// Escapes user text quoted in an error message; past [`QUOTED_MAX_BYTES`] bytes it is cut and
 /// says so: `aaa ... [truncated: 64 of 1048576 bytes]`.
@@ -205,12 +207,7 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]
 mod tests {
-    use super::super::*;
-    use crate::json::PathSegment;
-
-    fn err(input: &str) -> ConfigError {
-        PluginConfig::parse(input.as_bytes()).unwrap_err()
-    }
+    use super::*;
 
     #[test]
     fn path_notation() {
@@ -223,74 +220,9 @@ mod tests {
             key(""),
         ];
         assert_eq!(
-            error::path_text(&path),
+            path_text(&path),
             r#"add_response_headers."X Y"[2]."a\"b\n"."""#
         );
-        assert_eq!(error::path_text(&[]), TOP_LEVEL);
-    }
-
-    #[test]
-    fn display_format() {
-        let e = err(r#"{"max_logged_value_bytes": 0}"#);
-        assert_eq!(
-            e.to_string(),
-            "invalid plugin configuration: max_logged_value_bytes: 0 is out of range; \
-             expected an integer from 1 to 65536; for example: \"max_logged_value_bytes\": 1024"
-        );
-        let e = err(r#"{"add_response_headers": {"X Y": "v"}}"#);
-        assert_eq!(
-            e.to_string(),
-            "invalid plugin configuration: add_response_headers.\"X Y\": `X Y` is not a valid \
-             header name: ` ` at byte 1 is not allowed; expected a header name: letters, digits \
-             and !#$%&'*+-.^_`|~ (an RFC 9110 token); for example: \
-             \"add_response_headers\": {\"x-wasm-header\": \"demo-wasm\"}"
-        );
-    }
-
-    #[test]
-    fn error_text_is_one_safe_line() {
-        let hostile = "{\"set_request_headers\": {\"x\": \"\\r\\ninjected\\u2028\\u202e\"}}";
-        let text = err(hostile).to_string();
-        assert!(text.starts_with("invalid plugin configuration: "));
-        assert!(
-            !text.contains(['\r', '\n', '\u{2028}', '\u{202E}']),
-            "{text}"
-        );
-        let long_key = format!(
-            r#"{{"add_response_headers": {{"{}": "v"}}}}"#,
-            "é ".repeat(100)
-        );
-        let text = err(&long_key).to_string();
-        assert!(text.contains(" ... [truncated: 63 of 300 bytes]"), "{text}");
-    }
-
-    /// Whatever the configuration holds, its error is one log line of bounded size that says
-    /// what it cut.
-    #[test]
-    fn quoted_names_and_values_are_cut() {
-        let big = "a".repeat(1 << 20);
-        let deep_keys: String = (0..40).map(|i| format!("{{\"{i}{big}\": ")).collect();
-        let cases = [
-            format!(r#"{{"{big}": 1}}"#),
-            format!(r#"{{"add_response_headers": {{"x {big}": "v"}}}}"#),
-            format!(r#"{{"add_response_headers": {{"x": 1, "{big}": 2, "{big}": 3}}}}"#),
-            format!(r#"{{"set_request_headers": {{"x{big}": "1", "X{big}": "2"}}}}"#),
-            format!(r#"{{"set_request_headers": {{"x": "\r{big}"}}}}"#),
-            format!(r#"{{"redact_headers": [":{big}:"]}}"#),
-            format!(r#"{{"max_logged_value_bytes": 1{}}}"#, "0".repeat(1 << 20)),
-            format!(
-                r#"{{"max_logged_value_bytes": 1.{}5}}"#,
-                "0".repeat(1 << 20)
-            ),
-            format!(r#"{{"add_response_headers": {{"{big}": tru}}}}"#),
-            format!(r#"{{"log_headers": true, "header": "{big} x"}}"#),
-            deep_keys,
-        ];
-        for doc in cases {
-            let text = err(&doc).to_string();
-            let shown = text.get(..200).unwrap_or(&text);
-            assert!(text.len() < 6_000, "{} bytes: {shown}", text.len());
-            assert!(text.contains(" ... [truncated: "), "{shown}");
-        }
+        assert_eq!(path_text(&[]), TOP_LEVEL);
     }
 }
