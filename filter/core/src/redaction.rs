@@ -19,51 +19,11 @@
 //! Imported one way: the log lines (`logline`) and the configuration use this module; this
 //! module uses only the escaping (`escape`).
 
+mod always;
 mod url;
 
-use url::decoded_eq_ignore_case;
-pub use url::escape_url_into;
-
-/// Logged in place of a secret value.
-pub const REDACTED: &str = "[redacted]";
-
-/// Headers always redacted, whatever the configuration says.
-pub const DEFAULT_REDACTED: [&str; 4] = [
-    "authorization",
-    "cookie",
-    "proxy-authorization",
-    "set-cookie",
-];
-
-/// Query parameters whose values are always redacted in a logged request target: names that
-/// commonly carry credentials (OAuth and OpenID tokens and codes, API keys, passwords, session
-/// ids, and the signatures and credentials of AWS, Google Cloud and Azure signed URLs).
-pub const DEFAULT_REDACTED_QUERY_PARAMS: [&str; 24] = [
-    "access_token",
-    "id_token",
-    "refresh_token",
-    "token",
-    "code",
-    "client_secret",
-    "client_assertion",
-    "api_key",
-    "apikey",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "auth",
-    "jwt",
-    "session",
-    "sessionid",
-    "signature",
-    "sig",
-    "x-amz-signature",
-    "x-amz-credential",
-    "x-amz-security-token",
-    "x-goog-signature",
-    "x-goog-credential",
-];
+pub use always::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, REDACTED};
+pub use url::{escape_url_into, is_secret_param};
 
 /// Headers whose value is a URL (absolute or relative), whose query and fragment are redacted:
 /// the request target, the headers that carry a URL in common HTTP (RFC 9110's `referer`,
@@ -214,14 +174,6 @@ fn word_letters(word: &[u8]) -> u32 {
 /// start with [`DEFAULT_UNREDACTED_HEADERS`]).
 pub fn matches_default_rule(name: &[u8], unredacted: &[String]) -> bool {
     name.first() != Some(&b':') && matches_name_rule(name) && !is_redacted_name(unredacted, name)
-}
-
-/// Whether a query or fragment parameter named `raw` (as sent, percent-encoded) is one of
-/// `secret` (names as they read decoded), after percent-decoding, ASCII case-insensitively.
-pub fn is_secret_param(raw: &[u8], secret: &[String]) -> bool {
-    secret
-        .iter()
-        .any(|s| decoded_eq_ignore_case(raw, s.as_bytes()))
 }
 
 /// Whether header `name` is one of `redacted` (lower-case names), ASCII case-insensitively.

@@ -5,7 +5,7 @@
 //! the first `?` or `#` (scheme, host, path) is logged as sent. After it, parameters start after
 //! every `?`, `&` and `#`; a parameter's name is what precedes its first `=`. The value of a
 //! secret parameter (its name is one of the configured or default names:
-//! [`super::is_secret_param`]) becomes exactly `[redacted]`, and runs to the next `&` or the end:
+//! [`is_secret_param`]) becomes exactly `[redacted]`, and runs to the next `&` or the end:
 //! a `#` or `?` inside it can't bring a byte of it back into the log. So both halves of an OAuth
 //! redirect are covered: `?code=…&state=z` and the implicit flow's `#access_token=…&state=z`.
 //!
@@ -26,7 +26,7 @@
 //! A value cut by `max_logged_value_bytes` is cut first and redacted after: a value byte is shown
 //! only after its `=`, so its parameter's whole name is always there to be matched.
 
-use super::{REDACTED, is_secret_param};
+use super::always::REDACTED;
 use crate::escape::escape_into;
 
 /// Appends `url` to `out` escaped, with the value of each secret parameter of its query and
@@ -152,9 +152,17 @@ fn percent_decoded(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether a query or fragment parameter named `raw` (as sent, percent-encoded) is one of
+/// `secret` (names as they read decoded), after percent-decoding, ASCII case-insensitively.
+pub fn is_secret_param(raw: &[u8], secret: &[String]) -> bool {
+    secret
+        .iter()
+        .any(|s| decoded_eq_ignore_case(raw, s.as_bytes()))
+}
+
 /// Whether `raw`, percent-decoded (`%XX`, `+` as space; a `%` without two hex digits is itself),
 /// equals `name`, ASCII case-insensitively. No allocation: decoded byte by byte.
-pub(super) fn decoded_eq_ignore_case(raw: &[u8], name: &[u8]) -> bool {
+fn decoded_eq_ignore_case(raw: &[u8], name: &[u8]) -> bool {
     let mut at = 0;
     let mut expected = name.iter();
     while let Some(&byte) = raw.get(at) {
@@ -196,7 +204,7 @@ fn hex_value(b: u8) -> Option<u8> {
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
+    use crate::redaction::always::DEFAULT_REDACTED_QUERY_PARAMS;
 
     fn defaults() -> Vec<String> {
         DEFAULT_REDACTED_QUERY_PARAMS.map(String::from).to_vec()
