@@ -20,7 +20,7 @@ use super::case::{Case, Header, percent_encode_all};
 use super::fixed::FORGED_LINE;
 use super::reference::refused_in_value;
 use super::secrets::Secrets;
-use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS};
+use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS, URL_HEADERS};
 
 /// The Unicode characters the escaping table names, and their neighbours.
 const SPECIAL_CHARS: &[char] = &[
@@ -154,32 +154,31 @@ fn header(
             header(odd_case(&name, bits), sep, pieces)
         });
     let secrets = secret_source;
-    let url = (select(URL_VALUED), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
-        // Envoy drops a `referer` that is not a valid URL or holds a fragment (RFC 9110): those
-        // go in another URL header, so that every header sent reaches the filter.
-        let name = match n % 6 {
-            1 | 2 | 4 if name == "referer" => "x-original-url",
-            _ => name,
-        };
-        header(
-            odd_case(name, bits),
-            ": ",
-            vec![url_with_secret(n, &secrets)],
-        )
-    });
+    let url =
+        (select(url_valued()), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
+            // Envoy drops a `referer` that is not a valid URL or holds a fragment (RFC 9110): those
+            // go in another URL header, so that every header sent reaches the filter.
+            let name = match n % 6 {
+                1 | 2 | 4 if name == "referer" => "x-original-url",
+                _ => name,
+            };
+            header(
+                odd_case(name, bits),
+                ": ",
+                vec![url_with_secret(n, &secrets)],
+            )
+        });
     prop_oneof![12 => plain, 1 => secret, 1 => url]
 }
 
-/// Request headers whose value is a URL (README, "How values are logged").
-const URL_VALUED: &[&str] = &[
-    "referer",
-    "location",
-    "content-location",
-    "refresh",
-    "x-forwarded-uri",
-    "x-original-url",
-    "x-rewrite-url",
-];
+/// The request headers whose value is a URL: [`URL_HEADERS`] but the request target's two,
+/// which the generator writes as the target itself.
+fn url_valued() -> Vec<&'static str> {
+    URL_HEADERS
+        .into_iter()
+        .filter(|name| !matches!(*name, ":path" | "x-envoy-original-path"))
+        .collect()
+}
 
 /// A URL carrying a secret (`n` picks where): in a query, in a fragment, in a nested URL
 /// (percent-encoded, or not), after `refresh`'s `url=`.
@@ -390,7 +389,7 @@ mod tests {
             .iter()
             .flat_map(|c| &c.headers)
             .filter(|h| {
-                URL_VALUED
+                url_valued()
                     .iter()
                     .any(|n| n.as_bytes().eq_ignore_ascii_case(&h.name))
             })
