@@ -6,17 +6,16 @@
 //! end-to-end tests (`tests/e2e/istio.rs`) run the manifests in the real Envoy the way Istio
 //! would.
 
-pub use crate::manifests::{oci, render, source, yaml};
-
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-pub use render::{FILES, KUBERNETES_VERSION};
-pub use source::Plugin;
+pub use crate::manifests::render::{FILES, KUBERNETES_VERSION};
+pub use crate::manifests::source::Plugin;
 
 use envoy_model::bootstrap;
 
+use crate::manifests::{oci, render};
 use crate::paths;
 
 /// The command's options.

@@ -8,7 +8,6 @@ mod envoy;
 mod port_race;
 mod spec;
 
-pub use crate::ports::loopback;
 pub use envoy::{Envoy, validate};
 pub(crate) use spec::START_TIMEOUT;
 pub use spec::{EnvoyOptions, StackSpec};
@@ -106,7 +105,7 @@ impl Httpbin {
         std::fs::create_dir_all(dir)?;
         let log = dir.join("httpbin.log");
         retry_on_port_race(true, || {
-            let addr = loopback(ports::free()?);
+            let addr = ports::loopback(ports::free()?);
             let _ = std::fs::remove_file(&log);
             let mut cmd = Command::new(&tools.gunicorn);
             cmd.current_dir(dir)

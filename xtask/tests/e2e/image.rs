@@ -163,7 +163,7 @@ fn a_pushed_image_is_what_skopeo_reads_and_the_agent_fetch_runs_in_envoy() {
     );
 
     // The manifests the push wrote for it.
-    for file in xtask::istio::oci::FILES {
+    for file in xtask::manifests::oci::FILES {
         let text = std::fs::read_to_string(image::manifests_dir().join(file)).unwrap();
         assert_contains(file, &text, &format!("url: {}", first.url));
         assert_contains(file, &text, &format!("sha256: {}", first.sha256));
@@ -447,16 +447,17 @@ fn paths_scratch(name: &str) -> PathBuf {
 fn every_istio_object_validates_against_the_crd_schemas() {
     let crds = crds::Crds::load();
     let plugin = xtask::istio::Plugin::from_bootstrap(&envoy_yaml(), "envoy.yaml").unwrap();
-    let image = xtask::istio::oci::Image {
+    let image = xtask::manifests::oci::Image {
         url: "oci://127.0.0.1:5000/http-headers:dev".into(),
         sha256: Some("2f".repeat(32)),
         pull_secret: Some("registry-login".into()),
     };
-    let mut files: Vec<(String, String)> = xtask::istio::oci::render(&plugin, &image, "# test\n")
-        .unwrap()
-        .into_iter()
-        .map(|(file, text)| (format!("filled {file}"), text))
-        .collect();
+    let mut files: Vec<(String, String)> =
+        xtask::manifests::oci::render(&plugin, &image, "# test\n")
+            .unwrap()
+            .into_iter()
+            .map(|(file, text)| (format!("filled {file}"), text))
+            .collect();
     for entry in std::fs::read_dir(xtask::istio::dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {

@@ -7,7 +7,8 @@ use std::process::Command;
 
 use envoy_model::bootstrap;
 use serde_json::Value;
-use xtask::istio::{self, source};
+use xtask::istio;
+use xtask::manifests::source;
 use xtask::paths;
 use xtask::stack::Stack;
 

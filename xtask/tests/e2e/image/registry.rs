@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use xtask::procs::{Service, log_end};
-use xtask::{paths, ports, stack};
+use xtask::{paths, ports};
 
 /// How the registry is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl Registry {
         let dir = paths::work_dir(&format!("test-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let addr = stack::loopback(ports::free().unwrap());
+        let addr = ports::loopback(ports::free().unwrap());
         let mut config = format!(
             "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
              http:\n  addr: {addr}\n",

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::plugin_json::plugin_config_string;
 use envoy_model::bootstrap::{STRING_VALUE_TYPE, WASM_FILTER_TYPE};
-use xtask::istio::source::V8;
+use xtask::manifests::source::V8;
 
 /// The prefix of the HTTP filter name istiod gives a WasmPlugin.
 pub const FILTER_NAME_PREFIX: &str = "extensions.istio.io/wasmplugin/";
