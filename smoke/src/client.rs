@@ -20,8 +20,6 @@ use crate::figures::seconds;
 pub const TAG_HEADER: &str = "x-smoke-id";
 /// How long one request through Envoy may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often `/ready` (and the log) are polled.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// One `GET` sent through Envoy and the answer it got.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -24,7 +24,7 @@ pub use log_source::LogSource;
 pub use report::Report;
 
 use checks::{LogEvidence, LogView};
-use client::{Client, POLL_INTERVAL, TAG_HEADER, waiting};
+use client::{Client, TAG_HEADER, waiting};
 use figures::seconds;
 use log_source::LogMark;
 
@@ -259,7 +259,7 @@ async fn collect_log(
             seconds(waited)
         );
         if view.all_finished(tags) {
-            tokio::time::sleep(POLL_INTERVAL).await;
+            tokio::time::sleep(opts.logs.poll_interval()).await;
             return Ok(LogEvidence::Fetched(fetch()?));
         }
         if waited >= opts.log_timeout {
@@ -273,7 +273,7 @@ async fn collect_log(
                 format!("{what} (up to {})", seconds(opts.log_timeout)),
             )
         });
-        tokio::time::sleep(POLL_INTERVAL).await;
+        tokio::time::sleep(opts.logs.poll_interval()).await;
     }
 }
 

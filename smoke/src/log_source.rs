@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::str::FromStr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use envoy_model::envoy_log;
 
@@ -111,6 +111,15 @@ impl fmt::Display for LogSource {
 }
 
 impl LogSource {
+    /// How often to read it while waiting for lines: a file is cheap to read again (it gives
+    /// the local loop its lines within 50 ms); a command starts a process each time.
+    pub fn poll_interval(&self) -> Duration {
+        match self {
+            LogSource::File(_) => Duration::from_millis(50),
+            _ => Duration::from_millis(200),
+        }
+    }
+
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
     pub fn mark(&self) -> Result<LogMark, SmokeError> {

@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
 use crate::progress::{Step, since_command_started};
-use crate::stack::{Stack, StackSpec};
+use crate::stack::{Httpbin, Stack, StackSpec};
 use crate::tools::Tools;
 use crate::wasm;
 use envoy_model::bootstrap;
@@ -97,28 +97,39 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 /// One round: build the filter, start httpbin and Envoy (or, in watch mode, restart Envoy),
 /// run the smoke checks and print the report. The exit code, and whether the filter was
 /// rebuilt. A failed run whose cause is a build without a Wasm runtime (the filter skipped
-/// under FAIL_OPEN) is that error instead (exit 2).
+/// under FAIL_OPEN) is that error instead (exit 2). httpbin starts while the filter builds: it
+/// does not need the module, and the edit-to-report loop is that much shorter.
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
-    let step = Step::start("build", "cargo xtask build");
-    let built = wasm::build()?;
-    step.done(&format!(
-        "{} {} bytes{}",
-        relative(&built.path),
-        built.bytes,
-        if built.rebuilt { "" } else { " (up to date)" }
-    ));
-    let (spec, config) = spec(options, built.path)?;
+    let (spec, config) = spec(options, paths::wasm())?;
+    let (built, httpbin) = std::thread::scope(|scope| {
+        let step = Step::start("build", "cargo xtask build");
+        let building = scope.spawn(wasm::build);
+        // On this thread: the child's parent-death signal is tied to the thread that spawns it.
+        let httpbin = stack.is_none().then(|| Httpbin::start(tools, &spec.dir, 1));
+        let built = building.join().expect("the filter's build panicked");
+        if let Ok(built) = &built {
+            step.done(&format!(
+                "{} {} bytes{}",
+                relative(&built.path),
+                built.bytes,
+                if built.rebuilt { "" } else { " (up to date)" }
+            ));
+        }
+        (built, httpbin)
+    });
+    let built = built?;
     let version = tools.envoy_version();
-    let stack = match stack {
-        Some(stack) => {
+    let stack = match (stack, httpbin) {
+        (Some(stack), _) => {
             let step = Step::start("restart", &format!("Envoy {version}"));
             stack.restart_envoy(&spec)?;
             step.done(&format!("Envoy {version} {}", stack.envoy.url()));
             stack
         }
-        None => {
-            let step = Step::start("start", &format!("httpbin and Envoy {version}"));
-            let stack = stack.insert(Stack::start(tools, &spec)?);
+        (stack, httpbin) => {
+            let step = Step::start("start", &format!("Envoy {version} (httpbin started)"));
+            let httpbin = httpbin.unwrap_or_else(|| Httpbin::start(tools, &spec.dir, 1))?;
+            let stack = stack.insert(Stack::around(httpbin, tools, &spec)?);
             step.done(&format!(
                 "httpbin {}, Envoy {version} {} (admin {}, log {})",
                 stack.httpbin.addr,

@@ -40,7 +40,11 @@ pub struct Stack {
 impl Stack {
     /// Starts httpbin, derives the native config from `spec.bootstrap`, starts Envoy.
     pub fn start(tools: &Tools, spec: &StackSpec) -> Result<Stack> {
-        let httpbin = Httpbin::start(tools, &spec.dir, 1)?;
+        Stack::around(Httpbin::start(tools, &spec.dir, 1)?, tools, spec)
+    }
+
+    /// Starts Envoy for `spec` in front of an httpbin that is already running.
+    pub fn around(httpbin: Httpbin, tools: &Tools, spec: &StackSpec) -> Result<Stack> {
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
         let tools = tools.clone();
         Ok(Stack {

@@ -4,7 +4,7 @@
 //! as it grows), its admin's `/ready` ([`ready`]), the wasm module it loads ([`module`]) and a
 //! raw HTTP/1.1 client to talk to it ([`http`]).
 //!
-//! Dependencies point one way: `xtask` → `smoke` → `envoy_model` → `filter_core`; nothing here
+//! Dependencies point one way: `xtask` → `smoke` → `envoy_model`; nothing here
 //! starts a process.
 
 pub mod bootstrap;

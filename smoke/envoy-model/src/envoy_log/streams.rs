@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use filter_core::logline::{FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
-
 use super::wasm_line::WasmLine;
 
 /// What one message of the filter means.
@@ -59,6 +57,12 @@ fn values<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Ite
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
+
+/// The filter's message formats: the same strings as `filter_core::logline`'s (a test checks),
+/// written out so that the tools do not rebuild when the filter's code changes.
+const REQUEST_PREFIX: &str = "request header --> ";
+const RESPONSE_PREFIX: &str = "response header <-- ";
+const FINISHED_SUFFIX: &str = " finished";
 
 /// What a filter message means.
 pub fn classify(message: &str) -> Event {
@@ -151,6 +155,14 @@ pub fn streams_with<'a>(streams: &'a [Stream], name: &str, value: &str) -> Vec<&
 mod tests {
     use super::*;
     use crate::envoy_log::wasm_line::wasm_lines;
+
+    #[test]
+    fn message_formats_are_the_filters() {
+        use filter_core::logline;
+        assert_eq!(REQUEST_PREFIX, logline::REQUEST_PREFIX);
+        assert_eq!(RESPONSE_PREFIX, logline::RESPONSE_PREFIX);
+        assert_eq!(FINISHED_SUFFIX, logline::FINISHED_SUFFIX);
+    }
 
     const ISTIO_LINE: &str = "2021-09-30T10:28:53.764921Z info envoy wasm wasm log: request header --> :path: /status/200";
 
