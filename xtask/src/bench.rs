@@ -4,12 +4,11 @@
 //! over several rounds; prints the table and the two CPU goals, writes BENCHMARKS.md.
 
 pub mod instructions;
-mod output;
 pub mod report;
 pub mod stats;
 pub mod variants;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
@@ -208,13 +207,22 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(at) = previous.find(SIZE_HEADING) {
         markdown = format!("{}\n\n{}", markdown.trim_end(), &previous[at..]);
     }
-    output::write(&output, &markdown)?;
+    write_output(&output, &markdown)?;
     eprintln!(
         "wrote {} ({} in all)",
         paths::relative(&output),
         seconds(started.elapsed())
     );
     Ok(0)
+}
+
+/// Writes a benchmark's output file (BENCHMARKS.md or the `--output` path), creating its
+/// directory.
+fn write_output(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The heading of BENCHMARKS.md's last section, the module's size history (kept as it is).

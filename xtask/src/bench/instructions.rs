@@ -48,7 +48,7 @@ pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
     println!("{table}");
 
     let doc = std::fs::read_to_string(output).unwrap_or_default();
-    super::output::write(output, &splice(&doc, &section(&table)))?;
+    super::write_output(output, &splice(&doc, &section(&table)))?;
     eprintln!("wrote the table into {}", paths::relative(output));
     // 1: this filter grew over the baseline (the program said how much).
     Ok(if out.status.success() { 0 } else { 1 })

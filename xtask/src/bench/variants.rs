@@ -1,8 +1,6 @@
 //! Running the benchmark's variants (`filter_testing::variants`): the checks that an Envoy
 //! set-up answers and logs as its variant should.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 pub use filter_testing::variants::{Module, Modules, VARIANTS, Variant, variant};
 
+use envoy_model::envoy_log::read_from;
 use envoy_model::http;
 
 /// Sends one request and checks the answer is the one `variant` should give: 200 with
@@ -37,11 +36,9 @@ pub fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
     if variant.module == Module::None || variant.module == Module::Empty {
         return Ok(());
     }
-    let mut file = File::open(log).with_context(|| format!("opening {}", log.display()))?;
-    let len = file.metadata()?.len();
-    file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))?;
-    let mut tail = Vec::new();
-    file.read_to_end(&mut tail)?;
+    let len = std::fs::metadata(log).map_or(0, |m| m.len());
+    let tail = read_from(log, len.saturating_sub(64 * 1024))
+        .with_context(|| format!("opening {}", log.display()))?;
     let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
     let expected = variant.wasm_log_level == "info";
     if logged != expected {
