@@ -6,14 +6,16 @@
 pub mod instructions;
 pub mod report;
 pub mod stats;
-pub mod variants;
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
 
 use envoy_model::bootstrap;
+use envoy_model::envoy_log::read_from;
+use envoy_model::http;
+use filter_testing::variants::{Module, VARIANTS, Variant};
 
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
@@ -22,7 +24,6 @@ use crate::stack::{self, Envoy, EnvoyOptions};
 use crate::{paths, wasm};
 use smoke::report::seconds;
 use stats::Sample;
-use variants::{VARIANTS, Variant};
 
 /// The command's options.
 #[derive(Debug, Clone, clap::Args)]
@@ -149,7 +150,7 @@ pub fn run(args: &Args) -> Result<i32> {
         };
         let envoy = stack::start_direct(&tools, &doc, modules.path(variant.module), &dir, &options)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
-        variants::check_answer(&variant, envoy.listener)?;
+        check_answer(&variant, envoy.listener)?;
         running.push((variant, envoy));
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
@@ -259,7 +260,7 @@ fn measure(
     let before = load::cpu_time(pid)?;
     let result = load("measured load", args.seconds)?;
     let cpu = load::cpu_time(pid)?.saturating_sub(before);
-    variants::check_log_tail(variant, &log)?;
+    check_log_tail(variant, &log)?;
     envoy.truncate_logs()?;
     Ok(Sample {
         key: variant.key,
@@ -267,4 +268,46 @@ fn measure(
         cpu_us: cpu.as_secs_f64() * 1e6 / result.requests as f64,
         load: result,
     })
+}
+
+/// Sends one request and checks the answer is the one `variant` should give: 200 with
+/// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.
+fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()> {
+    let response = http::get(listener, "/bench", Duration::from_secs(5))
+        .with_context(|| format!("{}: GET /bench", variant.label))?;
+    let added = response.header("x-wasm-header");
+    let expected = matches!(variant.module, Module::Filter | Module::Naive);
+    if response.status != 200 || added.is_some() != expected {
+        bail!(
+            "{}: EXPECTED 200 with{} x-wasm-header; GOT {} with x-wasm-header {:?}",
+            variant.label,
+            if expected { "" } else { "out" },
+            response.status,
+            added
+        );
+    }
+    Ok(())
+}
+
+/// Whether the tail of an Envoy log shows the filter's header lines, as it must at
+/// `wasm:info` and must not at `wasm:warning`.
+fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
+    if variant.module == Module::None || variant.module == Module::Empty {
+        return Ok(());
+    }
+    let len = std::fs::metadata(log).map_or(0, |m| m.len());
+    let tail = read_from(log, len.saturating_sub(64 * 1024))
+        .with_context(|| format!("opening {}", log.display()))?;
+    let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
+    let expected = variant.wasm_log_level == "info";
+    if logged != expected {
+        bail!(
+            "{}: EXPECTED {} `request header -->` lines in {}; GOT {}",
+            variant.label,
+            if expected { "" } else { "no" },
+            log.display(),
+            if logged { "some" } else { "none" }
+        );
+    }
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! The benchmark's figures: one sample per variant and round, summarised as medians with
 //! min and max, ratios paired by round, and the two CPU goals ([`goals`]).
 
-use super::variants::{VARIANTS, Variant, variant};
 use crate::load::LoadResult;
+use filter_testing::variants::{VARIANTS, Variant, variant};
 
 /// One measured run of one variant.
 #[derive(Debug, Clone, PartialEq)]
