@@ -57,9 +57,11 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
     let extra = except(&config.redact_headers, &ALWAYS_REDACTED);
     let secret_names = except(&config.redact_headers, &["set-cookie"]);
     let query_extra = except(&config.redact_query_params, &ALWAYS_REDACTED_QUERY);
-    let fixed = (options.fixed)
-        .then(|| fixed::cases(&secrets, &extra, &query_extra))
-        .unwrap_or_default();
+    let fixed = if options.fixed {
+        fixed::cases(&secrets, &extra, &query_extra)
+    } else {
+        Vec::new()
+    };
     let total = fixed.len() + options.generated;
     // Generated cases are made one at a time: a large run never holds them all.
     let generated = generate::corpus(options.seed, &secrets, &secret_names).take(options.generated);
