@@ -208,8 +208,7 @@ fn soak_one(
     path: &str,
     args: &Args,
 ) -> Result<Outcome> {
-    let pid = envoy.pid();
-    let log = envoy.log().to_path_buf();
+    let (pid, log) = (envoy.pid(), envoy.log().to_path_buf());
     let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
     let warm = wrk.run(&mut envoy, path, args.concurrency, args.warmup, || Ok(()))?;
     step.done(&format!("{label}: {} requests", warm.requests));

@@ -83,9 +83,8 @@ impl Summary {
 
     /// Records a failed check of `request` (`case`: the request as sent, escaped).
     pub fn fail(&mut self, request: impl Into<String>, case: Option<String>, problem: Problem) {
-        let request = request.into();
         self.failures.push(Failure {
-            request,
+            request: request.into(),
             case,
             problem,
         });
