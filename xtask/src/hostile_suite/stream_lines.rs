@@ -100,7 +100,6 @@ pub(super) fn check_request_lines(
     stream: &Stream,
     verdict: &mut Verdict,
 ) {
-    let lines = &stream.lines;
     // Logged once each, with this value (`None`: any value).
     let mut singles: Vec<(&str, Option<String>)> = vec![
         (":authority", Some(HOST.into())),
@@ -119,7 +118,7 @@ pub(super) fn check_request_lines(
         if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
             let want = value.as_deref().unwrap_or("(any value)");
             let expected = format!("request header --> {name}: {want} (once)");
-            verdict.fail(expected, format!("{logged:?}"), lines);
+            verdict.fail(expected, format!("{logged:?}"));
         }
     }
     let sent: Vec<(String, Vec<u8>)> = case
@@ -141,7 +140,7 @@ pub(super) fn check_request_lines(
                 logged.len(),
                 sent.len()
             );
-            verdict.fail(format!("request header --> {want}"), got, lines);
+            verdict.fail(format!("request header --> {want}"), got);
             break;
         };
         let got = format!("{got_name}: {got_value}");
@@ -152,7 +151,6 @@ pub(super) fn check_request_lines(
                     escape(value)
                 ),
                 format!("request header --> {got}"),
-                lines,
             );
             continue;
         }
@@ -166,14 +164,13 @@ pub(super) fn check_request_lines(
             let expected = format!(
                 "filter_core::escape::unescape(logged) == the value Envoy passed on: {value:?}"
             );
-            verdict.fail(expected, format!("{back:?}"), lines);
+            verdict.fail(expected, format!("{back:?}"));
         }
     }
     for (name, value) in logged.iter().skip(sent.len()) {
         verdict.fail(
             "no request header line the request did not send",
             format!("request header --> {name}: {value}"),
-            lines,
         );
     }
 }
@@ -186,11 +183,10 @@ pub(super) fn check_response_lines(
     stream: &Stream,
     verdict: &mut Verdict,
 ) {
-    let lines = &stream.lines;
     let status: Vec<&str> = stream.response_values(":status").collect();
     if status != [response.status.to_string()] {
         let expected = format!("response header <-- :status: {} (once)", response.status);
-        verdict.fail(expected, format!("{status:?}"), lines);
+        verdict.fail(expected, format!("{status:?}"));
     }
     let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
     let mut names: Vec<&str> = Vec::new();
@@ -210,7 +206,7 @@ pub(super) fn check_response_lines(
         let got: Vec<&str> = stream.response_values(name).collect();
         if got != want {
             let expected = format!("response header <-- {name}: {want:?}");
-            verdict.fail(expected, format!("{got:?}"), lines);
+            verdict.fail(expected, format!("{got:?}"));
         }
     }
     for (name, value) in &stream.response_headers {
@@ -218,7 +214,6 @@ pub(super) fn check_response_lines(
             verdict.fail(
                 "no response header line for a header the client did not get",
                 format!("response header <-- {name}: {value}"),
-                lines,
             );
         }
     }
