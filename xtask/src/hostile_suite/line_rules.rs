@@ -18,12 +18,9 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
     if is_access_line(raw) {
         return Ok(None);
     }
-    let Some(line) = EnvoyLine::parse(raw) else {
-        return Err(
-            "a line that is neither one of Envoy's nor an access log line: a split or forged line"
-                .into(),
-        );
-    };
+    let line = EnvoyLine::parse(raw).ok_or(
+        "a line that is neither one of Envoy's nor an access log line: a split or forged line",
+    )?;
     if line.is_error() {
         return Err(format!(
             "Envoy logged at level {} (logger {}): a wasm trap or a failed callback?",
@@ -43,8 +40,7 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
             c, c as u32
         ));
     }
-    let parsed = parse_line(text)
-        .ok_or_else(|| "a filter line envoy_model::envoy_log can't parse".to_string())?;
+    let parsed = parse_line(text).ok_or("a filter line envoy_model::envoy_log can't parse")?;
     if parsed.level != "info" {
         return Err(format!(
             "the filter logged at level {}: {}",
