@@ -10,7 +10,7 @@ pub mod stats;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, ensure};
 
 use envoy_model::bootstrap;
 use envoy_model::envoy_log::read_from;
@@ -244,16 +244,15 @@ fn measure(
         let result = wrk
             .run(envoy, "/bench", args.connections, seconds, || Ok(()))
             .with_context(|| label)?;
-        if result.requests == 0 || result.failures() > 0 {
-            bail!(
-                "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
-                result.requests,
-                result.non_2xx,
-                result.socket_errors,
-                result.timeouts,
-                log.display()
-            );
-        }
+        ensure!(
+            result.requests > 0 && result.failures() == 0,
+            "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
+            result.requests,
+            result.non_2xx,
+            result.socket_errors,
+            result.timeouts,
+            log.display()
+        );
         Ok(result)
     };
     load("warm-up", args.warmup)?;
@@ -277,15 +276,14 @@ fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()>
         .with_context(|| format!("{}: GET /bench", variant.label))?;
     let added = response.header("x-wasm-header");
     let expected = matches!(variant.module, Module::Filter | Module::Naive);
-    if response.status != 200 || added.is_some() != expected {
-        bail!(
-            "{}: EXPECTED 200 with{} x-wasm-header; GOT {} with x-wasm-header {:?}",
-            variant.label,
-            if expected { "" } else { "out" },
-            response.status,
-            added
-        );
-    }
+    ensure!(
+        response.status == 200 && added.is_some() == expected,
+        "{}: EXPECTED 200 with{} x-wasm-header; GOT {} with x-wasm-header {:?}",
+        variant.label,
+        if expected { "" } else { "out" },
+        response.status,
+        added
+    );
     Ok(())
 }
 
@@ -300,14 +298,13 @@ fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
         .with_context(|| format!("opening {}", log.display()))?;
     let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
     let expected = variant.wasm_log_level == "info";
-    if logged != expected {
-        bail!(
-            "{}: EXPECTED {} `request header -->` lines in {}; GOT {}",
-            variant.label,
-            if expected { "" } else { "no" },
-            log.display(),
-            if logged { "some" } else { "none" }
-        );
-    }
+    ensure!(
+        logged == expected,
+        "{}: EXPECTED {} `request header -->` lines in {}; GOT {}",
+        variant.label,
+        if expected { "" } else { "no" },
+        log.display(),
+        if logged { "some" } else { "none" }
+    );
     Ok(())
 }

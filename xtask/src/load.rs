@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 
 use crate::procs::Service;
 use crate::stack::Envoy;
@@ -165,9 +165,7 @@ pub fn cpu_time(pid: u32) -> Result<Duration> {
     let ticks = read_proc(pid, "stat", parse_stat_ticks)?;
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if per_second <= 0 {
-        bail!("sysconf(_SC_CLK_TCK) failed");
-    }
+    ensure!(per_second > 0, "sysconf(_SC_CLK_TCK) failed");
     Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
 }
 

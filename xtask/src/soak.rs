@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 
 use envoy_model::bootstrap;
 use envoy_model::envoy_log::EnvoyLine;
@@ -230,12 +230,11 @@ fn soak_one(
         };
         let chunk = wrk.run(&mut envoy, path, args.concurrency, secs, sample);
         let chunk = chunk.with_context(|| label)?;
-        if chunk.requests == 0 {
-            bail!(
-                "{label}: no request answered in {secs} s (Envoy's log: {})",
-                log.display()
-            );
-        }
+        ensure!(
+            chunk.requests > 0,
+            "{label}: no request answered in {secs} s (Envoy's log: {})",
+            log.display()
+        );
         rate = chunk.rps();
         done.add(&chunk);
     }
