@@ -145,13 +145,9 @@ pub(super) fn check_request_lines(
         };
         let got = format!("{got_name}: {got_value}");
         if got != want {
-            verdict.fail(
-                format!(
-                    "request header --> {want}   (Envoy passes on: {})",
-                    escape(value)
-                ),
-                format!("request header --> {got}"),
-            );
+            let passed_on = escape(value);
+            let expected = format!("request header --> {want}   (Envoy passes on: {passed_on})");
+            verdict.fail(expected, format!("request header --> {got}"));
             continue;
         }
         // Values logged whole with nothing hidden (not redacted, no secret query value, not
