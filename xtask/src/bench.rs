@@ -143,7 +143,6 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut running = Vec::new();
     for variant in VARIANTS {
         let dir = scratch.join(variant.key);
-        std::fs::create_dir_all(&dir)?;
         let options = EnvoyOptions {
             wasm_log_level: variant.wasm_log_level.into(),
             ..EnvoyOptions::default()

@@ -174,12 +174,10 @@ pub fn soak(args: &Args) -> Result<Report> {
         }
     };
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
-        let dir = scratch.join(name);
-        std::fs::create_dir_all(&dir)?;
         // EnvoyOptions::default(): wasm logging at info.
         let (envoy, path) = match &httpbin {
             None => (
-                start_direct(&tools, &doc, wasm, &dir, &Default::default())?,
+                start_direct(&tools, &doc, wasm, &scratch.join(name), &Default::default())?,
                 "/soak",
             ),
             Some(httpbin) => {
