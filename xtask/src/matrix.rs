@@ -292,12 +292,8 @@ fn recent_releases(pip_output: &str) -> Vec<String> {
         .find_map(|l| l.trim().strip_prefix("Available versions:"))
         .unwrap_or_default();
     let recent = listed.split(',').map(str::trim);
-    sorted(
-        recent
-            .filter(|v| numbers(v)[..] >= OLDEST_LINE[..])
-            .map(String::from)
-            .collect(),
-    )
+    let recent = recent.filter(|v| numbers(v)[..] >= OLDEST_LINE[..]);
+    sorted(recent.map(String::from).collect())
 }
 
 /// The numbers of a release (`1.36.2.post1` → [1, 36, 2, 1]), for ordering.
