@@ -84,12 +84,10 @@ impl Wrk {
             .with_context(|| format!("running {} -v", path.display()))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
-        let version = text
-            .lines()
-            .next()
-            .map(|l| l.split(" Copyright").next().unwrap_or(l).trim().to_string())
-            .filter(|v| v.starts_with("wrk"))
-            .unwrap_or_else(|| "wrk (unknown version)".into());
+        let first = text.lines().next().unwrap_or_default();
+        let version = first.split(" Copyright").next().map(str::trim);
+        let version = version.filter(|v| v.starts_with("wrk"));
+        let version = version.unwrap_or("wrk (unknown version)").to_string();
         std::fs::create_dir_all(scratch)?;
         let script = scratch.join("wrk-report.lua");
         std::fs::write(&script, SCRIPT).with_context(|| format!("writing {}", script.display()))?;

@@ -210,12 +210,8 @@ fn check_release(
     let smoke = stack.smoke(config.clone(), false);
     drop(stack);
     let smoke = smoke.map_err(Into::into).map(|report| {
-        let failures: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| !c.passed())
-            .map(|c| format!("smoke: {}", c.name))
-            .collect();
+        let failed = report.checks.iter().filter(|c| !c.passed());
+        let failures: Vec<String> = failed.map(|c| format!("smoke: {}", c.name)).collect();
         if !failures.is_empty() {
             eprint!("{}", report.render_text());
         }

@@ -84,14 +84,11 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
 
 /// The CPU per request of `a` over that of `b` in each round where both ran.
 pub fn paired_ratio(samples: &[Sample], a: &str, b: &str) -> Spread {
-    let ratios: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.key == a)
+    let of_a = samples.iter().filter(|s| s.key == a);
+    let ratios: Vec<f64> = of_a
         .filter_map(|sa| {
-            samples
-                .iter()
-                .find(|sb| sb.key == b && sb.round == sa.round && sb.cpu_us > 0.0)
-                .map(|sb| sa.cpu_us / sb.cpu_us)
+            let partner = |sb: &&Sample| sb.key == b && sb.round == sa.round && sb.cpu_us > 0.0;
+            samples.iter().find(partner).map(|sb| sa.cpu_us / sb.cpu_us)
         })
         .collect();
     spread(&ratios)
