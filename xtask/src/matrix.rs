@@ -283,11 +283,9 @@ fn releases_on_pypi() -> Result<Vec<String>> {
 /// The releases from [`OLDEST_LINE`] on in `pip index versions`' output (the list after
 /// `Available versions:`), oldest first.
 fn recent_releases(pip_output: &str) -> Vec<String> {
-    let listed = pip_output
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Available versions:"))
-        .unwrap_or_default();
-    let recent = listed.split(',').map(str::trim);
+    let mut lines = pip_output.lines();
+    let listed = lines.find_map(|l| l.trim().strip_prefix("Available versions:"));
+    let recent = listed.unwrap_or_default().split(',').map(str::trim);
     let recent = recent.filter(|v| numbers(v)[..] >= OLDEST_LINE[..]);
     sorted(recent.map(String::from).collect())
 }
