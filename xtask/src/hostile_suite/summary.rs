@@ -158,17 +158,14 @@ impl Summary {
     /// were logged.
     pub fn fixed_table(&self) -> String {
         let mut out = String::new();
-        let refused: Vec<String> = self
-            .fixed
-            .iter()
-            .filter_map(|f| match f.fate {
-                Fate::Refused(status) => {
-                    let label = f.label.trim_start_matches("fixed ");
-                    Some(format!("{label} ({})", refused_key(status)))
-                }
-                Fate::Reached(_) | Fate::Other(_) => None,
-            })
-            .collect();
+        let refusal = |f: &FixedOutcome| match f.fate {
+            Fate::Refused(status) => {
+                let label = f.label.trim_start_matches("fixed ");
+                Some(format!("{label} ({})", refused_key(status)))
+            }
+            Fate::Reached(_) | Fate::Other(_) => None,
+        };
+        let refused: Vec<String> = self.fixed.iter().filter_map(refusal).collect();
         let _ = writeln!(
             out,
             "  fixed cases: {} reached the filter, {} refused by Envoy: {}",
