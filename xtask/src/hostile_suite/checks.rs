@@ -25,19 +25,18 @@ pub fn check_request(
     let Some(stream) = tagged.first() else {
         return refused(expect, response);
     };
-    let lines = &stream.lines;
     let response = match response {
         Ok(response) => response,
         Err(err) => {
             let fate = Fate::Other(format!("no answer after the filter: {err}"));
-            let mut verdict = Verdict::new(fate, lines);
+            let mut verdict = Verdict::new(fate, &stream.lines);
             let expected = "httpbin's answer (the request reached the filter)";
             verdict.fail(expected, format!("no answer: {err}"));
             return verdict;
         }
     };
     let status = response.status;
-    let mut verdict = Verdict::new(Fate::Reached(status), lines);
+    let mut verdict = Verdict::new(Fate::Reached(status), &stream.lines);
     if tagged.len() > 1 {
         let got = format!("{} streams tagged {ID_HEADER}: {id}", tagged.len());
         verdict.fail("one stream in the log per request", got);
