@@ -107,11 +107,9 @@ impl Summary {
     /// `hostile: 2,143 requests (seed 42): 1,987 reached the filter, 156 refused by Envoy
     /// (400: 150, 431: 6), 0 failures; …`.
     pub fn figures(&self) -> String {
-        let per_status: Vec<String> = self
-            .refused
-            .iter()
-            .map(|(status, n)| format!("{status}: {}", n.separate_with_commas()))
-            .collect();
+        let shown =
+            |(status, n): (&String, &usize)| format!("{status}: {}", n.separate_with_commas());
+        let per_status: Vec<String> = self.refused.iter().map(shown).collect();
         let per_status = Some(per_status.join(", ")).filter(|s| !s.is_empty());
         let neither =
             (self.other > 0).then(|| format!(", {} neither", self.other.separate_with_commas()));
