@@ -84,20 +84,16 @@ pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) ->
             );
             let expected = "normal requests pass between the hostile ones";
             let problem = verdict::problem(expected, got, &[]);
-            suite
-                .summary
-                .fail(format!("#{i} {}", case.label), None, problem);
+            let request = format!("#{i} {}", case.label);
+            suite.summary.fail(request, None, problem);
             break;
         }
         if case.label.starts_with("fixed ") {
             note_fixed(&mut suite.summary, &case, &outcome);
         }
         if options.progress && (i + 1) % 1000 == 0 {
-            eprintln!(
-                "  … {} of {total} requests, {} failures",
-                i + 1,
-                suite.summary.failures.len()
-            );
+            let failures = suite.summary.failures.len();
+            eprintln!("  … {} of {total} requests, {failures} failures", i + 1);
         }
     }
     suite.finish(&mut stack.envoy)
