@@ -208,11 +208,8 @@ pub fn run(args: &Args) -> Result<i32> {
         markdown = format!("{}\n\n{}", markdown.trim_end(), &previous[at..]);
     }
     write_output(&output, &markdown)?;
-    eprintln!(
-        "wrote {} ({} in all)",
-        paths::relative(&output),
-        seconds(started.elapsed())
-    );
+    let took = seconds(started.elapsed());
+    eprintln!("wrote {} ({took} in all)", paths::relative(&output));
     Ok(0)
 }
 

@@ -311,19 +311,15 @@ pub fn render(report: &Report, args: &Args) -> String {
             o.growth_percent()
         );
     }
-    out += &format!(
-        "requests/s with the filter: {:.2}× those without\n",
-        report.filter.rps / report.bare.rps.max(1e-9)
-    );
+    let ratio = report.filter.rps / report.bare.rps.max(1e-9);
+    out += &format!("requests/s with the filter: {ratio:.2}× those without\n");
     let checks = report.checks();
     for (ok, line) in &checks {
         out += &format!("{} {line}\n", if *ok { "✓" } else { "✗" });
     }
     let passed = checks.iter().filter(|(ok, _)| *ok).count();
     let failed = checks.len() - passed;
-    out += &format!(
-        "{}: {passed} passed, {failed} failed",
-        if failed == 0 { "PASSED" } else { "FAILED" }
-    );
+    let verdict = if failed == 0 { "PASSED" } else { "FAILED" };
+    out += &format!("{verdict}: {passed} passed, {failed} failed");
     out
 }
