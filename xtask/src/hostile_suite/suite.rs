@@ -200,9 +200,7 @@ impl Suite {
                     self.summary.filter_lines += 1;
                     if envoy_log::classify(&line.message) == Event::Other {
                         let expected = "only header and `finished` lines from the filter";
-                        let lines = std::slice::from_ref(&line.raw);
-                        let problem = problem(expected, &line.message, lines);
-                        self.summary.fail(&around, None, problem);
+                        self.fail_on_line(&around, expected, &line.message, line.raw.as_bytes());
                     }
                     self.pending.push(line);
                 }
