@@ -263,14 +263,10 @@ fn scan_log(log: &Path) -> Result<(u64, u64)> {
     let file = std::fs::File::open(log).with_context(|| format!("opening {}", log.display()))?;
     let (mut finished, mut errors) = (0, 0);
     for line in BufReader::with_capacity(1 << 20, file).split(b'\n') {
-        let line = line?;
-        let Some(line) = EnvoyLine::parse(&line) else {
-            continue;
-        };
-        if line.is_error() {
-            errors += 1;
-        } else if line.is_wasm_log() && line.rest.ends_with(b" finished") {
-            finished += 1;
+        match EnvoyLine::parse(&line?) {
+            Some(line) if line.is_error() => errors += 1,
+            Some(line) if line.is_wasm_log() && line.rest.ends_with(b" finished") => finished += 1,
+            _ => {}
         }
     }
     Ok((finished, errors))
