@@ -70,9 +70,7 @@ impl Args {
     fn effective(&self) -> Args {
         let mut args = self.clone();
         if self.quick {
-            args.rounds = 1;
-            args.seconds = 1;
-            args.warmup = 1;
+            (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
         }
         args.rounds = args.rounds.max(1);
         args.seconds = args.seconds.max(1);
