@@ -64,14 +64,10 @@ fn run() -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    match cost::check(&recorded, &measured) {
-        Ok(within) => {
-            eprintln!("{within}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(grew) => {
-            eprintln!("{grew}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let (verdict, code) = match cost::check(&recorded, &measured) {
+        Ok(within) => (within, ExitCode::SUCCESS),
+        Err(grew) => (grew, ExitCode::FAILURE),
+    };
+    eprintln!("{verdict}");
+    Ok(code)
 }

@@ -206,52 +206,34 @@ fn request(redacted: Vec<String>, secrets: &Secrets) -> impl Strategy<Value = Ca
     let many = vec(header(redacted, secrets, false), 60..104);
     let secrets = secrets.clone();
     (0u8..24, any::<u32>(), prop_oneof![15 => few, 1 => many]).prop_map(
-        move |(path_choice, n, headers)| {
-            let (path, expects_secret_cookie) = path(path_choice, n, &secrets);
-            Case {
-                expects_secret_cookie,
-                ..Case::new("", path, headers)
-            }
+        move |(path_choice, n, headers)| Case {
+            // httpbin answers these two with a cookie holding the secret.
+            expects_secret_cookie: matches!(path_choice, 16..=19),
+            ..Case::new("", path(path_choice, n, &secrets), headers)
         },
     )
 }
 
-/// The path `choice` picks (`n` varies it), and whether httpbin answers with a secret cookie.
-fn path(choice: u8, n: u32, secrets: &Secrets) -> (String, bool) {
-    let secret = percent_encode_all(secrets.secret(&format!("-p{n}")).as_bytes());
+/// The path `choice` picks (`n` varies it).
+fn path(choice: u8, n: u32, secrets: &Secrets) -> String {
+    let secret = |tag: &str| secrets.secret(&format!("-{tag}{n}"));
+    let encoded = |text: &str| percent_encode_all(text.as_bytes());
+    let cookie = encoded(&secret("p"));
     match choice {
-        0..=9 => ("/headers".to_string(), false),
-        10..=12 => ("/get".to_string(), false),
-        13..=14 => (format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"), false),
-        15 => ("/status/204".to_string(), false),
-        16..=17 => (format!("/response-headers?set-cookie=id%3D{secret}"), true),
-        18..=19 => {
-            let session = percent_encode_all(b"session");
-            (format!("/cookies/set?{session}={secret}"), true)
-        }
-        20..=21 => (query_secret_path(n, secrets), false),
+        0..=9 => "/headers".to_string(),
+        10..=12 => "/get".to_string(),
+        13..=14 => format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"),
+        15 => "/status/204".to_string(),
+        16..=17 => format!("/response-headers?set-cookie=id%3D{cookie}"),
+        18..=19 => format!("/cookies/set?{}={cookie}", encoded("session")),
+        20..=21 => query_secret_path(n, secrets),
         22 => {
-            let inner = format!(
-                "https://app/cb?state=z&code={}",
-                secrets.secret(&format!("-n{n}"))
-            );
-            (
-                format!("/get?next={}", percent_encode_all(inner.as_bytes())),
-                false,
-            )
+            let inner = format!("https://app/cb?state=z&code={}", secret("n"));
+            format!("/get?next={}", encoded(&inner))
         }
         _ => {
-            let url = format!(
-                "https://app/cb?code={}&state=z",
-                secrets.secret(&format!("-l{n}"))
-            );
-            (
-                format!(
-                    "/response-headers?location={}",
-                    percent_encode_all(url.as_bytes())
-                ),
-                false,
-            )
+            let url = format!("https://app/cb?code={}&state=z", secret("l"));
+            format!("/response-headers?location={}", encoded(&url))
         }
     }
 }
