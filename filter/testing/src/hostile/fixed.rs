@@ -253,13 +253,10 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
     ];
     let mut cases = values("authorization", authorization);
     // Issue 17: the credential headers real services use, redacted by the default name rule.
-    cases.extend(CREDENTIAL_HEADERS.iter().enumerate().map(|(i, name)| {
-        one(
-            &format!("{name} (default rule)"),
-            name,
-            format!("{t}-cred{i}"),
-        )
-    }));
+    for (i, name) in CREDENTIAL_HEADERS.iter().enumerate() {
+        let label = format!("{name} (default rule)");
+        cases.push(one(&label, name, format!("{t}-cred{i}")));
+    }
     cases.extend([
         one(
             "authorization: Basic, odd case",

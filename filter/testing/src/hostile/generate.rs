@@ -125,7 +125,7 @@ fn odd_case(name: &str, bits: u64) -> String {
 /// A header; one in thirteen is a redacted one (a name of `redacted` in odd case) holding a
 /// secret.
 fn header(
-    redacted: Vec<String>,
+    mut redacted: Vec<String>,
     secrets: &Secrets,
     breaking: bool,
 ) -> impl Strategy<Value = Header> + use<> {
@@ -137,9 +137,7 @@ fn header(
     };
     let plain = (name(), separator.clone(), vec(piece(breaking), 0..4))
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
-    let secret_source = secrets.clone();
-    let secrets = secrets.clone();
-    let mut redacted = redacted;
+    let secrets_in_values = secrets.clone();
     redacted.extend(CREDENTIAL_HEADERS.map(String::from));
     let secret = (
         select(redacted),
@@ -149,11 +147,11 @@ fn header(
         any::<u32>(),
     )
         .prop_map(move |(name, bits, sep, mut pieces, n)| {
-            let secret = secrets.secret(&format!("-g{n}")).into_bytes();
+            let secret = secrets_in_values.secret(&format!("-g{n}")).into_bytes();
             pieces.insert(pieces.len() / 2, secret);
             header(odd_case(&name, bits), sep, pieces)
         });
-    let secrets = secret_source;
+    let secrets = secrets.clone();
     let url =
         (select(url_valued()), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
             // Envoy drops a `referer` that is not a valid URL or holds a fragment (RFC 9110): those
