@@ -122,10 +122,7 @@ fn key(variant: &str, request: Option<&str>) -> String {
 pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (i, request) in requests().iter().enumerate() {
-        for variant in &VARIANTS {
-            if variant.module == Module::None {
-                continue;
-            }
+        for variant in VARIANTS.iter().filter(|v| v.module != Module::None) {
             let wasm = modules.get(variant.module)?;
             let level = match variant.wasm_log_level {
                 "info" => LogLevel::Info,
@@ -170,10 +167,7 @@ pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8], request: &Request) -
     let mut totals = [0; 3];
     for _ in 0..MEASURED {
         let stream = vm.stream(&request.request, &request.response)?;
-        let printed = stream
-            .log
-            .iter()
-            .filter(|l| l.level.is_some_and(|l| l >= level));
+        let printed = stream.log.iter().filter(|l| l.level >= Some(level));
         totals[0] += stream.instructions;
         totals[1] += printed.count() as u64;
         totals[2] += stream.calls.values().sum::<u64>();
@@ -200,41 +194,27 @@ pub fn profile(wasm: &Wasm, config: &[u8], request: &Request) -> Result<String> 
     Ok(out)
 }
 
-/// The table, in Markdown (it reads as well in a terminal); a `request` column when the rows
-/// measure more than the benchmark's request.
+/// The table, in Markdown (it reads as well in a terminal): a row per request and variant.
 pub fn table(rows: &[Row]) -> String {
-    let several = rows.iter().any(|r| r.request.is_some());
-    let empty = |request| {
-        rows.iter()
-            .find(|r| r.variant == "empty" && r.request == request && r.instructions > 0)
-            .map(|r| r.instructions as f64)
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| {}variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |",
-        if several { "request | " } else { "" }
-    );
-    let _ = writeln!(
-        out,
-        "|{}---|--:|--:|--:|--:|--:|",
-        if several { "---|" } else { "" }
+    let mut out = String::from(
+        "| request | variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |\n\
+         |---|---|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let ratio = empty(row.request).map_or("—".to_string(), |empty| {
-            format!("{:.2}", row.instructions as f64 / empty)
+        let empty = rows
+            .iter()
+            .find(|r| r.variant == "empty" && r.request == row.request && r.instructions > 0);
+        let ratio = empty.map_or("—".to_string(), |empty| {
+            format!("{:.2}", row.instructions as f64 / empty.instructions as f64)
         });
         let per_line = row
             .instructions
             .checked_div(row.lines)
             .map_or("—".to_string(), |n| n.separate_with_commas());
-        let request = match (several, row.request) {
-            (false, _) => String::new(),
-            (true, request) => format!("{} | ", request.unwrap_or("bench")),
-        };
         let _ = writeln!(
             out,
-            "| {request}{} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.request.unwrap_or("bench"),
             row.label,
             row.instructions.separate_with_commas(),
             ratio,
@@ -273,13 +253,11 @@ impl Baseline {
 
     /// This filter's counts out of `rows`.
     pub fn of(rows: &[Row]) -> Baseline {
-        Baseline {
-            counts: rows
-                .iter()
-                .filter(|r| BASELINE_VARIANTS.contains(&r.variant))
-                .map(|r| (r.key(), r.instructions))
-                .collect(),
-        }
+        let ours = rows
+            .iter()
+            .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
+        let counts = ours.map(|r| (r.key(), r.instructions)).collect();
+        Baseline { counts }
     }
 
     /// Reads [`Baseline::path`].
@@ -339,21 +317,18 @@ impl Baseline {
     /// The counts of `measured` that grew more than [`TOLERANCE`] over this baseline, each
     /// described.
     pub fn regressions(&self, measured: &Baseline) -> Vec<String> {
-        let mut out = Vec::new();
-        for (key, recorded) in &self.counts {
-            let Some((_, now)) = measured.counts.iter().find(|(k, _)| k == key) else {
-                continue;
-            };
+        let grown = self.counts.iter().filter_map(|(key, recorded)| {
+            let (_, now) = measured.counts.iter().find(|(k, _)| k == key)?;
             let limit = (*recorded as f64 * (1.0 + TOLERANCE)) as u64;
-            if *now > limit {
-                out.push(format!(
+            (*now > limit).then(|| {
+                format!(
                     "{key}: {now} instructions/request, {:+.1}% over the baseline {recorded} (limit {limit}, +{:.0}%)",
                     (*now as f64 / *recorded as f64 - 1.0) * 100.0,
                     TOLERANCE * 100.0
-                ));
-            }
-        }
-        out
+                )
+            })
+        });
+        grown.collect()
     }
 }
 
