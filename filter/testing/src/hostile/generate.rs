@@ -188,7 +188,7 @@ fn url_with_secret(n: u32, secrets: &Secrets) -> Vec<u8> {
         2 => format!("https://app.example/cb?state=z#id_token={secret}"),
         3 => {
             let inner = format!("https://app/cb?code={secret}");
-            format!("/login?next={}", percent_encode_all(inner.as_bytes()))
+            format!("/login?next={}", percent_encode_all(inner))
         }
         4 => format!("0; url=/cb?Access_Token={secret}"),
         _ => format!("//x/y?location=https://x/z?X-Amz-Signature={secret}&a=1"),
@@ -215,23 +215,22 @@ fn request(redacted: Vec<String>, secrets: &Secrets) -> impl Strategy<Value = Ca
 /// The path `choice` picks (`n` varies it).
 fn path(choice: u8, n: u32, secrets: &Secrets) -> String {
     let secret = |tag: &str| secrets.secret(&format!("-{tag}{n}"));
-    let encoded = |text: &str| percent_encode_all(text.as_bytes());
-    let cookie = encoded(&secret("p"));
+    let cookie = percent_encode_all(secret("p"));
     match choice {
         0..=9 => "/headers".to_string(),
         10..=12 => "/get".to_string(),
         13..=14 => format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"),
         15 => "/status/204".to_string(),
         16..=17 => format!("/response-headers?set-cookie=id%3D{cookie}"),
-        18..=19 => format!("/cookies/set?{}={cookie}", encoded("session")),
+        18..=19 => format!("/cookies/set?{}={cookie}", percent_encode_all("session")),
         20..=21 => query_secret_path(n, secrets),
         22 => {
             let inner = format!("https://app/cb?state=z&code={}", secret("n"));
-            format!("/get?next={}", encoded(&inner))
+            format!("/get?next={}", percent_encode_all(inner))
         }
         _ => {
             let url = format!("https://app/cb?code={}&state=z", secret("l"));
-            format!("/response-headers?location={}", encoded(&url))
+            format!("/response-headers?location={}", percent_encode_all(url))
         }
     }
 }
