@@ -160,11 +160,8 @@ fn header(
                 1 | 2 | 4 if name == "referer" => "x-original-url",
                 _ => name,
             };
-            header(
-                odd_case(name, bits),
-                ": ",
-                vec![url_with_secret(n, &secrets)],
-            )
+            let value = vec![url_with_secret(n, &secrets)];
+            header(odd_case(name, bits), ": ", value)
         });
     prop_oneof![12 => plain, 1 => secret, 1 => url]
 }
