@@ -18,13 +18,10 @@ use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Module;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    run().unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(2)
+    })
 }
 
 fn run() -> Result<ExitCode> {
