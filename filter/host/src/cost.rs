@@ -61,8 +61,8 @@ pub fn requests() -> Vec<Request> {
         "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz",
     )]));
     vec![
-        // The response headers of the benchmark's `direct_response` (200, body `ok\n`) as the
-        // filter sees them (Envoy adds `date` and `server` after the filters).
+        // The benchmark's, answered by its `direct_response` (200, body `ok\n`): the response
+        // headers as the filter sees them (Envoy adds `date` and `server` after the filters).
         Request {
             name: "bench",
             request: bench,
