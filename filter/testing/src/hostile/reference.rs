@@ -98,7 +98,7 @@ pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
 
 /// The documented escaping of `bytes`: `\\`, `\t`, `\n`, `\r`; other C0 controls, DEL and
 /// each byte outside valid UTF-8 as `\xNN` (lower-case hex); C1 controls, the line and
-/// paragraph separators and the bidi controls ([`written_as_code_point`]) as `\u{XXXX}`
+/// paragraph separators and the bidi controls (`written_as_code_point`) as `\u{XXXX}`
 /// (upper-case hex, four digits); everything else as itself.
 pub fn escape(bytes: &[u8]) -> String {
     units(bytes).map(escaped).collect()
