@@ -134,10 +134,8 @@ pub fn run(args: &Args) -> Result<i32> {
 
     let doc = bootstrap::load(&paths::envoy_yaml())?;
     let envoy_version = tools.envoy_version();
-    let step = Step::start(
-        "start",
-        &format!("one Envoy {envoy_version} per variant (direct_response)"),
-    );
+    let what = format!("one Envoy {envoy_version} per variant (direct_response)");
+    let step = Step::start("start", &what);
     let mut running = Vec::new();
     for variant in VARIANTS {
         let dir = scratch.join(variant.key);

@@ -171,11 +171,8 @@ fn check_release(
     };
     row.reported = tools.envoy_version().to_string();
     let start = |what: &str| {
-        let spec = StackSpec::new(
-            &format!("matrix/{version}/{what}"),
-            doc.clone(),
-            wasm.to_path_buf(),
-        );
+        let name = format!("matrix/{version}/{what}");
+        let spec = StackSpec::new(&name, doc.clone(), wasm.to_path_buf());
         Stack::start(&tools, &spec)
     };
     let step = Step::start("smoke", &format!("Envoy {}", row.reported));

@@ -102,12 +102,9 @@ impl Report {
     pub fn checks(&self) -> Vec<(bool, String)> {
         let f = &self.filter;
         let answered = |o: &Outcome| {
-            let sent = o.requests + o.warmup_requests;
-            let line = format!(
-                "{}: {} non-2xx or failed of {sent} requests (goal 0)",
-                o.label, o.failures
-            );
-            (o.failures == 0, line)
+            let (label, failures, sent) = (o.label, o.failures, o.requests + o.warmup_requests);
+            let line = format!("{label}: {failures} non-2xx or failed of {sent} requests (goal 0)");
+            (failures == 0, line)
         };
         vec![
             answered(f),

@@ -27,10 +27,8 @@ const COST: &str = "cargo run --quiet --example cost";
 /// Builds the modules, counts, prints the table; writes it into `output` (BENCHMARKS.md).
 pub fn run(update_baseline: bool, profile: bool, output: &Path) -> Result<i32> {
     let handed_in = wasm::handed_in()?;
-    let step = Step::start(
-        "count",
-        &format!("{COST} (its first build compiles wasmtime: minutes)"),
-    );
+    let what = format!("{COST} (its first build compiles wasmtime: minutes)");
+    let step = Step::start("count", &what);
     let out = paths::cargo()
         .args(COST.split(' ').skip(1))
         .arg("--")
