@@ -41,12 +41,10 @@ pub fn run(args: &Args) -> Result<i32> {
     let step = Step::start("start", &format!("httpbin and Envoy {version}"));
     let spec = StackSpec::new("hostile", doc, built.path);
     let mut stack = Stack::start(&tools, &spec)?;
-    step.done(&format!(
-        "httpbin {}, Envoy {version} {} (log {})",
-        stack.httpbin.addr,
-        stack.envoy.url(),
-        stack.envoy.log().display()
-    ));
+    let (httpbin, url) = (stack.httpbin.addr, stack.envoy.url());
+    let log = stack.envoy.log().display();
+    let summary = format!("httpbin {httpbin}, Envoy {version} {url} (log {log})");
+    step.done(&summary);
     let seed = args.seed.unwrap_or_else(random_seed);
     let fixed_first = (!args.no_fixed).then_some("the fixed cases, then ");
     eprintln!(

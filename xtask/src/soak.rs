@@ -234,11 +234,9 @@ fn soak_one(
         done.add(&chunk);
     }
     let rss_end = load::rss_bytes(pid)?;
-    step.done(&format!(
-        "{label}: {} requests, {:.0} requests/s",
-        done.requests,
-        done.rps()
-    ));
+    let (requests, rps) = (done.requests, done.rps());
+    let summary = format!("{label}: {requests} requests, {rps:.0} requests/s");
+    step.done(&summary);
     envoy.stop();
     let (finished_lines, error_lines) = scan_log(&log)?;
     Ok(Outcome {
