@@ -46,10 +46,8 @@ pub fn check_request(
     }
     for (name, value) in &expect.add_response {
         if response.header(name).as_deref() != Some(value.as_str()) {
-            verdict.fail(
-                format!("the response header the filter adds: {name}: {value}"),
-                format!("{name}: {:?}", response.header(name)),
-            );
+            let expected = format!("the response header the filter adds: {name}: {value}");
+            verdict.fail(expected, format!("{name}: {:?}", response.header(name)));
         }
     }
     if stream.finished.len() != 1 {

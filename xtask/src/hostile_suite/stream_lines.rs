@@ -158,10 +158,8 @@ pub(super) fn check_request_lines(
         }
     }
     for (name, value) in logged.iter().skip(sent.len()) {
-        verdict.fail(
-            "no request header line the request did not send",
-            format!("request header --> {name}: {value}"),
-        );
+        let got = format!("request header --> {name}: {value}");
+        verdict.fail("no request header line the request did not send", got);
     }
 }
 
