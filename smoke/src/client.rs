@@ -8,7 +8,6 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::StatusCode;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use envoy_model::ready::{self, NotReady};
@@ -88,18 +87,6 @@ impl Client {
         })
     }
 
-    /// `GET <admin><path>` with its own timeout: the status and the body.
-    async fn admin_get(
-        &self,
-        path: &str,
-        timeout: Duration,
-    ) -> Result<(StatusCode, String), String> {
-        let url = format!("{}{path}", self.admin);
-        let answer = self.http.get(url).timeout(timeout).send().await;
-        let response = answer.map_err(|e| describe_error(&e))?;
-        Ok((response.status(), response.text().await.unwrap_or_default()))
-    }
-
     /// Whether the admin's `/ready` says `LIVE` now ([`ready::probe`], on a blocking thread).
     async fn admin_is_ready(&self) -> bool {
         let Ok(admin) = ready::admin_addr(&self.admin) else {
@@ -112,11 +99,10 @@ impl Client {
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
     /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
     pub async fn envoy_version(&self) -> Option<String> {
-        let (_, body) = self
-            .admin_get("/server_info", Duration::from_secs(2))
-            .await
-            .ok()?;
-        let info: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let url = format!("{}/server_info", self.admin);
+        let answer = self.http.get(url).timeout(Duration::from_secs(2)).send();
+        let body = answer.await.ok()?.bytes().await.ok()?;
+        let info: serde_json::Value = serde_json::from_slice(&body).ok()?;
         envoy_model::release_of(info.get("version")?.as_str()?)
     }
 

@@ -103,9 +103,7 @@ fn new_secret() -> String {
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
-    let Options {
-        url, admin, logs, ..
-    } = opts;
+    let (url, admin, logs) = (&opts.url, &opts.admin, &opts.logs);
     let mut client = Client::new(url, admin)?;
     let run_id = client.run_id.clone();
     log::debug!("run {run_id}: listener {url}, admin {admin}, log from {logs}");
@@ -222,16 +220,16 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
         .iter()
         .find(|n| !defaults.iter().any(|d| d.eq_ignore_ascii_case(n)));
     if let Some(name) = configured {
-        target.push('&');
-        for b in name.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                target.push(char::from(b));
-            } else {
-                target.push_str(&format!("%{b:02X}"));
-            }
-        }
-        target.push('=');
-        target.push_str(secret);
+        // Every byte but RFC 3986's unreserved characters is percent-encoded.
+        let encoded: String = name
+            .bytes()
+            .map(|b| match b {
+                b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+                _ if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        target.push_str(&format!("&{encoded}={secret}"));
     }
     target
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::filters::{STRING_VALUE_TYPE, wasm_filters};
+use super::filters::{STRING_VALUE_TYPE, listener_objects, wasm_filters};
 
 /// Writes a derived bootstrap as JSON (Envoy picks the format from the `.json` extension).
 pub fn write(doc: &Value, path: &Path) -> Result<()> {
@@ -104,32 +104,23 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
 /// `route.weighted_clusters`). A route that picks its cluster from a request header can't
 /// be pointed at the local httpbin: that is an error that says so.
 fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
-    fn walk(node: &Value, found: &mut BTreeSet<String>) -> Result<()> {
-        match node {
-            Value::Object(map) => {
-                if let Some(route) = map.get("route").filter(|r| r.is_object()) {
-                    if route.get("cluster_header").is_some() {
-                        bail!(
-                            "envoy.yaml: a route takes its cluster from a request header \
-                             (cluster_header); the native run can only point named clusters \
-                             (route.cluster, route.weighted_clusters) at the local httpbin"
-                        );
-                    }
-                    let weighted = route.pointer("/weighted_clusters/clusters");
-                    let weighted = weighted.and_then(Value::as_array).into_iter().flatten();
-                    let names = route.get("cluster").into_iter();
-                    let names = names.chain(weighted.filter_map(|entry| entry.get("name")));
-                    found.extend(names.filter_map(Value::as_str).map(String::from));
-                }
-                map.values().try_for_each(|child| walk(child, found))
-            }
-            Value::Array(items) => items.iter().try_for_each(|child| walk(child, found)),
-            _ => Ok(()),
-        }
-    }
     let mut found = BTreeSet::new();
-    if let Some(listeners) = doc.pointer("/static_resources/listeners") {
-        walk(listeners, &mut found)?;
+    for (_, _, node) in listener_objects(doc) {
+        let Some(route) = node.get("route").filter(|r| r.is_object()) else {
+            continue;
+        };
+        if route.get("cluster_header").is_some() {
+            bail!(
+                "envoy.yaml: a route takes its cluster from a request header (cluster_header); \
+                 the native run can only point named clusters (route.cluster, \
+                 route.weighted_clusters) at the local httpbin"
+            );
+        }
+        let weighted = route.pointer("/weighted_clusters/clusters");
+        let weighted = weighted.and_then(Value::as_array).into_iter().flatten();
+        let names = route.get("cluster").into_iter();
+        let names = names.chain(weighted.filter_map(|entry| entry.get("name")));
+        found.extend(names.filter_map(Value::as_str).map(String::from));
     }
     Ok(found)
 }

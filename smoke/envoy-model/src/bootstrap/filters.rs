@@ -54,11 +54,14 @@ pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> 
     } else {
         format!("{origin}: ")
     };
-    let mut found = Vec::new();
-    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
-        walk(listeners, path.into(), pointer.into(), &mut found);
-    }
+    let is_wasm = |entry: &Found| {
+        let type_url = entry.2.pointer("/typed_config/@type");
+        type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE)
+    };
+    let found: Vec<Found> = listener_objects(bootstrap)
+        .into_iter()
+        .filter(is_wasm)
+        .collect();
     if found.is_empty() {
         return Err(anyhow!(
             "{prefix}no envoy.filters.http.wasm filter found in \
@@ -72,40 +75,46 @@ pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> 
         .collect()
 }
 
-/// A wasm filter entry found by [`walk`]: its dotted path (for messages), its JSON pointer (for
-/// programs) and the entry.
-type Found<'a> = (String, String, &'a Value);
+/// An object under the listeners: its dotted path (for messages), its JSON pointer (for
+/// programs) and the object.
+pub(super) type Found<'a> = (String, String, &'a Value);
 
-/// Collects every object whose `typed_config."@type"` is the wasm filter, at or under `node`.
-fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
-    match node {
-        Value::Object(map) => {
-            let type_url = map.get("typed_config").and_then(|t| t.get("@type"));
-            if type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE) {
-                return found.push((path, pointer, node));
-            }
-            for (key, child) in map {
-                let escaped = key.replace('~', "~0").replace('/', "~1");
-                walk(
-                    child,
-                    format!("{path}.{key}"),
-                    format!("{pointer}/{escaped}"),
-                    found,
-                );
-            }
+/// Every object at or under `static_resources.listeners` (filter chains, default filter chain,
+/// nested filters), in document order.
+pub(super) fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
+    fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
+        let children: Vec<(String, String, &Value)> = match node {
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, child)| {
+                    let escaped = key.replace('~', "~0").replace('/', "~1");
+                    (
+                        format!("{path}.{key}"),
+                        format!("{pointer}/{escaped}"),
+                        child,
+                    )
+                })
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, child)| (format!("{path}[{i}]"), format!("{pointer}/{i}"), child))
+                .collect(),
+            _ => return,
+        };
+        if node.is_object() {
+            found.push((path, pointer, node));
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                walk(
-                    child,
-                    format!("{path}[{i}]"),
-                    format!("{pointer}/{i}"),
-                    found,
-                );
-            }
+        for (path, pointer, child) in children {
+            walk(child, path, pointer, found);
         }
-        _ => {}
     }
+    let mut found = Vec::new();
+    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
+        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
+        walk(listeners, path.into(), pointer.into(), &mut found);
+    }
+    found
 }
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
