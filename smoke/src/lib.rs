@@ -242,7 +242,7 @@ async fn collect_log(
     tags: &[&str],
 ) -> Result<LogEvidence, SmokeError> {
     if let Some(reason) = skip_reason(opts, tags) {
-        return Ok(LogEvidence::Skipped { reason });
+        return Ok(LogEvidence::Skipped(reason));
     }
     let fetch = || opts.logs.fetch_since(mark).map(LogView::new);
     let started = Instant::now();

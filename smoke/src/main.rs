@@ -149,15 +149,13 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         progress: cli.format == Format::Text,
     };
     let report = smoke::run_blocking(&opts).map_err(|err| {
-        let hint = match (&err, &cli.plugin_config) {
-            (SmokeError::EnvoyUnreachable(_), None) => module_hint(&cli.envoy_config),
-            _ => None,
-        };
-        let err = match hint {
-            Some(hint) => anyhow::anyhow!("{err}\nnote: {hint}"),
-            None => err.into(),
-        };
-        err.context("the smoke checks could not run")
+        // Envoy not answering with the expectations from a bootstrap: is its module there?
+        let unreachable = matches!(err, SmokeError::EnvoyUnreachable(_));
+        let hint = (unreachable && cli.plugin_config.is_none())
+            .then(|| module_hint(&cli.envoy_config))
+            .flatten();
+        let note = hint.map_or_else(String::new, |hint| format!("\nnote: {hint}"));
+        anyhow::anyhow!("{err}{note}").context("the smoke checks could not run")
     })?;
     match cli.format {
         Format::Text => print!("{}", report.render_text()),

@@ -14,11 +14,8 @@ use envoy_model::envoy_log::{
 /// Envoy's log as the checks see it: fetched, or skipped for a reason.
 #[derive(Debug, Clone)]
 pub enum LogEvidence {
-    /// Not read, and why (`--logs none`, `log_headers: false`, …).
-    Skipped {
-        /// Shown as the skipped checks' detail.
-        reason: String,
-    },
+    /// Not read, and why (`--logs none`, `log_headers: false`, …): the skipped checks' detail.
+    Skipped(String),
     /// Read from the log source.
     Fetched(LogView),
 }
@@ -189,7 +186,7 @@ pub fn log_lines_complete(
     log: &LogEvidence,
 ) -> CheckResult {
     let view = match log {
-        LogEvidence::Skipped { reason } => return CheckResult::skipped(LOG_LINES, reason),
+        LogEvidence::Skipped(reason) => return CheckResult::skipped(LOG_LINES, reason),
         LogEvidence::Fetched(view) => view,
     };
     let mut problems = Vec::from_iter(view.no_wasm_lines());
@@ -201,13 +198,9 @@ pub fn log_lines_complete(
             tail = tail.or(lines);
         }
     }
-    let and = |pairs: &[(String, String)]| {
-        let listed = pairs_text(pairs);
-        if pairs.is_empty() {
-            listed
-        } else {
-            format!(" and {listed}")
-        }
+    let and = |pairs: &[(String, String)]| match pairs_text(pairs) {
+        listed if listed.is_empty() => listed,
+        listed => format!(" and {listed}"),
     };
     let expected = format!(
         "for each of {} requests: `{}` lines for :method, :path, the headers smoke sent{}; \
@@ -242,8 +235,8 @@ pub fn non_utf8_survived(
         .filter(|ex| ex.status != 200)
         .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
         .collect();
-    let (detail, tail) = match log {
-        LogEvidence::Skipped { reason } => (format!("log line not checked: {reason}"), None),
+    let (detail, tail, line) = match log {
+        LogEvidence::Skipped(reason) => (format!("log line not checked: {reason}"), None, None),
         LogEvidence::Fetched(view) => {
             let (found, lines) = view.check_stream(&bytes.tag, |stream| {
                 let got: Vec<_> = stream.request_values(header).collect();
@@ -251,21 +244,21 @@ pub fn non_utf8_survived(
                 Vec::from_iter((!fine).then(|| format!("logged {header}: {got:?}")))
             });
             problems.extend(found);
-            (String::new(), lines)
+            (String::new(), lines, Some(format!("`{header}: {logged}`")))
         }
     };
-    let line = format!("`{header}: {logged}`");
-    let (expected_log, logged_as) = match log {
-        LogEvidence::Skipped { .. } => Default::default(),
-        LogEvidence::Fetched(_) => (format!("; logged as {line}"), format!("; logged {line}")),
+    let log_note = |what| {
+        line.as_ref()
+            .map_or(String::new(), |l| format!("; {what} {l}"))
     };
     let hex: Vec<String> = raw.iter().map(|b| format!("{b:#04x}")).collect();
     let expected = format!(
-        "{} with {header}: {} answered 200, the next request too{expected_log}",
+        "{} with {header}: {} answered 200, the next request too{}",
         bytes.describe(),
         hex.join(" "),
+        log_note("logged as"),
     );
-    let fine = format!("200, then 200{logged_as}");
+    let fine = format!("200, then 200{}", log_note("logged"));
     CheckResult {
         detail,
         log_tail: tail,
@@ -284,7 +277,7 @@ pub fn secrets_redacted(
     log: &LogEvidence,
 ) -> CheckResult {
     let view = match log {
-        LogEvidence::Skipped { reason } => return CheckResult::skipped(REDACTION, reason),
+        LogEvidence::Skipped(reason) => return CheckResult::skipped(REDACTION, reason),
         LogEvidence::Fetched(view) => view,
     };
     let redacted: Vec<&str> = ex

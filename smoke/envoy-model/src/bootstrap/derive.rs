@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
 use super::filters::{STRING_VALUE_TYPE, listener_objects, wasm_filters};
@@ -65,10 +65,10 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
             bail!("envoy.yaml: the routes send to {names} but no upstream runs");
         };
         for cluster in array_mut(&mut doc, "/static_resources/clusters") {
-            let name = cluster.get("name").and_then(Value::as_str);
-            let Some(name) = name.filter(|n| upstreams.contains(*n)).map(String::from) else {
+            let name = cluster["name"].clone();
+            if !name.as_str().is_some_and(|n| upstreams.contains(n)) {
                 continue;
-            };
+            }
             cluster["type"] = json!("STATIC");
             cluster["load_assignment"] = json!({
                 "cluster_name": name,
@@ -90,12 +90,9 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
     let wasm = std::path::absolute(wasm)?;
     let wasm = wasm.to_str().context("the wasm path is not UTF-8")?;
     for pointer in pointers {
-        let local = doc
-            .pointer_mut(&format!(
-                "{pointer}/typed_config/config/vm_config/code/local"
-            ))
-            .context("envoy.yaml: the wasm filter has no vm_config.code.local")?;
-        *local = json!({ "filename": wasm });
+        let local = format!("{pointer}/typed_config/config/vm_config/code/local");
+        let missing = "envoy.yaml: the wasm filter has no vm_config.code.local";
+        *doc.pointer_mut(&local).context(missing)? = json!({ "filename": wasm });
     }
     Ok(doc)
 }
@@ -174,13 +171,12 @@ pub fn direct_response(doc: &Value) -> Result<Value> {
         route.insert("direct_response".into(), body);
         answered += 1;
     }
-    if answered == 0 {
-        bail!("envoy.yaml: no route found under a listener's route_config to answer directly");
-    }
-    if let Some(resources) = doc
-        .pointer_mut("/static_resources")
-        .and_then(Value::as_object_mut)
-    {
+    ensure!(
+        answered > 0,
+        "envoy.yaml: no route found under a listener's route_config to answer directly"
+    );
+    // There are static_resources: the listeners above are in them.
+    if let Some(resources) = doc["static_resources"].as_object_mut() {
         resources.remove("clusters");
     }
     Ok(doc)

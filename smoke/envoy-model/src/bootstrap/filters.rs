@@ -1,7 +1,7 @@
 //! The HTTP wasm filter(s) of a parsed bootstrap and their plugin configuration: where they sit
 //! and the fields the tools need.
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, ensure};
 use serde_json::Value;
 
 /// The `typed_config."@type"` of Envoy's HTTP wasm filter.
@@ -54,21 +54,16 @@ pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> 
     } else {
         format!("{origin}: ")
     };
-    let is_wasm = |entry: &Found| {
-        let type_url = entry.2.pointer("/typed_config/@type");
-        type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE)
-    };
     let found: Vec<Found> = listener_objects(bootstrap)
         .into_iter()
-        .filter(is_wasm)
+        .filter(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE)
         .collect();
-    if found.is_empty() {
-        return Err(anyhow!(
-            "{prefix}no envoy.filters.http.wasm filter found in \
-             static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
-             \"@type\": {WASM_FILTER_TYPE})"
-        ));
-    }
+    ensure!(
+        !found.is_empty(),
+        "{prefix}no envoy.filters.http.wasm filter found in \
+         static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
+         \"@type\": {WASM_FILTER_TYPE})"
+    );
     found
         .into_iter()
         .map(|filter| wasm_filter_at(filter, &prefix))
@@ -82,37 +77,29 @@ pub(super) type Found<'a> = (String, String, &'a Value);
 /// Every object at or under `static_resources.listeners` (filter chains, default filter chain,
 /// nested filters), in document order.
 pub(super) fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
-    fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
-        let children: Vec<(String, String, &Value)> = match node {
-            Value::Object(map) => map
-                .iter()
-                .map(|(key, child)| {
+    fn walk<'a>(node: &'a Value, (path, pointer): (String, String), found: &mut Vec<Found<'a>>) {
+        match node {
+            Value::Object(map) => {
+                found.push((path.clone(), pointer.clone(), node));
+                for (key, child) in map {
                     let escaped = key.replace('~', "~0").replace('/', "~1");
-                    (
-                        format!("{path}.{key}"),
-                        format!("{pointer}/{escaped}"),
-                        child,
-                    )
-                })
-                .collect(),
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, child)| (format!("{path}[{i}]"), format!("{pointer}/{i}"), child))
-                .collect(),
-            _ => return,
-        };
-        if node.is_object() {
-            found.push((path, pointer, node));
-        }
-        for (path, pointer, child) in children {
-            walk(child, path, pointer, found);
+                    let at = (format!("{path}.{key}"), format!("{pointer}/{escaped}"));
+                    walk(child, at, found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let at = (format!("{path}[{i}]"), format!("{pointer}/{i}"));
+                    walk(child, at, found);
+                }
+            }
+            _ => {}
         }
     }
     let mut found = Vec::new();
     if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
-        walk(listeners, path.into(), pointer.into(), &mut found);
+        let at = ("static_resources.listeners", "/static_resources/listeners");
+        walk(listeners, (at.0.into(), at.1.into()), &mut found);
     }
     found
 }
@@ -120,14 +107,10 @@ pub(super) fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
 fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
     let invalid = |at: &str, problem: &str| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
-    let config = entry
-        .pointer("/typed_config/config")
-        .unwrap_or(&Value::Null);
+    let config = &entry["typed_config"]["config"];
     if !(config.is_object() || config.is_null()) {
-        return Err(invalid(
-            ".config",
-            "is not a mapping (the wasm PluginConfig)",
-        ));
+        let problem = "is not a mapping (the wasm PluginConfig)";
+        return Err(invalid(".config", problem));
     }
     let text = |pointer: &str| -> Result<String> {
         match config.pointer(pointer) {
@@ -152,10 +135,8 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         );
         return Err(invalid(".config.configuration", &problem));
     }
-    if config
-        .pointer("/configuration/value")
-        .is_some_and(|v| !v.is_string() && !v.is_null())
-    {
+    let value = &config["configuration"]["value"];
+    if !(value.is_string() || value.is_null()) {
         let problem = "configuration is a google.protobuf.StringValue but its `value` is not a \
                        string (write the JSON as a YAML block string: `value: |`)";
         return Err(invalid(".config.configuration", problem));
