@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
+use filter_core::redaction::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
 pub use log_source::LogSource;
 pub use report::Report;
 
@@ -174,11 +175,6 @@ async fn send_requests(
             format!("/cb?keep=1#id_token={secret}&state=z").into_bytes(),
         ),
     ];
-    let default_redacted = |n: &str| {
-        filter_core::redaction::DEFAULT_REDACTED
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(n))
-    };
     // A configured name smoke can send without breaking the request itself.
     let unsendable = [
         "host",
@@ -194,10 +190,9 @@ async fn send_requests(
         PROBE_HEADER,
         BYTES_HEADER,
     ];
-    let configured =
-        opts.config.redact_headers.iter().find(|n| {
-            !n.starts_with(':') && !default_redacted(n) && !unsendable.contains(&n.as_str())
-        });
+    let configured = opts.config.redact_headers.iter().find(|n| {
+        !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
+    });
     if let Some(name) = configured {
         secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
     }
@@ -207,6 +202,11 @@ async fn send_requests(
     Ok(vec![echo, bytes, after, secrets])
 }
 
+/// Whether `name` is one of `list`, ASCII case-insensitively.
+fn listed(list: &[&str], name: &str) -> bool {
+    list.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
+
 /// The request target of the redaction check: the secret in `access_token` (always redacted),
 /// a parameter that is logged as sent (`keep=1`), the secret in a nested URL (`next=`,
 /// percent-encoded), and the secret in the first configured name beyond the defaults, if any.
@@ -214,11 +214,8 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
     let mut target = format!(
         "/headers?access_token={secret}&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D{secret}"
     );
-    let defaults = filter_core::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
-    let configured = config
-        .redact_query_params
-        .iter()
-        .find(|n| !defaults.iter().any(|d| d.eq_ignore_ascii_case(n)));
+    let mut params = config.redact_query_params.iter();
+    let configured = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n));
     if let Some(name) = configured {
         // Every byte but RFC 3986's unreserved characters is percent-encoded.
         let encoded: String = name

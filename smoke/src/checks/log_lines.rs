@@ -92,7 +92,11 @@ impl LogView {
                 let lines = (!problems.is_empty()).then(|| stream.lines.clone());
                 (problems, lines)
             }
-            Err(problem) => (vec![problem], Some(self.tail(TAIL_LINES))),
+            Err(problem) => {
+                let skip = self.lines.len().saturating_sub(TAIL_LINES);
+                let tail = self.lines[skip..].iter().map(|l| l.raw.clone()).collect();
+                (vec![problem], Some(tail))
+            }
         }
     }
 
@@ -100,12 +104,6 @@ impl LogView {
     pub fn all_finished(&self, tags: &[&str]) -> bool {
         tags.iter()
             .all(|tag| self.stream_of(tag).is_ok_and(|s| !s.finished.is_empty()))
-    }
-
-    /// The last `n` wasm lines.
-    pub fn tail(&self, n: usize) -> Vec<String> {
-        let skip = self.lines.len().saturating_sub(n);
-        self.lines[skip..].iter().map(|l| l.raw.clone()).collect()
     }
 }
 
