@@ -5,7 +5,7 @@
 //! the run quickly instead of hanging it.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -75,9 +75,7 @@ impl Client {
             .map_err(|e| {
                 SmokeError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
-        let started = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let started = UNIX_EPOCH.elapsed().unwrap_or_default();
         Ok(Self {
             http,
             url: url.trim_end_matches('/').to_string(),

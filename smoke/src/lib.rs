@@ -13,6 +13,7 @@ mod figures;
 mod log_source;
 pub mod report;
 
+use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -92,11 +93,7 @@ pub fn plugin_config_from_json(text: &str) -> Result<PluginConfig, SmokeError> {
 
 /// A random secret for the redaction check (the standard library's per-process random keys).
 fn new_secret() -> String {
-    let word = || {
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    };
+    let word = || RandomState::new().build_hasher().finish();
     format!("smoke-secret-{:016x}{:016x}", word(), word())
 }
 
@@ -163,17 +160,13 @@ async fn send_requests(
     let after = client.get("/status/200", &[]).await?;
     // Issue 17: a credential header only the default name rule redacts, and URL headers with
     // the secret in a query and in a fragment.
+    let referer = format!("https://app.example/cb?access_token={secret}&keep=1");
+    let original_url = format!("/cb?keep=1#id_token={secret}&state=z");
     let mut secret_headers = vec![
         ("authorization", format!("Bearer {secret}").into_bytes()),
         ("x-auth-token", secret.as_bytes().to_vec()),
-        (
-            "referer",
-            format!("https://app.example/cb?access_token={secret}&keep=1").into_bytes(),
-        ),
-        (
-            "x-original-url",
-            format!("/cb?keep=1#id_token={secret}&state=z").into_bytes(),
-        ),
+        ("referer", referer.into_bytes()),
+        ("x-original-url", original_url.into_bytes()),
     ];
     // A configured name smoke can send without breaking the request itself.
     let unsendable = [

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use envoy_model::envoy_log;
 
@@ -118,10 +118,7 @@ impl LogSource {
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
     pub fn mark(&self) -> Result<LogMark, SmokeError> {
-        let started_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs());
+        let started_unix = UNIX_EPOCH.elapsed().ok().map(|d| d.as_secs());
         let mut mark = LogMark {
             file_offset: 0,
             started_unix,
