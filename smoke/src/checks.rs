@@ -61,10 +61,8 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
 pub fn echoed_values(body: &[u8], name: &str) -> Result<Vec<String>, String> {
     let json: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
-    let headers = json
-        .get("headers")
-        .and_then(Value::as_object)
-        .ok_or("the body has no \"headers\" object")?;
+    let headers = json["headers"].as_object();
+    let headers = headers.ok_or("the body has no \"headers\" object")?;
     Ok(headers
         .iter()
         .filter(|(key, _)| key.eq_ignore_ascii_case(name))

@@ -190,9 +190,8 @@ fn array_mut<'a>(value: &'a mut Value, pointer: &str) -> impl Iterator<Item = &'
 
 /// JSON pointers to every wasm filter entry (none is fine: a variant may have removed it).
 fn wasm_filter_pointers(doc: &Value) -> Vec<String> {
-    wasm_filters(doc, "")
-        .map(|filters| filters.into_iter().map(|f| f.pointer).collect())
-        .unwrap_or_default()
+    let filters = wasm_filters(doc, "").unwrap_or_default();
+    filters.into_iter().map(|f| f.pointer).collect()
 }
 
 fn listeners_mut(doc: &mut Value) -> Result<&mut Vec<Value>> {
