@@ -29,17 +29,11 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let mut problems = Vec::new();
     for ex in exchanges {
         for (name, value) in wanted {
-            let got: Vec<_> = ex
-                .header_values(name)
-                .map(String::from_utf8_lossy)
-                .collect();
-            if got.iter().any(|v| v == value) {
-                continue;
-            }
-            let seen = if got.is_empty() {
-                "missing".into()
-            } else {
-                format!("{got:?}")
+            let got = Vec::from_iter(ex.header_values(name).map(String::from_utf8_lossy));
+            let seen = match got.as_slice() {
+                [] => "missing".to_string(),
+                got if got.iter().any(|v| v == value) => continue,
+                got => format!("{got:?}"),
             };
             let answered = format!("{} answered {}", ex.describe(), ex.status);
             problems.push(format!("{answered}: {name} {seen}"));
@@ -48,12 +42,8 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let pairs = pairs_text(wanted);
     let n = exchanges.len();
     let expected = format!("{pairs} on each of {n} responses");
-    CheckResult::new(
-        RESPONSE_HEADERS,
-        expected,
-        problems,
-        format!("{pairs} on {n} of {n} responses"),
-    )
+    let fine = format!("{pairs} on {n} of {n} responses");
+    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine)
 }
 
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
@@ -105,12 +95,8 @@ pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckRe
     }
     let pairs = pairs_text(wanted);
     let expected = format!("{pairs} in the echo of {}", echo.describe());
-    CheckResult::new(
-        REQUEST_HEADERS,
-        expected,
-        problems,
-        format!("{pairs} echoed by httpbin"),
-    )
+    let fine = format!("{pairs} echoed by httpbin");
+    CheckResult::new(REQUEST_HEADERS, expected, problems, fine)
 }
 
 #[cfg(test)]

@@ -278,25 +278,20 @@ pub fn secrets_redacted(
         LogEvidence::Skipped(reason) => return CheckResult::skipped(REDACTION, reason),
         LogEvidence::Fetched(view) => view,
     };
-    let redacted: Vec<&str> = ex
-        .sent
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| config.is_redacted(n.as_bytes()))
-        .collect();
+    // The redacted headers sent, and the URL headers sent with their lines as logged.
+    let (mut redacted, mut urls) = (Vec::new(), Vec::new());
+    for (name, value) in &ex.sent {
+        if config.is_redacted(name.as_bytes()) {
+            redacted.push(name.as_str());
+        } else if config.is_url_header(name.as_bytes()) {
+            urls.push((
+                name.as_str(),
+                logged_pair(config, true, name.as_bytes(), value).1,
+            ));
+        }
+    }
     let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());
-    let urls: Vec<(&str, String)> = ex
-        .sent
-        .iter()
-        .filter(|(n, _)| config.is_url_header(n.as_bytes()) && !config.is_redacted(n.as_bytes()))
-        .map(|(n, v)| (n.as_str(), logged_pair(config, true, n.as_bytes(), v).1))
-        .collect();
-    let leaks: Vec<String> = view
-        .text
-        .lines()
-        .filter(|l| l.contains(secret))
-        .map(str::to_string)
-        .collect();
+    let leaks: Vec<&str> = view.text.lines().filter(|l| l.contains(secret)).collect();
     let mut problems = Vec::from_iter(
         (!leaks.is_empty()).then(|| format!("the secret appears in {} log line(s)", leaks.len())),
     );
@@ -327,7 +322,9 @@ pub fn secrets_redacted(
          logged as {path}; secret absent from {read} log lines"
     );
     CheckResult {
-        log_tail: (!leaks.is_empty()).then_some(leaks).or(lines),
+        log_tail: (!leaks.is_empty())
+            .then(|| leaks.iter().map(|l| l.to_string()).collect())
+            .or(lines),
         ..CheckResult::new(REDACTION, expected, problems, fine)
     }
 }
