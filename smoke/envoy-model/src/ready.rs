@@ -1,6 +1,7 @@
 //! Envoy's admin `/ready`: what its answer means, and the one bounded wait for it that the
 //! smoke checks, the native stack and the Docker path share.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -48,10 +49,8 @@ pub fn probe(admin: SocketAddr) -> Result<(), String> {
     let answer = http::get(admin, "/ready", Duration::from_secs(1)).map_err(|e| {
         let io = e.chain().find_map(|e| e.downcast_ref::<std::io::Error>());
         match io.map(std::io::Error::kind) {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
-            Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                "timed out".to_string()
-            }
+            Some(ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+            Some(ErrorKind::TimedOut | ErrorKind::WouldBlock) => "timed out".to_string(),
             _ => format!("{e:#}"),
         }
     })?;
