@@ -32,10 +32,8 @@ impl std::fmt::Display for NotReady {
 
 /// The admin's socket address from its base URL (`http://127.0.0.1:9901` or `127.0.0.1:9901`).
 pub fn admin_addr(admin_url: &str) -> Result<SocketAddr, String> {
-    let authority = admin_url
-        .split_once("://")
-        .map_or(admin_url, |(_, rest)| rest);
-    let authority = authority.split('/').next().unwrap_or_default();
+    let (_, rest) = admin_url.split_once("://").unwrap_or(("", admin_url));
+    let authority = rest.split('/').next().unwrap_or_default();
     let mut addrs = authority
         .to_socket_addrs()
         .map_err(|e| format!("{authority}: {e}"))?;
