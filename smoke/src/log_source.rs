@@ -212,10 +212,8 @@ fn failed(command: &str, output: &Output) -> SmokeError {
         [first, second, .., last] => vec![*first, *second, *last],
         all => all.to_vec(),
     };
-    let mut message = format!(
-        "`{command}` failed ({}) while reading Envoy's log",
-        output.status
-    );
+    let status = output.status;
+    let mut message = format!("`{command}` failed ({status}) while reading Envoy's log");
     if !shown.is_empty() {
         message += &format!(": {}", shown.join(" / "));
     }

@@ -127,14 +127,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
+    let file = &cli.envoy_config;
     let config = match &cli.plugin_config {
         Some(json) => smoke::plugin_config_from_json(json)?,
-        None => smoke::plugin_config_from_envoy(&cli.envoy_config).with_context(|| {
-            format!(
-                "reading the expectations from {}",
-                cli.envoy_config.display()
-            )
-        })?,
+        None => smoke::plugin_config_from_envoy(file)
+            .with_context(|| format!("reading the expectations from {}", file.display()))?,
     };
     if cli.url.trim().is_empty() || cli.admin.trim().is_empty() {
         bail!("--url and --admin must not be empty");
@@ -152,7 +149,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         // Envoy not answering with the expectations from a bootstrap: is its module there?
         let unreachable = matches!(err, SmokeError::EnvoyUnreachable(_));
         let hint = (unreachable && cli.plugin_config.is_none())
-            .then(|| module_hint(&cli.envoy_config))
+            .then(|| module_hint(file))
             .flatten();
         let note = hint.map_or_else(String::new, |hint| format!("\nnote: {hint}"));
         anyhow::anyhow!("{err}{note}").context("the smoke checks could not run")
