@@ -55,16 +55,9 @@ pub struct Pushed {
 
 /// The registry refused the push (the login, or the permission): exit 1, unlike the failures
 /// to reach it (exit 2).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Refused(pub String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
 
 /// Pushes `image` to `target`.
 pub fn push(image: &Image, target: &Target) -> Result<Pushed> {

@@ -55,8 +55,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
         let id = image_id(&tag).context("the cached root file system vanished")?;
         return Ok((tag, id));
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !crate::setup::is_root() {
         bail!(
             "the engine has none of the images and the stand-ins' Debian base must be made with \
              debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
@@ -80,7 +79,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
             which::which("apt-get").is_ok(),
             "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
         );
-        crate::setup::apt_install("debootstrap", |cmd, what| run(cmd, 10, what))?;
+        crate::setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
     }
     let context = work_dir(&tag)?;
     let (rootfs, tar) = (context.path.join("rootfs"), context.path.join("rootfs.tar"));
