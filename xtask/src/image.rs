@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 pub use build::Image;
-pub use push::{Pushed, Refused, Scheme, Target};
+pub use push::{Refused, Scheme};
 
 use crate::manifests::oci;
 use crate::{paths, wasm};
@@ -69,12 +69,7 @@ pub fn run(args: &Args) -> Result<i32> {
         println!("{}", image.digest());
         return Ok(0);
     };
-    let target = Target {
-        reference: reference.clone(),
-        scheme: args.scheme,
-        ca: args.ca.clone(),
-    };
-    let pushed = match push::push(&image, &target) {
+    let pushed = match push::push(&image, reference, args) {
         Ok(pushed) => pushed,
         Err(err) if err.is::<Refused>() => {
             eprintln!("error: {err:#}");

@@ -61,6 +61,33 @@ pub fn append_log(path: &Path) -> Result<File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
+/// `out` and `err` opened with [`append_log`], one file twice when they are the same path.
+fn log_files(out: &Path, err: &Path) -> Result<(File, File)> {
+    let stdout = append_log(out)?;
+    let stderr = if out == err {
+        stdout.try_clone()?
+    } else {
+        append_log(err)?
+    };
+    Ok((stdout, stderr))
+}
+
+/// Polls `done` every `every` for up to `timeout`: whether it came true.
+pub fn poll(
+    timeout: Duration,
+    every: Duration,
+    mut done: impl FnMut() -> Result<bool>,
+) -> Result<bool> {
+    let deadline = Instant::now() + timeout;
+    while !done()? {
+        if Instant::now() > deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(every);
+    }
+    Ok(true)
+}
+
 /// "the end of <log>:" and the log's last `lines` lines, indented: what an error about a
 /// child shows of its output.
 pub fn log_end(log: &Path, lines: usize) -> String {
@@ -118,12 +145,7 @@ pub fn run_to(
     timeout: Option<Duration>,
     what: &str,
 ) -> Result<()> {
-    let stdout = append_log(out)?;
-    let stderr = if out == err {
-        stdout.try_clone()?
-    } else {
-        append_log(err)?
-    };
+    let (stdout, stderr) = log_files(out, err)?;
     log::debug!("{what}: {cmd:?}, output to {}", err.display());
     let mut child = cmd
         .stdin(Stdio::null())
@@ -163,12 +185,7 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let err = append_log(log)?;
-        let out = if stdout_log == log {
-            err.try_clone()?
-        } else {
-            append_log(stdout_log)?
-        };
+        let (out, err) = log_files(stdout_log, log)?;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(|| {

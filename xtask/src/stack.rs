@@ -17,12 +17,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use envoy_model::bootstrap;
 use serde_json::Value;
 
 use crate::ports;
-use crate::procs::{Service, log_end};
+use crate::procs::{Service, log_end, poll};
 use crate::tools::Tools;
 use envoy_model::http;
 use port_race::{port_taken_if, retry_on_port_race};
@@ -176,17 +176,17 @@ pub fn start_direct(
 fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
     let started = Instant::now();
     let name = service.name();
-    loop {
+    let answered = poll(START_TIMEOUT, Duration::from_millis(50), || {
         if let Some(status) = service.exited() {
             bail!("{name} exited during start-up ({status})");
         }
-        if http::get(addr, path, Duration::from_secs(2)).is_ok_and(|r| r.status == 200) {
-            log::debug!("{name} ready after {} ms", started.elapsed().as_millis());
-            return Ok(());
-        }
-        if started.elapsed() > START_TIMEOUT {
-            bail!("{name} was not ready after {} s", START_TIMEOUT.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Ok(http::get(addr, path, Duration::from_secs(2)).is_ok_and(|r| r.status == 200))
+    })?;
+    ensure!(
+        answered,
+        "{name} was not ready after {} s",
+        START_TIMEOUT.as_secs()
+    );
+    log::debug!("{name} ready after {} ms", started.elapsed().as_millis());
+    Ok(())
 }

@@ -11,7 +11,7 @@ use envoy_model::bootstrap;
 use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
 use crate::ports;
-use crate::procs::Service;
+use crate::procs::{Service, poll};
 use crate::progress::Step;
 use envoy_model::ready;
 use smoke::report::seconds;
@@ -22,6 +22,8 @@ const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a watched change may take to restart Envoy.
 const WATCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// How often the waits look.
+const POLL: Duration = Duration::from_millis(100);
 
 /// `http://127.0.0.1:<port>`: where the stack publishes Envoy's listener and admin.
 pub fn url(port: u16) -> String {
@@ -135,7 +137,7 @@ impl Stack {
             libc::SIGINT,
         )?;
         let watching = || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled"));
-        poll(READY_TIMEOUT, || {
+        poll(READY_TIMEOUT, POLL, || {
             Ok(watching() || watcher.exited().is_some())
         })?;
         ensure!(
@@ -192,7 +194,7 @@ impl Stack {
 
     /// Waits until the service's container has started again since `before` (its StartedAt).
     fn wait_for_start(&self, service: &str, before: &str) -> Result<()> {
-        let restarted = poll(WATCH_TIMEOUT, || {
+        let restarted = poll(WATCH_TIMEOUT, POLL, || {
             let (started, _) = self.project.started_finished(service)?;
             Ok(time_key(&started) > time_key(before))
         });
@@ -205,18 +207,6 @@ impl Stack {
         );
         Ok(())
     }
-}
-
-/// Polls `done` every 100 ms for up to `timeout`: whether it came true.
-fn poll(timeout: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<bool> {
-    let deadline = Instant::now() + timeout;
-    while !done()? {
-        if Instant::now() > deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(true)
 }
 
 /// An RFC 3339 time as Docker prints it (`2026-12-01T01:39:51.0706Z`: UTC, the fraction's

@@ -58,7 +58,7 @@ impl Blob {
         self.bytes.len() as u64
     }
 
-    fn descriptor(&self, media_type: MediaType) -> Result<Descriptor> {
+    pub(super) fn descriptor(&self, media_type: MediaType) -> Result<Descriptor> {
         Ok(DescriptorBuilder::default()
             .media_type(media_type)
             .digest(Digest::from_str(&self.digest)?)
@@ -131,9 +131,7 @@ impl Image {
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 /// A tar with one regular file, [`PLUGIN_FILE`], and nothing that depends on the machine.

@@ -7,7 +7,7 @@
 //! from its own CA is trusted with `--ca FILE` and refused, saying so, without it.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -16,6 +16,7 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
+use super::Args;
 use super::build::{Image, MANIFEST_MEDIA_TYPE};
 
 /// How to reach the registry.
@@ -29,17 +30,6 @@ pub enum Scheme {
     Https,
     /// Plain HTTP, even to a remote registry (credentials then travel in clear).
     Http,
-}
-
-/// Where to push and how.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// `registry/repository:tag`.
-    pub reference: String,
-    /// See [`Scheme`].
-    pub scheme: Scheme,
-    /// A PEM file with the CA certificate(s) that signed the registry's certificate.
-    pub ca: Option<PathBuf>,
 }
 
 /// What the push did.
@@ -59,26 +49,24 @@ pub struct Pushed {
 #[error("{0}")]
 pub struct Refused(pub String);
 
-/// Pushes `image` to `target`.
-pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
-    let reference: Reference = target.reference.parse().with_context(|| {
+/// Pushes `image` to `target` (`registry/repository:tag`), as `args` say (`--scheme`, `--ca`).
+pub fn push(image: &Image, target: &str, args: &Args) -> Result<Pushed> {
+    let reference: Reference = target.parse().with_context(|| {
         format!(
-            "`{}` is not an image reference: write REGISTRY/REPOSITORY:TAG, e.g. \
-             127.0.0.1:5000/http-headers:dev",
-            target.reference
+            "`{target}` is not an image reference: write REGISTRY/REPOSITORY:TAG, e.g. \
+             127.0.0.1:5000/http-headers:dev"
         )
     })?;
     if reference.digest().is_some() || reference.tag().is_none() {
         bail!(
-            "`{}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin",
-            target.reference
+            "`{target}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin"
         );
     }
     let registry = reference.resolve_registry().to_string();
-    let https = match target.scheme {
+    let https = match args.scheme {
         Scheme::Https => true,
         Scheme::Http => false,
-        Scheme::Auto => target.ca.is_some() || !is_loopback(&registry),
+        Scheme::Auto => args.ca.is_some() || !is_loopback(&registry),
     };
     let mut config = ClientConfig {
         protocol: if https {
@@ -90,7 +78,7 @@ pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
         read_timeout: Some(Duration::from_secs(60)),
         ..ClientConfig::default()
     };
-    if let Some(ca) = &target.ca {
+    if let Some(ca) = &args.ca {
         config.extra_root_certificates = vec![read_ca(ca)?];
     }
     let auth = credentials(&registry)?;
@@ -117,7 +105,7 @@ pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
                 .await?;
             client.fetch_manifest_digest(&reference, &auth).await
         })
-        .map_err(|err| explain(err, &registry, scheme, target, logged_in))?;
+        .map_err(|err| explain(err, &registry, scheme, args, logged_in))?;
     if digest != image.digest() {
         bail!(
             "{registry} serves {reference} with the digest {digest}, not the pushed manifest's \
@@ -193,7 +181,7 @@ fn explain(
     err: OciDistributionError,
     registry: &str,
     scheme: &str,
-    target: &Target,
+    args: &Args,
     logged_in: bool,
 ) -> anyhow::Error {
     let login = if logged_in {
@@ -236,7 +224,7 @@ fn explain(
     } else if lower.contains("connection refused") {
         format!("nothing answers at {scheme}://{registry}: is the registry running, on that port?")
     } else if lower.contains("certificate") || lower.contains("unknownissuer") {
-        let fix = match &target.ca {
+        let fix = match &args.ca {
             Some(ca) => format!("the CA in --ca {} did not sign it", ca.display()),
             None => "give the registry's CA with --ca FILE".to_string(),
         };
@@ -300,12 +288,10 @@ mod tests {
             "127.0.0.1:1/x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
             "Not A Ref",
         ] {
-            let target = Target {
-                reference: reference.into(),
-                scheme: Scheme::Auto,
-                ca: None,
-            };
-            let err = format!("{:#}", push(&image, &target).unwrap_err());
+            let err = format!(
+                "{:#}",
+                push(&image, reference, &Args::default()).unwrap_err()
+            );
             assert!(err.contains("REGISTRY/REPOSITORY:TAG"), "{err}");
         }
     }

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
-use super::render::{HEADER, fill};
-use super::source::{APP, NAMESPACE, Plugin};
+use super::render::{HEADER, fill_all, shared_values};
+use super::source::{NAMESPACE, Plugin};
 use super::yaml;
 
 /// The file names, under istio/ and under the push's directory.
@@ -50,13 +49,9 @@ pub fn render(
     image: &Image,
     header: &str,
 ) -> Result<BTreeMap<&'static str, String>> {
-    let filter = &plugin.filter;
-    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
     let optional = |value: &Option<String>| value.as_deref().map(yaml::scalar).transpose();
-    let values = [
-        ("header", header.to_string()),
-        ("name", yaml::scalar(&filter.name)?),
-        ("app", yaml::scalar(APP)?),
+    let mut values = shared_values(plugin, header)?;
+    values.extend([
         ("namespace", yaml::scalar(NAMESPACE)?),
         ("waypoint", yaml::scalar(WAYPOINT)?),
         ("oci_url", yaml::scalar(&image.url)?),
@@ -67,19 +62,12 @@ pub fn render(
             "pull_secret",
             optional(&image.pull_secret)?.unwrap_or_default(),
         ),
-        ("root_id", yaml::scalar(&filter.root_id)?),
-        ("fail_strategy", plugin.fail_strategy()?.to_string()),
-        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
-    ];
+    ]);
     let templates = [
         include_str!("templates/wasmplugin-oci.yaml"),
         include_str!("templates/ambient.yaml"),
     ];
-    FILES
-        .into_iter()
-        .zip(templates)
-        .map(|(file, template)| Ok((file, fill(template, &values)?)))
-        .collect()
+    fill_all(FILES, templates, &values)
 }
 
 /// istio/'s copies: the placeholder image, the rendering header.
@@ -113,7 +101,9 @@ pub fn write_filled(image: &Image, dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifests::source::APP;
     use crate::paths;
+    use serde_json::Value;
     use envoy_model::bootstrap;
 
     fn plugin() -> Plugin {
