@@ -250,11 +250,6 @@ impl Service {
             groups.retain(|g| *g != pgid);
         }
     }
-
-    /// The service's name, for messages.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
 }
 
 impl Drop for Service {

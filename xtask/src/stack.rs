@@ -117,7 +117,7 @@ impl Httpbin {
                 .args(["--workers", &workers.to_string(), "--threads", "4"])
                 .args(["--worker-class", "gthread", "httpbin:app"]);
             let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
-            if let Err(err) = wait_answering(&mut service, addr, "/get") {
+            if let Err(err) = wait_answering(&mut service, addr) {
                 let message = format!(
                     "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
                     log_end(&log, 10)
@@ -171,22 +171,18 @@ pub fn start_direct(
     start_envoy(tools, &spec, None)
 }
 
-/// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
-/// [`START_TIMEOUT`] passes (httpbin; Envoy's `/ready` is [`envoy_model::ready`]'s).
-fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
+/// Polls httpbin's `GET /get` on `addr` every 50 ms until it answers 200, it exits, or
+/// [`START_TIMEOUT`] passes (Envoy's `/ready` is [`envoy_model::ready`]'s).
+fn wait_answering(httpbin: &mut Service, addr: SocketAddr) -> Result<()> {
     let started = Instant::now();
-    let name = service.name();
     let answered = poll(START_TIMEOUT, Duration::from_millis(50), || {
-        if let Some(status) = service.exited() {
-            bail!("{name} exited during start-up ({status})");
+        if let Some(status) = httpbin.exited() {
+            bail!("httpbin exited during start-up ({status})");
         }
-        Ok(http::get(addr, path, Duration::from_secs(2)).is_ok_and(|r| r.status == 200))
+        Ok(http::get(addr, "/get", Duration::from_secs(2)).is_ok_and(|r| r.status == 200))
     })?;
-    ensure!(
-        answered,
-        "{name} was not ready after {} s",
-        START_TIMEOUT.as_secs()
-    );
-    log::debug!("{name} ready after {} ms", started.elapsed().as_millis());
+    let timeout = START_TIMEOUT.as_secs();
+    ensure!(answered, "httpbin was not ready after {timeout} s");
+    log::debug!("httpbin ready after {} ms", started.elapsed().as_millis());
     Ok(())
 }

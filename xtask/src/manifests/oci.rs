@@ -32,17 +32,6 @@ pub struct Image {
     pub pull_secret: Option<String>,
 }
 
-impl Image {
-    /// What istio/ shows: a placeholder url, no digest, no secret.
-    pub fn placeholder() -> Image {
-        Image {
-            url: PLACEHOLDER_URL.to_string(),
-            sha256: None,
-            pull_secret: None,
-        }
-    }
-}
-
 /// The two manifests for `image`, keyed by file name; `header` heads each.
 pub fn render(
     plugin: &Plugin,
@@ -70,9 +59,14 @@ pub fn render(
     fill_all(FILES, templates, &values)
 }
 
-/// istio/'s copies: the placeholder image, the rendering header.
+/// istio/'s copies: a placeholder url, no digest, no secret; the rendering header.
 pub fn render_placeholder(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
-    render(plugin, &Image::placeholder(), HEADER)
+    let placeholder = Image {
+        url: PLACEHOLDER_URL.to_string(),
+        sha256: None,
+        pull_secret: None,
+    };
+    render(plugin, &placeholder, HEADER)
 }
 
 /// The header of the copies a push writes.
@@ -103,8 +97,8 @@ mod tests {
     use super::*;
     use crate::manifests::source::APP;
     use crate::paths;
-    use serde_json::Value;
     use envoy_model::bootstrap;
+    use serde_json::Value;
 
     fn plugin() -> Plugin {
         let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();

@@ -83,15 +83,13 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
     }
     let context = work_dir(&tag)?;
     let (rootfs, tar) = (context.path.join("rootfs"), context.path.join("rootfs.tar"));
-    let mut debootstrap = Command::new("debootstrap");
-    debootstrap
-        .args(["--variant=minbase", &format!("--include={include}"), SUITE])
-        .arg(&rootfs)
-        .arg(&mirror);
+    let debootstrap = format!("debootstrap {SUITE} from {mirror}");
     run(
-        &mut debootstrap,
+        Command::new("debootstrap")
+            .args(["--variant=minbase", &format!("--include={include}"), SUITE])
+            .args([&rootfs, Path::new(&mirror)]),
         20,
-        &format!("debootstrap {SUITE} from {mirror}"),
+        &debootstrap,
     )?;
     let mut tar_cf = Command::new("tar");
     tar_cf.arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".");
@@ -100,8 +98,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
     import
         .args(["import", "--change", &format!("LABEL {RECIPE_LABEL}={key}")])
         .args(["--change", "CMD [\"bash\"]"])
-        .arg(&tar)
-        .arg(&tag);
+        .args([&tar, Path::new(&tag)]);
     run(&mut import, 10, "docker import")?;
     let id = image_id(&tag).context("docker import made no image")?;
     Ok((tag, id))
