@@ -10,9 +10,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{OciDistributionError as OciErr, OciError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
@@ -79,7 +79,13 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<Pushed> {
         ..ClientConfig::default()
     };
     if let Some(ca) = &args.ca {
-        config.extra_root_certificates = vec![read_ca(ca)?];
+        let shown = ca.display();
+        let data = std::fs::read(ca)
+            .with_context(|| format!("--ca {shown}: cannot read the CA certificate"))?;
+        let pem = "not a PEM certificate (-----BEGIN CERTIFICATE-----)";
+        ensure!(data.starts_with(b"-----BEGIN"), "--ca {shown}: {pem}");
+        let encoding = CertificateEncoding::Pem;
+        config.extra_root_certificates = vec![Certificate { encoding, data }];
     }
     let auth = credentials(&registry)?;
     let logged_in = auth != RegistryAuth::Anonymous;
@@ -130,21 +136,6 @@ pub fn is_loopback(registry: &str) -> bool {
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn read_ca(path: &Path) -> Result<Certificate> {
-    let data = std::fs::read(path)
-        .with_context(|| format!("--ca {}: cannot read the CA certificate", path.display()))?;
-    if !data.starts_with(b"-----BEGIN") {
-        bail!(
-            "--ca {}: not a PEM certificate (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        );
-    }
-    Ok(Certificate {
-        encoding: CertificateEncoding::Pem,
-        data,
-    })
-}
-
 /// The login for `registry` from the docker config (anonymous when it has none).
 fn credentials(registry: &str) -> Result<RegistryAuth> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
@@ -178,7 +169,7 @@ fn docker_config_file() -> String {
 
 /// The registry client's error as what happened and what to do.
 fn explain(
-    err: OciDistributionError,
+    err: OciErr,
     registry: &str,
     scheme: &str,
     args: &Args,
@@ -200,20 +191,14 @@ fn explain(
         ))
         .into()
     };
+    let denied = |e: &OciError| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied);
     match &err {
-        OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => return refused("(401 Unauthorized)"),
-        OciDistributionError::ServerError { code: 401, .. } => return refused("(401)"),
-        OciDistributionError::ServerError { code: 403, .. } => return refused("(403 Forbidden)"),
-        OciDistributionError::RegistryError { envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    oci_client::errors::OciErrorCode::Unauthorized
-                        | oci_client::errors::OciErrorCode::Denied
-                )
-            }) =>
-        {
+        OciErr::AuthenticationFailure(_) | OciErr::UnauthorizedError { .. } => {
+            return refused("(401 Unauthorized)");
+        }
+        OciErr::ServerError { code: 401, .. } => return refused("(401)"),
+        OciErr::ServerError { code: 403, .. } => return refused("(403 Forbidden)"),
+        OciErr::RegistryError { envelope, .. } if envelope.errors.iter().any(denied) => {
             return refused("(unauthorized)");
         }
         _ => {}
