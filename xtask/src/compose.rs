@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
 
+use crate::procs::docker;
 use crate::progress::Step;
 use crate::{paths, ports};
 pub use check_failed::CheckFailed;
 use check_failed::failed;
-use docker::{Project, docker};
+use docker::Project;
 use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
 use smoke::report::seconds;

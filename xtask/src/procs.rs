@@ -127,6 +127,12 @@ pub fn output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String
     Ok(stdout)
 }
 
+/// `docker <args>`: its stdout, or an error with the first line of its stderr.
+pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
+    let what = format!("docker {}", args.join(" "));
+    output(Command::new("docker").args(args), timeout, &what)
+}
+
 /// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
 /// also between threads of this process (`n` counts the calls).
 pub fn unique_suffix() -> String {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::procs::run_logged;
 use crate::progress::Step;
@@ -124,12 +124,10 @@ fn find_python() -> Result<String> {
         let status = Command::new(python).args(["-c", check]).status();
         status.is_ok_and(|s| s.success())
     };
-    let Some(python) = ["python3", "python"].into_iter().find(ok) else {
-        bail!(
-            "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again"
-        )
-    };
-    Ok(python.to_string())
+    let python = ["python3", "python"].into_iter().find(ok).map(String::from);
+    python.context(
+        "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again",
+    )
 }
 
 /// Creates the virtualenv `venv` unless it has a Python already, then `pip install`s `args`

@@ -27,8 +27,7 @@ pub fn write(image: &Image, tag: &str, dir: &Path) -> Result<()> {
     for leftover in [&fresh, &old] {
         remove(leftover)?;
     }
-    let written = write_fresh(image, tag, &fresh);
-    if let Err(err) = written {
+    if let Err(err) = write_fresh(image, tag, &fresh) {
         remove(&fresh)?;
         return Err(err.context(format!("writing the OCI layout {}", fresh.display())));
     }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::compose::docker::docker;
 use crate::compose::scratch::ScratchDir;
+use crate::procs::docker;
 use crate::procs::{run_logged, unique_suffix};
 
 /// The repository part of every stand-in's tag.
