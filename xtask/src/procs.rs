@@ -72,15 +72,16 @@ fn log_files(out: &Path, err: &Path) -> Result<(File, File)> {
     Ok((stdout, stderr))
 }
 
-/// Polls `done` every `every` for up to `timeout`: whether it came true.
+/// Polls `done` every `every` for up to `timeout` (`Duration::MAX`: no limit): whether it
+/// came true.
 pub fn poll(
     timeout: Duration,
     every: Duration,
     mut done: impl FnMut() -> Result<bool>,
 ) -> Result<bool> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     while !done()? {
-        if Instant::now() > deadline {
+        if deadline.is_some_and(|deadline| Instant::now() > deadline) {
             return Ok(false);
         }
         std::thread::sleep(every);
@@ -162,21 +163,17 @@ pub fn run_to(
             let program = cmd.get_program();
             format!("{what}: could not start {program:?} (is it installed and on PATH?)")
         })?;
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            ensure!(status.success(), "{what} failed ({status})");
-            return Ok(());
-        }
-        if let Some(timeout) = timeout
-            && started.elapsed() >= timeout
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{what} did not finish within {} s", timeout.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let limit = timeout.unwrap_or(Duration::MAX);
+    if !poll(limit, Duration::from_millis(50), || {
+        Ok(child.try_wait()?.is_some())
+    })? {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("{what} did not finish within {} s", limit.as_secs());
     }
+    let status = child.wait()?;
+    ensure!(status.success(), "{what} failed ({status})");
+    Ok(())
 }
 
 impl Service {
@@ -241,9 +238,8 @@ impl Service {
         let started = Instant::now();
         if self.exited().is_none() {
             unsafe { libc::kill(-pgid, self.stop_signal) };
-            while self.exited().is_none() && started.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            let stopped = || Ok(self.exited().is_some());
+            let _ = poll(Duration::from_secs(5), Duration::from_millis(20), stopped);
         }
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let status = self.child.wait();
