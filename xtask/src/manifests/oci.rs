@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::render::{HEADER, fill_all, shared_values};
+use super::render::{HEADER, fill, shared_values};
 use super::source::{NAMESPACE, Plugin};
 use super::yaml;
 
@@ -56,7 +56,10 @@ pub fn render(
         include_str!("templates/wasmplugin-oci.yaml"),
         include_str!("templates/ambient.yaml"),
     ];
-    fill_all(FILES, templates, &values)
+    let files = FILES.into_iter().zip(templates);
+    files
+        .map(|(file, template)| Ok((file, fill(template, &values)?)))
+        .collect()
 }
 
 /// istio/'s copies: a placeholder url, no digest, no secret; the rendering header.

@@ -66,7 +66,10 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         include_str!("templates/envoyfilter.yaml"),
         include_str!("templates/wasmplugin.yaml"),
     ];
-    fill_all(FILES, templates, &values)
+    let files = FILES.into_iter().zip(templates);
+    files
+        .map(|(file, template)| Ok((file, fill(template, &values)?)))
+        .collect()
 }
 
 /// The holes every manifest of istio/ and of the OCI image may have: `header` heads each.
@@ -80,18 +83,6 @@ pub(super) fn shared_values(plugin: &Plugin, header: &str) -> Result<Vec<(&'stat
         ("fail_strategy", plugin.fail_strategy()?.to_string()),
         ("plugin_config", yaml::mapping(&plugin_config, 4)?),
     ])
-}
-
-/// Each file's template ([`fill`]ed with `values`), keyed by file name.
-pub(super) fn fill_all<const N: usize>(
-    files: [&'static str; N],
-    templates: [&str; N],
-    values: &[(&str, String)],
-) -> Result<BTreeMap<&'static str, String>> {
-    let filled = files.into_iter().zip(templates);
-    filled
-        .map(|(file, template)| Ok((file, fill(template, values)?)))
-        .collect()
 }
 
 /// The first lines of every manifest.
