@@ -108,15 +108,7 @@ pub fn resolve(
         let official = official.with_context(|| format!("service {service} names no image"))?;
         let source = if image_id(official).is_some() {
             Ok(Source::Engine)
-        } else if run_logged(
-            Command::new("docker").args(["pull", "--quiet", official]),
-            &log_dir.join("pull.log"),
-            Some(PULL_TIMEOUT),
-            "docker pull",
-        )
-        .is_ok()
-        {
-            // Pulled, given [`PULL_TIMEOUT`]; else the registry can't be reached.
+        } else if pull(official, &log_dir.join("pull.log")) {
             Ok(Source::Pulled)
         } else {
             Err(recipe_for(official).with_context(|| {
@@ -156,6 +148,13 @@ pub fn resolve(
     })?;
     resolved.sort_by(|a, b| a.service.cmp(&b.service));
     Ok(resolved)
+}
+
+/// `docker pull`, given [`PULL_TIMEOUT`]; false when the registry can't be reached.
+fn pull(image: &str, log: &Path) -> bool {
+    let mut pull = Command::new("docker");
+    pull.args(["pull", "--quiet", image]);
+    run_logged(&mut pull, log, Some(PULL_TIMEOUT), "docker pull").is_ok()
 }
 
 /// One stand-in on top of `base`: reused when its recipe is unchanged, else built.
