@@ -8,7 +8,7 @@ mod envoy;
 mod port_race;
 mod spec;
 
-pub use envoy::{Envoy, validate};
+pub use envoy::{Envoy, start_envoy, validate};
 pub(crate) use spec::START_TIMEOUT;
 pub use spec::{EnvoyOptions, StackSpec};
 
@@ -132,23 +132,6 @@ impl Httpbin {
             })
         })
     }
-}
-
-/// Derives `<dir>/envoy.json` from the spec and starts Envoy with it, its routes sent to the
-/// local httpbin on `upstream_port` (`None`: the bootstrap has no upstream).
-pub fn start_envoy(
-    tools: &Tools,
-    spec: &StackSpec,
-    upstream_port: impl Into<Option<u16>>,
-) -> Result<Envoy> {
-    if let Some(wasm) = &spec.wasm
-        && bootstrap::wasm_filters(&spec.bootstrap, "").is_ok()
-    {
-        crate::wasm::check_module(wasm)?;
-    }
-    let upstream_port = upstream_port.into();
-    let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
-    retry_on_port_race(free_ports, || Envoy::start(tools, spec, upstream_port))
 }
 
 /// Envoy without an upstream: `doc`'s routes answer `200 ok` themselves
