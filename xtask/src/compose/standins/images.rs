@@ -32,12 +32,8 @@ pub(super) fn recipe_of(tag: &str) -> Option<String> {
 /// `docker image inspect --format <format> <image>`, if the engine has the image.
 fn inspect(image: &str, format: &str) -> Option<String> {
     let args = ["image", "inspect", "--format", format, image];
-    Some(
-        docker(&args, Duration::from_secs(30))
-            .ok()?
-            .trim()
-            .to_string(),
-    )
+    let out = docker(&args, Duration::from_secs(30)).ok()?;
+    Some(out.trim().to_string())
 }
 
 /// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
