@@ -61,15 +61,25 @@ pub fn append_log(path: &Path) -> Result<File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
-/// `out` and `err` opened with [`append_log`], one file twice when they are the same path.
-fn log_files(out: &Path, err: &Path) -> Result<(File, File)> {
+/// Starts `cmd` (`what`, for messages) without stdin, its stdout appended to `out` and its
+/// stderr to `err` (one file when they are the same path).
+fn spawn_logged(cmd: &mut Command, out: &Path, err: &Path, what: &str) -> Result<Child> {
     let stdout = append_log(out)?;
     let stderr = if out == err {
         stdout.try_clone()?
     } else {
         append_log(err)?
     };
-    Ok((stdout, stderr))
+    log::debug!("{what}: {cmd:?}, output to {}", err.display());
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn();
+    child.with_context(|| {
+        let program = cmd.get_program();
+        format!("{what}: could not start {program:?} (is it installed and on PATH?)")
+    })
 }
 
 /// Polls `done` every `every` for up to `timeout` (`Duration::MAX`: no limit): whether it
@@ -152,21 +162,12 @@ pub fn run_to(
     timeout: Option<Duration>,
     what: &str,
 ) -> Result<()> {
-    let (stdout, stderr) = log_files(out, err)?;
-    log::debug!("{what}: {cmd:?}, output to {}", err.display());
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .with_context(|| {
-            let program = cmd.get_program();
-            format!("{what}: could not start {program:?} (is it installed and on PATH?)")
-        })?;
+    let mut child = spawn_logged(cmd, out, err, what)?;
     let limit = timeout.unwrap_or(Duration::MAX);
-    if !poll(limit, Duration::from_millis(50), || {
+    let finished = poll(limit, Duration::from_millis(50), || {
         Ok(child.try_wait()?.is_some())
-    })? {
+    })?;
+    if !finished {
         let _ = child.kill();
         let _ = child.wait();
         bail!("{what} did not finish within {} s", limit.as_secs());
@@ -188,7 +189,6 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let (out, err) = log_files(stdout_log, log)?;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
@@ -197,13 +197,7 @@ impl Service {
                 Ok(())
             });
         }
-        log::debug!("starting {name}: {cmd:?}, output to {}", log.display());
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        let child = spawn_logged(cmd, stdout_log, log, &format!("starting {name}"))?;
         let pgid = child.id() as i32;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.push(pgid);

@@ -51,29 +51,25 @@ impl Stack {
         self.project.run(args, UP_TIMEOUT).map_err(failed)
     }
 
-    /// Waits for Envoy's `/ready`, ends `step` with `summary`, then runs the smoke checks.
+    /// Waits for Envoy's admin `/ready` ([`ready::wait`]), ends `step` with `summary`, then
+    /// runs the smoke checks. If Envoy never says `LIVE`, the failed check holds the end of
+    /// `docker compose logs envoy`, which says why.
     pub fn ready(&self, step: Step, summary: &str) -> Result<()> {
-        self.wait_ready().map_err(failed)?;
+        let admin = ports::loopback(self.admin);
+        if let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) {
+            let logs = self
+                .project
+                .output(&["logs", "--no-color", "--tail", "10", "envoy"]);
+            let logs = logs.unwrap_or_else(|e| format!("(no log: {e:#})"));
+            bail!(CheckFailed(format!(
+                "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
+                url(self.admin),
+                READY_TIMEOUT.as_secs(),
+                logs.trim_end()
+            )));
+        }
         step.done(summary);
         self.smoke()
-    }
-
-    /// Waits for Envoy's admin `/ready` ([`ready::wait`]); if it never says `LIVE`, the error
-    /// holds the end of `docker compose logs envoy`, which says why.
-    fn wait_ready(&self) -> Result<()> {
-        let admin = ports::loopback(self.admin);
-        let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) else {
-            return Ok(());
-        };
-        bail!(
-            "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
-            url(self.admin),
-            READY_TIMEOUT.as_secs(),
-            self.project
-                .output(&["logs", "--no-color", "--tail", "10", "envoy"])
-                .unwrap_or_else(|e| format!("(no log: {e:#})"))
-                .trim_end()
-        )
     }
 
     /// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's
