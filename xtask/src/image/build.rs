@@ -84,16 +84,14 @@ impl Image {
         let tar = layer_tar(module).context("writing the layer's tar")?;
         let diff_id = sha256(&tar);
         let layer = Blob::new(gzip(&tar).context("compressing the layer")?);
+        let rootfs = RootFsBuilder::default()
+            .typ("layers")
+            .diff_ids(vec![diff_id]);
         let config = ImageConfigurationBuilder::default()
             .architecture(Arch::Amd64)
             .os(Os::Linux)
             .config(ConfigBuilder::default().build()?)
-            .rootfs(
-                RootFsBuilder::default()
-                    .typ("layers")
-                    .diff_ids(vec![diff_id])
-                    .build()?,
-            )
+            .rootfs(rootfs.build()?)
             .build()?;
         let config = Blob::new(serde_json::to_vec(&config)?);
         // One annotation: the map's order cannot vary.
