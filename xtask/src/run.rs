@@ -59,11 +59,20 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     let tools = envoy_versions::tools(&options.envoy)?;
     let mut stack = None;
     let (code, rebuilt) = check(&tools, &mut stack, options)?;
-    eprintln!(
-        "loop: {} from command to report (filter {})",
-        seconds(since_command_started(started.elapsed())),
-        if rebuilt { "rebuilt" } else { "up to date" }
-    );
+    match std::env::var(RERUN_AFTER_CHANGE_AT)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        Some(ms) => eprintln!(
+            "loop: {} from change to report (cargo xtask rebuilt); watching",
+            seconds(unix_now().saturating_sub(Duration::from_millis(ms)))
+        ),
+        None => eprintln!(
+            "loop: {} from command to report (filter {})",
+            seconds(since_command_started(started.elapsed())),
+            if rebuilt { "rebuilt" } else { "up to date" }
+        ),
+    }
     if !options.watch {
         return Ok(code);
     }
@@ -71,6 +80,8 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     crate::procs::exit_on_interrupt_with(code);
     eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops (exit code: the last report's)");
     let mut seen = latest_change(options);
+    let core = paths::root().join("filter/core");
+    let core_seen = newest(&core);
     loop {
         std::thread::sleep(Duration::from_millis(300));
         let now = latest_change(options);
@@ -78,6 +89,10 @@ pub fn run(options: &RunOptions) -> Result<i32> {
             continue;
         }
         seen = now;
+        if newest(&core) > core_seen {
+            drop(stack.take());
+            return Err(rerun_rebuilt());
+        }
         let started = Instant::now();
         let code = check(&tools, &mut stack, options).map_or_else(
             |err| {
@@ -177,6 +192,30 @@ fn spec(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)
     spec.listener_port = options.port;
     spec.admin_port = options.admin_port;
     Ok((spec, config))
+}
+
+/// Set for a watch run started again after a change (Unix milliseconds): its `loop:` figure.
+const RERUN_AFTER_CHANGE_AT: &str = "XTASK_RERUN_AFTER_CHANGE_AT";
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Runs this command again through `cargo xtask`, in place of this process: the smoke checks'
+/// expectations come from the filter-core this process was built with (the expected lines, the
+/// redaction lists), so after an edit of filter/core only a rebuilt xtask checks the new
+/// module against the new rules. Returns only if it could not run cargo.
+fn rerun_rebuilt() -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    eprintln!("filter/core changed: the smoke checks use it too; rebuilding cargo xtask");
+    let err = paths::cargo()
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .env(RERUN_AFTER_CHANGE_AT, unix_now().as_millis().to_string())
+        .exec();
+    anyhow::Error::new(err).context("running cargo xtask again after an edit of filter/core")
 }
 
 /// The newest modification time of the files under filter/ (sources, manifest) and of the
