@@ -82,11 +82,12 @@ pub fn run(args: &Args) -> Result<i32> {
     } else {
         "anonymously"
     };
-    eprintln!("✓ pushed {} {login}: {}", pushed.reference, pushed.digest);
+    // The push checked that the registry serves the manifest with the image's digest.
+    eprintln!("✓ pushed {} {login}: {}", pushed.reference, image.digest());
     let written = oci::write_filled(
         &oci::Image {
             url: format!("oci://{}", pushed.reference),
-            sha256: Some(pushed.digest.trim_start_matches("sha256:").to_string()),
+            sha256: Some(image.sha256_hex().to_string()),
             pull_secret: args.pull_secret.clone(),
         },
         &manifests_dir(),
@@ -96,7 +97,7 @@ pub fn run(args: &Args) -> Result<i32> {
         eprintln!("  kubectl apply -f {}", paths::relative(&file));
     }
     println!("oci://{}", pushed.reference);
-    println!("sha256: {}", pushed.digest.trim_start_matches("sha256:"));
+    println!("sha256: {}", image.sha256_hex());
     Ok(0)
 }
 

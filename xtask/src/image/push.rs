@@ -37,8 +37,6 @@ pub enum Scheme {
 pub struct Pushed {
     /// The reference as parsed (`registry/repository:tag`).
     pub reference: String,
-    /// The manifest's digest as the registry serves it (`sha256:<hex>`).
-    pub digest: String,
     /// Whether the login came from the docker config (false: anonymous).
     pub logged_in: bool,
 }
@@ -121,7 +119,6 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<Pushed> {
     }
     Ok(Pushed {
         reference: reference.whole(),
-        digest,
         logged_in,
     })
 }
