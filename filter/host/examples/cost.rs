@@ -18,13 +18,10 @@ use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Module;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    run().unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(2)
+    })
 }
 
 fn run() -> Result<ExitCode> {
@@ -64,14 +61,10 @@ fn run() -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    match cost::check(&recorded, &measured) {
-        Ok(within) => {
-            eprintln!("{within}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(grew) => {
-            eprintln!("{grew}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let (verdict, code) = match cost::check(&recorded, &measured) {
+        Ok(within) => (within, ExitCode::SUCCESS),
+        Err(grew) => (grew, ExitCode::FAILURE),
+    };
+    eprintln!("{verdict}");
+    Ok(code)
 }

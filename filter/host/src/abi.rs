@@ -6,7 +6,6 @@ pub mod status {
     pub const OK: u32 = 0;
     pub const NOT_FOUND: u32 = 1;
     pub const BAD_ARGUMENT: u32 = 2;
-    pub const INTERNAL_FAILURE: u32 = 10;
     pub const UNIMPLEMENTED: u32 = 12;
 }
 
@@ -51,9 +50,7 @@ pub type Headers = Vec<(Vec<u8>, Vec<u8>)>;
 /// A header map as `proxy_get_header_map_pairs` hands it over: the number of pairs (u32 LE), then
 /// each pair's name and value sizes (u32 LE each), then each name and value followed by a NUL.
 pub fn serialize_map(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let data: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-    let mut out = Vec::with_capacity(4 + 8 * headers.len() + data);
-    out.extend_from_slice(&(headers.len() as u32).to_le_bytes());
+    let mut out = (headers.len() as u32).to_le_bytes().to_vec();
     for (name, value) in headers {
         out.extend_from_slice(&(name.len() as u32).to_le_bytes());
         out.extend_from_slice(&(value.len() as u32).to_le_bytes());

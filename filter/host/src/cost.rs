@@ -17,7 +17,7 @@ use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
 use crate::modules::Compiled;
-use crate::state::HostState;
+use crate::state::{HostState, LogLine};
 use crate::vm::{Vm, Wasm};
 
 /// Streams run before counting (the allocator and the SDK's maps warm up).
@@ -43,65 +43,50 @@ pub struct Request {
 /// headers whose query the filter redacts (`referer` and `location`), so that work shows.
 /// Another request is one more entry here (and its counts recorded in the baseline).
 pub fn requests() -> Vec<Request> {
-    vec![
-        Request {
-            name: "bench",
-            request: bench_request(),
-            response: bench_response(),
-        },
-        Request {
-            name: "redirect",
-            request: redirect_request(),
-            response: redirect_response(),
-        },
-    ]
-}
-
-/// The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
-/// log of a wrk request: `GET /bench HTTP/1.1` with `Host` only).
-pub fn bench_request() -> Headers {
-    headers(&[
+    // The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
+    // log of a wrk request: `GET /bench HTTP/1.1` with `Host` only).
+    let bench = headers(&[
         (":authority", "127.0.0.1:10000"),
         (":path", "/bench"),
         (":method", "GET"),
         (":scheme", "http"),
         ("x-forwarded-proto", "http"),
         ("x-request-id", "8d586026-7c3e-423b-8b75-a9230f19e8d1"),
-    ])
-}
-
-/// The response headers of the benchmark's `direct_response` (200, body `ok\n`) as the filter
-/// sees them (Envoy adds `date` and `server` after the filters).
-pub fn bench_response() -> Headers {
-    headers(&[
-        (":status", "200"),
-        ("content-length", "3"),
-        ("content-type", "text/plain"),
-    ])
-}
-
-/// The benchmark's request headers plus a `referer` with a secret in its query: the page an
-/// OAuth sign-in came back to (`code` is a credential, `state` is not).
-pub fn redirect_request() -> Headers {
-    let mut request = bench_request();
-    request.extend(headers(&[(
+    ]);
+    // Plus a `referer` with a secret in its query: the page an OAuth sign-in came back to
+    // (`code` is a credential, `state` is not).
+    let mut redirect = bench.clone();
+    redirect.extend(headers(&[(
         "referer",
         "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz",
     )]));
-    request
-}
-
-/// A redirect (302, no body) whose `location` carries a token in its query and another in
-/// its fragment, as an implicit-flow sign-in answers.
-pub fn redirect_response() -> Headers {
-    headers(&[
-        (":status", "302"),
-        (
-            "location",
-            "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA",
-        ),
-        ("content-length", "0"),
-    ])
+    vec![
+        // The benchmark's, answered by its `direct_response` (200, body `ok\n`): the response
+        // headers as the filter sees them (Envoy adds `date` and `server` after the filters).
+        Request {
+            name: "bench",
+            request: bench,
+            response: headers(&[
+                (":status", "200"),
+                ("content-length", "3"),
+                ("content-type", "text/plain"),
+            ]),
+        },
+        // A redirect (302, no body) whose `location` carries a token in its query and another
+        // in its fragment, as an implicit-flow sign-in answers.
+        Request {
+            name: "redirect",
+            request: redirect,
+            response: headers(&[
+                (":status", "302"),
+                (
+                    "location",
+                    "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA",
+                ),
+                ("content-length", "0"),
+            ]),
+        },
+    ]
 }
 
 /// What one variant costs per request, for one of [`requests`].
@@ -127,10 +112,9 @@ impl Row {
 }
 
 fn key(variant: &str, request: Option<&str>) -> String {
-    match request {
-        None => variant.to_string(),
-        Some(request) => format!("{variant}/{request}"),
-    }
+    request.map_or(variant.to_string(), |request| {
+        format!("{variant}/{request}")
+    })
 }
 
 /// Every variant of the Envoy benchmark that loads a module, in its table order, for each of
@@ -138,17 +122,14 @@ fn key(variant: &str, request: Option<&str>) -> String {
 pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (i, request) in requests().iter().enumerate() {
-        for variant in &VARIANTS {
-            if variant.module == Module::None {
-                continue;
-            }
+        for variant in VARIANTS.iter().filter(|v| v.module != Module::None) {
             let wasm = modules.get(variant.module)?;
             let level = match variant.wasm_log_level {
                 "info" => LogLevel::Info,
                 "warning" => LogLevel::Warn,
                 other => bail!("`{}`: no wasm log level {other}", variant.key),
             };
-            let (instructions, lines, host_calls) = measure(wasm, level, config, request)
+            let [instructions, lines, host_calls] = measure(wasm, level, config, request)
                 .with_context(|| format!("measuring `{}` ({})", variant.label, request.name))?;
             rows.push(Row {
                 request: (i > 0).then_some(request.name),
@@ -180,31 +161,18 @@ fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8], request: &Request) -> 
 }
 
 /// Counts one module at `level` with `config`: the mean of [`MEASURED`] streams of `request`
-/// after the warm-up, as `(instructions, lines printed, host calls)`.
-pub fn measure(
-    wasm: &Wasm,
-    level: LogLevel,
-    config: &[u8],
-    request: &Request,
-) -> Result<(u64, u64, u64)> {
+/// after the warm-up, as `[instructions, lines printed, host calls]`.
+pub fn measure(wasm: &Wasm, level: LogLevel, config: &[u8], request: &Request) -> Result<[u64; 3]> {
     let mut vm = warmed_up(wasm, level, config, request)?;
-    let (mut instructions, mut lines, mut calls) = (0, 0, 0);
+    let mut totals = [0; 3];
     for _ in 0..MEASURED {
         let stream = vm.stream(&request.request, &request.response)?;
-        instructions += stream.instructions;
-        lines += stream
-            .log
-            .iter()
-            .filter(|line| line.level.is_some_and(|l| l >= level))
-            .count() as u64;
-        calls += stream.calls.values().sum::<u64>();
+        let printed = stream.log.iter().filter(|l| l.level >= Some(level));
+        totals[0] += stream.instructions;
+        totals[1] += printed.count() as u64;
+        totals[2] += stream.calls.values().sum::<u64>();
     }
-    let per_request = |total: u64| (total + MEASURED / 2) / MEASURED;
-    Ok((
-        per_request(instructions),
-        per_request(lines),
-        per_request(calls),
-    ))
+    Ok(totals.map(|total| (total + MEASURED / 2) / MEASURED))
 }
 
 /// Where one `request` of `wasm` at info spends its instructions, after the warm-up: one line
@@ -219,51 +187,34 @@ pub fn profile(wasm: &Wasm, config: &[u8], request: &Request) -> Result<String> 
     let mut lines = stream.log.iter();
     for (i, (what, fuel)) in trace.iter().enumerate() {
         let next = trace.get(i + 1).map_or(end, |(_, f)| *f);
-        let detail = if what == "proxy_log" {
-            lines.next().map(|l| l.text()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let line = (what == "proxy_log").then(|| lines.next()).flatten();
+        let detail = line.map(LogLine::text).unwrap_or_default();
         let _ = writeln!(out, "{:>8}  {what} {detail}", fuel.saturating_sub(next));
     }
     Ok(out)
 }
 
-/// The table, in Markdown (it reads as well in a terminal); a `request` column when the rows
-/// measure more than the benchmark's request.
+/// The table, in Markdown (it reads as well in a terminal): a row per request and variant.
 pub fn table(rows: &[Row]) -> String {
-    let several = rows.iter().any(|r| r.request.is_some());
-    let empty = |request| {
-        rows.iter()
-            .find(|r| r.variant == "empty" && r.request == request && r.instructions > 0)
-            .map(|r| r.instructions as f64)
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| {}variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |",
-        if several { "request | " } else { "" }
-    );
-    let _ = writeln!(
-        out,
-        "|{}---|--:|--:|--:|--:|--:|",
-        if several { "---|" } else { "" }
+    let mut out = String::from(
+        "| request | variant | wasm instructions/request | × empty filter | lines logged/request | instructions/logged line | host calls/request |\n\
+         |---|---|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let ratio = empty(row.request).map_or("—".to_string(), |empty| {
-            format!("{:.2}", row.instructions as f64 / empty)
+        let empty = rows
+            .iter()
+            .find(|r| r.variant == "empty" && r.request == row.request && r.instructions > 0);
+        let ratio = empty.map_or("—".to_string(), |empty| {
+            format!("{:.2}", row.instructions as f64 / empty.instructions as f64)
         });
         let per_line = row
             .instructions
             .checked_div(row.lines)
             .map_or("—".to_string(), |n| n.separate_with_commas());
-        let request = match (several, row.request) {
-            (false, _) => String::new(),
-            (true, request) => format!("{} | ", request.unwrap_or("bench")),
-        };
         let _ = writeln!(
             out,
-            "| {request}{} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.request.unwrap_or("bench"),
             row.label,
             row.instructions.separate_with_commas(),
             ratio,
@@ -287,13 +238,10 @@ pub const BASELINE_VARIANTS: [&str; 2] = ["filter-info", "filter-warning"];
 
 /// The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
 fn baseline_keys() -> Vec<String> {
-    let requests = requests();
-    let named = requests
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i > 0).then_some(r.name));
+    let requests = requests().into_iter().enumerate();
+    let named = requests.map(|(i, r)| (i > 0).then_some(r.name));
     named
-        .flat_map(|request| BASELINE_VARIANTS.map(|variant| key(variant, request)))
+        .flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)))
         .collect()
 }
 
@@ -305,13 +253,11 @@ impl Baseline {
 
     /// This filter's counts out of `rows`.
     pub fn of(rows: &[Row]) -> Baseline {
-        Baseline {
-            counts: rows
-                .iter()
-                .filter(|r| BASELINE_VARIANTS.contains(&r.variant))
-                .map(|r| (r.key(), r.instructions))
-                .collect(),
-        }
+        let ours = rows
+            .iter()
+            .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
+        let counts = ours.map(|r| (r.key(), r.instructions)).collect();
+        Baseline { counts }
     }
 
     /// Reads [`Baseline::path`].
@@ -371,21 +317,18 @@ impl Baseline {
     /// The counts of `measured` that grew more than [`TOLERANCE`] over this baseline, each
     /// described.
     pub fn regressions(&self, measured: &Baseline) -> Vec<String> {
-        let mut out = Vec::new();
-        for (key, recorded) in &self.counts {
-            let Some((_, now)) = measured.counts.iter().find(|(k, _)| k == key) else {
-                continue;
-            };
+        let grown = self.counts.iter().filter_map(|(key, recorded)| {
+            let (_, now) = measured.counts.iter().find(|(k, _)| k == key)?;
             let limit = (*recorded as f64 * (1.0 + TOLERANCE)) as u64;
-            if *now > limit {
-                out.push(format!(
+            (*now > limit).then(|| {
+                format!(
                     "{key}: {now} instructions/request, {:+.1}% over the baseline {recorded} (limit {limit}, +{:.0}%)",
                     (*now as f64 / *recorded as f64 - 1.0) * 100.0,
                     TOLERANCE * 100.0
-                ));
-            }
-        }
-        out
+                )
+            })
+        });
+        grown.collect()
     }
 }
 

@@ -33,9 +33,7 @@ pub fn linker(module: &Module) -> Result<Linker<HostState>> {
                 let args: Option<Vec<u32>> =
                     params.iter().map(|p| p.i32().map(|v| v as u32)).collect();
                 let status = answer(&mut caller, &name, args.as_deref().unwrap_or_default())?;
-                for result in results.iter_mut() {
-                    *result = Val::I32(status as i32);
-                }
+                results.fill(Val::I32(status as i32));
                 Ok(())
             },
         )?;

@@ -7,9 +7,7 @@ use filter_testing::variants::{Module, Modules};
 use crate::vm::Wasm;
 
 /// The built modules, compiled once.
-pub struct Compiled {
-    modules: Vec<(Module, Wasm)>,
-}
+pub struct Compiled(Vec<(Module, Wasm)>);
 
 impl Compiled {
     /// Compiles the filter and the two baselines of `built`.
@@ -26,12 +24,12 @@ impl Compiled {
                 })?;
             modules.push((module, wasm));
         }
-        Ok(Compiled { modules })
+        Ok(Compiled(modules))
     }
 
     /// The compiled `module`; an error for [`Module::None`], which has none.
     pub fn get(&self, module: Module) -> Result<&Wasm> {
-        let found = self.modules.iter().find(|(m, _)| *m == module);
+        let found = self.0.iter().find(|(m, _)| *m == module);
         found
             .map(|(_, wasm)| wasm)
             .ok_or_else(|| anyhow!("no compiled module for {module:?}"))

@@ -43,13 +43,12 @@ impl HandedIn {
                 )
             })
         };
-        let modules_dir = PathBuf::from(var(MODULES_ENV)?);
-        let plugin_config = var(PLUGIN_CONFIG_ENV)?
-            .into_string()
-            .map_err(|_| format!("{PLUGIN_CONFIG_ENV} is not UTF-8"))?;
+        let modules_dir = var(MODULES_ENV)?.into();
+        let plugin_config = var(PLUGIN_CONFIG_ENV)?.into_string();
+        let not_utf8 = |_| format!("{PLUGIN_CONFIG_ENV} is not UTF-8");
         Ok(HandedIn {
             modules_dir,
-            plugin_config,
+            plugin_config: plugin_config.map_err(not_utf8)?,
         })
     }
 

@@ -71,10 +71,8 @@ pub const VARIANTS: [Variant; 6] = [
 
 /// The variant named `key` (panics on a typo: keys are constants of this file).
 pub fn variant(key: &str) -> Variant {
-    match VARIANTS.iter().find(|v| v.key == key) {
-        Some(v) => *v,
-        None => unreachable!("no benchmark variant `{key}`"),
-    }
+    let found = VARIANTS.iter().find(|v| v.key == key);
+    *found.unwrap_or_else(|| unreachable!("no benchmark variant `{key}`"))
 }
 
 /// The built modules: the filter and the two baselines (release, wasm32-wasip1).

@@ -99,8 +99,8 @@ impl Case {
 }
 
 /// Percent-encodes every byte (`%41` for `A`): the path then never holds a secret literally.
-pub fn percent_encode_all(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+pub fn percent_encode_all(bytes: impl AsRef<[u8]>) -> String {
+    bytes.as_ref().iter().map(|b| format!("%{b:02X}")).collect()
 }
 
 #[cfg(test)]

@@ -253,13 +253,10 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
     ];
     let mut cases = values("authorization", authorization);
     // Issue 17: the credential headers real services use, redacted by the default name rule.
-    cases.extend(CREDENTIAL_HEADERS.iter().enumerate().map(|(i, name)| {
-        one(
-            &format!("{name} (default rule)"),
-            name,
-            format!("{t}-cred{i}"),
-        )
-    }));
+    for (i, name) in CREDENTIAL_HEADERS.iter().enumerate() {
+        let label = format!("{name} (default rule)");
+        cases.push(one(&label, name, format!("{t}-cred{i}")));
+    }
     cases.extend([
         one(
             "authorization: Basic, odd case",
@@ -294,10 +291,9 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
         cases.push(one(&label, name, format!("{t}-configured")));
     }
     // The secrets percent-encoded in the path: httpbin decodes them into its set-cookie.
-    let encode = |text: &str| percent_encode_all(text.as_bytes());
-    let sid = encode(&format!("sid={t}-rh1; Path=/; HttpOnly"));
-    let other = encode(&format!("other={t}-rh2"));
-    let session = encode(&format!("{t}-cs"));
+    let sid = percent_encode_all(format!("sid={t}-rh1; Path=/; HttpOnly"));
+    let other = percent_encode_all(format!("other={t}-rh2"));
+    let session = percent_encode_all(format!("{t}-cs"));
     let set_cookie = [
         (
             "set-cookie from httpbin /response-headers",
@@ -305,7 +301,7 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
         ),
         (
             "set-cookie from httpbin /cookies/set",
-            format!("/cookies/set?{}={session}", encode("session")),
+            format!("/cookies/set?{}={session}", percent_encode_all("session")),
         ),
     ];
     cases.extend(set_cookie.map(|(label, target)| Case {
@@ -381,7 +377,7 @@ fn response_cases() -> Vec<Case> {
     vec![
         resp(
             "response header with Latin-1 bytes",
-            &percent_encode_all(latin1.as_bytes()),
+            &percent_encode_all(latin1),
         ),
         resp(
             "response header with a backslash and a tab",
@@ -398,9 +394,8 @@ fn response_cases() -> Vec<Case> {
 /// request target, and in a `location` that httpbin answers with.
 fn url_cases(secrets: &Secrets) -> Vec<Case> {
     let t = &secrets.token;
-    let nested = percent_encode_all(format!("https://app/cb?code={t}-nest").as_bytes());
-    let location =
-        percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z").as_bytes());
+    let nested = percent_encode_all(format!("https://app/cb?code={t}-nest"));
+    let location = percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z"));
     vec![
         headers(
             "referer with an access token",

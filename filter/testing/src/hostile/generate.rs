@@ -125,7 +125,7 @@ fn odd_case(name: &str, bits: u64) -> String {
 /// A header; one in thirteen is a redacted one (a name of `redacted` in odd case) holding a
 /// secret.
 fn header(
-    redacted: Vec<String>,
+    mut redacted: Vec<String>,
     secrets: &Secrets,
     breaking: bool,
 ) -> impl Strategy<Value = Header> + use<> {
@@ -137,9 +137,7 @@ fn header(
     };
     let plain = (name(), separator.clone(), vec(piece(breaking), 0..4))
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
-    let secret_source = secrets.clone();
-    let secrets = secrets.clone();
-    let mut redacted = redacted;
+    let secrets_in_values = secrets.clone();
     redacted.extend(CREDENTIAL_HEADERS.map(String::from));
     let secret = (
         select(redacted),
@@ -149,11 +147,11 @@ fn header(
         any::<u32>(),
     )
         .prop_map(move |(name, bits, sep, mut pieces, n)| {
-            let secret = secrets.secret(&format!("-g{n}")).into_bytes();
+            let secret = secrets_in_values.secret(&format!("-g{n}")).into_bytes();
             pieces.insert(pieces.len() / 2, secret);
             header(odd_case(&name, bits), sep, pieces)
         });
-    let secrets = secret_source;
+    let secrets = secrets.clone();
     let url =
         (select(url_valued()), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
             // Envoy drops a `referer` that is not a valid URL or holds a fragment (RFC 9110): those
@@ -162,11 +160,8 @@ fn header(
                 1 | 2 | 4 if name == "referer" => "x-original-url",
                 _ => name,
             };
-            header(
-                odd_case(name, bits),
-                ": ",
-                vec![url_with_secret(n, &secrets)],
-            )
+            let value = vec![url_with_secret(n, &secrets)];
+            header(odd_case(name, bits), ": ", value)
         });
     prop_oneof![12 => plain, 1 => secret, 1 => url]
 }
@@ -190,7 +185,7 @@ fn url_with_secret(n: u32, secrets: &Secrets) -> Vec<u8> {
         2 => format!("https://app.example/cb?state=z#id_token={secret}"),
         3 => {
             let inner = format!("https://app/cb?code={secret}");
-            format!("/login?next={}", percent_encode_all(inner.as_bytes()))
+            format!("/login?next={}", percent_encode_all(inner))
         }
         4 => format!("0; url=/cb?Access_Token={secret}"),
         _ => format!("//x/y?location=https://x/z?X-Amz-Signature={secret}&a=1"),
@@ -206,52 +201,33 @@ fn request(redacted: Vec<String>, secrets: &Secrets) -> impl Strategy<Value = Ca
     let many = vec(header(redacted, secrets, false), 60..104);
     let secrets = secrets.clone();
     (0u8..24, any::<u32>(), prop_oneof![15 => few, 1 => many]).prop_map(
-        move |(path_choice, n, headers)| {
-            let (path, expects_secret_cookie) = path(path_choice, n, &secrets);
-            Case {
-                expects_secret_cookie,
-                ..Case::new("", path, headers)
-            }
+        move |(path_choice, n, headers)| Case {
+            // httpbin answers these two with a cookie holding the secret.
+            expects_secret_cookie: matches!(path_choice, 16..=19),
+            ..Case::new("", path(path_choice, n, &secrets), headers)
         },
     )
 }
 
-/// The path `choice` picks (`n` varies it), and whether httpbin answers with a secret cookie.
-fn path(choice: u8, n: u32, secrets: &Secrets) -> (String, bool) {
-    let secret = percent_encode_all(secrets.secret(&format!("-p{n}")).as_bytes());
+/// The path `choice` picks (`n` varies it).
+fn path(choice: u8, n: u32, secrets: &Secrets) -> String {
+    let secret = |tag: &str| secrets.secret(&format!("-{tag}{n}"));
+    let cookie = percent_encode_all(secret("p"));
     match choice {
-        0..=9 => ("/headers".to_string(), false),
-        10..=12 => ("/get".to_string(), false),
-        13..=14 => (format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"), false),
-        15 => ("/status/204".to_string(), false),
-        16..=17 => (format!("/response-headers?set-cookie=id%3D{secret}"), true),
-        18..=19 => {
-            let session = percent_encode_all(b"session");
-            (format!("/cookies/set?{session}={secret}"), true)
-        }
-        20..=21 => (query_secret_path(n, secrets), false),
+        0..=9 => "/headers".to_string(),
+        10..=12 => "/get".to_string(),
+        13..=14 => format!("/anything/{n:x}/a%2Fb;c=d?e=f&g=%FF"),
+        15 => "/status/204".to_string(),
+        16..=17 => format!("/response-headers?set-cookie=id%3D{cookie}"),
+        18..=19 => format!("/cookies/set?{}={cookie}", percent_encode_all("session")),
+        20..=21 => query_secret_path(n, secrets),
         22 => {
-            let inner = format!(
-                "https://app/cb?state=z&code={}",
-                secrets.secret(&format!("-n{n}"))
-            );
-            (
-                format!("/get?next={}", percent_encode_all(inner.as_bytes())),
-                false,
-            )
+            let inner = format!("https://app/cb?state=z&code={}", secret("n"));
+            format!("/get?next={}", percent_encode_all(inner))
         }
         _ => {
-            let url = format!(
-                "https://app/cb?code={}&state=z",
-                secrets.secret(&format!("-l{n}"))
-            );
-            (
-                format!(
-                    "/response-headers?location={}",
-                    percent_encode_all(url.as_bytes())
-                ),
-                false,
-            )
+            let url = format!("https://app/cb?code={}&state=z", secret("l"));
+            format!("/response-headers?location={}", percent_encode_all(url))
         }
     }
 }
