@@ -29,17 +29,11 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let mut problems = Vec::new();
     for ex in exchanges {
         for (name, value) in wanted {
-            let got: Vec<_> = ex
-                .header_values(name)
-                .map(String::from_utf8_lossy)
-                .collect();
-            if got.iter().any(|v| v == value) {
-                continue;
-            }
-            let seen = if got.is_empty() {
-                "missing".into()
-            } else {
-                format!("{got:?}")
+            let got = Vec::from_iter(ex.header_values(name).map(String::from_utf8_lossy));
+            let seen = match got.as_slice() {
+                [] => "missing".to_string(),
+                got if got.iter().any(|v| v == value) => continue,
+                got => format!("{got:?}"),
             };
             let answered = format!("{} answered {}", ex.describe(), ex.status);
             problems.push(format!("{answered}: {name} {seen}"));
@@ -48,12 +42,8 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let pairs = pairs_text(wanted);
     let n = exchanges.len();
     let expected = format!("{pairs} on each of {n} responses");
-    CheckResult::new(
-        RESPONSE_HEADERS,
-        expected,
-        problems,
-        format!("{pairs} on {n} of {n} responses"),
-    )
+    let fine = format!("{pairs} on {n} of {n} responses");
+    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine)
 }
 
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
@@ -61,10 +51,8 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
 pub fn echoed_values(body: &[u8], name: &str) -> Result<Vec<String>, String> {
     let json: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
-    let headers = json
-        .get("headers")
-        .and_then(Value::as_object)
-        .ok_or("the body has no \"headers\" object")?;
+    let headers = json["headers"].as_object();
+    let headers = headers.ok_or("the body has no \"headers\" object")?;
     Ok(headers
         .iter()
         .filter(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -107,12 +95,8 @@ pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckRe
     }
     let pairs = pairs_text(wanted);
     let expected = format!("{pairs} in the echo of {}", echo.describe());
-    CheckResult::new(
-        REQUEST_HEADERS,
-        expected,
-        problems,
-        format!("{pairs} echoed by httpbin"),
-    )
+    let fine = format!("{pairs} echoed by httpbin");
+    CheckResult::new(REQUEST_HEADERS, expected, problems, fine)
 }
 
 #[cfg(test)]

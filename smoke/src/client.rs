@@ -5,10 +5,9 @@
 //! the run quickly instead of hanging it.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::StatusCode;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use envoy_model::ready::{self, NotReady};
@@ -76,9 +75,7 @@ impl Client {
             .map_err(|e| {
                 SmokeError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
-        let started = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let started = UNIX_EPOCH.elapsed().unwrap_or_default();
         Ok(Self {
             http,
             url: url.trim_end_matches('/').to_string(),
@@ -86,18 +83,6 @@ impl Client {
             run_id: format!("smoke-{}-{}", started.as_millis(), std::process::id()),
             sent: 0,
         })
-    }
-
-    /// `GET <admin><path>` with its own timeout: the status and the body.
-    async fn admin_get(
-        &self,
-        path: &str,
-        timeout: Duration,
-    ) -> Result<(StatusCode, String), String> {
-        let url = format!("{}{path}", self.admin);
-        let answer = self.http.get(url).timeout(timeout).send().await;
-        let response = answer.map_err(|e| describe_error(&e))?;
-        Ok((response.status(), response.text().await.unwrap_or_default()))
     }
 
     /// Whether the admin's `/ready` says `LIVE` now ([`ready::probe`], on a blocking thread).
@@ -112,11 +97,10 @@ impl Client {
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
     /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
     pub async fn envoy_version(&self) -> Option<String> {
-        let (_, body) = self
-            .admin_get("/server_info", Duration::from_secs(2))
-            .await
-            .ok()?;
-        let info: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let url = format!("{}/server_info", self.admin);
+        let answer = self.http.get(url).timeout(Duration::from_secs(2)).send();
+        let body = answer.await.ok()?.bytes().await.ok()?;
+        let info: serde_json::Value = serde_json::from_slice(&body).ok()?;
         envoy_model::release_of(info.get("version")?.as_str()?)
     }
 

@@ -13,6 +13,7 @@ mod figures;
 mod log_source;
 pub mod report;
 
+use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 pub use checks::{CheckResult, CheckStatus};
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
+use filter_core::redaction::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
 pub use log_source::LogSource;
 pub use report::Report;
 
@@ -91,11 +93,7 @@ pub fn plugin_config_from_json(text: &str) -> Result<PluginConfig, SmokeError> {
 
 /// A random secret for the redaction check (the standard library's per-process random keys).
 fn new_secret() -> String {
-    let word = || {
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    };
+    let word = || RandomState::new().build_hasher().finish();
     format!("smoke-secret-{:016x}{:016x}", word(), word())
 }
 
@@ -103,9 +101,7 @@ fn new_secret() -> String {
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
-    let Options {
-        url, admin, logs, ..
-    } = opts;
+    let (url, admin, logs) = (&opts.url, &opts.admin, &opts.logs);
     let mut client = Client::new(url, admin)?;
     let run_id = client.run_id.clone();
     log::debug!("run {run_id}: listener {url}, admin {admin}, log from {logs}");
@@ -164,23 +160,14 @@ async fn send_requests(
     let after = client.get("/status/200", &[]).await?;
     // Issue 17: a credential header only the default name rule redacts, and URL headers with
     // the secret in a query and in a fragment.
+    let referer = format!("https://app.example/cb?access_token={secret}&keep=1");
+    let original_url = format!("/cb?keep=1#id_token={secret}&state=z");
     let mut secret_headers = vec![
         ("authorization", format!("Bearer {secret}").into_bytes()),
         ("x-auth-token", secret.as_bytes().to_vec()),
-        (
-            "referer",
-            format!("https://app.example/cb?access_token={secret}&keep=1").into_bytes(),
-        ),
-        (
-            "x-original-url",
-            format!("/cb?keep=1#id_token={secret}&state=z").into_bytes(),
-        ),
+        ("referer", referer.into_bytes()),
+        ("x-original-url", original_url.into_bytes()),
     ];
-    let default_redacted = |n: &str| {
-        filter_core::redaction::DEFAULT_REDACTED
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(n))
-    };
     // A configured name smoke can send without breaking the request itself.
     let unsendable = [
         "host",
@@ -196,10 +183,9 @@ async fn send_requests(
         PROBE_HEADER,
         BYTES_HEADER,
     ];
-    let configured =
-        opts.config.redact_headers.iter().find(|n| {
-            !n.starts_with(':') && !default_redacted(n) && !unsendable.contains(&n.as_str())
-        });
+    let configured = opts.config.redact_headers.iter().find(|n| {
+        !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
+    });
     if let Some(name) = configured {
         secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
     }
@@ -209,6 +195,11 @@ async fn send_requests(
     Ok(vec![echo, bytes, after, secrets])
 }
 
+/// Whether `name` is one of `list`, ASCII case-insensitively.
+fn listed(list: &[&str], name: &str) -> bool {
+    list.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
+
 /// The request target of the redaction check: the secret in `access_token` (always redacted),
 /// a parameter that is logged as sent (`keep=1`), the secret in a nested URL (`next=`,
 /// percent-encoded), and the secret in the first configured name beyond the defaults, if any.
@@ -216,22 +207,19 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
     let mut target = format!(
         "/headers?access_token={secret}&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D{secret}"
     );
-    let defaults = filter_core::redaction::DEFAULT_REDACTED_QUERY_PARAMS;
-    let configured = config
-        .redact_query_params
-        .iter()
-        .find(|n| !defaults.iter().any(|d| d.eq_ignore_ascii_case(n)));
+    let mut params = config.redact_query_params.iter();
+    let configured = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n));
     if let Some(name) = configured {
-        target.push('&');
-        for b in name.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                target.push(char::from(b));
-            } else {
-                target.push_str(&format!("%{b:02X}"));
-            }
-        }
-        target.push('=');
-        target.push_str(secret);
+        // Every byte but RFC 3986's unreserved characters is percent-encoded.
+        let encoded: String = name
+            .bytes()
+            .map(|b| match b {
+                b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+                _ if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        target.push_str(&format!("&{encoded}={secret}"));
     }
     target
 }
@@ -244,7 +232,7 @@ async fn collect_log(
     tags: &[&str],
 ) -> Result<LogEvidence, SmokeError> {
     if let Some(reason) = skip_reason(opts, tags) {
-        return Ok(LogEvidence::Skipped { reason });
+        return Ok(LogEvidence::Skipped(reason));
     }
     let fetch = || opts.logs.fetch_since(mark).map(LogView::new);
     let started = Instant::now();

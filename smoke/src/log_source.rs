@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use envoy_model::envoy_log;
 
@@ -67,35 +67,30 @@ impl FromStr for LogSource {
 
     /// `compose`, `compose:SERVICE`, `file:PATH`, `cmd:COMMAND` or `none`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let unknown = || {
-            format!(
-                "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, cmd:COMMAND \
-                 or none"
-            )
+        let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
+        let (source, what, example) = match (kind, arg) {
+            ("compose", None) => return Ok(Self::default()),
+            ("none", None) => return Ok(Self::None),
+            ("compose", Some(a)) => (Self::Compose(a.into()), "service name", "envoy"),
+            ("file", Some(a)) => (Self::File(a.into()), "path", "envoy.log"),
+            ("cmd", Some(a)) => (
+                Self::Command(a.into()),
+                "command",
+                "'kubectl logs deploy/httpbin -c istio-proxy'",
+            ),
+            _ => {
+                return Err(format!(
+                    "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, \
+                     cmd:COMMAND or none"
+                ));
+            }
         };
-        let Some((kind, arg)) = s.split_once(':') else {
-            return match s {
-                "compose" => Ok(Self::default()),
-                "none" => Ok(Self::None),
-                _ => Err(unknown()),
-            };
-        };
-        let (what, example) = match kind {
-            "compose" => ("service name", "envoy"),
-            "file" => ("path", "envoy.log"),
-            "cmd" => ("command", "'kubectl logs deploy/httpbin -c istio-proxy'"),
-            _ => return Err(unknown()),
-        };
-        if arg.trim().is_empty() {
+        if arg.is_some_and(|a| a.trim().is_empty()) {
             return Err(format!(
                 "`{kind}:` needs a {what} after the colon, e.g. {kind}:{example}"
             ));
         }
-        Ok(match kind {
-            "compose" => Self::Compose(arg.into()),
-            "file" => Self::File(arg.into()),
-            _ => Self::Command(arg.into()),
-        })
+        Ok(source)
     }
 }
 
@@ -123,10 +118,7 @@ impl LogSource {
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
     pub fn mark(&self) -> Result<LogMark, SmokeError> {
-        let started_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs());
+        let started_unix = UNIX_EPOCH.elapsed().ok().map(|d| d.as_secs());
         let mut mark = LogMark {
             file_offset: 0,
             started_unix,
@@ -160,7 +152,17 @@ impl LogSource {
                 run(Command::new("docker").args(&args), &shown)
             }
             Self::Command(command) => run(Command::new("sh").args(["-c", command]), command),
-            Self::File(path) => read_file_from(path, mark.file_offset),
+            Self::File(path) => {
+                let bytes = envoy_log::read_from(path, mark.file_offset);
+                let bytes = bytes.map_err(|e| file_error(path, e))?;
+                log::trace!(
+                    "{}: {} bytes after offset {}",
+                    path.display(),
+                    bytes.len(),
+                    mark.file_offset
+                );
+                Ok(String::from_utf8_lossy(&bytes).into_owned())
+            }
             Self::None => Ok(String::new()),
         }
     }
@@ -210,10 +212,8 @@ fn failed(command: &str, output: &Output) -> SmokeError {
         [first, second, .., last] => vec![*first, *second, *last],
         all => all.to_vec(),
     };
-    let mut message = format!(
-        "`{command}` failed ({}) while reading Envoy's log",
-        output.status
-    );
+    let status = output.status;
+    let mut message = format!("`{command}` failed ({status}) while reading Envoy's log");
     if !shown.is_empty() {
         message += &format!(": {}", shown.join(" / "));
     }
@@ -227,17 +227,6 @@ fn failed(command: &str, output: &Output) -> SmokeError {
         message += " (run smoke in the directory of docker-compose.yml, after `docker compose up`)";
     }
     source_error(message)
-}
-
-/// The file from `offset` on ([`envoy_log::read_from`]), lossily decoded.
-fn read_file_from(path: &Path, offset: u64) -> Result<String, SmokeError> {
-    let bytes = envoy_log::read_from(path, offset).map_err(|e| file_error(path, e))?;
-    log::trace!(
-        "{}: {} bytes after offset {offset}",
-        path.display(),
-        bytes.len()
-    );
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]

@@ -127,14 +127,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
+    let file = &cli.envoy_config;
     let config = match &cli.plugin_config {
         Some(json) => smoke::plugin_config_from_json(json)?,
-        None => smoke::plugin_config_from_envoy(&cli.envoy_config).with_context(|| {
-            format!(
-                "reading the expectations from {}",
-                cli.envoy_config.display()
-            )
-        })?,
+        None => smoke::plugin_config_from_envoy(file)
+            .with_context(|| format!("reading the expectations from {}", file.display()))?,
     };
     if cli.url.trim().is_empty() || cli.admin.trim().is_empty() {
         bail!("--url and --admin must not be empty");
@@ -149,15 +146,13 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         progress: cli.format == Format::Text,
     };
     let report = smoke::run_blocking(&opts).map_err(|err| {
-        let hint = match (&err, &cli.plugin_config) {
-            (SmokeError::EnvoyUnreachable(_), None) => module_hint(&cli.envoy_config),
-            _ => None,
-        };
-        let err = match hint {
-            Some(hint) => anyhow::anyhow!("{err}\nnote: {hint}"),
-            None => err.into(),
-        };
-        err.context("the smoke checks could not run")
+        // Envoy not answering with the expectations from a bootstrap: is its module there?
+        let unreachable = matches!(err, SmokeError::EnvoyUnreachable(_));
+        let hint = (unreachable && cli.plugin_config.is_none())
+            .then(|| module_hint(file))
+            .flatten();
+        let note = hint.map_or_else(String::new, |hint| format!("\nnote: {hint}"));
+        anyhow::anyhow!("{err}{note}").context("the smoke checks could not run")
     })?;
     match cli.format {
         Format::Text => print!("{}", report.render_text()),

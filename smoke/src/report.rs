@@ -38,10 +38,8 @@ impl Report {
 
     /// The report for a terminal or a CI log; ends with a newline.
     pub fn render_text(&self) -> String {
-        let version = self
-            .envoy_version
-            .as_ref()
-            .map_or(String::new(), |v| v.clone() + " ");
+        // `1.40.0 ` when Envoy said, else nothing.
+        let version: String = self.envoy_version.iter().map(|v| format!("{v} ")).collect();
         let mut out = vec![format!(
             "smoke: Envoy {version}{}, admin {}, run {}, logs: {}",
             self.url, self.admin, self.run_id, self.log_source

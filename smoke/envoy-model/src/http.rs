@@ -57,29 +57,22 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                raw.extend_from_slice(&buf[..n]);
-                if let Some(response) = parse(&raw, false)? {
-                    return Ok(response);
-                }
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => {
-                break;
-            }
-            Err(err) => {
-                return Err(err).with_context(|| format!("reading the response from {addr}"));
-            }
+        let read = match stream.read(&mut buf) {
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => 0,
+            read => read.with_context(|| format!("reading the response from {addr}"))?,
+        };
+        raw.extend_from_slice(&buf[..read]);
+        let closed = read == 0;
+        if let Some(response) = parse(&raw, closed)? {
+            return Ok(response);
+        } else if closed && raw.is_empty() {
+            bail!("{addr} closed the connection without answering");
+        } else if closed {
+            bail!(
+                "incomplete response head: {:?}",
+                String::from_utf8_lossy(&raw)
+            );
         }
-    }
-    match parse(&raw, true)? {
-        Some(response) => Ok(response),
-        None if raw.is_empty() => bail!("{addr} closed the connection without answering"),
-        None => bail!(
-            "incomplete response head: {:?}",
-            String::from_utf8_lossy(&raw)
-        ),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Envoy's admin `/ready`: what its answer means, and the one bounded wait for it that the
 //! smoke checks, the native stack and the Docker path share.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -31,10 +32,8 @@ impl std::fmt::Display for NotReady {
 
 /// The admin's socket address from its base URL (`http://127.0.0.1:9901` or `127.0.0.1:9901`).
 pub fn admin_addr(admin_url: &str) -> Result<SocketAddr, String> {
-    let authority = admin_url
-        .split_once("://")
-        .map_or(admin_url, |(_, rest)| rest);
-    let authority = authority.split('/').next().unwrap_or_default();
+    let (_, rest) = admin_url.split_once("://").unwrap_or(("", admin_url));
+    let authority = rest.split('/').next().unwrap_or_default();
     let mut addrs = authority
         .to_socket_addrs()
         .map_err(|e| format!("{authority}: {e}"))?;
@@ -48,10 +47,8 @@ pub fn probe(admin: SocketAddr) -> Result<(), String> {
     let answer = http::get(admin, "/ready", Duration::from_secs(1)).map_err(|e| {
         let io = e.chain().find_map(|e| e.downcast_ref::<std::io::Error>());
         match io.map(std::io::Error::kind) {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
-            Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                "timed out".to_string()
-            }
+            Some(ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+            Some(ErrorKind::TimedOut | ErrorKind::WouldBlock) => "timed out".to_string(),
             _ => format!("{e:#}"),
         }
     })?;

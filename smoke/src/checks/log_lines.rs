@@ -14,11 +14,8 @@ use envoy_model::envoy_log::{
 /// Envoy's log as the checks see it: fetched, or skipped for a reason.
 #[derive(Debug, Clone)]
 pub enum LogEvidence {
-    /// Not read, and why (`--logs none`, `log_headers: false`, …).
-    Skipped {
-        /// Shown as the skipped checks' detail.
-        reason: String,
-    },
+    /// Not read, and why (`--logs none`, `log_headers: false`, …): the skipped checks' detail.
+    Skipped(String),
     /// Read from the log source.
     Fetched(LogView),
 }
@@ -95,7 +92,11 @@ impl LogView {
                 let lines = (!problems.is_empty()).then(|| stream.lines.clone());
                 (problems, lines)
             }
-            Err(problem) => (vec![problem], Some(self.tail(TAIL_LINES))),
+            Err(problem) => {
+                let skip = self.lines.len().saturating_sub(TAIL_LINES);
+                let tail = self.lines[skip..].iter().map(|l| l.raw.clone()).collect();
+                (vec![problem], Some(tail))
+            }
         }
     }
 
@@ -103,12 +104,6 @@ impl LogView {
     pub fn all_finished(&self, tags: &[&str]) -> bool {
         tags.iter()
             .all(|tag| self.stream_of(tag).is_ok_and(|s| !s.finished.is_empty()))
-    }
-
-    /// The last `n` wasm lines.
-    pub fn tail(&self, n: usize) -> Vec<String> {
-        let skip = self.lines.len().saturating_sub(n);
-        self.lines[skip..].iter().map(|l| l.raw.clone()).collect()
     }
 }
 
@@ -189,7 +184,7 @@ pub fn log_lines_complete(
     log: &LogEvidence,
 ) -> CheckResult {
     let view = match log {
-        LogEvidence::Skipped { reason } => return CheckResult::skipped(LOG_LINES, reason),
+        LogEvidence::Skipped(reason) => return CheckResult::skipped(LOG_LINES, reason),
         LogEvidence::Fetched(view) => view,
     };
     let mut problems = Vec::from_iter(view.no_wasm_lines());
@@ -201,13 +196,9 @@ pub fn log_lines_complete(
             tail = tail.or(lines);
         }
     }
-    let and = |pairs: &[(String, String)]| {
-        let listed = pairs_text(pairs);
-        if pairs.is_empty() {
-            listed
-        } else {
-            format!(" and {listed}")
-        }
+    let and = |pairs: &[(String, String)]| match pairs_text(pairs) {
+        listed if listed.is_empty() => listed,
+        listed => format!(" and {listed}"),
     };
     let expected = format!(
         "for each of {} requests: `{}` lines for :method, :path, the headers smoke sent{}; \
@@ -242,8 +233,8 @@ pub fn non_utf8_survived(
         .filter(|ex| ex.status != 200)
         .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
         .collect();
-    let (detail, tail) = match log {
-        LogEvidence::Skipped { reason } => (format!("log line not checked: {reason}"), None),
+    let (detail, tail, line) = match log {
+        LogEvidence::Skipped(reason) => (format!("log line not checked: {reason}"), None, None),
         LogEvidence::Fetched(view) => {
             let (found, lines) = view.check_stream(&bytes.tag, |stream| {
                 let got: Vec<_> = stream.request_values(header).collect();
@@ -251,21 +242,21 @@ pub fn non_utf8_survived(
                 Vec::from_iter((!fine).then(|| format!("logged {header}: {got:?}")))
             });
             problems.extend(found);
-            (String::new(), lines)
+            (String::new(), lines, Some(format!("`{header}: {logged}`")))
         }
     };
-    let line = format!("`{header}: {logged}`");
-    let (expected_log, logged_as) = match log {
-        LogEvidence::Skipped { .. } => Default::default(),
-        LogEvidence::Fetched(_) => (format!("; logged as {line}"), format!("; logged {line}")),
+    let log_note = |what| {
+        line.as_ref()
+            .map_or(String::new(), |l| format!("; {what} {l}"))
     };
     let hex: Vec<String> = raw.iter().map(|b| format!("{b:#04x}")).collect();
     let expected = format!(
-        "{} with {header}: {} answered 200, the next request too{expected_log}",
+        "{} with {header}: {} answered 200, the next request too{}",
         bytes.describe(),
         hex.join(" "),
+        log_note("logged as"),
     );
-    let fine = format!("200, then 200{logged_as}");
+    let fine = format!("200, then 200{}", log_note("logged"));
     CheckResult {
         detail,
         log_tail: tail,
@@ -284,28 +275,23 @@ pub fn secrets_redacted(
     log: &LogEvidence,
 ) -> CheckResult {
     let view = match log {
-        LogEvidence::Skipped { reason } => return CheckResult::skipped(REDACTION, reason),
+        LogEvidence::Skipped(reason) => return CheckResult::skipped(REDACTION, reason),
         LogEvidence::Fetched(view) => view,
     };
-    let redacted: Vec<&str> = ex
-        .sent
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| config.is_redacted(n.as_bytes()))
-        .collect();
+    // The redacted headers sent, and the URL headers sent with their lines as logged.
+    let (mut redacted, mut urls) = (Vec::new(), Vec::new());
+    for (name, value) in &ex.sent {
+        if config.is_redacted(name.as_bytes()) {
+            redacted.push(name.as_str());
+        } else if config.is_url_header(name.as_bytes()) {
+            urls.push((
+                name.as_str(),
+                logged_pair(config, true, name.as_bytes(), value).1,
+            ));
+        }
+    }
     let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());
-    let urls: Vec<(&str, String)> = ex
-        .sent
-        .iter()
-        .filter(|(n, _)| config.is_url_header(n.as_bytes()) && !config.is_redacted(n.as_bytes()))
-        .map(|(n, v)| (n.as_str(), logged_pair(config, true, n.as_bytes(), v).1))
-        .collect();
-    let leaks: Vec<String> = view
-        .text
-        .lines()
-        .filter(|l| l.contains(secret))
-        .map(str::to_string)
-        .collect();
+    let leaks: Vec<&str> = view.text.lines().filter(|l| l.contains(secret)).collect();
     let mut problems = Vec::from_iter(
         (!leaks.is_empty()).then(|| format!("the secret appears in {} log line(s)", leaks.len())),
     );
@@ -336,7 +322,9 @@ pub fn secrets_redacted(
          logged as {path}; secret absent from {read} log lines"
     );
     CheckResult {
-        log_tail: (!leaks.is_empty()).then_some(leaks).or(lines),
+        log_tail: (!leaks.is_empty())
+            .then(|| leaks.iter().map(|l| l.to_string()).collect())
+            .or(lines),
         ..CheckResult::new(REDACTION, expected, problems, fine)
     }
 }

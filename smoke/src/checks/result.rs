@@ -85,9 +85,6 @@ impl CheckResult {
 
 /// `a: b, c: d`.
 pub(crate) fn pairs_text(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{n}: {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let pairs: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    pairs.join(", ")
 }

@@ -299,9 +299,7 @@ fn a_query_secret_logged_as_sent_fails() {
 #[test]
 fn skipped_logs_skip_log_checks_but_not_the_status_part() {
     let (config, mut exchanges) = (config(), exchanges());
-    let skipped = LogEvidence::Skipped {
-        reason: "no log source (--logs none)".into(),
-    };
+    let skipped = LogEvidence::Skipped("no log source (--logs none)".into());
     assert_eq!(
         log_lines_complete(&config, &exchanges, &skipped).status,
         CheckStatus::Skip

@@ -8,10 +8,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
-use super::filters::{STRING_VALUE_TYPE, wasm_filters};
+use super::filters::{STRING_VALUE_TYPE, listener_objects, wasm_filters};
 
 /// Writes a derived bootstrap as JSON (Envoy picks the format from the `.json` extension).
 pub fn write(doc: &Value, path: &Path) -> Result<()> {
@@ -65,10 +65,10 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
             bail!("envoy.yaml: the routes send to {names} but no upstream runs");
         };
         for cluster in array_mut(&mut doc, "/static_resources/clusters") {
-            let name = cluster.get("name").and_then(Value::as_str);
-            let Some(name) = name.filter(|n| upstreams.contains(*n)).map(String::from) else {
+            let name = cluster["name"].clone();
+            if !name.as_str().is_some_and(|n| upstreams.contains(n)) {
                 continue;
-            };
+            }
             cluster["type"] = json!("STATIC");
             cluster["load_assignment"] = json!({
                 "cluster_name": name,
@@ -90,12 +90,9 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
     let wasm = std::path::absolute(wasm)?;
     let wasm = wasm.to_str().context("the wasm path is not UTF-8")?;
     for pointer in pointers {
-        let local = doc
-            .pointer_mut(&format!(
-                "{pointer}/typed_config/config/vm_config/code/local"
-            ))
-            .context("envoy.yaml: the wasm filter has no vm_config.code.local")?;
-        *local = json!({ "filename": wasm });
+        let local = format!("{pointer}/typed_config/config/vm_config/code/local");
+        let missing = "envoy.yaml: the wasm filter has no vm_config.code.local";
+        *doc.pointer_mut(&local).context(missing)? = json!({ "filename": wasm });
     }
     Ok(doc)
 }
@@ -104,32 +101,23 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
 /// `route.weighted_clusters`). A route that picks its cluster from a request header can't
 /// be pointed at the local httpbin: that is an error that says so.
 fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
-    fn walk(node: &Value, found: &mut BTreeSet<String>) -> Result<()> {
-        match node {
-            Value::Object(map) => {
-                if let Some(route) = map.get("route").filter(|r| r.is_object()) {
-                    if route.get("cluster_header").is_some() {
-                        bail!(
-                            "envoy.yaml: a route takes its cluster from a request header \
-                             (cluster_header); the native run can only point named clusters \
-                             (route.cluster, route.weighted_clusters) at the local httpbin"
-                        );
-                    }
-                    let weighted = route.pointer("/weighted_clusters/clusters");
-                    let weighted = weighted.and_then(Value::as_array).into_iter().flatten();
-                    let names = route.get("cluster").into_iter();
-                    let names = names.chain(weighted.filter_map(|entry| entry.get("name")));
-                    found.extend(names.filter_map(Value::as_str).map(String::from));
-                }
-                map.values().try_for_each(|child| walk(child, found))
-            }
-            Value::Array(items) => items.iter().try_for_each(|child| walk(child, found)),
-            _ => Ok(()),
-        }
-    }
     let mut found = BTreeSet::new();
-    if let Some(listeners) = doc.pointer("/static_resources/listeners") {
-        walk(listeners, &mut found)?;
+    for (_, _, node) in listener_objects(doc) {
+        let Some(route) = node.get("route").filter(|r| r.is_object()) else {
+            continue;
+        };
+        if route.get("cluster_header").is_some() {
+            bail!(
+                "envoy.yaml: a route takes its cluster from a request header (cluster_header); \
+                 the native run can only point named clusters (route.cluster, \
+                 route.weighted_clusters) at the local httpbin"
+            );
+        }
+        let weighted = route.pointer("/weighted_clusters/clusters");
+        let weighted = weighted.and_then(Value::as_array).into_iter().flatten();
+        let names = route.get("cluster").into_iter();
+        let names = names.chain(weighted.filter_map(|entry| entry.get("name")));
+        found.extend(names.filter_map(Value::as_str).map(String::from));
     }
     Ok(found)
 }
@@ -183,13 +171,12 @@ pub fn direct_response(doc: &Value) -> Result<Value> {
         route.insert("direct_response".into(), body);
         answered += 1;
     }
-    if answered == 0 {
-        bail!("envoy.yaml: no route found under a listener's route_config to answer directly");
-    }
-    if let Some(resources) = doc
-        .pointer_mut("/static_resources")
-        .and_then(Value::as_object_mut)
-    {
+    ensure!(
+        answered > 0,
+        "envoy.yaml: no route found under a listener's route_config to answer directly"
+    );
+    // There are static_resources: the listeners above are in them.
+    if let Some(resources) = doc["static_resources"].as_object_mut() {
         resources.remove("clusters");
     }
     Ok(doc)
@@ -203,9 +190,8 @@ fn array_mut<'a>(value: &'a mut Value, pointer: &str) -> impl Iterator<Item = &'
 
 /// JSON pointers to every wasm filter entry (none is fine: a variant may have removed it).
 fn wasm_filter_pointers(doc: &Value) -> Vec<String> {
-    wasm_filters(doc, "")
-        .map(|filters| filters.into_iter().map(|f| f.pointer).collect())
-        .unwrap_or_default()
+    let filters = wasm_filters(doc, "").unwrap_or_default();
+    filters.into_iter().map(|f| f.pointer).collect()
 }
 
 fn listeners_mut(doc: &mut Value) -> Result<&mut Vec<Value>> {

@@ -1,7 +1,7 @@
 //! The HTTP wasm filter(s) of a parsed bootstrap and their plugin configuration: where they sit
 //! and the fields the tools need.
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, ensure};
 use serde_json::Value;
 
 /// The `typed_config."@type"` of Envoy's HTTP wasm filter.
@@ -54,71 +54,63 @@ pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> 
     } else {
         format!("{origin}: ")
     };
-    let mut found = Vec::new();
-    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let (path, pointer) = ("static_resources.listeners", "/static_resources/listeners");
-        walk(listeners, path.into(), pointer.into(), &mut found);
-    }
-    if found.is_empty() {
-        return Err(anyhow!(
-            "{prefix}no envoy.filters.http.wasm filter found in \
-             static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
-             \"@type\": {WASM_FILTER_TYPE})"
-        ));
-    }
+    let found: Vec<Found> = listener_objects(bootstrap)
+        .into_iter()
+        .filter(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE)
+        .collect();
+    ensure!(
+        !found.is_empty(),
+        "{prefix}no envoy.filters.http.wasm filter found in \
+         static_resources.listeners[*].filter_chains[*] (looked for a typed_config with \
+         \"@type\": {WASM_FILTER_TYPE})"
+    );
     found
         .into_iter()
         .map(|filter| wasm_filter_at(filter, &prefix))
         .collect()
 }
 
-/// A wasm filter entry found by [`walk`]: its dotted path (for messages), its JSON pointer (for
-/// programs) and the entry.
-type Found<'a> = (String, String, &'a Value);
+/// An object under the listeners: its dotted path (for messages), its JSON pointer (for
+/// programs) and the object.
+pub(super) type Found<'a> = (String, String, &'a Value);
 
-/// Collects every object whose `typed_config."@type"` is the wasm filter, at or under `node`.
-fn walk<'a>(node: &'a Value, path: String, pointer: String, found: &mut Vec<Found<'a>>) {
-    match node {
-        Value::Object(map) => {
-            let type_url = map.get("typed_config").and_then(|t| t.get("@type"));
-            if type_url.and_then(Value::as_str) == Some(WASM_FILTER_TYPE) {
-                return found.push((path, pointer, node));
+/// Every object at or under `static_resources.listeners` (filter chains, default filter chain,
+/// nested filters), in document order.
+pub(super) fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
+    fn walk<'a>(node: &'a Value, (path, pointer): (String, String), found: &mut Vec<Found<'a>>) {
+        match node {
+            Value::Object(map) => {
+                found.push((path.clone(), pointer.clone(), node));
+                for (key, child) in map {
+                    let escaped = key.replace('~', "~0").replace('/', "~1");
+                    let at = (format!("{path}.{key}"), format!("{pointer}/{escaped}"));
+                    walk(child, at, found);
+                }
             }
-            for (key, child) in map {
-                let escaped = key.replace('~', "~0").replace('/', "~1");
-                walk(
-                    child,
-                    format!("{path}.{key}"),
-                    format!("{pointer}/{escaped}"),
-                    found,
-                );
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let at = (format!("{path}[{i}]"), format!("{pointer}/{i}"));
+                    walk(child, at, found);
+                }
             }
+            _ => {}
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                walk(
-                    child,
-                    format!("{path}[{i}]"),
-                    format!("{pointer}/{i}"),
-                    found,
-                );
-            }
-        }
-        _ => {}
     }
+    let mut found = Vec::new();
+    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
+        let at = ("static_resources.listeners", "/static_resources/listeners");
+        walk(listeners, (at.0.into(), at.1.into()), &mut found);
+    }
+    found
 }
 
 /// Reads the fields of one wasm filter entry (the object holding `name` and `typed_config`).
 fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
     let invalid = |at: &str, problem: &str| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
-    let config = entry
-        .pointer("/typed_config/config")
-        .unwrap_or(&Value::Null);
+    let config = &entry["typed_config"]["config"];
     if !(config.is_object() || config.is_null()) {
-        return Err(invalid(
-            ".config",
-            "is not a mapping (the wasm PluginConfig)",
-        ));
+        let problem = "is not a mapping (the wasm PluginConfig)";
+        return Err(invalid(".config", problem));
     }
     let text = |pointer: &str| -> Result<String> {
         match config.pointer(pointer) {
@@ -143,10 +135,8 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         );
         return Err(invalid(".config.configuration", &problem));
     }
-    if config
-        .pointer("/configuration/value")
-        .is_some_and(|v| !v.is_string() && !v.is_null())
-    {
+    let value = &config["configuration"]["value"];
+    if !(value.is_string() || value.is_null()) {
         let problem = "configuration is a google.protobuf.StringValue but its `value` is not a \
                        string (write the JSON as a YAML block string: `value: |`)";
         return Err(invalid(".config.configuration", problem));

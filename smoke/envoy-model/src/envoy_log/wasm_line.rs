@@ -39,14 +39,11 @@ pub fn parse_line(line: &str) -> Option<WasmLine> {
         None => parse_istio_header(line)?,
     };
     let after = rest.strip_prefix("wasm log")?;
-    let (plugin, message) = if let Some(message) = after.strip_prefix(": ") {
-        ("", message)
-    } else if let Some(ids) = after.strip_prefix(' ') {
-        ids.split_once(": ")?
-    } else if after == ":" {
-        ("", "")
-    } else {
-        return None;
+    let (plugin, message) = match (after.strip_prefix(": "), after.strip_prefix(' ')) {
+        (Some(message), _) => ("", message),
+        (None, Some(ids)) => ids.split_once(": ")?,
+        _ if after == ":" => ("", ""),
+        _ => return None,
     };
     Some(WasmLine {
         level,
