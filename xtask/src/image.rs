@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 pub use build::Image;
-pub use push::{Pushed, Refused, Scheme, Target};
+pub use push::{Refused, Scheme};
 
 use crate::manifests::oci;
 use crate::{paths, wasm};
@@ -69,12 +69,7 @@ pub fn run(args: &Args) -> Result<i32> {
         println!("{}", image.digest());
         return Ok(0);
     };
-    let target = Target {
-        reference: reference.clone(),
-        scheme: args.scheme,
-        ca: args.ca.clone(),
-    };
-    let pushed = match push::push(&image, &target) {
+    let pushed = match push::push(&image, reference, args) {
         Ok(pushed) => pushed,
         Err(err) if err.is::<Refused>() => {
             eprintln!("error: {err:#}");
@@ -87,11 +82,12 @@ pub fn run(args: &Args) -> Result<i32> {
     } else {
         "anonymously"
     };
-    eprintln!("✓ pushed {} {login}: {}", pushed.reference, pushed.digest);
+    // The push checked that the registry serves the manifest with the image's digest.
+    eprintln!("✓ pushed {} {login}: {}", pushed.reference, image.digest());
     let written = oci::write_filled(
         &oci::Image {
             url: format!("oci://{}", pushed.reference),
-            sha256: Some(pushed.digest.trim_start_matches("sha256:").to_string()),
+            sha256: Some(image.sha256_hex().to_string()),
             pull_secret: args.pull_secret.clone(),
         },
         &manifests_dir(),
@@ -101,7 +97,7 @@ pub fn run(args: &Args) -> Result<i32> {
         eprintln!("  kubectl apply -f {}", paths::relative(&file));
     }
     println!("oci://{}", pushed.reference);
-    println!("sha256: {}", pushed.digest.trim_start_matches("sha256:"));
+    println!("sha256: {}", image.sha256_hex());
     Ok(0)
 }
 

@@ -52,13 +52,51 @@ pub struct Service {
     stop_signal: i32,
 }
 
-/// Opens `path` for a child's output: appended to, created if missing.
+/// Opens `path` to append to (a child's output; a lock file), created if missing.
 pub fn append_log(path: &Path) -> Result<File> {
     File::options()
         .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))
+}
+
+/// Starts `cmd` (`what`, for messages) without stdin, its stdout appended to `out` and its
+/// stderr to `err` (one file when they are the same path).
+fn spawn_logged(cmd: &mut Command, out: &Path, err: &Path, what: &str) -> Result<Child> {
+    let stdout = append_log(out)?;
+    let stderr = if out == err {
+        stdout.try_clone()?
+    } else {
+        append_log(err)?
+    };
+    log::debug!("{what}: {cmd:?}, output to {}", err.display());
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn();
+    child.with_context(|| {
+        let program = cmd.get_program();
+        format!("{what}: could not start {program:?} (is it installed and on PATH?)")
+    })
+}
+
+/// Polls `done` every `every` for up to `timeout` (`Duration::MAX`: no limit): whether it
+/// came true.
+pub fn poll(
+    timeout: Duration,
+    every: Duration,
+    mut done: impl FnMut() -> Result<bool>,
+) -> Result<bool> {
+    let deadline = Instant::now().checked_add(timeout);
+    while !done()? {
+        if deadline.is_some_and(|deadline| Instant::now() > deadline) {
+            return Ok(false);
+        }
+        std::thread::sleep(every);
+    }
+    Ok(true)
 }
 
 /// "the end of <log>:" and the log's last `lines` lines, indented: what an error about a
@@ -100,6 +138,12 @@ pub fn output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String
     Ok(stdout)
 }
 
+/// `docker <args>`: its stdout, or an error with the first line of its stderr.
+pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
+    let what = format!("docker {}", args.join(" "));
+    output(Command::new("docker").args(args), timeout, &what)
+}
+
 /// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
 /// also between threads of this process (`n` counts the calls).
 pub fn unique_suffix() -> String {
@@ -118,37 +162,19 @@ pub fn run_to(
     timeout: Option<Duration>,
     what: &str,
 ) -> Result<()> {
-    let stdout = append_log(out)?;
-    let stderr = if out == err {
-        stdout.try_clone()?
-    } else {
-        append_log(err)?
-    };
-    log::debug!("{what}: {cmd:?}, output to {}", err.display());
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .with_context(|| {
-            let program = cmd.get_program();
-            format!("{what}: could not start {program:?} (is it installed and on PATH?)")
-        })?;
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            ensure!(status.success(), "{what} failed ({status})");
-            return Ok(());
-        }
-        if let Some(timeout) = timeout
-            && started.elapsed() >= timeout
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{what} did not finish within {} s", timeout.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let mut child = spawn_logged(cmd, out, err, what)?;
+    let limit = timeout.unwrap_or(Duration::MAX);
+    let finished = poll(limit, Duration::from_millis(50), || {
+        Ok(child.try_wait()?.is_some())
+    })?;
+    if !finished {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("{what} did not finish within {} s", limit.as_secs());
     }
+    let status = child.wait()?;
+    ensure!(status.success(), "{what} failed ({status})");
+    Ok(())
 }
 
 impl Service {
@@ -163,12 +189,6 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let err = append_log(log)?;
-        let out = if stdout_log == log {
-            err.try_clone()?
-        } else {
-            append_log(stdout_log)?
-        };
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
@@ -177,13 +197,7 @@ impl Service {
                 Ok(())
             });
         }
-        log::debug!("starting {name}: {cmd:?}, output to {}", log.display());
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        let child = spawn_logged(cmd, stdout_log, log, &format!("starting {name}"))?;
         let pgid = child.id() as i32;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.push(pgid);
@@ -218,9 +232,8 @@ impl Service {
         let started = Instant::now();
         if self.exited().is_none() {
             unsafe { libc::kill(-pgid, self.stop_signal) };
-            while self.exited().is_none() && started.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            let stopped = || Ok(self.exited().is_some());
+            let _ = poll(Duration::from_secs(5), Duration::from_millis(20), stopped);
         }
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let status = self.child.wait();
@@ -232,11 +245,6 @@ impl Service {
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.retain(|g| *g != pgid);
         }
-    }
-
-    /// The service's name, for messages.
-    pub fn name(&self) -> &'static str {
-        self.name
     }
 }
 

@@ -1,16 +1,13 @@
 //! The loop's step lines: a spinner while a person waits, then one line with the time taken.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use smoke::report::seconds;
 
-/// One step of a command (`setup`, `build`, `httpbin`, `envoy`, …).
-pub struct Step {
-    label: &'static str,
-    started: Instant,
-    spinner: ProgressBar,
-}
+/// One step of a command (`setup`, `build`, `httpbin`, `envoy`, …): a spinner that keeps its
+/// label (the prefix) and its start.
+pub struct Step(ProgressBar);
 
 impl Step {
     /// Shows `label  what…` with a spinner (on a terminal; silent otherwise).
@@ -23,25 +20,21 @@ impl Step {
         spinner.set_prefix(label);
         spinner.set_message(what.to_string());
         spinner.enable_steady_tick(Duration::from_millis(100));
-        Step {
-            label,
-            started: Instant::now(),
-            spinner,
-        }
+        Step(spinner)
     }
 
     /// Replaces the spinner with `✓ label  summary  (1.2 s)`.
     pub fn done(self, summary: &str) {
-        self.spinner.finish_and_clear();
-        let took = seconds(self.started.elapsed());
-        eprintln!("✓ {:<8} {summary}  ({took})", self.label);
+        self.0.finish_and_clear();
+        let took = seconds(self.0.elapsed());
+        eprintln!("✓ {:<8} {summary}  ({took})", self.0.prefix());
     }
 }
 
 impl Drop for Step {
     /// A step dropped on an error path leaves no spinner behind; the caller reports why.
     fn drop(&mut self) {
-        self.spinner.finish_and_clear();
+        self.0.finish_and_clear();
     }
 }
 

@@ -6,8 +6,9 @@ pub mod compose_plugin;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::procs::run_logged;
 use crate::progress::Step;
@@ -20,8 +21,11 @@ const STAMP: &str = "xtask-requirements.txt";
 /// Docker Compose plugin.
 pub fn ensure_all() -> Result<Tools> {
     let tools = ensure_venv()?;
-    ensure_wrk()?;
-    ensure_registry_tools()?;
+    // The load generator `wrk`, for `cargo xtask bench` and `soak` and their tests.
+    ensure_programs(&[("wrk", "wrk")], |_| crate::tools::WRK_INSTALL_HINT.into())?;
+    ensure_programs(&REGISTRY_TOOLS, |packages| {
+        format!("the OCI image's tests need {packages}: apt-get install {packages}")
+    })?;
     compose_plugin::ensure(&tools)?;
     Ok(tools)
 }
@@ -53,26 +57,6 @@ pub fn ensure_venv() -> Result<Tools> {
     Ok(tools)
 }
 
-/// Makes sure the load generator `wrk` (Debian's package) is on PATH, for `cargo xtask
-/// bench` and `soak` and their tests. As root on a Debian-like system it installs it with
-/// apt-get; otherwise it says how, and the commands that need it fail with the same hint.
-pub fn ensure_wrk() -> Result<()> {
-    if which::which("wrk").is_ok() {
-        return Ok(());
-    }
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root || which::which("apt-get").is_err() {
-        eprintln!("! {}", crate::tools::WRK_INSTALL_HINT);
-        return Ok(());
-    }
-    let step = Step::start("setup", "installing wrk with apt-get");
-    let log = log_file("apt.log")?;
-    apt_install("wrk", |cmd, what| run_logged(cmd, &log, None, what))?;
-    step.done("wrk installed (Debian package)");
-    Ok(())
-}
-
 /// The programs the OCI image's tests run, with the Debian package of each: a real registry
 /// (CNCF Distribution), an independent reader of images, htpasswd (bcrypt) for a registry
 /// with a login.
@@ -82,11 +66,11 @@ pub const REGISTRY_TOOLS: [(&str, &str); 3] = [
     ("htpasswd", "apache2-utils"),
 ];
 
-/// Makes sure the [`REGISTRY_TOOLS`] are on PATH: as root on a Debian-like system it installs
-/// the missing ones with apt-get; otherwise it says how (the tests that need them fail with
-/// the same hint).
-pub fn ensure_registry_tools() -> Result<()> {
-    let missing: Vec<&str> = REGISTRY_TOOLS
+/// Makes sure `programs` (each with its Debian package) are on PATH: as root on a Debian-like
+/// system it installs the missing ones with apt-get; otherwise it prints `hint` (given the
+/// missing packages), and the commands and tests that need them fail with the same hint.
+fn ensure_programs(programs: &[(&str, &str)], hint: impl Fn(&str) -> String) -> Result<()> {
+    let missing: Vec<&str> = programs
         .iter()
         .filter(|(program, _)| which::which(program).is_err())
         .map(|(_, package)| *package)
@@ -95,38 +79,35 @@ pub fn ensure_registry_tools() -> Result<()> {
         return Ok(());
     }
     let packages = missing.join(" ");
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root || which::which("apt-get").is_err() {
-        eprintln!("! the OCI image's tests need {packages}: apt-get install {packages}");
+    if !is_root() || which::which("apt-get").is_err() {
+        eprintln!("! {}", hint(&packages));
         return Ok(());
     }
     let step = Step::start("setup", &format!("installing {packages} with apt-get"));
-    let log = log_file("apt.log")?;
-    apt_install(&packages, |cmd, what| run_logged(cmd, &log, None, what))?;
-    step.done(&format!("{packages} installed (Debian packages)"));
+    apt_install(&packages, &log_file("apt.log")?, None)?;
+    let plural = if missing.len() > 1 { "s" } else { "" };
+    step.done(&format!("{packages} installed (Debian package{plural})"));
     Ok(())
 }
 
-/// `apt-get update`, then `apt-get install` of Debian's `package` (or packages, separated by spaces) without questions, each
-/// command run by `run` (given it and a name for messages).
-pub(crate) fn apt_install(
-    package: &str,
-    mut run: impl FnMut(&mut Command, &str) -> Result<()>,
-) -> Result<()> {
-    let apt_get = |args: &[&str]| {
+/// Whether this process runs as root.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `apt-get update`, then `apt-get install` of Debian's `packages` (separated by spaces)
+/// without questions, the output to `log`, each command given `timeout`.
+pub(crate) fn apt_install(packages: &str, log: &Path, timeout: Option<Duration>) -> Result<()> {
+    let apt_get = |args: &[&str], what: &str| {
         let mut cmd = Command::new("apt-get");
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        cmd
+        run_logged(&mut cmd, log, timeout, what)
     };
-    run(&mut apt_get(&["update"]), "apt-get update")?;
-    // `package` may name several, separated by spaces.
+    apt_get(&["update"], "apt-get update")?;
     let mut install = vec!["install", "-y", "--no-install-recommends"];
-    install.extend(package.split_whitespace());
-    run(
-        &mut apt_get(&install),
-        &format!("apt-get install {package}"),
-    )
+    install.extend(packages.split_whitespace());
+    apt_get(&install, &format!("apt-get install {packages}"))
 }
 
 /// `target/xtask/setup/<name>`, its directory created.
@@ -143,12 +124,10 @@ fn find_python() -> Result<String> {
         let status = Command::new(python).args(["-c", check]).status();
         status.is_ok_and(|s| s.success())
     };
-    let Some(python) = ["python3", "python"].into_iter().find(ok) else {
-        bail!(
-            "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again"
-        )
-    };
-    Ok(python.to_string())
+    let python = ["python3", "python"].into_iter().find(ok).map(String::from);
+    python.context(
+        "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again",
+    )
 }
 
 /// Creates the virtualenv `venv` unless it has a Python already, then `pip install`s `args`

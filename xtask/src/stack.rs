@@ -8,7 +8,7 @@ mod envoy;
 mod port_race;
 mod spec;
 
-pub use envoy::{Envoy, validate};
+pub use envoy::{Envoy, start_envoy, validate};
 pub(crate) use spec::START_TIMEOUT;
 pub use spec::{EnvoyOptions, StackSpec};
 
@@ -17,12 +17,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use envoy_model::bootstrap;
 use serde_json::Value;
 
 use crate::ports;
-use crate::procs::{Service, log_end};
+use crate::procs::{Service, log_end, poll};
 use crate::tools::Tools;
 use envoy_model::http;
 use port_race::{port_taken_if, retry_on_port_race};
@@ -117,7 +117,7 @@ impl Httpbin {
                 .args(["--workers", &workers.to_string(), "--threads", "4"])
                 .args(["--worker-class", "gthread", "httpbin:app"]);
             let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
-            if let Err(err) = wait_answering(&mut service, addr, "/get") {
+            if let Err(err) = wait_answering(&mut service, addr) {
                 let message = format!(
                     "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
                     log_end(&log, 10)
@@ -132,23 +132,6 @@ impl Httpbin {
             })
         })
     }
-}
-
-/// Derives `<dir>/envoy.json` from the spec and starts Envoy with it, its routes sent to the
-/// local httpbin on `upstream_port` (`None`: the bootstrap has no upstream).
-pub fn start_envoy(
-    tools: &Tools,
-    spec: &StackSpec,
-    upstream_port: impl Into<Option<u16>>,
-) -> Result<Envoy> {
-    if let Some(wasm) = &spec.wasm
-        && bootstrap::wasm_filters(&spec.bootstrap, "").is_ok()
-    {
-        crate::wasm::check_module(wasm)?;
-    }
-    let upstream_port = upstream_port.into();
-    let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
-    retry_on_port_race(free_ports, || Envoy::start(tools, spec, upstream_port))
 }
 
 /// Envoy without an upstream: `doc`'s routes answer `200 ok` themselves
@@ -171,22 +154,18 @@ pub fn start_direct(
     start_envoy(tools, &spec, None)
 }
 
-/// Polls `GET path` on `addr` every 50 ms until it answers 200, the service exits, or
-/// [`START_TIMEOUT`] passes (httpbin; Envoy's `/ready` is [`envoy_model::ready`]'s).
-fn wait_answering(service: &mut Service, addr: SocketAddr, path: &str) -> Result<()> {
+/// Polls httpbin's `GET /get` on `addr` every 50 ms until it answers 200, it exits, or
+/// [`START_TIMEOUT`] passes (Envoy's `/ready` is [`envoy_model::ready`]'s).
+fn wait_answering(httpbin: &mut Service, addr: SocketAddr) -> Result<()> {
     let started = Instant::now();
-    let name = service.name();
-    loop {
-        if let Some(status) = service.exited() {
-            bail!("{name} exited during start-up ({status})");
+    let answered = poll(START_TIMEOUT, Duration::from_millis(50), || {
+        if let Some(status) = httpbin.exited() {
+            bail!("httpbin exited during start-up ({status})");
         }
-        if http::get(addr, path, Duration::from_secs(2)).is_ok_and(|r| r.status == 200) {
-            log::debug!("{name} ready after {} ms", started.elapsed().as_millis());
-            return Ok(());
-        }
-        if started.elapsed() > START_TIMEOUT {
-            bail!("{name} was not ready after {} s", START_TIMEOUT.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Ok(http::get(addr, "/get", Duration::from_secs(2)).is_ok_and(|r| r.status == 200))
+    })?;
+    let timeout = START_TIMEOUT.as_secs();
+    ensure!(answered, "httpbin was not ready after {timeout} s");
+    log::debug!("httpbin ready after {} ms", started.elapsed().as_millis());
+    Ok(())
 }

@@ -32,17 +32,7 @@ pub fn build() -> Result<Built> {
     let path = paths::wasm();
     let before = modified(&path);
     let started = std::time::Instant::now();
-    let out = paths::cargo()
-        .args(BUILD_COMMAND.split(' ').skip(1))
-        .arg("--quiet")
-        .output()
-        .context("running cargo to build the filter")?;
-    if !out.status.success() {
-        bail!(
-            "building the filter failed ({BUILD_COMMAND}):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    cargo_quiet(BUILD_COMMAND, "the filter")?;
     let bytes = check_module(&path)?;
     log::debug!(
         "{BUILD_COMMAND}: {bytes} bytes after {} ms",
@@ -58,23 +48,28 @@ pub fn build() -> Result<Built> {
 /// Builds the filter and the benchmark's two baselines with [`Modules::BUILD`], quietly unless
 /// it fails; checks that each is a wasm module.
 pub fn build_modules() -> Result<Modules> {
-    let out = paths::cargo()
-        .args(Modules::BUILD.split_whitespace().skip(1))
-        .arg("--quiet")
-        .output()
-        .context("running cargo to build the filter and the benchmark baselines")?;
-    if !out.status.success() {
-        bail!(
-            "building the filter and the benchmark baselines failed ({}):\n{}",
-            Modules::BUILD,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    cargo_quiet(Modules::BUILD, "the filter and the benchmark baselines")?;
     let modules = Modules::in_release_dir(&release_dir());
     for path in [&modules.filter, &modules.empty, &modules.naive] {
         check_module(path)?;
     }
     Ok(modules)
+}
+
+/// Runs `command` (`cargo build …`) with `--quiet`; fails with its stderr, building `what`.
+fn cargo_quiet(command: &str, what: &str) -> Result<()> {
+    let out = paths::cargo()
+        .args(command.split_whitespace().skip(1))
+        .arg("--quiet")
+        .output()
+        .with_context(|| format!("running cargo to build {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "building {what} failed ({command}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// Builds the modules and reads envoy.yaml's plugin configuration: what filter-host's tests

@@ -7,13 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::procs;
-
-/// `docker <args>`: its stdout, or an error with the first line of its stderr.
-pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
-    let what = format!("docker {}", args.join(" "));
-    procs::output(Command::new("docker").args(args), timeout, &what)
-}
+use crate::procs::{self, docker};
 
 /// `docker compose down` of everything the project made.
 const DOWN: &[&str] = &["down", "--volumes", "--remove-orphans", "--timeout", "5"];

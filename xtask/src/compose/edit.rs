@@ -11,7 +11,7 @@ use envoy_model::bootstrap;
 use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
 use crate::ports;
-use crate::procs::Service;
+use crate::procs::{Service, poll};
 use crate::progress::Step;
 use envoy_model::ready;
 use smoke::report::seconds;
@@ -22,6 +22,8 @@ const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a watched change may take to restart Envoy.
 const WATCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// How often the waits look.
+const POLL: Duration = Duration::from_millis(100);
 
 /// `http://127.0.0.1:<port>`: where the stack publishes Envoy's listener and admin.
 pub fn url(port: u16) -> String {
@@ -49,29 +51,25 @@ impl Stack {
         self.project.run(args, UP_TIMEOUT).map_err(failed)
     }
 
-    /// Waits for Envoy's `/ready`, ends `step` with `summary`, then runs the smoke checks.
+    /// Waits for Envoy's admin `/ready` ([`ready::wait`]), ends `step` with `summary`, then
+    /// runs the smoke checks. If Envoy never says `LIVE`, the failed check holds the end of
+    /// `docker compose logs envoy`, which says why.
     pub fn ready(&self, step: Step, summary: &str) -> Result<()> {
-        self.wait_ready().map_err(failed)?;
+        let admin = ports::loopback(self.admin);
+        if let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) {
+            let logs = self
+                .project
+                .output(&["logs", "--no-color", "--tail", "10", "envoy"]);
+            let logs = logs.unwrap_or_else(|e| format!("(no log: {e:#})"));
+            bail!(CheckFailed(format!(
+                "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
+                url(self.admin),
+                READY_TIMEOUT.as_secs(),
+                logs.trim_end()
+            )));
+        }
         step.done(summary);
         self.smoke()
-    }
-
-    /// Waits for Envoy's admin `/ready` ([`ready::wait`]); if it never says `LIVE`, the error
-    /// holds the end of `docker compose logs envoy`, which says why.
-    fn wait_ready(&self) -> Result<()> {
-        let admin = ports::loopback(self.admin);
-        let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) else {
-            return Ok(());
-        };
-        bail!(
-            "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
-            url(self.admin),
-            READY_TIMEOUT.as_secs(),
-            self.project
-                .output(&["logs", "--no-color", "--tail", "10", "envoy"])
-                .unwrap_or_else(|e| format!("(no log: {e:#})"))
-                .trim_end()
-        )
     }
 
     /// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's
@@ -135,7 +133,7 @@ impl Stack {
             libc::SIGINT,
         )?;
         let watching = || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled"));
-        poll(READY_TIMEOUT, || {
+        poll(READY_TIMEOUT, POLL, || {
             Ok(watching() || watcher.exited().is_some())
         })?;
         ensure!(
@@ -192,7 +190,7 @@ impl Stack {
 
     /// Waits until the service's container has started again since `before` (its StartedAt).
     fn wait_for_start(&self, service: &str, before: &str) -> Result<()> {
-        let restarted = poll(WATCH_TIMEOUT, || {
+        let restarted = poll(WATCH_TIMEOUT, POLL, || {
             let (started, _) = self.project.started_finished(service)?;
             Ok(time_key(&started) > time_key(before))
         });
@@ -205,18 +203,6 @@ impl Stack {
         );
         Ok(())
     }
-}
-
-/// Polls `done` every 100 ms for up to `timeout`: whether it came true.
-fn poll(timeout: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<bool> {
-    let deadline = Instant::now() + timeout;
-    while !done()? {
-        if Instant::now() > deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(true)
 }
 
 /// An RFC 3339 time as Docker prints it (`2026-12-01T01:39:51.0706Z`: UTC, the fraction's

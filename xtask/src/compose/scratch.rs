@@ -71,7 +71,6 @@ pub fn copy_tree(source: &Path, dest: &Path, (uid, gid): (u32, u32)) -> Result<u
 /// what a normal user could not delete or write after the containers ran.
 pub fn not_owned_by(root: &Path, uid: u32) -> Vec<(PathBuf, u32)> {
     walk(root)
-        .into_iter()
         .filter_map(|path| {
             let owner = std::fs::symlink_metadata(&path).ok()?.uid();
             (owner != uid).then_some((path, owner))
@@ -80,19 +79,11 @@ pub fn not_owned_by(root: &Path, uid: u32) -> Vec<(PathBuf, u32)> {
 }
 
 /// `root` and everything below it, without following symbolic links.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut all = vec![root.to_path_buf()];
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                dirs.push(path.clone());
-            }
-            all.push(path);
-        }
-    }
-    all
+fn walk(root: &Path) -> impl Iterator<Item = PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .map(walkdir::DirEntry::into_path)
 }
 
 /// The scratch directory (the tree copy, the override file): removed when dropped or on

@@ -58,7 +58,7 @@ impl Blob {
         self.bytes.len() as u64
     }
 
-    fn descriptor(&self, media_type: MediaType) -> Result<Descriptor> {
+    pub(super) fn descriptor(&self, media_type: MediaType) -> Result<Descriptor> {
         Ok(DescriptorBuilder::default()
             .media_type(media_type)
             .digest(Digest::from_str(&self.digest)?)
@@ -84,16 +84,14 @@ impl Image {
         let tar = layer_tar(module).context("writing the layer's tar")?;
         let diff_id = sha256(&tar);
         let layer = Blob::new(gzip(&tar).context("compressing the layer")?);
+        let rootfs = RootFsBuilder::default()
+            .typ("layers")
+            .diff_ids(vec![diff_id]);
         let config = ImageConfigurationBuilder::default()
             .architecture(Arch::Amd64)
             .os(Os::Linux)
             .config(ConfigBuilder::default().build()?)
-            .rootfs(
-                RootFsBuilder::default()
-                    .typ("layers")
-                    .diff_ids(vec![diff_id])
-                    .build()?,
-            )
+            .rootfs(rootfs.build()?)
             .build()?;
         let config = Blob::new(serde_json::to_vec(&config)?);
         // One annotation: the map's order cannot vary.
@@ -131,9 +129,7 @@ impl Image {
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 /// A tar with one regular file, [`PLUGIN_FILE`], and nothing that depends on the machine.

@@ -6,10 +6,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use oci_spec::image::{DescriptorBuilder, Digest, ImageIndexBuilder, MediaType, OciLayoutBuilder};
+use oci_spec::image::{ImageIndexBuilder, MediaType, OciLayoutBuilder};
 
 use super::build::{Blob, Image};
 
@@ -28,8 +27,7 @@ pub fn write(image: &Image, tag: &str, dir: &Path) -> Result<()> {
     for leftover in [&fresh, &old] {
         remove(leftover)?;
     }
-    let written = write_fresh(image, tag, &fresh);
-    if let Err(err) = written {
+    if let Err(err) = write_fresh(image, tag, &fresh) {
         remove(&fresh)?;
         return Err(err.context(format!("writing the OCI layout {}", fresh.display())));
     }
@@ -46,12 +44,8 @@ fn write_fresh(image: &Image, tag: &str, dir: &Path) -> Result<()> {
     for blob in [&image.layer, &image.config, &image.manifest] {
         std::fs::write(blob_path(dir, blob), &blob.bytes)?;
     }
-    let manifest = DescriptorBuilder::default()
-        .media_type(MediaType::ImageManifest)
-        .digest(Digest::from_str(&image.manifest.digest)?)
-        .size(image.manifest.size())
-        .annotations(HashMap::from([(REF_NAME.to_string(), tag.to_string())]))
-        .build()?;
+    let mut manifest = image.manifest.descriptor(MediaType::ImageManifest)?;
+    manifest.set_annotations(Some(HashMap::from([(REF_NAME.into(), tag.into())])));
     let index = ImageIndexBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageIndex)

@@ -7,15 +7,16 @@
 //! from its own CA is trusted with `--ca FILE` and refused, saying so, without it.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{OciDistributionError as OciErr, OciError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
+use super::Args;
 use super::build::{Image, MANIFEST_MEDIA_TYPE};
 
 /// How to reach the registry.
@@ -31,61 +32,39 @@ pub enum Scheme {
     Http,
 }
 
-/// Where to push and how.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// `registry/repository:tag`.
-    pub reference: String,
-    /// See [`Scheme`].
-    pub scheme: Scheme,
-    /// A PEM file with the CA certificate(s) that signed the registry's certificate.
-    pub ca: Option<PathBuf>,
-}
-
 /// What the push did.
 #[derive(Debug, Clone)]
 pub struct Pushed {
     /// The reference as parsed (`registry/repository:tag`).
     pub reference: String,
-    /// The manifest's digest as the registry serves it (`sha256:<hex>`).
-    pub digest: String,
     /// Whether the login came from the docker config (false: anonymous).
     pub logged_in: bool,
 }
 
 /// The registry refused the push (the login, or the permission): exit 1, unlike the failures
 /// to reach it (exit 2).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Refused(pub String);
 
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// Pushes `image` to `target`.
-pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
-    let reference: Reference = target.reference.parse().with_context(|| {
+/// Pushes `image` to `target` (`registry/repository:tag`), as `args` say (`--scheme`, `--ca`).
+pub fn push(image: &Image, target: &str, args: &Args) -> Result<Pushed> {
+    let reference: Reference = target.parse().with_context(|| {
         format!(
-            "`{}` is not an image reference: write REGISTRY/REPOSITORY:TAG, e.g. \
-             127.0.0.1:5000/http-headers:dev",
-            target.reference
+            "`{target}` is not an image reference: write REGISTRY/REPOSITORY:TAG, e.g. \
+             127.0.0.1:5000/http-headers:dev"
         )
     })?;
     if reference.digest().is_some() || reference.tag().is_none() {
         bail!(
-            "`{}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin",
-            target.reference
+            "`{target}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin"
         );
     }
     let registry = reference.resolve_registry().to_string();
-    let https = match target.scheme {
+    let https = match args.scheme {
         Scheme::Https => true,
         Scheme::Http => false,
-        Scheme::Auto => target.ca.is_some() || !is_loopback(&registry),
+        Scheme::Auto => args.ca.is_some() || !is_loopback(&registry),
     };
     let mut config = ClientConfig {
         protocol: if https {
@@ -97,8 +76,14 @@ pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
         read_timeout: Some(Duration::from_secs(60)),
         ..ClientConfig::default()
     };
-    if let Some(ca) = &target.ca {
-        config.extra_root_certificates = vec![read_ca(ca)?];
+    if let Some(ca) = &args.ca {
+        let shown = ca.display();
+        let data = std::fs::read(ca)
+            .with_context(|| format!("--ca {shown}: cannot read the CA certificate"))?;
+        let pem = "not a PEM certificate (-----BEGIN CERTIFICATE-----)";
+        ensure!(data.starts_with(b"-----BEGIN"), "--ca {shown}: {pem}");
+        let encoding = CertificateEncoding::Pem;
+        config.extra_root_certificates = vec![Certificate { encoding, data }];
     }
     let auth = credentials(&registry)?;
     let logged_in = auth != RegistryAuth::Anonymous;
@@ -124,7 +109,7 @@ pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
                 .await?;
             client.fetch_manifest_digest(&reference, &auth).await
         })
-        .map_err(|err| explain(err, &registry, scheme, target, logged_in))?;
+        .map_err(|err| explain(err, &registry, scheme, args, logged_in))?;
     if digest != image.digest() {
         bail!(
             "{registry} serves {reference} with the digest {digest}, not the pushed manifest's \
@@ -134,7 +119,6 @@ pub fn push(image: &Image, target: &Target) -> Result<Pushed> {
     }
     Ok(Pushed {
         reference: reference.whole(),
-        digest,
         logged_in,
     })
 }
@@ -147,21 +131,6 @@ pub fn is_loopback(registry: &str) -> bool {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn read_ca(path: &Path) -> Result<Certificate> {
-    let data = std::fs::read(path)
-        .with_context(|| format!("--ca {}: cannot read the CA certificate", path.display()))?;
-    if !data.starts_with(b"-----BEGIN") {
-        bail!(
-            "--ca {}: not a PEM certificate (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        );
-    }
-    Ok(Certificate {
-        encoding: CertificateEncoding::Pem,
-        data,
-    })
 }
 
 /// The login for `registry` from the docker config (anonymous when it has none).
@@ -197,10 +166,10 @@ fn docker_config_file() -> String {
 
 /// The registry client's error as what happened and what to do.
 fn explain(
-    err: OciDistributionError,
+    err: OciErr,
     registry: &str,
     scheme: &str,
-    target: &Target,
+    args: &Args,
     logged_in: bool,
 ) -> anyhow::Error {
     let login = if logged_in {
@@ -219,20 +188,14 @@ fn explain(
         ))
         .into()
     };
+    let denied = |e: &OciError| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied);
     match &err {
-        OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => return refused("(401 Unauthorized)"),
-        OciDistributionError::ServerError { code: 401, .. } => return refused("(401)"),
-        OciDistributionError::ServerError { code: 403, .. } => return refused("(403 Forbidden)"),
-        OciDistributionError::RegistryError { envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    oci_client::errors::OciErrorCode::Unauthorized
-                        | oci_client::errors::OciErrorCode::Denied
-                )
-            }) =>
-        {
+        OciErr::AuthenticationFailure(_) | OciErr::UnauthorizedError { .. } => {
+            return refused("(401 Unauthorized)");
+        }
+        OciErr::ServerError { code: 401, .. } => return refused("(401)"),
+        OciErr::ServerError { code: 403, .. } => return refused("(403 Forbidden)"),
+        OciErr::RegistryError { envelope, .. } if envelope.errors.iter().any(denied) => {
             return refused("(unauthorized)");
         }
         _ => {}
@@ -243,7 +206,7 @@ fn explain(
     } else if lower.contains("connection refused") {
         format!("nothing answers at {scheme}://{registry}: is the registry running, on that port?")
     } else if lower.contains("certificate") || lower.contains("unknownissuer") {
-        let fix = match &target.ca {
+        let fix = match &args.ca {
             Some(ca) => format!("the CA in --ca {} did not sign it", ca.display()),
             None => "give the registry's CA with --ca FILE".to_string(),
         };
@@ -307,12 +270,10 @@ mod tests {
             "127.0.0.1:1/x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
             "Not A Ref",
         ] {
-            let target = Target {
-                reference: reference.into(),
-                scheme: Scheme::Auto,
-                ca: None,
-            };
-            let err = format!("{:#}", push(&image, &target).unwrap_err());
+            let err = format!(
+                "{:#}",
+                push(&image, reference, &Args::default()).unwrap_err()
+            );
             assert!(err.contains("REGISTRY/REPOSITORY:TAG"), "{err}");
         }
     }

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
-use super::render::{HEADER, fill};
-use super::source::{APP, NAMESPACE, Plugin};
+use super::render::{HEADER, fill, shared_values};
+use super::source::{NAMESPACE, Plugin};
 use super::yaml;
 
 /// The file names, under istio/ and under the push's directory.
@@ -33,30 +32,15 @@ pub struct Image {
     pub pull_secret: Option<String>,
 }
 
-impl Image {
-    /// What istio/ shows: a placeholder url, no digest, no secret.
-    pub fn placeholder() -> Image {
-        Image {
-            url: PLACEHOLDER_URL.to_string(),
-            sha256: None,
-            pull_secret: None,
-        }
-    }
-}
-
 /// The two manifests for `image`, keyed by file name; `header` heads each.
 pub fn render(
     plugin: &Plugin,
     image: &Image,
     header: &str,
 ) -> Result<BTreeMap<&'static str, String>> {
-    let filter = &plugin.filter;
-    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
     let optional = |value: &Option<String>| value.as_deref().map(yaml::scalar).transpose();
-    let values = [
-        ("header", header.to_string()),
-        ("name", yaml::scalar(&filter.name)?),
-        ("app", yaml::scalar(APP)?),
+    let mut values = shared_values(plugin, header)?;
+    values.extend([
         ("namespace", yaml::scalar(NAMESPACE)?),
         ("waypoint", yaml::scalar(WAYPOINT)?),
         ("oci_url", yaml::scalar(&image.url)?),
@@ -67,24 +51,25 @@ pub fn render(
             "pull_secret",
             optional(&image.pull_secret)?.unwrap_or_default(),
         ),
-        ("root_id", yaml::scalar(&filter.root_id)?),
-        ("fail_strategy", plugin.fail_strategy()?.to_string()),
-        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
-    ];
+    ]);
     let templates = [
         include_str!("templates/wasmplugin-oci.yaml"),
         include_str!("templates/ambient.yaml"),
     ];
-    FILES
-        .into_iter()
-        .zip(templates)
+    let files = FILES.into_iter().zip(templates);
+    files
         .map(|(file, template)| Ok((file, fill(template, &values)?)))
         .collect()
 }
 
-/// istio/'s copies: the placeholder image, the rendering header.
+/// istio/'s copies: a placeholder url, no digest, no secret; the rendering header.
 pub fn render_placeholder(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
-    render(plugin, &Image::placeholder(), HEADER)
+    let placeholder = Image {
+        url: PLACEHOLDER_URL.to_string(),
+        sha256: None,
+        pull_secret: None,
+    };
+    render(plugin, &placeholder, HEADER)
 }
 
 /// The header of the copies a push writes.
@@ -113,8 +98,10 @@ pub fn write_filled(image: &Image, dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifests::source::APP;
     use crate::paths;
     use envoy_model::bootstrap;
+    use serde_json::Value;
 
     fn plugin() -> Plugin {
         let doc = bootstrap::load(&paths::envoy_yaml()).unwrap();

@@ -37,14 +37,12 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
     let volume = json!({ &configmap: { "configMap": { "name": &configmap, "optional": true } } });
     let mount = json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
     let failure_policy = filter.failure_policy.as_deref().map(yaml::scalar);
-    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
-    let values = [
-        ("header", HEADER.to_string()),
+    let mut values = shared_values(plugin, HEADER)?;
+    values.extend([
         ("configmap", configmap.clone()),
         ("module_key", MODULE_KEY.to_string()),
         ("mount_dir", MOUNT_DIR.to_string()),
         ("kubernetes_version", KUBERNETES_VERSION.to_string()),
-        ("app", yaml::scalar(APP)?),
         ("service_port", SERVICE_PORT.to_string()),
         ("httpbin_port", HTTPBIN_PORT.to_string()),
         // Istio reads both annotations as JSON maps from the volume's name to its spec.
@@ -52,9 +50,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         ("user_volume_mount", yaml::scalar(&mount.to_string())?),
         ("component_log_level", yaml::scalar("wasm:info")?),
         ("image", yaml::scalar(HTTPBIN_IMAGE)?),
-        ("name", yaml::scalar(&filter.name)?),
         ("filter_name", yaml::scalar(&plugin.filter_name)?),
-        ("root_id", yaml::scalar(&filter.root_id)?),
         ("vm_id", yaml::scalar(&filter.vm_id)?),
         ("runtime", yaml::scalar(&filter.runtime)?),
         ("filename", yaml::scalar(&module)?),
@@ -64,19 +60,29 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
             failure_policy.transpose()?.unwrap_or_default(),
         ),
         ("url", yaml::scalar(&format!("file://{module}"))?),
-        ("fail_strategy", plugin.fail_strategy()?.to_string()),
-        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
-    ];
+    ]);
     let templates = [
         include_str!("templates/httpbin.yaml"),
         include_str!("templates/envoyfilter.yaml"),
         include_str!("templates/wasmplugin.yaml"),
     ];
-    FILES
-        .into_iter()
-        .zip(templates)
+    let files = FILES.into_iter().zip(templates);
+    files
         .map(|(file, template)| Ok((file, fill(template, &values)?)))
         .collect()
+}
+
+/// The holes every manifest of istio/ and of the OCI image may have: `header` heads each.
+pub(super) fn shared_values(plugin: &Plugin, header: &str) -> Result<Vec<(&'static str, String)>> {
+    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
+    Ok(vec![
+        ("header", header.to_string()),
+        ("name", yaml::scalar(&plugin.filter.name)?),
+        ("app", yaml::scalar(APP)?),
+        ("root_id", yaml::scalar(&plugin.filter.root_id)?),
+        ("fail_strategy", plugin.fail_strategy()?.to_string()),
+        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
+    ])
 }
 
 /// The first lines of every manifest.

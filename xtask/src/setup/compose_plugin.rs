@@ -53,9 +53,7 @@ pub fn ensure(tools: &Tools) -> Result<()> {
 /// The version `docker compose version` prints (`Docker Compose version v2.40.3`: `2.40.3`),
 /// or an error when there is none or it is older than [`MIN_COMPOSE`].
 pub fn compose_version() -> Result<String> {
-    let mut cmd = std::process::Command::new("docker");
-    cmd.args(["compose", "version"]);
-    let out = procs::output(&mut cmd, Duration::from_secs(15), "docker compose version")?;
+    let out = procs::docker(&["compose", "version"], Duration::from_secs(15))?;
     let version = out.split_whitespace().last().unwrap_or_default();
     let version = version.trim_start_matches('v');
     ensure!(

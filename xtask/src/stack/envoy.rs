@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use envoy_model::bootstrap::{self, Native};
 use envoy_model::{envoy_log, ready};
 
-use super::port_race::port_taken_if;
+use super::port_race::{port_taken_if, retry_on_port_race};
 use super::spec::{START_TIMEOUT, StackSpec};
 use crate::envoy_versions::NoWasmRuntime;
 use crate::ports::{self, loopback};
@@ -26,15 +26,23 @@ pub struct Envoy {
     pub admin: SocketAddr,
 }
 
-impl Envoy {
-    /// Derives `<dir>/envoy.json` from `spec` (routes to httpbin on `upstream_port`, if any),
-    /// starts Envoy with it, output to `<dir>/envoy.log`, and waits until its admin says
-    /// `/ready`. If Envoy exits first, the error is [`failure`]'s.
-    pub(super) fn start(
-        tools: &Tools,
-        spec: &StackSpec,
-        upstream_port: Option<u16>,
-    ) -> Result<Envoy> {
+/// Derives `<dir>/envoy.json` from `spec` (routes to httpbin on `upstream_port`, if any;
+/// `None`: the bootstrap has no upstream), starts Envoy with it, output to `<dir>/envoy.log`,
+/// and waits until its admin says `/ready`. If Envoy exits first, the error is [`failure`]'s;
+/// a start that lost its free ports to another process is retried.
+pub fn start_envoy(
+    tools: &Tools,
+    spec: &StackSpec,
+    upstream_port: impl Into<Option<u16>>,
+) -> Result<Envoy> {
+    if let Some(wasm) = &spec.wasm
+        && bootstrap::wasm_filters(&spec.bootstrap, "").is_ok()
+    {
+        crate::wasm::check_module(wasm)?;
+    }
+    let upstream_port = upstream_port.into();
+    let free_ports = spec.listener_port == 0 || spec.admin_port == 0;
+    retry_on_port_race(free_ports, || {
         let listener_port = ports::claim(spec.listener_port, "Envoy's listener", "--port")?;
         let admin_port = ports::claim(spec.admin_port, "Envoy's admin", "--admin-port")?;
         let (listener, admin) = (loopback(listener_port), loopback(admin_port));
@@ -71,8 +79,10 @@ impl Envoy {
             listener,
             admin,
         })
-    }
+    })
+}
 
+impl Envoy {
     /// `http://<listener>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.listener)

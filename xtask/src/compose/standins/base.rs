@@ -55,8 +55,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
         let id = image_id(&tag).context("the cached root file system vanished")?;
         return Ok((tag, id));
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !crate::setup::is_root() {
         bail!(
             "the engine has none of the images and the stand-ins' Debian base must be made with \
              debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
@@ -80,19 +79,17 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
             which::which("apt-get").is_ok(),
             "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
         );
-        crate::setup::apt_install("debootstrap", |cmd, what| run(cmd, 10, what))?;
+        crate::setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
     }
     let context = work_dir(&tag)?;
     let (rootfs, tar) = (context.path.join("rootfs"), context.path.join("rootfs.tar"));
-    let mut debootstrap = Command::new("debootstrap");
-    debootstrap
-        .args(["--variant=minbase", &format!("--include={include}"), SUITE])
-        .arg(&rootfs)
-        .arg(&mirror);
+    let debootstrap = format!("debootstrap {SUITE} from {mirror}");
     run(
-        &mut debootstrap,
+        Command::new("debootstrap")
+            .args(["--variant=minbase", &format!("--include={include}"), SUITE])
+            .args([&rootfs, Path::new(&mirror)]),
         20,
-        &format!("debootstrap {SUITE} from {mirror}"),
+        &debootstrap,
     )?;
     let mut tar_cf = Command::new("tar");
     tar_cf.arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".");
@@ -101,8 +98,7 @@ fn ensure_rootfs(debian_mirror: Option<&str>, log_dir: &Path) -> Result<(String,
     import
         .args(["import", "--change", &format!("LABEL {RECIPE_LABEL}={key}")])
         .args(["--change", "CMD [\"bash\"]"])
-        .arg(&tar)
-        .arg(&tag);
+        .args([&tar, Path::new(&tag)]);
     run(&mut import, 10, "docker import")?;
     let id = image_id(&tag).context("docker import made no image")?;
     Ok((tag, id))

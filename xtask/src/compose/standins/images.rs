@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::compose::docker::docker;
 use crate::compose::scratch::ScratchDir;
+use crate::procs::docker;
 use crate::procs::{run_logged, unique_suffix};
 
 /// The repository part of every stand-in's tag.
@@ -32,12 +32,8 @@ pub(super) fn recipe_of(tag: &str) -> Option<String> {
 /// `docker image inspect --format <format> <image>`, if the engine has the image.
 fn inspect(image: &str, format: &str) -> Option<String> {
     let args = ["image", "inspect", "--format", format, image];
-    Some(
-        docker(&args, Duration::from_secs(30))
-            .ok()?
-            .trim()
-            .to_string(),
-    )
+    let out = docker(&args, Duration::from_secs(30)).ok()?;
+    Some(out.trim().to_string())
 }
 
 /// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
