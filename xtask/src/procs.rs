@@ -1,7 +1,9 @@
 //! Processes the loop starts (Envoy, gunicorn) and the promise to stop them on every path:
 //! a [`Service`] guard stops its process group on drop, a Ctrl-C handler stops all of
-//! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`). Shorter
-//! commands run to completion with their output in a log ([`run_logged`]).
+//! them, and the kernel stops them if this process dies (`PR_SET_PDEATHSIG`). That signal
+//! follows the *thread* that spawned the child: start a [`Service`] on a thread that outlives
+//! it (the main thread), never on a short-lived one. Shorter commands run to completion with
+//! their output in a log ([`run_logged`]).
 
 use std::ffi::OsString;
 use std::fs::File;
