@@ -30,9 +30,7 @@ pub struct Args {
 /// Runs the command; the exit code: 0 no failure, 1 failures (errors: 2, from main).
 pub fn run(args: &Args) -> Result<i32> {
     let tools = envoy_versions::tools(&args.envoy)?;
-    let step = Step::start("build", "the filter for wasm32-wasip1");
-    let built = wasm::build()?;
-    step.done(&format!("{} ({} bytes)", built.path.display(), built.bytes));
+    let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;

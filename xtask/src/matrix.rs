@@ -98,9 +98,7 @@ pub fn run(args: &Args) -> Result<i32> {
         versions.join(", "),
         options.seed
     );
-    let step = Step::start("build", wasm::BUILD_COMMAND);
-    let built = wasm::build()?;
-    step.done(&format!("filter.wasm {} bytes", built.bytes));
+    let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
     let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;

@@ -123,12 +123,7 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
         let httpbin = stack.is_none().then(|| Httpbin::start(tools, &spec.dir, 1));
         let built = building.join().expect("the filter's build panicked");
         if let Ok(built) = &built {
-            step.done(&format!(
-                "{} {} bytes{}",
-                relative(&built.path),
-                built.bytes,
-                if built.rebuilt { "" } else { " (up to date)" }
-            ));
+            step.done(&built.describe());
         }
         (built, httpbin)
     });

@@ -157,9 +157,7 @@ pub fn soak(args: &Args) -> Result<Report> {
     let scratch = paths::work_dir("soak");
     let wrk = Wrk::find(&scratch)?;
     let tools = envoy_versions::tools(&args.envoy)?;
-    let step = Step::start("build", wasm::BUILD_COMMAND);
-    let built = wasm::build()?;
-    step.done(&format!("filter.wasm {} bytes", built.bytes));
+    let built = wasm::build_step()?;
     let doc = bootstrap::load(&paths::envoy_yaml())?;
     let httpbin = match args.upstream {
         Upstream::Direct => None,

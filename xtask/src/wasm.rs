@@ -11,6 +11,7 @@ use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Modules;
 
 use crate::paths;
+use crate::progress::Step;
 
 /// The outcome of a build.
 #[derive(Debug, Clone)]
@@ -43,6 +44,24 @@ pub fn build() -> Result<Built> {
         path,
         bytes,
     })
+}
+
+/// [`build`] as a step of a command's progress: `✓ build    <path> <bytes> bytes`.
+pub fn build_step() -> Result<Built> {
+    let step = Step::start("build", BUILD_COMMAND);
+    let built = build()?;
+    step.done(&built.describe());
+    Ok(built)
+}
+
+impl Built {
+    /// `target/wasm32-wasip1/release/filter.wasm 111931 bytes`, and `(up to date)` when the
+    /// build changed nothing.
+    pub fn describe(&self) -> String {
+        let path = paths::relative(&self.path);
+        let fresh = if self.rebuilt { "" } else { " (up to date)" };
+        format!("{path} {} bytes{fresh}", self.bytes)
+    }
 }
 
 /// Builds the filter and the benchmark's two baselines with [`Modules::BUILD`], quietly unless
