@@ -116,19 +116,19 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 /// does not need the module, and the edit-to-report loop is that much shorter.
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let (spec, config) = spec(options, paths::wasm())?;
-    let (built, httpbin) = std::thread::scope(|scope| {
+    let (built, httpbin, version) = std::thread::scope(|scope| {
         let step = Step::start("build", "cargo xtask build");
         let building = scope.spawn(wasm::build);
         // On this thread: the child's parent-death signal is tied to the thread that spawns it.
         let httpbin = stack.is_none().then(|| Httpbin::start(tools, &spec.dir, 1));
+        let version = tools.envoy_version(); // `envoy --version`, asked while the filter builds
         let built = building.join().expect("the filter's build panicked");
         if let Ok(built) = &built {
             step.done(&built.describe());
         }
-        (built, httpbin)
+        (built, httpbin, version)
     });
     let built = built?;
-    let version = tools.envoy_version();
     let stack = match (stack, httpbin) {
         (Some(stack), _) => {
             let step = Step::start("restart", &format!("Envoy {version}"));

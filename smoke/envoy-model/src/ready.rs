@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::http;
 
-/// How often `/ready` is asked.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How often `/ready` is asked: a local Envoy is ready about 0.1 s after it starts, and the
+/// edit loop waits for that moment, so the admin is asked often (it answers in microseconds).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// Why the wait ended without `LIVE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
