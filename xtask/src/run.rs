@@ -117,15 +117,11 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let (spec, config) = spec(options, paths::wasm())?;
     let (built, httpbin, version) = std::thread::scope(|scope| {
-        let step = Step::start("build", "cargo xtask build");
-        let building = scope.spawn(wasm::build);
+        let building = scope.spawn(wasm::build_step);
         // On this thread: the child's parent-death signal is tied to the thread that spawns it.
         let httpbin = stack.is_none().then(|| Httpbin::start(tools, &spec.dir, 1));
         let version = tools.envoy_version(); // `envoy --version`, asked while the filter builds
         let built = building.join().expect("the filter's build panicked");
-        if let Ok(built) = &built {
-            step.done(&built.describe());
-        }
         (built, httpbin, version)
     });
     let built = built?;
@@ -193,9 +189,7 @@ fn spec(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)
 const RERUN_AFTER_CHANGE_AT: &str = "XTASK_RERUN_AFTER_CHANGE_AT";
 
 fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
+    SystemTime::UNIX_EPOCH.elapsed().unwrap_or_default()
 }
 
 /// Runs this command again through `cargo xtask`, in place of this process: the smoke checks'
