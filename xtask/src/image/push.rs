@@ -77,13 +77,7 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<Pushed> {
         ..ClientConfig::default()
     };
     if let Some(ca) = &args.ca {
-        let shown = ca.display();
-        let data = std::fs::read(ca)
-            .with_context(|| format!("--ca {shown}: cannot read the CA certificate"))?;
-        let pem = "not a PEM certificate (-----BEGIN CERTIFICATE-----)";
-        ensure!(data.starts_with(b"-----BEGIN"), "--ca {shown}: {pem}");
-        let encoding = CertificateEncoding::Pem;
-        config.extra_root_certificates = vec![Certificate { encoding, data }];
+        config.extra_root_certificates = vec![read_ca(ca)?];
     }
     let auth = credentials(&registry)?;
     let logged_in = auth != RegistryAuth::Anonymous;
@@ -131,6 +125,21 @@ pub fn is_loopback(registry: &str) -> bool {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The `--ca` file: PEM certificate(s), refused with a message when it is not PEM.
+fn read_ca(path: &Path) -> Result<Certificate> {
+    let shown = path.display();
+    let data = std::fs::read(path)
+        .with_context(|| format!("--ca {shown}: cannot read the CA certificate"))?;
+    ensure!(
+        data.starts_with(b"-----BEGIN"),
+        "--ca {shown}: not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+    );
+    Ok(Certificate {
+        encoding: CertificateEncoding::Pem,
+        data,
+    })
 }
 
 /// The login for `registry` from the docker config (anonymous when it has none).
