@@ -25,39 +25,46 @@ pub fn check_request(
     let Some(stream) = tagged.first() else {
         return refused(expect, response);
     };
+    let lines = &stream.lines;
     let response = match response {
         Ok(response) => response,
         Err(err) => {
             let fate = Fate::Other(format!("no answer after the filter: {err}"));
-            let mut verdict = Verdict::new(fate, &stream.lines);
+            let mut verdict = Verdict::new(fate);
             let expected = "httpbin's answer (the request reached the filter)";
-            verdict.fail(expected, format!("no answer: {err}"));
+            verdict.fail(expected, format!("no answer: {err}"), lines);
             return verdict;
         }
     };
     let status = response.status;
-    let mut verdict = Verdict::new(Fate::Reached(status), &stream.lines);
+    let mut verdict = Verdict::new(Fate::Reached(status));
     if tagged.len() > 1 {
         let got = format!("{} streams tagged {ID_HEADER}: {id}", tagged.len());
-        verdict.fail("one stream in the log per request", got);
+        verdict.fail("one stream in the log per request", got, lines);
     }
     if status >= 500 {
-        verdict.fail("httpbin's answer, never a 5xx", describe_5xx(response));
+        let got = describe_5xx(response);
+        verdict.fail("httpbin's answer, never a 5xx", got, lines);
     }
     for (name, value) in &expect.add_response {
         if response.header(name).as_deref() != Some(value.as_str()) {
             let expected = format!("the response header the filter adds: {name}: {value}");
-            verdict.fail(expected, format!("{name}: {:?}", response.header(name)));
+            verdict.fail(
+                expected,
+                format!("{name}: {:?}", response.header(name)),
+                lines,
+            );
         }
     }
     if stream.finished.len() != 1 {
         let got = format!("{:?}", stream.finished);
-        verdict.fail("exactly one `<id> finished` line", got);
+        verdict.fail("exactly one `<id> finished` line", got, lines);
     }
     if case.expects_secret_cookie && status < 400 && response.header("set-cookie").is_none() {
         verdict.fail(
             "httpbin's set-cookie (holding the secret) in the response",
             "no set-cookie: the secret never went through the filter, the case proves nothing",
+            lines,
         );
     }
     check_request_lines(expect, case, id, stream, &mut verdict);
@@ -68,7 +75,7 @@ pub fn check_request(
 /// No stream in the log: Envoy must have refused the request itself.
 fn refused(expect: &Expectations, response: &Result<Response, String>) -> Verdict {
     let Ok(response) = response else {
-        return Verdict::new(Fate::Refused(None), &[]);
+        return Verdict::new(Fate::Refused(None));
     };
     let status = response.status;
     let (expected, got) = if !expect.add_response.is_empty() && expect.through_filter(response) {
@@ -77,15 +84,15 @@ fn refused(expect: &Expectations, response: &Result<Response, String>) -> Verdic
             format!("{status} with the filter's response header but no stream in the log"),
         )
     } else if (400..500).contains(&status) {
-        return Verdict::new(Fate::Refused(Some(status)), &[]);
+        return Verdict::new(Fate::Refused(Some(status)));
     } else if status >= 500 {
         (ANSWER_OR_4XX.into(), describe_5xx(response))
     } else {
         let got = format!("{status} without the filter's lines");
         (ANSWER_OR_4XX.into(), got)
     };
-    let mut verdict = Verdict::new(Fate::Other(got.clone()), &[]);
-    verdict.fail(expected, got);
+    let mut verdict = Verdict::new(Fate::Other(got.clone()));
+    verdict.fail(expected, got, &[]);
     verdict
 }
 

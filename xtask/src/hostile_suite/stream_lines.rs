@@ -100,6 +100,7 @@ pub(super) fn check_request_lines(
     stream: &Stream,
     verdict: &mut Verdict,
 ) {
+    let lines = &stream.lines;
     // Logged once each, with this value (`None`: any value).
     let mut singles: Vec<(&str, Option<String>)> = vec![
         (":authority", Some(HOST.into())),
@@ -118,7 +119,7 @@ pub(super) fn check_request_lines(
         if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
             let want = value.as_deref().unwrap_or("(any value)");
             let expected = format!("request header --> {name}: {want} (once)");
-            verdict.fail(expected, format!("{logged:?}"));
+            verdict.fail(expected, format!("{logged:?}"), lines);
         }
     }
     let mut sent = case.expected_headers();
@@ -134,14 +135,14 @@ pub(super) fn check_request_lines(
                 logged.len(),
                 sent.len()
             );
-            verdict.fail(format!("request header --> {want}"), got);
+            verdict.fail(format!("request header --> {want}"), got, lines);
             break;
         };
         let got = format!("{got_name}: {got_value}");
         if got != want {
             let passed_on = escape(value);
             let expected = format!("request header --> {want}   (Envoy passes on: {passed_on})");
-            verdict.fail(expected, format!("request header --> {got}"));
+            verdict.fail(expected, format!("request header --> {got}"), lines);
             continue;
         }
         // Values logged whole with nothing hidden (not redacted, no secret query value, not
@@ -154,12 +155,16 @@ pub(super) fn check_request_lines(
             let expected = format!(
                 "filter_core::escape::unescape(logged) == the value Envoy passed on: {value:?}"
             );
-            verdict.fail(expected, format!("{back:?}"));
+            verdict.fail(expected, format!("{back:?}"), lines);
         }
     }
     for (name, value) in logged.iter().skip(sent.len()) {
         let got = format!("request header --> {name}: {value}");
-        verdict.fail("no request header line the request did not send", got);
+        verdict.fail(
+            "no request header line the request did not send",
+            got,
+            lines,
+        );
     }
 }
 
@@ -171,10 +176,11 @@ pub(super) fn check_response_lines(
     stream: &Stream,
     verdict: &mut Verdict,
 ) {
+    let lines = &stream.lines;
     let status: Vec<&str> = stream.response_values(":status").collect();
     if status != [response.status.to_string()] {
         let expected = format!("response header <-- :status: {} (once)", response.status);
-        verdict.fail(expected, format!("{status:?}"));
+        verdict.fail(expected, format!("{status:?}"), lines);
     }
     let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
     // Each name once, where it first appears.
@@ -188,7 +194,7 @@ pub(super) fn check_response_lines(
         let got: Vec<&str> = stream.response_values(name).collect();
         if got != want {
             let expected = format!("response header <-- {name}: {want:?}");
-            verdict.fail(expected, format!("{got:?}"));
+            verdict.fail(expected, format!("{got:?}"), lines);
         }
     }
     for (name, value) in &stream.response_headers {
@@ -196,6 +202,7 @@ pub(super) fn check_response_lines(
             verdict.fail(
                 "no response header line for a header the client did not get",
                 format!("response header <-- {name}: {value}"),
+                lines,
             );
         }
     }

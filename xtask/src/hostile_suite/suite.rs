@@ -99,7 +99,7 @@ impl Suite {
             let answer = probe_response.as_ref().map_or_else(Clone::clone, brief);
             let got = format!("{:?} {answer}", probe_verdict.fate);
             let expected = "the next normal request passes: 200 through the filter";
-            probe_verdict.problems.push(problem(expected, got, &[]));
+            probe_verdict.fail(expected, got, &[]);
         }
         let probe_passed = probe_verdict.problems.is_empty();
         let probe_name = format!("{name}: the probe after it");

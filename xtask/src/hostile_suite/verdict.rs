@@ -40,23 +40,21 @@ pub struct Verdict {
     pub problems: Vec<Problem>,
     /// Logged header values compared with what they should be.
     pub values_checked: usize,
-    /// The log lines a failed check shows: the request's stream (none without one).
-    pub lines: Vec<String>,
 }
 
 impl Verdict {
-    /// No check failed yet; `lines`: the request's stream.
-    pub fn new(fate: Fate, lines: &[String]) -> Verdict {
+    /// No check failed yet.
+    pub fn new(fate: Fate) -> Verdict {
         Verdict {
             fate,
             problems: Vec::new(),
             values_checked: 0,
-            lines: lines.to_vec(),
         }
     }
 
-    /// Records a failed check, with the request's stream.
-    pub fn fail(&mut self, expected: impl Into<String>, got: impl Into<String>) {
-        self.problems.push(problem(expected, got, &self.lines));
+    /// Records a failed check with the log lines that show it (the request's stream; a
+    /// passing request copies none).
+    pub fn fail(&mut self, expected: impl Into<String>, got: impl Into<String>, lines: &[String]) {
+        self.problems.push(problem(expected, got, lines));
     }
 }
