@@ -13,7 +13,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use envoy_model::ready::{self, NotReady};
 
 use crate::error::{SmokeError, chain};
-use crate::figures::seconds;
+use envoy_model::figures::seconds;
 
 /// The header that tags every request of a run.
 pub const TAG_HEADER: &str = "x-smoke-id";

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::figures::seconds;
+use envoy_model::figures::seconds;
 use std::time::Duration;
 
 /// A run that could not be carried out: nothing was proven either way. Each kind holds its

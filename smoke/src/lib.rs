@@ -9,7 +9,6 @@
 mod checks;
 mod client;
 mod error;
-mod figures;
 mod log_source;
 pub mod report;
 
@@ -19,6 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use checks::{CheckResult, CheckStatus};
+pub use envoy_model::plugin_settings::PluginSettings;
 pub use error::SmokeError;
 pub use filter_core::config::PluginConfig;
 use filter_core::redaction::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
@@ -27,7 +27,7 @@ pub use report::Report;
 
 use checks::{LogEvidence, LogView};
 use client::{Client, TAG_HEADER, waiting};
-use figures::seconds;
+use envoy_model::figures::seconds;
 use log_source::LogMark;
 
 /// The listener `docker compose up` and envoy.yaml use.
@@ -83,6 +83,31 @@ pub fn plugin_config_of(
         let field = format!("{}.typed_config.config.configuration", filter.path);
         SmokeError::Config(format!("{origin}: {field}: {e}"))
     })
+}
+
+/// The plugin configuration as data ([`PluginSettings`]): what `smoke --print-config` prints.
+pub fn settings_of(config: &PluginConfig) -> PluginSettings {
+    // No `..`: a new field of PluginConfig does not compile until it is carried over.
+    let PluginConfig {
+        set_request_headers,
+        add_response_headers,
+        redact_headers,
+        redact_query_params,
+        unredacted_headers,
+        url_headers,
+        max_logged_value_bytes,
+        log_headers,
+    } = config.clone();
+    PluginSettings {
+        set_request_headers,
+        add_response_headers,
+        redact_headers,
+        redact_query_params,
+        unredacted_headers,
+        url_headers,
+        max_logged_value_bytes,
+        log_headers,
+    }
 }
 
 /// A plugin configuration given as JSON text (e.g. an Istio WasmPlugin's `pluginConfig`).

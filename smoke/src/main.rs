@@ -78,6 +78,11 @@ struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     log_timeout: Duration,
 
+    /// Print the plugin configuration the checks expect, every default filled in, as JSON, and
+    /// exit (0; 2 when it is not valid, with the filter's own message).
+    #[arg(long)]
+    print_config: bool,
+
     /// Output format: `text` for people, `json` for tools.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -130,9 +135,15 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let file = &cli.envoy_config;
     let config = match &cli.plugin_config {
         Some(json) => smoke::plugin_config_from_json(json)?,
+        None if cli.print_config => smoke::plugin_config_from_envoy(file)?,
         None => smoke::plugin_config_from_envoy(file)
             .with_context(|| format!("reading the expectations from {}", file.display()))?,
     };
+    if cli.print_config {
+        let settings = serde_json::to_string_pretty(&smoke::settings_of(&config))?;
+        println!("{settings}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if cli.url.trim().is_empty() || cli.admin.trim().is_empty() {
         bail!("--url and --admin must not be empty");
     }
@@ -251,6 +262,25 @@ mod tests {
             parse_duration("5 parsecs").is_err()
                 && parse_duration("abc").is_err()
                 && parse_duration("-1s").is_err()
+        );
+    }
+
+    #[test]
+    fn printed_settings_are_the_parsed_configuration() {
+        let cli = parse(&[
+            "--print-config",
+            "--plugin-config",
+            r#"{"log_headers": false}"#,
+        ]);
+        assert!(cli.unwrap().print_config);
+        let config = smoke::plugin_config_from_json(r#"{"log_headers": false}"#).unwrap();
+        let settings = smoke::settings_of(&config);
+        assert!(!settings.log_headers);
+        assert_eq!(settings.redact_headers, config.redact_headers);
+        let json = serde_json::to_value(&settings).unwrap();
+        assert_eq!(
+            json["set_request_headers"],
+            serde_json::json!([["test", "best"]])
         );
     }
 

@@ -8,8 +8,6 @@
 
 use serde::Serialize;
 
-pub use crate::figures::seconds;
-
 use crate::checks::{CheckResult, CheckStatus};
 use envoy_model::envoy_log::parse_line;
 

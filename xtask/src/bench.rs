@@ -22,7 +22,7 @@ use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
 use crate::stack::{self, Envoy, EnvoyOptions};
 use crate::{paths, wasm};
-use smoke::report::seconds;
+use envoy_model::figures::seconds;
 use stats::Sample;
 
 /// The command's options.

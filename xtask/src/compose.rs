@@ -20,8 +20,8 @@ pub use check_failed::CheckFailed;
 use check_failed::failed;
 use docker::Project;
 use edit::{Stack, report_edit_loop, url};
+use envoy_model::figures::seconds;
 use scratch::ScratchDir;
-use smoke::report::seconds;
 use standins::{Resolved, Source};
 
 /// What `cargo xtask compose` was asked to do.

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::hostile_suite::{Options, random_seed, run_suite};
 use crate::progress::Step;
+use crate::smoke_program;
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
 use envoy_model::bootstrap;
@@ -33,7 +34,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
+    let config = smoke_program::plugin_settings(&smoke_program::build()?, &envoy_yaml)?;
 
     let version = tools.envoy_version().to_string();
     let step = Step::start("start", &format!("httpbin and Envoy {version}"));

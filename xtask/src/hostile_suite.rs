@@ -16,7 +16,7 @@ pub mod summary;
 pub mod verdict;
 
 use anyhow::{Context, Result};
-use filter_core::config::PluginConfig;
+use envoy_model::plugin_settings::PluginSettings;
 
 pub use filter_testing::hostile::{
     ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, Case, Header, Secrets, case, fixed, generate,
@@ -46,7 +46,7 @@ pub struct Options {
 
 /// Runs the fixed cases (if asked) and `options.generated` generated ones against `stack`,
 /// whose Envoy runs the filter with `config`; stops Envoy at the end to check its whole log.
-pub fn run_suite(stack: &mut Stack, config: &PluginConfig, options: &Options) -> Result<Summary> {
+pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) -> Result<Summary> {
     let secrets = Secrets::random();
     let except = |names: &[String], left_out: &[&str]| -> Vec<String> {
         let kept = |n: &&String| !left_out.iter().any(|l| l.eq_ignore_ascii_case(n));

@@ -13,8 +13,6 @@ use anyhow::{Context, Result};
 pub use crate::manifests::render::{FILES, KUBERNETES_VERSION};
 pub use crate::manifests::source::Plugin;
 
-use envoy_model::bootstrap;
-
 use crate::manifests::{oci, render};
 use crate::paths;
 
@@ -34,7 +32,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<i32> {
     let source = args.envoy_config.clone().unwrap_or_else(paths::envoy_yaml);
     let source_name = paths::relative(&source);
-    let plugin = Plugin::from_bootstrap(&bootstrap::load(&source)?, &source_name)?;
+    let plugin = Plugin::read(&source)?;
     let mut stale = Vec::new();
     let mut rendered = render::render(&plugin)?;
     rendered.extend(oci::render_placeholder(&plugin)?);

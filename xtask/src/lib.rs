@@ -18,6 +18,7 @@ pub mod procs;
 pub mod progress;
 pub mod run;
 pub mod setup;
+pub mod smoke_program;
 pub mod soak;
 pub mod stack;
 pub mod tools;

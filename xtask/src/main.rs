@@ -75,7 +75,7 @@ fn init_logging(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
-    let default = format!("warn,xtask={level},smoke={level},envoy_model={level}");
+    let default = format!("warn,xtask={level},envoy_model={level}"); // smoke: its own `-v`
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
 }
 

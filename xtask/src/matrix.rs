@@ -7,17 +7,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
-use filter_core::config::PluginConfig;
 use serde_json::Value;
 
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::hostile_suite;
 use crate::progress::Step;
+use crate::smoke_program;
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
 use envoy_model::bootstrap;
-use smoke::CheckStatus::Pass;
-use smoke::report::seconds;
+use envoy_model::figures::seconds;
+use envoy_model::plugin_settings::PluginSettings;
 use thousands::Separable;
 
 /// The oldest release line the matrix covers by default.
@@ -101,10 +101,11 @@ pub fn run(args: &Args) -> Result<i32> {
     let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
+    let smoke = smoke_program::build()?;
+    let config = smoke_program::plugin_settings(&smoke, &envoy_yaml)?;
     let mut rows = Vec::new();
     for version in versions {
-        let row = check_release(version, &doc, &config, &built.path, &options);
+        let row = check_release(version, &doc, &config, [&built.path, &smoke], &options);
         let mark = match row.verdict {
             Verdict::Passed => "✓",
             Verdict::NoWasmRuntime => "-",
@@ -141,11 +142,12 @@ pub fn describe(verdict: &Verdict) -> String {
 }
 
 /// One release: install (once), the smoke checks on one stack, the hostile suite on another.
+/// `[wasm, smoke]`: the module and the smoke program.
 fn check_release(
     version: String,
     doc: &Value,
-    config: &PluginConfig,
-    wasm: &Path,
+    config: &PluginSettings,
+    [wasm, smoke]: [&Path; 2],
     options: &hostile_suite::Options,
 ) -> Row {
     let mut row = Row {
@@ -202,15 +204,15 @@ fn check_release(
         }
     };
 
-    let smoke = stack.smoke(config.clone(), false);
+    let smoke = stack.smoke_target(&paths::envoy_yaml()).report(smoke);
     drop(stack);
-    let smoke = smoke.map_err(Into::into).map(|report| {
-        let failed = report.checks.iter().filter(|c| !c.passed());
+    let smoke = smoke.map(|report| {
+        let failed = report.checks.iter().filter(|c| c.status == "fail");
         let failures: Vec<String> = failed.map(|c| format!("smoke: {}", c.name)).collect();
         if !failures.is_empty() {
-            eprint!("{}", report.render_text());
+            eprint!("{}", report.json);
         }
-        let passed = report.checks.iter().filter(|c| c.status == Pass).count();
+        let passed = report.checks.iter().filter(|c| c.status == "pass").count();
         let column = format!("{passed} passed, {} failed", failures.len());
         (column, failures)
     });

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use envoy_model::figures::seconds;
 use indicatif::{ProgressBar, ProgressStyle};
-use smoke::report::seconds;
 
 /// One step of a command (`setup`, `build`, `httpbin`, `envoy`, …): a spinner that keeps its
 /// label (the prefix) and its start.

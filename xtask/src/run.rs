@@ -10,12 +10,12 @@ use anyhow::Result;
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
 use crate::progress::{Step, since_command_started};
+use crate::smoke_program;
 use crate::stack::{Httpbin, Stack, StackSpec};
 use crate::tools::Tools;
 use crate::wasm;
 use envoy_model::bootstrap;
-use smoke::PluginConfig;
-use smoke::report::seconds;
+use envoy_model::figures::seconds;
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,20 +59,11 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     let tools = envoy_versions::tools(&options.envoy)?;
     let mut stack = None;
     let (code, rebuilt) = check(&tools, &mut stack, options)?;
-    match std::env::var(RERUN_AFTER_CHANGE_AT)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-    {
-        Some(ms) => eprintln!(
-            "loop: {} from change to report (cargo xtask rebuilt); watching",
-            seconds(unix_now().saturating_sub(Duration::from_millis(ms)))
-        ),
-        None => eprintln!(
-            "loop: {} from command to report (filter {})",
-            seconds(since_command_started(started.elapsed())),
-            if rebuilt { "rebuilt" } else { "up to date" }
-        ),
-    }
+    eprintln!(
+        "loop: {} from command to report (filter {})",
+        seconds(since_command_started(started.elapsed())),
+        if rebuilt { "rebuilt" } else { "up to date" }
+    );
     if !options.watch {
         return Ok(code);
     }
@@ -80,8 +71,6 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     crate::procs::exit_on_interrupt_with(code);
     eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops (exit code: the last report's)");
     let mut seen = latest_change(options);
-    let core = paths::root().join("filter/core");
-    let core_seen = newest(&core);
     loop {
         std::thread::sleep(Duration::from_millis(300));
         let now = latest_change(options);
@@ -89,10 +78,6 @@ pub fn run(options: &RunOptions) -> Result<i32> {
             continue;
         }
         seen = now;
-        if newest(&core) > core_seen {
-            drop(stack.take());
-            return Err(rerun_rebuilt());
-        }
         let started = Instant::now();
         let code = check(&tools, &mut stack, options).map_or_else(
             |err| {
@@ -109,22 +94,29 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     }
 }
 
-/// One round: build the filter, start httpbin and Envoy (or, in watch mode, restart Envoy),
-/// run the smoke checks and print the report. The exit code, and whether the filter was
-/// rebuilt. A failed run whose cause is a build without a Wasm runtime (the filter skipped
-/// under FAIL_OPEN) is that error instead (exit 2). httpbin starts while the filter builds: it
-/// does not need the module, and the edit-to-report loop is that much shorter.
+/// One round: build the filter and the smoke program, start httpbin and Envoy (or, in watch
+/// mode, restart Envoy), run the smoke checks, which print the report. The exit code, and
+/// whether the filter was rebuilt. A failed run whose cause is a build without a Wasm runtime
+/// (the filter skipped under FAIL_OPEN) is that error instead (exit 2). The module builds on a
+/// second thread while this one builds the smoke program, checks the plugin configuration (a
+/// bad one stops the run before anything starts) and starts httpbin, which does not need the
+/// module: the edit-to-report loop is that much shorter.
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
-    let (spec, config) = spec(options, paths::wasm())?;
-    let (built, httpbin, version) = std::thread::scope(|scope| {
+    let envoy_yaml = options.envoy_yaml();
+    let spec = spec(options, &envoy_yaml, paths::wasm())?;
+    let (built, smoke, httpbin, version) = std::thread::scope(|scope| {
         let building = scope.spawn(wasm::build_step);
+        let smoke = smoke_program::build().and_then(|program| {
+            smoke_program::plugin_settings(&program, &envoy_yaml).map(|_| program)
+        });
         // On this thread: the child's parent-death signal is tied to the thread that spawns it.
-        let httpbin = stack.is_none().then(|| Httpbin::start(tools, &spec.dir, 1));
+        let start_httpbin = stack.is_none() && smoke.is_ok();
+        let httpbin = start_httpbin.then(|| Httpbin::start(tools, &spec.dir, 1));
         let version = tools.envoy_version(); // `envoy --version`, asked while the filter builds
         let built = building.join().expect("the filter's build panicked");
-        (built, httpbin, version)
+        (built, smoke, httpbin, version)
     });
-    let built = built?;
+    let (built, smoke) = (built?, smoke?);
     let stack = match (stack, httpbin) {
         (Some(stack), _) => {
             let step = Step::start("restart", &format!("Envoy {version}"));
@@ -146,65 +138,29 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
             stack
         }
     };
-    let report = match stack.smoke(config, true) {
-        Ok(report) => report,
-        Err(err) => {
-            eprintln!("✗ the smoke checks could not run: {err:#}");
-            return Ok((2, built.rebuilt));
-        }
-    };
-    if options.json {
-        println!("{}", report.render_json());
-    } else {
-        print!("{}", report.render_text());
-    }
-    if report.passed() {
-        return Ok((0, built.rebuilt));
-    }
-    match stack
-        .failure(&"a smoke check failed")
-        .downcast::<NoWasmRuntime>()
-    {
-        Ok(no_runtime) => Err(no_runtime.into()),
-        Err(_) => Ok((1, built.rebuilt)),
+    let format = if options.json { "json" } else { "text" };
+    match stack.smoke_target(&envoy_yaml).run(&smoke, format)? {
+        1 => match stack
+            .failure(&"a smoke check failed")
+            .downcast::<NoWasmRuntime>()
+        {
+            Ok(no_runtime) => Err(no_runtime.into()),
+            Err(_) => Ok((1, built.rebuilt)),
+        },
+        code => Ok((code, built.rebuilt)),
     }
 }
 
-/// The stack's spec and the smoke checks' expectations, from one read of the bootstrap
-/// (`--envoy-config` or envoy.yaml) and the options' ports and work directory.
-fn spec(options: &RunOptions, wasm: PathBuf) -> Result<(StackSpec, PluginConfig)> {
-    let envoy_yaml = options.envoy_yaml();
-    let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke::plugin_config_of(&doc, &envoy_yaml)?;
-    let mut spec = StackSpec::new("run", doc, wasm);
+/// The stack's spec, from one read of the bootstrap (`--envoy-config` or envoy.yaml) and the
+/// options' ports and work directory.
+fn spec(options: &RunOptions, envoy_yaml: &Path, wasm: PathBuf) -> Result<StackSpec> {
+    let mut spec = StackSpec::new("run", bootstrap::load(envoy_yaml)?, wasm);
     if let Some(dir) = &options.work_dir {
         spec.dir = std::path::absolute(dir)?;
     }
     spec.listener_port = options.port;
     spec.admin_port = options.admin_port;
-    Ok((spec, config))
-}
-
-/// Set for a watch run started again after a change (Unix milliseconds): its `loop:` figure.
-const RERUN_AFTER_CHANGE_AT: &str = "XTASK_RERUN_AFTER_CHANGE_AT";
-
-fn unix_now() -> Duration {
-    SystemTime::UNIX_EPOCH.elapsed().unwrap_or_default()
-}
-
-/// Runs this command again through `cargo xtask`, in place of this process: the smoke checks'
-/// expectations come from the filter-core this process was built with (the expected lines, the
-/// redaction lists), so after an edit of filter/core only a rebuilt xtask checks the new
-/// module against the new rules. Returns only if it could not run cargo.
-fn rerun_rebuilt() -> anyhow::Error {
-    use std::os::unix::process::CommandExt;
-    eprintln!("filter/core changed: the smoke checks use it too; rebuilding cargo xtask");
-    let err = paths::cargo()
-        .args(["run", "--quiet", "--package", "xtask", "--"])
-        .args(std::env::args_os().skip(1))
-        .env(RERUN_AFTER_CHANGE_AT, unix_now().as_millis().to_string())
-        .exec();
-    anyhow::Error::new(err).context("running cargo xtask again after an edit of filter/core")
+    Ok(spec)
 }
 
 /// The newest modification time of the files under filter/ (sources, manifest) and of the

@@ -20,7 +20,7 @@ use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
 use crate::stack::{Envoy, Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
-use smoke::report::seconds;
+use envoy_model::figures::seconds;
 
 /// Envoy's resident memory may grow at most this much (percent) after warm-up.
 pub const MAX_GROWTH_PERCENT: f64 = 5.0;

@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::ports;
 use crate::procs::{Service, log_end, poll};
+use crate::smoke_program;
 use crate::tools::Tools;
 use envoy_model::http;
 use port_race::{port_taken_if, retry_on_port_race};
@@ -54,36 +55,21 @@ impl Stack {
         })
     }
 
-    /// The smoke checks against this stack ([`Stack::smoke_options`]), `config` as the
-    /// expectations.
-    pub fn smoke(
-        &self,
-        config: filter_core::config::PluginConfig,
-        progress: bool,
-    ) -> Result<smoke::Report, smoke::SmokeError> {
-        smoke::run_blocking(&self.smoke_options(config, progress))
-    }
-
     /// Why this stack's Envoy failed, from its log ([`envoy::failure`]).
     pub fn failure(&self, what: &dyn std::fmt::Display) -> anyhow::Error {
         envoy::failure(&self.tools, self.envoy.log(), what)
     }
 
-    /// The smoke checks' options against this stack: its listener and admin, Envoy's log
-    /// file as the log source, `config` as the expectations.
-    pub fn smoke_options(
-        &self,
-        config: filter_core::config::PluginConfig,
-        progress: bool,
-    ) -> smoke::Options {
-        smoke::Options {
+    /// The smoke program against this stack: its listener and admin, Envoy's log file, the
+    /// expectations from `envoy_config`.
+    pub fn smoke_target(&self, envoy_config: &Path) -> smoke_program::Target {
+        smoke_program::Target {
             url: self.envoy.url(),
             admin: self.envoy.admin_url(),
-            logs: smoke::LogSource::File(self.envoy.log().to_path_buf()),
-            config,
+            logs: format!("file:{}", self.envoy.log().display()),
+            envoy_config: envoy_config.to_path_buf(),
             ready_timeout: Duration::from_secs(15),
             log_timeout: Duration::from_secs(10),
-            progress,
         }
     }
 

@@ -1,16 +1,19 @@
 //! One model of Envoy, shared by the smoke checks and the automation (`xtask`): its bootstrap
 //! ([`bootstrap`]: read it, find the wasm filter and its configuration, derive copies), its
 //! log ([`envoy_log`]: the filter's lines, Envoy's own lines, why it failed, the file followed
-//! as it grows), its admin's `/ready` ([`ready`]), the wasm module it loads ([`module`]) and a
-//! raw HTTP/1.1 client to talk to it ([`http`]).
+//! as it grows), its admin's `/ready` ([`ready`]), the wasm module it loads ([`module`]), the
+//! filter's configuration as data ([`plugin_settings`]) and a raw HTTP/1.1 client to talk to
+//! it ([`http`]); and the duration format every report shares ([`figures`]).
 //!
-//! Dependencies point one way: `xtask` → `smoke` → `envoy_model`; nothing here
-//! starts a process.
+//! Dependencies point one way: `smoke` → `envoy_model` and `xtask` → `envoy_model` (xtask
+//! runs smoke as a program); nothing here starts a process.
 
 pub mod bootstrap;
 pub mod envoy_log;
+pub mod figures;
 pub mod http;
 pub mod module;
+pub mod plugin_settings;
 pub mod ready;
 
 /// The release in Envoy's build version (`<commit>/1.40.0/Clean/RELEASE/BoringSSL` → `1.40.0`),

@@ -57,7 +57,7 @@ impl LogView {
     }
 
     fn waited_note(&self) -> String {
-        let waited = self.waited.map(crate::figures::seconds);
+        let waited = self.waited.map(envoy_model::figures::seconds);
         waited.map_or_else(String::new, |w| format!(" (waited {w})"))
     }
 

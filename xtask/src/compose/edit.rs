@@ -6,15 +6,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use envoy_model::bootstrap;
 
 use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
 use crate::ports;
 use crate::procs::{Service, poll};
 use crate::progress::Step;
+use crate::smoke_program;
+use envoy_model::figures::seconds;
 use envoy_model::ready;
-use smoke::report::seconds;
 
 /// How long a compose command may take (a first `up` fetches the toolchain and crates).
 const UP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -75,33 +75,31 @@ impl Stack {
     /// The smoke checks against the stack, expectations from the tree's envoy.yaml, Envoy's
     /// log from `docker compose logs envoy`. Prints the report; a failed check fails the run.
     fn smoke(&self) -> Result<()> {
-        let envoy_yaml = self.project.dir.join("envoy.yaml");
-        let config = smoke::plugin_config_of(&bootstrap::load(&envoy_yaml)?, &envoy_yaml)?;
-        let logs = self.project.command_line("logs --no-color envoy");
-        let options = smoke::Options {
+        let target = smoke_program::Target {
             url: url(self.listener),
             admin: url(self.admin),
-            logs: smoke::LogSource::Command(logs),
-            config,
+            logs: format!("cmd:{}", self.project.command_line("logs --no-color envoy")),
+            envoy_config: self.project.dir.join("envoy.yaml"),
             ready_timeout: READY_TIMEOUT,
             log_timeout: Duration::from_secs(15),
-            progress: false,
         };
         let step = Step::start("smoke", "the smoke checks");
-        let report = smoke::run_blocking(&options)
-            .map_err(|err| CheckFailed(format!("the smoke checks could not run: {err:#}")))?;
+        let program = smoke_program::build()?;
         drop(step);
-        print!("{}", report.render_text());
-        let failed = "a smoke check failed against the compose stack";
-        ensure!(report.passed(), CheckFailed(failed.into()));
-        Ok(())
+        match target.run(&program, "text")? {
+            0 => Ok(()),
+            1 => bail!(CheckFailed(
+                "a smoke check failed against the compose stack".into()
+            )),
+            _ => bail!(CheckFailed("the smoke checks could not run".into())),
+        }
     }
 
     /// Changes the value of the first configured response header in the tree's envoy.yaml
     /// (one line) to `<value>-<suffix>`; returns what changed, for the step line.
     pub fn edit_response_header(&self, suffix: &str) -> Result<String> {
         let path = self.project.dir.join("envoy.yaml");
-        let config = smoke::plugin_config_of(&bootstrap::load(&path)?, &path)?;
+        let config = smoke_program::plugin_settings(&smoke_program::build()?, &path)?;
         let (name, value) = config
             .add_response_headers
             .first()

@@ -126,7 +126,7 @@ mod tests {
             ..PluginConfig::default()
         };
         config.redact_headers.push("x-api-key".into());
-        Expectations::from_config(&config)
+        Expectations::from_config(&smoke::settings_of(&config))
     }
 
     fn log(messages: &[&str]) -> Vec<Stream> {

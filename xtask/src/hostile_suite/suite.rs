@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use envoy_model::envoy_log::{self, Event, Stream, WasmLine};
 use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams_with};
-use filter_core::config::PluginConfig;
+use envoy_model::plugin_settings::PluginSettings;
 
 use super::checks::{brief, check_request};
 use super::line_rules::classify;
@@ -54,7 +54,12 @@ pub struct Suite {
 impl Suite {
     /// Starts checking `envoy` (its log from the first line), which runs the filter with
     /// `config`; `secrets` is the token every secret the cases send contains.
-    pub fn new(envoy: &Envoy, config: &PluginConfig, secrets: Secrets, seed: u64) -> Result<Suite> {
+    pub fn new(
+        envoy: &Envoy,
+        config: &PluginSettings,
+        secrets: Secrets,
+        seed: u64,
+    ) -> Result<Suite> {
         Ok(Suite {
             listener: envoy.listener,
             expect: Expectations::from_config(config),

@@ -82,9 +82,7 @@ const FILLED_HEADER: &str = "\
 /// Writes the manifests for `image` (from the repository's envoy.yaml) into `dir`; returns
 /// the files written.
 pub fn write_filled(image: &Image, dir: &Path) -> Result<Vec<PathBuf>> {
-    let source = crate::paths::envoy_yaml();
-    let doc = envoy_model::bootstrap::load(&source)?;
-    let plugin = Plugin::from_bootstrap(&doc, &crate::paths::relative(&source))?;
+    let plugin = Plugin::read(&crate::paths::envoy_yaml())?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Vec::new();
     for (file, text) in render(&plugin, image, FILLED_HEADER)? {

@@ -24,7 +24,7 @@ fn seed() -> u64 {
 /// Sends `cases` through `stack` (whose filter runs envoy.yaml's configuration), stops
 /// Envoy and returns the figures and what happened to each case.
 fn run_cases(stack: &mut Stack, cases: &[Case]) -> (Summary, Vec<Outcome>) {
-    let config = plugin_config(&envoy_yaml());
+    let config = settings(&envoy_yaml());
     let mut suite =
         Suite::new(&stack.envoy, &config, Secrets::random(), 0).expect("the suite starts");
     // Enough for loopback; short, so that a broken set-up fails fast.
@@ -50,7 +50,7 @@ fn ci_run_fixed_cases_and_2000_generated_requests_pass() {
         fixed: true,
         progress: false,
     };
-    let summary = hostile_suite::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
+    let summary = hostile_suite::run_suite(&mut stack, &settings(&envoy_yaml()), &options)
         .expect("the suite runs");
     let report = summary.render();
     eprintln!("{report}");
@@ -106,7 +106,7 @@ fn secrets_never_reach_envoys_log() {
     let mut stack = start("hostile-secrets", envoy_yaml());
     let secrets = Secrets::random();
     let cases = hostile_suite::fixed::secret_cases(&secrets, &["x-api-key".to_string()]);
-    let config = plugin_config(&envoy_yaml());
+    let config = settings(&envoy_yaml());
     let mut suite = Suite::new(&stack.envoy, &config, secrets.clone(), 0).unwrap();
     for case in &cases {
         suite.check(case).unwrap();
@@ -148,7 +148,7 @@ fn secrets_never_reach_envoys_log() {
 fn query_secrets_never_reach_envoys_log() {
     let mut stack = start("hostile-query", envoy_yaml());
     let secrets = Secrets::random();
-    let config = plugin_config(&envoy_yaml());
+    let config = settings(&envoy_yaml());
     let configured = ["session_id".to_string()];
     assert!(
         config.redact_query_params.contains(&configured[0]),
@@ -246,7 +246,7 @@ fn the_suite_fails_and_stops_without_the_filter() {
         fixed: false,
         progress: false,
     };
-    let summary = hostile_suite::run_suite(&mut stack, &plugin_config(&envoy_yaml()), &options)
+    let summary = hostile_suite::run_suite(&mut stack, &settings(&envoy_yaml()), &options)
         .expect("the suite runs");
     let report = summary.render();
     eprintln!("{report}");
@@ -286,7 +286,7 @@ fn the_suite_catches_a_leak_and_a_missing_cut() {
             vec![Header::new("x-long", vec![b'a'; 2000])],
         ),
     ];
-    let config = plugin_config(&envoy_yaml());
+    let config = settings(&envoy_yaml());
     let mut suite = Suite::new(&stack.envoy, &config, secrets.clone(), 0).unwrap();
     for case in &cases {
         suite.check(case).unwrap();

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use envoy_model::bootstrap;
+use envoy_model::plugin_settings::PluginSettings;
 use filter_core::config::PluginConfig;
 use serde_json::Value;
 use xtask::stack::{Stack, StackSpec};
@@ -42,6 +43,11 @@ pub fn plugin_config(bootstrap: &Value) -> PluginConfig {
         .expect("the plugin configuration parses")
 }
 
+/// The same, as the data the hostile suite reads.
+pub fn settings(bootstrap: &Value) -> PluginSettings {
+    smoke::settings_of(&plugin_config(bootstrap))
+}
+
 /// A stack spec named after the test (its configs and logs land in target/xtask/test-<name>).
 pub fn spec(test: &str, bootstrap: Value) -> StackSpec {
     StackSpec::new(&format!("test-{test}"), bootstrap, wasm_module())
@@ -58,7 +64,15 @@ pub fn start(test: &str, bootstrap: Value) -> Stack {
 
 /// Smoke options for `stack`, logs read from Envoy's log file.
 pub fn smoke_options(stack: &Stack, config: PluginConfig) -> smoke::Options {
-    stack.smoke_options(config, false)
+    smoke::Options {
+        url: stack.envoy.url(),
+        admin: stack.envoy.admin_url(),
+        logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
+        config,
+        ready_timeout: std::time::Duration::from_secs(15),
+        log_timeout: std::time::Duration::from_secs(10),
+        progress: false,
+    }
 }
 
 /// Runs the smoke checks against `stack` and returns the report (panics if they could not run).

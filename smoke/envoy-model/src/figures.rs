@@ -1,5 +1,5 @@
 //! The duration format that every report, step and message of the tools shares (`1.23 s`;
-//! counts are grouped with the `thousands` crate). A leaf: it uses nothing of smoke.
+//! counts are grouped with the `thousands` crate). A leaf.
 
 /// A duration as every report, step and message of the tools shows it: `1.23 s`.
 pub fn seconds(d: std::time::Duration) -> String {

@@ -1,0 +1,141 @@
+//! The smoke checks, run as their own program (the `smoke` crate's binary, built in the dev
+//! profile). xtask links neither smoke nor filter-core: an edit under filter/core rebuilds the
+//! module and this program, not cargo xtask (the edit-to-report loop, BENCHMARKS.md). The
+//! program's exit code is the checks' (0 passed, 1 a check failed, 2 could not run), its
+//! `--print-config` the plugin configuration the filter runs with.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use envoy_model::plugin_settings::PluginSettings;
+use serde::Deserialize;
+
+use crate::paths;
+
+/// `cargo build --package smoke`: the program, up to date with filter/core.
+pub fn build() -> Result<PathBuf> {
+    let out = paths::cargo()
+        .args(["build", "--quiet", "--package", "smoke", "--bin", "smoke"])
+        .stdin(Stdio::null())
+        .output()
+        .context("running cargo build --package smoke")?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("building the smoke checks failed (cargo build --package smoke):\n{stderr}");
+    }
+    Ok(paths::target_dir().join("debug/smoke"))
+}
+
+/// The plugin configuration of `envoy_config`'s wasm filter, read and checked by the filter's
+/// own code (`smoke --print-config`). A bad one is the filter's message, naming the file and
+/// the field.
+pub fn plugin_settings(program: &Path, envoy_config: &Path) -> Result<PluginSettings> {
+    let out = Command::new(program)
+        .args(["--print-config", "--envoy-config"])
+        .arg(envoy_config)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {}", program.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("{}", stderr.trim().trim_start_matches("smoke: error: "));
+    }
+    serde_json::from_slice(&out.stdout).context("reading smoke --print-config")
+}
+
+/// The program's arguments: where Envoy is and where its log is read from (smoke's `--logs`
+/// forms), the bootstrap that gives the expectations, and the waits.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Envoy's listener, `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// Envoy's admin.
+    pub admin: String,
+    /// `file:PATH` or `cmd:COMMAND`.
+    pub logs: String,
+    /// The bootstrap whose plugin configuration the checks expect.
+    pub envoy_config: PathBuf,
+    /// How long to wait for `/ready`.
+    pub ready_timeout: Duration,
+    /// How long to wait for the log lines.
+    pub log_timeout: Duration,
+}
+
+impl Target {
+    /// `program` against this target, printing its report in `format` (`text`, `json`).
+    pub fn command(&self, program: &Path, format: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .args([
+                "--url",
+                &self.url,
+                "--admin",
+                &self.admin,
+                "--logs",
+                &self.logs,
+            ])
+            .arg("--envoy-config")
+            .arg(&self.envoy_config)
+            .args([
+                "--ready-timeout",
+                &format!("{}ms", self.ready_timeout.as_millis()),
+            ])
+            .args([
+                "--log-timeout",
+                &format!("{}ms", self.log_timeout.as_millis()),
+            ])
+            .args(["--format", format])
+            .stdin(Stdio::null());
+        // xtask's `-v` and `-vv` (RUST_LOG, inherited, overrides both in smoke too).
+        match log::max_level() {
+            log::LevelFilter::Debug => command.arg("-v"),
+            log::LevelFilter::Trace => command.arg("-vv"),
+            _ => &mut command,
+        };
+        command
+    }
+
+    /// Runs the checks, the report on this process's stdout; the exit code.
+    pub fn run(&self, program: &Path, format: &str) -> Result<i32> {
+        let status = self.command(program, format).status();
+        let status = status.with_context(|| format!("running {}", program.display()))?;
+        Ok(status.code().unwrap_or(2))
+    }
+
+    /// Runs the checks for a tool: the JSON report, or why the checks could not run.
+    pub fn report(&self, program: &Path) -> Result<Report> {
+        let out = self.command(program, "json").output();
+        let out = out.with_context(|| format!("running {}", program.display()))?;
+        if !matches!(out.status.code(), Some(0 | 1)) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            bail!("{}", stderr.trim().trim_start_matches("smoke: error: "));
+        }
+        let mut report: Report =
+            serde_json::from_slice(&out.stdout).context("reading smoke's report")?;
+        report.json = String::from_utf8_lossy(&out.stdout).into_owned();
+        Ok(report)
+    }
+}
+
+/// What a tool reads of smoke's JSON report.
+#[derive(Debug, Deserialize)]
+pub struct Report {
+    /// One per check, in order.
+    pub checks: Vec<Check>,
+    /// True when no check failed.
+    pub passed: bool,
+    /// The report as smoke printed it.
+    #[serde(skip)]
+    pub json: String,
+}
+
+/// A check's name and outcome (`pass`, `fail`, `skip`).
+#[derive(Debug, Deserialize)]
+pub struct Check {
+    /// What it checks.
+    pub name: String,
+    /// `pass`, `fail` or `skip`.
+    pub status: String,
+}
