@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 
-use crate::procs::Service;
+use crate::procs::{self, Service};
 use crate::stack::Envoy;
 use crate::tools::WRK_INSTALL_HINT;
 
@@ -161,10 +161,7 @@ pub fn parse_report(stdout: &str) -> Result<LoadResult> {
 /// `/proc/<pid>/stat` (in clock ticks, usually 10 ms each).
 pub fn cpu_time(pid: u32) -> Result<Duration> {
     let ticks = read_proc(pid, "stat", parse_stat_ticks)?;
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    ensure!(per_second > 0, "sysconf(_SC_CLK_TCK) failed");
-    Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+    procs::clock_ticks(ticks).context("sysconf(_SC_CLK_TCK) failed")
 }
 
 /// The resident memory of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
@@ -179,15 +176,9 @@ fn read_proc(pid: u32, file: &str, parse: fn(&str) -> Option<u64>) -> Result<u64
     parse(&text).with_context(|| format!("parsing {path}: {text}"))
 }
 
-/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field
-/// 2, in parentheses) may hold spaces, so fields are counted after its closing `)`.
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line.
 pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some(procs::stat_field(stat, 14)? + procs::stat_field(stat, 15)?)
 }
 
 /// `VmRSS:   12345 kB` → bytes.

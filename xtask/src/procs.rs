@@ -285,6 +285,25 @@ pub fn stop_all_on_interrupt() {
     });
 }
 
+/// Field `field` of a `/proc/<pid>/stat` line, numbered as proc(5) numbers them (3, the state,
+/// or later). The command name (field 2, in parentheses) may hold spaces and parentheses, so
+/// fields are counted after its last `)`.
+pub fn stat_field(stat: &str, field: usize) -> Option<u64> {
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name
+        .split_whitespace()
+        .nth(field.checked_sub(3)?)?
+        .parse()
+        .ok()
+}
+
+/// `count` clock ticks (`/proc`'s unit, usually 10 ms) as a duration.
+pub fn clock_ticks(count: u64) -> Option<Duration> {
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_second > 0).then(|| Duration::from_secs_f64(count as f64 / per_second as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

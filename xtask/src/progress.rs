@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use envoy_model::figures::seconds;
+
+use crate::procs;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// One step of a command (`setup`, `build`, `httpbin`, `envoy`, …): a spinner that keeps its
@@ -44,15 +46,13 @@ impl Drop for Step {
 pub fn since_command_started(fallback: Duration) -> Duration {
     let age = || -> Option<Duration> {
         let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Field 22 (starttime, clock ticks after boot); fields after the `)` of the command name.
-        let after_name = stat.rsplit_once(')')?.1;
-        let start_ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+        // Field 22: starttime, in clock ticks after boot.
+        let started = procs::clock_ticks(procs::stat_field(&stat, 22)?)?;
         let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
         let uptime: f64 = uptime.split_whitespace().next()?.parse().ok()?;
-        // SAFETY: sysconf has no preconditions.
-        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        let age = uptime - start_ticks / ticks_per_second as f64;
-        (ticks_per_second > 0 && age >= 0.0).then(|| Duration::from_secs_f64(age))
+        Duration::try_from_secs_f64(uptime)
+            .ok()?
+            .checked_sub(started)
     };
     age().unwrap_or(fallback)
 }
