@@ -12,7 +12,10 @@ use serde_json::Value;
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::hostile_suite;
 use crate::progress::Step;
-use crate::smoke_program;
+use crate::smoke_program::{
+    self,
+    Status::{Fail, Pass},
+};
 use crate::stack::{Stack, StackSpec};
 use crate::{paths, wasm};
 use envoy_model::bootstrap;
@@ -207,12 +210,12 @@ fn check_release(
     let smoke = stack.smoke_target(&paths::envoy_yaml()).report(smoke);
     drop(stack);
     let smoke = smoke.map(|report| {
-        let failed = report.checks.iter().filter(|c| c.status == "fail");
+        let failed = report.checks.iter().filter(|c| c.status == Fail);
         let failures: Vec<String> = failed.map(|c| format!("smoke: {}", c.name)).collect();
         if !failures.is_empty() {
             eprint!("{}", report.json);
         }
-        let passed = report.checks.iter().filter(|c| c.status == "pass").count();
+        let passed = report.checks.iter().filter(|c| c.status == Pass).count();
         let column = format!("{passed} passed, {} failed", failures.len());
         (column, failures)
     });

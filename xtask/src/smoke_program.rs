@@ -32,17 +32,23 @@ pub fn build() -> Result<PathBuf> {
 /// own code (`smoke --print-config`). A bad one is the filter's message, naming the file and
 /// the field.
 pub fn plugin_settings(program: &Path, envoy_config: &Path) -> Result<PluginSettings> {
-    let out = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(["--print-config", "--envoy-config"])
-        .arg(envoy_config)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {}", program.display()))?;
-    if !out.status.success() {
+        .arg(envoy_config);
+    let out = stdout_if(command, &[0])?;
+    serde_json::from_slice(&out).context("reading smoke --print-config")
+}
+
+/// `command`'s stdout when it exits with one of `codes`; else its error message.
+fn stdout_if(mut command: Command, codes: &[i32]) -> Result<Vec<u8>> {
+    let out = command.stdin(Stdio::null()).output();
+    let out = out.with_context(|| format!("running {:?}", command.get_program()))?;
+    if !out.status.code().is_some_and(|code| codes.contains(&code)) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         bail!("{}", stderr.trim().trim_start_matches("smoke: error: "));
     }
-    serde_json::from_slice(&out.stdout).context("reading smoke --print-config")
+    Ok(out.stdout)
 }
 
 /// The program's arguments: where Envoy is and where its log is read from (smoke's `--logs`
@@ -106,15 +112,9 @@ impl Target {
 
     /// Runs the checks for a tool: the JSON report, or why the checks could not run.
     pub fn report(&self, program: &Path) -> Result<Report> {
-        let out = self.command(program, "json").output();
-        let out = out.with_context(|| format!("running {}", program.display()))?;
-        if !matches!(out.status.code(), Some(0 | 1)) {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            bail!("{}", stderr.trim().trim_start_matches("smoke: error: "));
-        }
-        let mut report: Report =
-            serde_json::from_slice(&out.stdout).context("reading smoke's report")?;
-        report.json = String::from_utf8_lossy(&out.stdout).into_owned();
+        let out = stdout_if(self.command(program, "json"), &[0, 1])?;
+        let mut report: Report = serde_json::from_slice(&out).context("reading smoke's report")?;
+        report.json = String::from_utf8_lossy(&out).into_owned();
         Ok(report)
     }
 }
@@ -124,18 +124,68 @@ impl Target {
 pub struct Report {
     /// One per check, in order.
     pub checks: Vec<Check>,
-    /// True when no check failed.
-    pub passed: bool,
     /// The report as smoke printed it.
     #[serde(skip)]
     pub json: String,
 }
 
-/// A check's name and outcome (`pass`, `fail`, `skip`).
+/// A check's name and outcome.
 #[derive(Debug, Deserialize)]
 pub struct Check {
     /// What it checks.
     pub name: String,
-    /// `pass`, `fail` or `skip`.
-    pub status: String,
+    /// How it went.
+    pub status: Status,
+}
+
+/// Passed, failed, or not checked (`pass`, `fail`, `skip` in the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_report_smoke_writes() {
+        let check = |name: &str, status| smoke::CheckResult {
+            name: name.into(),
+            status,
+            expected: "x".into(),
+            got: "y".into(),
+            detail: String::new(),
+            log_tail: None,
+        };
+        let written = smoke::Report {
+            run_id: "smoke-1-2".into(),
+            envoy_version: Some("1.40.0".into()),
+            url: "http://127.0.0.1:10000".into(),
+            admin: "http://127.0.0.1:9901".into(),
+            log_source: "file envoy.log".into(),
+            checks: vec![
+                check("a", smoke::CheckStatus::Pass),
+                check("b", smoke::CheckStatus::Fail),
+                check("c", smoke::CheckStatus::Skip),
+            ],
+        };
+        let read: Report = serde_json::from_str(&written.render_json()).unwrap();
+        let read: Vec<_> = read
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.status))
+            .collect();
+        let statuses = [Status::Pass, Status::Fail, Status::Skip];
+        assert_eq!(
+            read,
+            ["a", "b", "c"]
+                .into_iter()
+                .zip(statuses)
+                .collect::<Vec<_>>()
+        );
+    }
 }
