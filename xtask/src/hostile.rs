@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
-    let config = smoke_program::plugin_settings(&smoke_program::build()?, &envoy_yaml)?;
+    let config = smoke_program::plugin_settings(&smoke_program::build_step()?, &envoy_yaml)?;
 
     let version = tools.envoy_version().to_string();
     let step = Step::start("start", &format!("httpbin and Envoy {version}"));

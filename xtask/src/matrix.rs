@@ -104,7 +104,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
     let doc = bootstrap::load(&envoy_yaml)?;
-    let smoke = smoke_program::build()?;
+    let smoke = smoke_program::build_step()?;
     let config = smoke_program::plugin_settings(&smoke, &envoy_yaml)?;
     let mut rows = Vec::new();
     for version in versions {
@@ -207,13 +207,17 @@ fn check_release(
         }
     };
 
-    let smoke = stack.smoke_target(&paths::envoy_yaml()).report(smoke);
+    let smoke = stack.smoke_target().report(smoke);
     drop(stack);
     let smoke = smoke.map(|report| {
         let failed = report.checks.iter().filter(|c| c.status == Fail);
         let failures: Vec<String> = failed.map(|c| format!("smoke: {}", c.name)).collect();
-        if !failures.is_empty() {
-            eprint!("{}", report.json);
+        for check in report.checks.iter().filter(|c| c.status == Fail) {
+            eprintln!("  ✗ smoke: {}", check.name);
+            eprintln!(
+                "      EXPECTED: {}\n      GOT: {}",
+                check.expected, check.got
+            );
         }
         let passed = report.checks.iter().filter(|c| c.status == Pass).count();
         let column = format!("{passed} passed, {} failed", failures.len());

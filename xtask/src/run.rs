@@ -99,8 +99,8 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 /// whether the filter was rebuilt. A failed run whose cause is a build without a Wasm runtime
 /// (the filter skipped under FAIL_OPEN) is that error instead (exit 2). The module builds on a
 /// second thread while this one builds the smoke program, checks the plugin configuration (a
-/// bad one stops the run before anything starts) and starts httpbin, which does not need the
-/// module: the edit-to-report loop is that much shorter.
+/// bad one stops the run before httpbin or Envoy starts) and starts httpbin, which does not
+/// need the module: the edit-to-report loop is that much shorter.
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let envoy_yaml = options.envoy_yaml();
     let spec = spec(options, &envoy_yaml, paths::wasm())?;
@@ -139,7 +139,7 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
         }
     };
     let format = if options.json { "json" } else { "text" };
-    match stack.smoke_target(&envoy_yaml).run(&smoke, format)? {
+    match stack.smoke_target().run(&smoke, format)? {
         1 => match stack
             .failure(&"a smoke check failed")
             .downcast::<NoWasmRuntime>()

@@ -4,6 +4,7 @@
 //! program's exit code is the checks' (0 passed, 1 a check failed, 2 could not run), its
 //! `--print-config` the plugin configuration the filter runs with.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use envoy_model::plugin_settings::PluginSettings;
 use serde::Deserialize;
 
 use crate::paths;
+use crate::progress::Step;
 
 /// `cargo build --package smoke`: the program, up to date with filter/core.
 pub fn build() -> Result<PathBuf> {
@@ -28,6 +30,15 @@ pub fn build() -> Result<PathBuf> {
     Ok(paths::target_dir().join("debug/smoke"))
 }
 
+/// [`build`] as a step of its own (a first build takes a while), for the commands whose other
+/// steps do not hide it.
+pub fn build_step() -> Result<PathBuf> {
+    let step = Step::start("smoke", "cargo build --package smoke");
+    let program = build()?;
+    step.done(&format!("the smoke checks: {}", paths::relative(&program)));
+    Ok(program)
+}
+
 /// The plugin configuration of `envoy_config`'s wasm filter, read and checked by the filter's
 /// own code (`smoke --print-config`). A bad one is the filter's message, naming the file and
 /// the field.
@@ -40,14 +51,20 @@ pub fn plugin_settings(program: &Path, envoy_config: &Path) -> Result<PluginSett
     serde_json::from_slice(&out).context("reading smoke --print-config")
 }
 
-/// `command`'s stdout when it exits with one of `codes`; else its error message.
+/// `command`'s stdout when it exits with one of `codes` (what it wrote on stderr, the `-v`
+/// diagnostics, passed on); else its error message.
 fn stdout_if(mut command: Command, codes: &[i32]) -> Result<Vec<u8>> {
+    let program = command.get_program().to_owned();
     let out = command.stdin(Stdio::null()).output();
-    let out = out.with_context(|| format!("running {:?}", command.get_program()))?;
+    let out = out.with_context(|| format!("running {}", program.display()))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.code().is_some_and(|code| codes.contains(&code)) {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!("{}", stderr.trim().trim_start_matches("smoke: error: "));
+        match stderr.trim().trim_start_matches("smoke: error: ") {
+            "" => bail!("{} failed ({})", program.display(), out.status),
+            message => bail!("{message}"),
+        }
     }
+    eprint!("{stderr}");
     Ok(out.stdout)
 }
 
@@ -59,8 +76,8 @@ pub struct Target {
     pub url: String,
     /// Envoy's admin.
     pub admin: String,
-    /// `file:PATH` or `cmd:COMMAND`.
-    pub logs: String,
+    /// Where Envoy's log is read from.
+    pub logs: Logs,
     /// The bootstrap whose plugin configuration the checks expect.
     pub envoy_config: PathBuf,
     /// How long to wait for `/ready`.
@@ -69,19 +86,28 @@ pub struct Target {
     pub log_timeout: Duration,
 }
 
+/// Where the smoke program reads Envoy's log from (its `--logs file:PATH`, `cmd:COMMAND`).
+#[derive(Debug, Clone)]
+pub enum Logs {
+    /// The file Envoy's stderr goes to.
+    File(PathBuf),
+    /// A shell command that prints the log.
+    Command(String),
+}
+
 impl Target {
     /// `program` against this target, printing its report in `format` (`text`, `json`).
     pub fn command(&self, program: &Path, format: &str) -> Command {
+        let (form, value): (&str, &OsStr) = match &self.logs {
+            Logs::File(path) => ("file:", path.as_ref()),
+            Logs::Command(command) => ("cmd:", command.as_ref()),
+        };
+        let mut logs = OsString::from(form);
+        logs.push(value);
         let mut command = Command::new(program);
         command
-            .args([
-                "--url",
-                &self.url,
-                "--admin",
-                &self.admin,
-                "--logs",
-                &self.logs,
-            ])
+            .args(["--url", &self.url, "--admin", &self.admin, "--logs"])
+            .arg(logs)
             .arg("--envoy-config")
             .arg(&self.envoy_config)
             .args([
@@ -103,19 +129,21 @@ impl Target {
         command
     }
 
-    /// Runs the checks, the report on this process's stdout; the exit code.
+    /// Runs the checks, the report on this process's stdout; the exit code (2 for any but 0
+    /// and 1: the checks could not run).
     pub fn run(&self, program: &Path, format: &str) -> Result<i32> {
         let status = self.command(program, format).status();
         let status = status.with_context(|| format!("running {}", program.display()))?;
-        Ok(status.code().unwrap_or(2))
+        Ok(status
+            .code()
+            .filter(|code| matches!(code, 0 | 1))
+            .unwrap_or(2))
     }
 
     /// Runs the checks for a tool: the JSON report, or why the checks could not run.
     pub fn report(&self, program: &Path) -> Result<Report> {
         let out = stdout_if(self.command(program, "json"), &[0, 1])?;
-        let mut report: Report = serde_json::from_slice(&out).context("reading smoke's report")?;
-        report.json = String::from_utf8_lossy(&out).into_owned();
-        Ok(report)
+        serde_json::from_slice(&out).context("reading smoke's report")
     }
 }
 
@@ -124,9 +152,6 @@ impl Target {
 pub struct Report {
     /// One per check, in order.
     pub checks: Vec<Check>,
-    /// The report as smoke printed it.
-    #[serde(skip)]
-    pub json: String,
 }
 
 /// A check's name and outcome.
@@ -136,6 +161,10 @@ pub struct Check {
     pub name: String,
     /// How it went.
     pub status: Status,
+    /// What it expected.
+    pub expected: String,
+    /// What it got.
+    pub got: String,
 }
 
 /// Passed, failed, or not checked (`pass`, `fail`, `skip` in the JSON).

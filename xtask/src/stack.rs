@@ -61,13 +61,13 @@ impl Stack {
     }
 
     /// The smoke program against this stack: its listener and admin, Envoy's log file, the
-    /// expectations from `envoy_config`.
-    pub fn smoke_target(&self, envoy_config: &Path) -> smoke_program::Target {
+    /// expectations from the config Envoy runs.
+    pub fn smoke_target(&self) -> smoke_program::Target {
         smoke_program::Target {
             url: self.envoy.url(),
             admin: self.envoy.admin_url(),
-            logs: format!("file:{}", self.envoy.log().display()),
-            envoy_config: envoy_config.to_path_buf(),
+            logs: smoke_program::Logs::File(self.envoy.log().to_path_buf()),
+            envoy_config: self.envoy.config(),
             ready_timeout: Duration::from_secs(15),
             log_timeout: Duration::from_secs(10),
         }

@@ -78,15 +78,12 @@ impl Stack {
         let target = smoke_program::Target {
             url: url(self.listener),
             admin: url(self.admin),
-            logs: format!("cmd:{}", self.project.command_line("logs --no-color envoy")),
+            logs: smoke_program::Logs::Command(self.project.command_line("logs --no-color envoy")),
             envoy_config: self.project.dir.join("envoy.yaml"),
             ready_timeout: READY_TIMEOUT,
             log_timeout: Duration::from_secs(15),
         };
-        let step = Step::start("smoke", "the smoke checks");
-        let program = smoke_program::build()?;
-        drop(step);
-        match target.run(&program, "text")? {
+        match target.run(&smoke_program::build_step()?, "text")? {
             0 => Ok(()),
             1 => bail!(CheckFailed(
                 "a smoke check failed against the compose stack".into()
@@ -99,7 +96,7 @@ impl Stack {
     /// (one line) to `<value>-<suffix>`; returns what changed, for the step line.
     pub fn edit_response_header(&self, suffix: &str) -> Result<String> {
         let path = self.project.dir.join("envoy.yaml");
-        let config = smoke_program::plugin_settings(&smoke_program::build()?, &path)?;
+        let config = smoke_program::plugin_settings(&smoke_program::build_step()?, &path)?;
         let (name, value) = config
             .add_response_headers
             .first()

@@ -46,9 +46,9 @@ impl Plugin {
     /// Reads the first wasm filter of the Envoy bootstrap `source`, its plugin configuration
     /// checked by the filter's own code (a bad one is the filter's message).
     pub fn read(source: &Path) -> Result<Plugin> {
-        let doc = bootstrap::load(source)?;
-        smoke_program::plugin_settings(&smoke_program::build()?, source)?;
-        Plugin::from_bootstrap(&doc, &paths::relative(source))
+        let plugin = Plugin::from_bootstrap(&bootstrap::load(source)?, &paths::relative(source))?;
+        smoke_program::plugin_settings(&smoke_program::build_step()?, source)?;
+        Ok(plugin)
     }
 
     /// Reads the first wasm filter of an Envoy bootstrap; `origin` names it in errors. The

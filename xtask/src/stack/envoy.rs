@@ -98,6 +98,12 @@ impl Envoy {
         self.service.log()
     }
 
+    /// The config it runs (derived, with the module's absolute path), next to [`Envoy::log`]:
+    /// `envoy.json`.
+    pub fn config(&self) -> PathBuf {
+        self.log().with_file_name("envoy.json")
+    }
+
     /// The access log (Envoy's stdout), next to [`Envoy::log`]: `envoy.access.log`.
     pub fn access_log(&self) -> PathBuf {
         self.log().with_extension("access.log")

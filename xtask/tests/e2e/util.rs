@@ -63,14 +63,16 @@ pub fn start(test: &str, bootstrap: Value) -> Stack {
 }
 
 /// Smoke options for `stack`, logs read from Envoy's log file.
+/// (What `cargo xtask` hands the smoke program, [`Stack::smoke_target`], in-process.)
 pub fn smoke_options(stack: &Stack, config: PluginConfig) -> smoke::Options {
+    let target = stack.smoke_target();
     smoke::Options {
-        url: stack.envoy.url(),
-        admin: stack.envoy.admin_url(),
+        url: target.url,
+        admin: target.admin,
         logs: smoke::LogSource::File(stack.envoy.log().to_path_buf()),
         config,
-        ready_timeout: std::time::Duration::from_secs(15),
-        log_timeout: std::time::Duration::from_secs(10),
+        ready_timeout: target.ready_timeout,
+        log_timeout: target.log_timeout,
         progress: false,
     }
 }
