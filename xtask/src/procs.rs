@@ -183,7 +183,7 @@ impl Service {
     /// Starts `cmd` in its own process group, its stdout appended to `stdout_log` and its
     /// stderr to `log` (the same file or not: Envoy's stdout access log is written in buffered
     /// chunks that may end mid-line, which would splice into its stderr log lines).
-    /// `stop_signal` asks it to stop (Envoy: SIGTERM; gunicorn: SIGINT, its quick stop).
+    /// `stop_signal` asks it to stop (Envoy: SIGTERM; httpbin: SIGKILL, it keeps no state).
     pub fn spawn(
         name: &'static str,
         cmd: &mut Command,

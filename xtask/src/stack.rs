@@ -102,7 +102,9 @@ impl Httpbin {
                 .args(["--bind", &addr.to_string()])
                 .args(["--workers", &workers.to_string(), "--threads", "4"])
                 .args(["--worker-class", "gthread", "httpbin:app"]);
-            let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGINT)?;
+            // Killed at once: httpbin keeps no state, and gunicorn's quick stop (SIGINT) took
+            // about 320 ms after every report (measured with `cargo xtask run -v`).
+            let mut service = Service::spawn("httpbin", &mut cmd, &log, &log, libc::SIGKILL)?;
             if let Err(err) = wait_answering(&mut service, addr) {
                 let message = format!(
                     "httpbin (gunicorn) did not start on {addr}: {err:#}; {}",
