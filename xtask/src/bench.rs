@@ -181,7 +181,7 @@ pub fn run(args: &Args) -> Result<i32> {
          | load generator | {}, 1 thread, {} connections, keep-alive |\n\
          | wasm modules | {} |\n\
          | runs | rounds: {}, of {} variants each; per measurement {} s warm-up then {} s \
-         measured; {:.0} s in all |\n",
+         measured; {} in all |\n",
         wrk.version,
         args.connections,
         sizes,
@@ -189,7 +189,7 @@ pub fn run(args: &Args) -> Result<i32> {
         VARIANTS.len(),
         args.warmup,
         args.seconds,
-        started.elapsed().as_secs_f64()
+        seconds(started.elapsed())
     );
     let date = report::format_utc(SystemTime::now());
     let mut markdown = report::markdown(&args.command_line(), &date, &rows, &goals, &facts);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use envoy_model::envoy_log::{self, Event, Stream, WasmLine};
 use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams_with};
+use envoy_model::figures::seconds;
 use envoy_model::plugin_settings::PluginSettings;
 
 use super::checks::{brief, check_request};
@@ -175,8 +176,8 @@ impl Suite {
             if Instant::now() > deadline {
                 let streams = group_streams(&std::mem::take(&mut self.pending));
                 let expected = format!(
-                    "the finished streams of {expected:?} in the log within {} s",
-                    self.timeout.as_secs_f64()
+                    "the finished streams of {expected:?} in the log within {}",
+                    seconds(self.timeout)
                 );
                 let lines: Vec<String> = streams.iter().flat_map(|s| s.lines.clone()).collect();
                 let problem = problem(expected, "not there", &lines);

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
+use envoy_model::figures::seconds;
 use thousands::Separable;
 
 use super::verdict::{Fate, Problem};
@@ -116,7 +117,7 @@ impl Summary {
         format!(
             "hostile: {} requests (seed {}): {} reached the filter, {} refused by Envoy ({}){}, {} failures; \
              {} probe requests after them; {} log lines checked ({} from the filter, {} values \
-             compared) in {:.1} s",
+             compared) in {}",
             self.requests.separate_with_commas(),
             self.seed,
             self.reached.separate_with_commas(),
@@ -128,7 +129,7 @@ impl Summary {
             self.log_lines.separate_with_commas(),
             self.filter_lines.separate_with_commas(),
             self.values_checked.separate_with_commas(),
-            self.elapsed.as_secs_f64(),
+            seconds(self.elapsed),
         )
     }
 
@@ -279,7 +280,7 @@ mod tests {
             summary.figures(),
             "hostile: 2,143 requests (seed 42): 1,987 reached the filter, 156 refused by Envoy \
              (400: 150, 431: 6), 0 failures; 2,143 probe requests after them; 58,012 log lines \
-             checked (50,000 from the filter, 40,000 values compared) in 0.0 s"
+             checked (50,000 from the filter, 40,000 values compared) in 0.00 s"
         );
         assert!(summary.passed());
     }
