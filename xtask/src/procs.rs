@@ -84,6 +84,18 @@ fn spawn_logged(cmd: &mut Command, out: &Path, err: &Path, what: &str) -> Result
     })
 }
 
+/// `cmd`, set to be killed by the kernel when the thread that spawns it ends
+/// (`PR_SET_PDEATHSIG`; spawn it from the main thread).
+pub fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    }
+}
+
 /// Polls `done` every `every` for up to `timeout` (`Duration::MAX`: no limit): whether it
 /// came true.
 pub fn poll(
@@ -195,11 +207,15 @@ impl Service {
         unsafe {
             cmd.pre_exec(|| {
                 libc::setpgid(0, 0);
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
-        let child = spawn_logged(cmd, stdout_log, log, &format!("starting {name}"))?;
+        let child = spawn_logged(
+            die_with_parent(cmd),
+            stdout_log,
+            log,
+            &format!("starting {name}"),
+        )?;
         let pgid = child.id() as i32;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.push(pgid);

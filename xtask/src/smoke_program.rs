@@ -2,7 +2,8 @@
 //! profile). xtask links neither smoke nor filter-core: an edit under filter/core rebuilds the
 //! module and this program, not cargo xtask (the edit-to-report loop, BENCHMARKS.md). The
 //! program's exit code is the checks' (0 passed, 1 a check failed, 2 could not run), its
-//! `--print-config` the plugin configuration the filter runs with.
+//! `--print-config` the plugin configuration the filter runs with. It dies with this process
+//! (spawn it from the main thread: `procs::die_with_parent`).
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -13,8 +14,8 @@ use anyhow::{Context, Result, bail};
 use envoy_model::plugin_settings::PluginSettings;
 use serde::Deserialize;
 
-use crate::paths;
 use crate::progress::Step;
+use crate::{paths, procs};
 
 /// `cargo build --package smoke`: the program, up to date with filter/core.
 pub fn build() -> Result<PathBuf> {
@@ -55,7 +56,7 @@ pub fn plugin_settings(program: &Path, envoy_config: &Path) -> Result<PluginSett
 /// diagnostics, passed on); else its error message.
 fn stdout_if(mut command: Command, codes: &[i32]) -> Result<Vec<u8>> {
     let program = command.get_program().to_owned();
-    let out = command.stdin(Stdio::null()).output();
+    let out = procs::die_with_parent(command.stdin(Stdio::null())).output();
     let out = out.with_context(|| format!("running {}", program.display()))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.code().is_some_and(|code| codes.contains(&code)) {
@@ -132,7 +133,7 @@ impl Target {
     /// Runs the checks, the report on this process's stdout; the exit code (2 for any but 0
     /// and 1: the checks could not run).
     pub fn run(&self, program: &Path, format: &str) -> Result<i32> {
-        let status = self.command(program, format).status();
+        let status = procs::die_with_parent(&mut self.command(program, format)).status();
         let status = status.with_context(|| format!("running {}", program.display()))?;
         Ok(status
             .code()
