@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The repository root (the workspace that holds `xtask/`).
 pub fn root() -> PathBuf {
@@ -11,11 +12,20 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root) when set, else
+/// Cargo's target directory, as cargo itself resolves it (`$CARGO_TARGET_DIR`, relative to the
+/// root, or `build.target-dir` in a cargo config file; asked once, about 10 ms), else
 /// `<root>/target`.
 pub fn target_dir() -> PathBuf {
-    let dir = std::env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty());
-    root().join(dir.unwrap_or_else(|| "target".into()))
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let asked = || {
+        let out = cargo()
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .output();
+        let metadata: serde_json::Value = serde_json::from_slice(&out.ok()?.stdout).ok()?;
+        metadata["target_directory"].as_str().map(PathBuf::from)
+    };
+    let dir = DIR.get_or_init(|| asked().unwrap_or_else(|| root().join("target")));
+    dir.clone()
 }
 
 /// The release build of the filter, as Envoy loads it.
