@@ -122,21 +122,19 @@ impl Wrk {
             .arg(&url);
         // wrk stops by itself after `seconds`; the guard stops it sooner on an error.
         let mut wrk = Service::spawn("wrk", &mut cmd, &output, &output, libc::SIGKILL)?;
-        let deadline = Instant::now() + Duration::from_secs(seconds + 30);
         let mut next = Instant::now() + Duration::from_millis(500);
-        let status = loop {
-            if let Some(status) = wrk.exited() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                bail!("wrk did not finish within {} s", seconds + 30);
-            }
-            if Instant::now() >= next {
+        let mut status = None;
+        let limit = Duration::from_secs(seconds + 30);
+        procs::poll(limit, Duration::from_millis(20), || {
+            status = wrk.exited();
+            if status.is_none() && Instant::now() >= next {
                 during()?;
                 next += Duration::from_millis(500);
             }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+            Ok(status.is_some())
+        })?;
+        let status =
+            status.with_context(|| format!("wrk did not finish within {} s", limit.as_secs()))?;
         if !envoy.is_running() {
             let log = envoy.log().display();
             bail!("Envoy exited during the load; its log: {log}");
