@@ -106,34 +106,24 @@ impl Report {
             let line = format!("{label}: {failures} non-2xx or failed of {sent} requests (goal 0)");
             (failures == 0, line)
         };
+        let (label, growth) = (f.label, f.growth_percent());
+        let memory = format!(
+            "{label}: Envoy's memory {} after warm-up, {} at the end ({growth:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
+            mib(f.rss_after_warmup),
+            mib(f.rss_end),
+            mib(f.rss_peak)
+        );
+        let (finished, requests, errors) = (f.finished_lines, f.requests, f.error_lines);
+        let logged = format!(
+            "{label}: {finished} `finished` lines logged for {requests} requests answered (each stream logs one)"
+        );
+        let errors_logged = format!("{label}: {errors} error or critical lines in Envoy's log");
         vec![
             answered(f),
             answered(&self.bare),
-            (
-                f.growth_percent() < MAX_GROWTH_PERCENT,
-                format!(
-                    "{}: Envoy's memory {} after warm-up, {} at the end ({:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
-                    f.label,
-                    mib(f.rss_after_warmup),
-                    mib(f.rss_end),
-                    f.growth_percent(),
-                    mib(f.rss_peak)
-                ),
-            ),
-            (
-                f.finished_lines >= f.requests,
-                format!(
-                    "{}: {} `finished` lines logged for {} requests answered (each stream logs one)",
-                    f.label, f.finished_lines, f.requests
-                ),
-            ),
-            (
-                f.error_lines == 0,
-                format!(
-                    "{}: {} error or critical lines in Envoy's log",
-                    f.label, f.error_lines
-                ),
-            ),
+            (growth < MAX_GROWTH_PERCENT, memory),
+            (finished >= requests, logged),
+            (errors == 0, errors_logged),
         ]
     }
 
@@ -168,20 +158,18 @@ pub fn soak(args: &Args) -> Result<Report> {
             Some(httpbin)
         }
     };
+    let path = if httpbin.is_some() { "/get" } else { "/soak" };
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
         // EnvoyOptions::default(): wasm logging at info.
-        let (envoy, path) = match &httpbin {
-            None => (
-                start_direct(&tools, &doc, wasm, &scratch.join(name), &Default::default())?,
-                "/soak",
-            ),
+        let envoy = match &httpbin {
+            None => start_direct(&tools, &doc, wasm, &scratch.join(name), &Default::default())?,
             Some(httpbin) => {
                 let doc = match wasm {
                     Some(_) => doc.clone(),
                     None => bootstrap::without_wasm(&doc)?,
                 };
                 let spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
-                (start_envoy(&tools, &spec, httpbin.addr.port())?, "/get")
+                start_envoy(&tools, &spec, httpbin.addr.port())?
             }
         };
         soak_one(&wrk, envoy, label, path, args)
