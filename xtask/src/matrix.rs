@@ -210,14 +210,11 @@ fn check_release(
     let smoke = stack.smoke_target().report(smoke);
     drop(stack);
     let smoke = smoke.map(|report| {
-        let failed = report.checks.iter().filter(|c| c.status == Fail);
-        let failures: Vec<String> = failed.map(|c| format!("smoke: {}", c.name)).collect();
+        let mut failures = Vec::new();
         for check in report.checks.iter().filter(|c| c.status == Fail) {
-            eprintln!("  ✗ smoke: {}", check.name);
-            eprintln!(
-                "      EXPECTED: {}\n      GOT: {}",
-                check.expected, check.got
-            );
+            let (name, expected, got) = (&check.name, &check.expected, &check.got);
+            eprintln!("  ✗ smoke: {name}\n      EXPECTED: {expected}\n      GOT: {got}");
+            failures.push(format!("smoke: {name}"));
         }
         let passed = report.checks.iter().filter(|c| c.status == Pass).count();
         let column = format!("{passed} passed, {} failed", failures.len());
