@@ -149,16 +149,15 @@ pub fn soak(args: &Args) -> Result<Report> {
     let tools = envoy_versions::tools(&args.envoy)?;
     let built = wasm::build_step()?;
     let doc = bootstrap::load(&paths::envoy_yaml())?;
-    let httpbin = match args.upstream {
-        Upstream::Direct => None,
+    let (httpbin, path) = match args.upstream {
+        Upstream::Direct => (None, "/soak"),
         Upstream::Httpbin => {
             let step = Step::start("httpbin", "gunicorn, 4 workers");
             let httpbin = Httpbin::start(&tools, &scratch, 4)?;
             step.done(&format!("httpbin {}", httpbin.addr));
-            Some(httpbin)
+            (Some(httpbin), "/get")
         }
     };
-    let path = if httpbin.is_some() { "/get" } else { "/soak" };
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
         // EnvoyOptions::default(): wasm logging at info.
         let envoy = match &httpbin {
