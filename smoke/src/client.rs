@@ -85,15 +85,6 @@ impl Client {
         })
     }
 
-    /// Whether the admin's `/ready` says `LIVE` now ([`ready::probe`], on a blocking thread).
-    async fn admin_is_ready(&self) -> bool {
-        let Ok(admin) = ready::admin_addr(&self.admin) else {
-            return false;
-        };
-        let probe = tokio::task::spawn_blocking(move || ready::probe(admin));
-        matches!(probe.await, Ok(Ok(())))
-    }
-
     /// The version of the running Envoy, from its admin `/server_info` (`"version":
     /// "<commit>/1.40.0/Clean/RELEASE/BoringSSL"` → `1.40.0`); `None` if it does not say.
     pub async fn envoy_version(&self) -> Option<String> {
@@ -111,10 +102,7 @@ impl Client {
         let admin = self.admin.clone();
         let unreachable = |waited, last: &str| SmokeError::unreachable(&admin, waited, last);
         let addr = ready::admin_addr(&admin).map_err(|e| unreachable(Duration::ZERO, &e))?;
-        let what = format!(
-            "waiting for Envoy: {admin}/ready (up to {})",
-            seconds(timeout)
-        );
+        let what = format!("waiting for Envoy: {admin}/ready");
         let wait = move || {
             let mut spinner = None;
             ready::wait(
@@ -122,7 +110,7 @@ impl Client {
                 timeout,
                 || None,
                 |last| {
-                    let spinner = spinner.get_or_insert_with(|| waiting(progress, what.clone()));
+                    let spinner = spinner.get_or_insert_with(|| waiting(progress, &what, timeout));
                     spinner.set_message(format!("({last})"));
                 },
             )
@@ -190,7 +178,10 @@ impl Client {
                 self.sent += 1;
                 Ok(ex)
             }
-            Err(error) if self.sent == 0 && self.admin_is_ready().await => {
+            // Ready now: one probe, no wait.
+            Err(error)
+                if self.sent == 0 && self.wait_ready(Duration::ZERO, false).await.is_ok() =>
+            {
                 Err(SmokeError::ListenerUnreachable(format!(
                     "Envoy's admin is ready but its listener {} does not answer ({error}); \
                      pass the listener's address with --url",
@@ -214,10 +205,11 @@ fn describe_error(e: &reqwest::Error) -> String {
     }
 }
 
-/// Shows on stderr that smoke is waiting for `what`: a spinner on a terminal (cleared when
-/// dropped; its message shows the latest state), one plain line otherwise, nothing when
-/// `progress` is off.
-pub(crate) fn waiting(progress: bool, what: String) -> ProgressBar {
+/// Shows on stderr that smoke is waiting for `what`, for at most `timeout`: a spinner on a
+/// terminal (cleared when dropped; its message shows the latest state), one plain line
+/// otherwise, nothing when `progress` is off.
+pub(crate) fn waiting(progress: bool, what: &str, timeout: Duration) -> ProgressBar {
+    let what = format!("{what} (up to {})", seconds(timeout));
     if !progress || !std::io::stderr().is_terminal() {
         if progress {
             eprintln!("smoke: {what}");

@@ -281,10 +281,7 @@ async fn collect_log(
         }
         spinner.get_or_insert_with(|| {
             let what = format!("waiting for the log lines of {} requests", tags.len());
-            waiting(
-                opts.progress,
-                format!("{what} (up to {})", seconds(opts.log_timeout)),
-            )
+            waiting(opts.progress, &what, opts.log_timeout)
         });
         tokio::time::sleep(opts.logs.poll_interval()).await;
     }
