@@ -50,10 +50,9 @@ impl Report {
                 CheckStatus::Fail => {
                     out.push(format!("  ✗ {name}"));
                     out.push(format!("      EXPECTED: {}", check.expected));
-                    for (i, line) in check.got.lines().enumerate() {
-                        let label = if i == 0 { "GOT: " } else { "     " };
-                        out.push(format!("      {label}{line}"));
-                    }
+                    // One problem a line, aligned under the first.
+                    let got = check.got.replace('\n', "\n           ");
+                    out.push(format!("      GOT: {got}"));
                 }
             }
             if check.status != CheckStatus::Skip && !check.detail.is_empty() {
