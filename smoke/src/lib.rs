@@ -239,8 +239,7 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
         let encoded: String = name
             .bytes()
             .map(|b| match b {
-                b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
-                _ if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+                _ if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => char::from(b).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect();
