@@ -43,7 +43,7 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let n = exchanges.len();
     let expected = format!("{pairs} on each of {n} responses");
     let fine = format!("{pairs} on {n} of {n} responses");
-    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine)
+    CheckResult::new(RESPONSE_HEADERS, expected, problems, fine, None)
 }
 
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
@@ -96,7 +96,7 @@ pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckRe
     let pairs = pairs_text(wanted);
     let expected = format!("{pairs} in the echo of {}", echo.describe());
     let fine = format!("{pairs} echoed by httpbin");
-    CheckResult::new(REQUEST_HEADERS, expected, problems, fine)
+    CheckResult::new(REQUEST_HEADERS, expected, problems, fine, None)
 }
 
 #[cfg(test)]

@@ -210,10 +210,7 @@ pub fn log_lines_complete(
         and(&config.add_response_headers),
     );
     let fine = format!("{} complete streams", exchanges.len());
-    CheckResult {
-        log_tail: tail,
-        ..CheckResult::new(LOG_LINES, expected, problems, fine)
-    }
+    CheckResult::new(LOG_LINES, expected, problems, fine, tail)
 }
 
 /// Check 4: a request with a non-UTF-8 header value (`header`) got a normal 200, the request after it
@@ -259,8 +256,7 @@ pub fn non_utf8_survived(
     let fine = format!("200, then 200{}", log_note("logged"));
     CheckResult {
         detail,
-        log_tail: tail,
-        ..CheckResult::new(NON_UTF8, expected, problems, fine)
+        ..CheckResult::new(NON_UTF8, expected, problems, fine, tail)
     }
 }
 
@@ -321,10 +317,7 @@ pub fn secrets_redacted(
         "{names} logged as {REDACTED}; {url_names} with secret parameters {REDACTED}; :path \
          logged as {path}; secret absent from {read} log lines"
     );
-    CheckResult {
-        log_tail: (!leaks.is_empty())
-            .then(|| leaks.iter().map(|l| l.to_string()).collect())
-            .or(lines),
-        ..CheckResult::new(REDACTION, expected, problems, fine)
-    }
+    // The leaking lines, else the stream's.
+    let tail = (!leaks.is_empty()).then(|| leaks.iter().map(|l| l.to_string()).collect());
+    CheckResult::new(REDACTION, expected, problems, fine, tail.or(lines))
 }

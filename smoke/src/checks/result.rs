@@ -46,12 +46,13 @@ pub struct CheckResult {
 
 impl CheckResult {
     /// Passes when `problems` is empty (then `got` is `got_if_fine`), else fails with one
-    /// problem per line in `got`.
+    /// problem per line in `got`; `log_tail`: the log lines that show the problems, if any.
     pub(crate) fn new(
         name: &str,
         expected: String,
         problems: Vec<String>,
         got_if_fine: String,
+        log_tail: Option<Vec<String>>,
     ) -> Self {
         let (status, got) = if problems.is_empty() {
             (CheckStatus::Pass, got_if_fine)
@@ -64,7 +65,7 @@ impl CheckResult {
             expected,
             got,
             detail: String::new(),
-            log_tail: None,
+            log_tail,
         }
     }
 
@@ -73,7 +74,7 @@ impl CheckResult {
         Self {
             status: CheckStatus::Skip,
             detail: reason.into(),
-            ..Self::new(name, String::new(), Vec::new(), String::new())
+            ..Self::new(name, String::new(), Vec::new(), String::new(), None)
         }
     }
 
