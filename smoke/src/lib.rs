@@ -10,7 +10,7 @@ mod checks;
 mod client;
 mod error;
 mod log_source;
-pub mod report;
+mod report;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -18,9 +18,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use checks::{CheckResult, CheckStatus};
-pub use envoy_model::plugin_settings::PluginSettings;
+use envoy_model::plugin_settings::PluginSettings;
 pub use error::SmokeError;
-pub use filter_core::config::PluginConfig;
+use filter_core::config::PluginConfig;
 use filter_core::redaction::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
 pub use log_source::LogSource;
 pub use report::Report;
@@ -35,9 +35,9 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:10000";
 /// Envoy's admin as envoy.yaml and docker-compose.yml publish it.
 pub const DEFAULT_ADMIN: &str = "http://127.0.0.1:9901";
 /// Carries an escaped value (`\t`, `\\`) through the log checks.
-pub const PROBE_HEADER: &str = "x-smoke-probe";
+const PROBE_HEADER: &str = "x-smoke-probe";
 /// Carries the non-UTF-8 value `\xff\xfe`.
-pub const BYTES_HEADER: &str = "x-smoke-bytes";
+const BYTES_HEADER: &str = "x-smoke-bytes";
 
 /// What to run against and what to expect.
 #[derive(Debug, Clone)]

@@ -108,7 +108,7 @@ impl fmt::Display for LogSource {
 impl LogSource {
     /// How often to read it while waiting for lines: a file is cheap to read again (it gives
     /// the local loop its lines within 50 ms); a command starts a process each time.
-    pub fn poll_interval(&self) -> Duration {
+    pub(crate) fn poll_interval(&self) -> Duration {
         match self {
             LogSource::File(_) => Duration::from_millis(50),
             _ => Duration::from_millis(200),
@@ -117,7 +117,7 @@ impl LogSource {
 
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
-    pub fn mark(&self) -> Result<LogMark, SmokeError> {
+    pub(crate) fn mark(&self) -> Result<LogMark, SmokeError> {
         let started_unix = UNIX_EPOCH.elapsed().ok().map(|d| d.as_secs());
         let mut mark = LogMark {
             file_offset: 0,
@@ -137,7 +137,7 @@ impl LogSource {
     /// The log written since `mark` where the source allows it (file: from the recorded offset,
     /// or from the start if the file shrank; compose: `--since` a little before the mark),
     /// otherwise the whole log. Lossily decoded: invalid UTF-8 becomes U+FFFD.
-    pub fn fetch_since(&self, mark: &LogMark) -> Result<String, SmokeError> {
+    pub(crate) fn fetch_since(&self, mark: &LogMark) -> Result<String, SmokeError> {
         match self {
             Self::Compose(service) => {
                 let since = mark

@@ -70,7 +70,7 @@ impl CheckResult {
     }
 
     /// A check that was not run, and why.
-    pub fn skipped(name: &str, reason: &str) -> Self {
+    pub(crate) fn skipped(name: &str, reason: &str) -> Self {
         Self {
             status: CheckStatus::Skip,
             detail: reason.into(),
