@@ -128,6 +128,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
         project.arm();
     }
     let mut stack = Stack {
+        smoke: crate::smoke_program::build_step()?,
         project,
         listener,
         admin,

@@ -2,7 +2,7 @@
 //! against it, the one-line change the edit loop must show, and `docker compose watch`
 //! picking changes up.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -36,12 +36,13 @@ pub fn report_edit_loop(saved: Instant, file: &str, how: &str) {
     eprintln!("edit loop: {took} from saving {file} to a passing report ({how})");
 }
 
-/// The Compose project (its directory is the work tree) and the host ports of Envoy's
-/// listener and admin.
+/// The Compose project (its directory is the work tree), the host ports of Envoy's
+/// listener and admin, and the smoke program (built once, from this repository).
 pub struct Stack {
     pub project: Project,
     pub listener: u16,
     pub admin: u16,
+    pub smoke: PathBuf,
 }
 
 impl Stack {
@@ -83,7 +84,7 @@ impl Stack {
             ready_timeout: READY_TIMEOUT,
             log_timeout: Duration::from_secs(15),
         };
-        match target.run(&smoke_program::build_step()?, "text")? {
+        match target.run(&self.smoke, "text")? {
             0 => Ok(()),
             1 => bail!(CheckFailed(
                 "a smoke check failed against the compose stack".into()
@@ -96,7 +97,7 @@ impl Stack {
     /// (one line) to `<value>-<suffix>`; returns what changed, for the step line.
     pub fn edit_response_header(&self, suffix: &str) -> Result<String> {
         let path = self.project.dir.join("envoy.yaml");
-        let config = smoke_program::plugin_settings(&smoke_program::build_step()?, &path)?;
+        let config = smoke_program::plugin_settings(&self.smoke, &path)?;
         let (name, value) = config
             .add_response_headers
             .first()
