@@ -26,6 +26,9 @@ pub struct Envoy {
     pub admin: SocketAddr,
 }
 
+/// The derived config Envoy runs, in the spec's directory next to its log.
+const CONFIG_FILE: &str = "envoy.json";
+
 /// Derives `<dir>/envoy.json` from `spec` (routes to httpbin on `upstream_port`, if any;
 /// `None`: the bootstrap has no upstream), starts Envoy with it, output to `<dir>/envoy.log`,
 /// and waits until its admin says `/ready`. If Envoy exits first, the error is [`failure`]'s;
@@ -52,7 +55,7 @@ pub fn start_envoy(
             upstream_port,
             wasm: spec.wasm.clone(),
         };
-        let config = spec.dir.join("envoy.json");
+        let config = spec.dir.join(CONFIG_FILE);
         bootstrap::write(&bootstrap::native(&spec.bootstrap, &native)?, &config)?;
         let log = spec.dir.join("envoy.log");
         let access_log = log.with_extension("access.log");
@@ -101,7 +104,7 @@ impl Envoy {
     /// The config it runs (derived, with the module's absolute path), next to [`Envoy::log`]:
     /// `envoy.json`.
     pub fn config(&self) -> PathBuf {
-        self.log().with_file_name("envoy.json")
+        self.log().with_file_name(CONFIG_FILE)
     }
 
     /// The access log (Envoy's stdout), next to [`Envoy::log`]: `envoy.access.log`.
