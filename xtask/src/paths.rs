@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use anyhow::{Context, Result, bail};
+
 /// The repository root (the workspace that holds `xtask/`).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -58,6 +60,22 @@ pub fn cargo() -> Command {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.current_dir(root());
     cargo
+}
+
+/// Runs `command` (`cargo build …`) with `--quiet`; fails with its stderr, building `what`.
+pub fn cargo_quiet(command: &str, what: &str) -> Result<()> {
+    let out = cargo()
+        .args(command.split_whitespace().skip(1))
+        .arg("--quiet")
+        .output()
+        .with_context(|| format!("running cargo to build {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "building {what} failed ({command}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// `path` relative to the repository root when it is inside it, for messages.

@@ -19,15 +19,10 @@ use crate::{paths, procs};
 
 /// `cargo build --package smoke`: the program, up to date with filter/core.
 pub fn build() -> Result<PathBuf> {
-    let out = paths::cargo()
-        .args(["build", "--quiet", "--package", "smoke", "--bin", "smoke"])
-        .stdin(Stdio::null())
-        .output()
-        .context("running cargo build --package smoke")?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!("building the smoke checks failed (cargo build --package smoke):\n{stderr}");
-    }
+    paths::cargo_quiet(
+        "cargo build --package smoke --bin smoke",
+        "the smoke checks",
+    )?;
     Ok(paths::target_dir().join("debug/smoke"))
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use envoy_model::bootstrap;
 use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Modules;
@@ -33,7 +33,7 @@ pub fn build() -> Result<Built> {
     let path = paths::wasm();
     let before = modified(&path);
     let started = std::time::Instant::now();
-    cargo_quiet(BUILD_COMMAND, "the filter")?;
+    paths::cargo_quiet(BUILD_COMMAND, "the filter")?;
     let bytes = check_module(&path)?;
     log::debug!(
         "{BUILD_COMMAND}: {bytes} bytes after {} ms",
@@ -67,28 +67,12 @@ impl Built {
 /// Builds the filter and the benchmark's two baselines with [`Modules::BUILD`], quietly unless
 /// it fails; checks that each is a wasm module.
 pub fn build_modules() -> Result<Modules> {
-    cargo_quiet(Modules::BUILD, "the filter and the benchmark baselines")?;
+    paths::cargo_quiet(Modules::BUILD, "the filter and the benchmark baselines")?;
     let modules = Modules::in_release_dir(&release_dir());
     for path in [&modules.filter, &modules.empty, &modules.naive] {
         check_module(path)?;
     }
     Ok(modules)
-}
-
-/// Runs `command` (`cargo build …`) with `--quiet`; fails with its stderr, building `what`.
-fn cargo_quiet(command: &str, what: &str) -> Result<()> {
-    let out = paths::cargo()
-        .args(command.split_whitespace().skip(1))
-        .arg("--quiet")
-        .output()
-        .with_context(|| format!("running cargo to build {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "building {what} failed ({command}):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 /// Builds the modules and reads envoy.yaml's plugin configuration: what filter-host's tests
