@@ -66,32 +66,26 @@ enum Cmd {
     Image(image::Args),
 }
 
-/// Sends the `log` diagnostics of xtask (requests sent, commands run, waits, timings) to
-/// stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and at trace with
-/// two (nothing without).
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
-    let default = format!("warn,xtask={level},envoy_model={level}"); // smoke: its own `-v`
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
-}
-
 fn main() -> ExitCode {
     procs::stop_all_on_interrupt();
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The `log` diagnostics of xtask (requests sent, commands run, waits, timings) on stderr:
+    // as `RUST_LOG` says when it is set, else at debug with one `-v` and at trace with two
+    // (nothing without).
+    let level = ["warn", "debug", "trace"][usize::from(cli.verbose.min(2))];
+    let default = format!("warn,xtask={level},envoy_model={level}"); // smoke: its own `-v`
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            // A registry that refused a push (the login) is exit 1; any other failure to run, 2.
+            ExitCode::from(if err.is::<image::Refused>() { 1 } else { 2 })
         }
     }
 }
 
+/// Runs the command: its exit code.
 fn dispatch(command: Cmd) -> Result<i32> {
     match command {
         Cmd::Setup => {
@@ -121,39 +115,30 @@ fn test(args: &[String]) -> Result<i32> {
     // The modules filter-host's tests load, and envoy.yaml's plugin configuration, handed in.
     let handed_in = wasm::handed_in()?;
     let filter = handed_in.modules().filter;
-    eprintln!(
-        "✓ {} ({} bytes); running cargo test --workspace",
-        paths::relative(&filter),
-        wasm::check_module(&filter)?
-    );
+    let (shown, bytes) = (paths::relative(&filter), wasm::check_module(&filter)?);
+    eprintln!("✓ {shown} ({bytes} bytes); running cargo test --workspace");
     let status = paths::cargo()
         .args(["test", "--workspace"])
         .args(args)
         .envs(handed_in.env())
         .status()
         .context("running cargo test")?;
+    // Then the Docker path's check (`cargo xtask compose`) when a Docker engine answers;
+    // otherwise it says plainly that it was skipped. Not run for a filtered `cargo xtask test
+    // -- NAME`.
     match status.code().unwrap_or(1) {
-        0 => compose_check(args),
-        failed => Ok(failed),
-    }
-}
-
-/// The Docker path's check (`cargo xtask compose`) when a Docker engine answers; otherwise
-/// it says plainly that it was skipped. Not run for a filtered `cargo xtask test -- NAME`.
-fn compose_check(args: &[String]) -> Result<i32> {
-    if !args.is_empty() {
-        eprintln!(
+        0 if !args.is_empty() => eprintln!(
             "- the Docker path's check (cargo xtask compose) was not run: arguments were given to cargo test"
-        );
-        return Ok(0);
-    }
-    if compose::engine_version().is_err() {
-        eprintln!(
+        ),
+        0 if compose::engine_version().is_err() => eprintln!(
             "SKIPPED: the Docker path's check (cargo xtask compose): no Docker engine answers \
              (`docker version`); the native loop's tests above ran"
-        );
-        return Ok(0);
+        ),
+        0 => {
+            eprintln!("--- the Docker path: cargo xtask compose");
+            return compose::run(&compose::Args::default());
+        }
+        failed => return Ok(failed),
     }
-    eprintln!("--- the Docker path: cargo xtask compose");
-    compose::run(&compose::Args::default())
+    Ok(0)
 }
