@@ -10,12 +10,10 @@ use anyhow::Result;
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
 use crate::progress::{Step, since_command_started};
-use crate::smoke_program;
-use crate::stack::{Httpbin, Stack, StackSpec};
+use crate::stack::{Httpbin, Stack, StackSpec, failure, start_envoy};
 use crate::tools::Tools;
-use crate::wasm;
-use envoy_model::bootstrap;
-use envoy_model::figures::seconds;
+use crate::{smoke_program, wasm};
+use envoy_model::{bootstrap, figures::seconds};
 
 /// What `cargo xtask run` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
@@ -79,18 +77,13 @@ pub fn run(options: &RunOptions) -> Result<i32> {
         }
         seen = now;
         let started = Instant::now();
-        let code = check(&tools, &mut stack, options).map_or_else(
-            |err| {
-                eprintln!("✗ {err:#}");
-                2
-            },
-            |(code, _)| code,
-        );
+        let (code, _) = check(&tools, &mut stack, options).unwrap_or_else(|err| {
+            eprintln!("✗ {err:#}");
+            (2, false)
+        });
         crate::procs::exit_on_interrupt_with(code);
-        eprintln!(
-            "loop: {} from change to report; watching",
-            seconds(started.elapsed())
-        );
+        let took = seconds(started.elapsed());
+        eprintln!("loop: {took} from change to report; watching");
     }
 }
 
@@ -103,7 +96,12 @@ pub fn run(options: &RunOptions) -> Result<i32> {
 /// need the module: the edit-to-report loop is that much shorter.
 fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Result<(i32, bool)> {
     let envoy_yaml = options.envoy_yaml();
-    let spec = spec(options, &envoy_yaml, paths::wasm())?;
+    // One read of the bootstrap, with the options' ports and work directory.
+    let mut spec = StackSpec::new("run", bootstrap::load(&envoy_yaml)?, paths::wasm());
+    if let Some(dir) = &options.work_dir {
+        spec.dir = std::path::absolute(dir)?;
+    }
+    (spec.listener_port, spec.admin_port) = (options.port, options.admin_port);
     let (built, smoke, httpbin, version) = std::thread::scope(|scope| {
         let building = scope.spawn(wasm::build_step);
         let smoke = smoke_program::build().and_then(|program| {
@@ -120,7 +118,8 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
     let stack = match (stack, httpbin) {
         (Some(stack), _) => {
             let step = Step::start("restart", &format!("Envoy {version}"));
-            stack.restart_envoy(&spec)?;
+            stack.envoy.stop(); // first: a new Envoy takes the same ports
+            stack.envoy = start_envoy(tools, &spec, stack.httpbin.addr.port())?;
             step.done(&format!("Envoy {version} {}", stack.envoy.url()));
             stack
         }
@@ -139,28 +138,12 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
         }
     };
     let format = if options.json { "json" } else { "text" };
-    match stack.smoke_target().run(&smoke, format)? {
-        1 => match stack
-            .failure(&"a smoke check failed")
-            .downcast::<NoWasmRuntime>()
-        {
-            Ok(no_runtime) => Err(no_runtime.into()),
-            Err(_) => Ok((1, built.rebuilt)),
-        },
-        code => Ok((code, built.rebuilt)),
+    let code = stack.smoke_target().run(&smoke, format)?;
+    let failed = (code == 1).then(|| failure(tools, stack.envoy.log(), &"a smoke check failed"));
+    if let Some(Ok(no_runtime)) = failed.map(|err| err.downcast::<NoWasmRuntime>()) {
+        return Err(no_runtime.into());
     }
-}
-
-/// The stack's spec, from one read of the bootstrap (`--envoy-config` or envoy.yaml) and the
-/// options' ports and work directory.
-fn spec(options: &RunOptions, envoy_yaml: &Path, wasm: PathBuf) -> Result<StackSpec> {
-    let mut spec = StackSpec::new("run", bootstrap::load(envoy_yaml)?, wasm);
-    if let Some(dir) = &options.work_dir {
-        spec.dir = std::path::absolute(dir)?;
-    }
-    spec.listener_port = options.port;
-    spec.admin_port = options.admin_port;
-    Ok(spec)
+    Ok((code, built.rebuilt))
 }
 
 /// The newest modification time of the files under filter/ (sources, manifest) and of the
