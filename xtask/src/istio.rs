@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 pub use crate::manifests::render::{FILES, KUBERNETES_VERSION};
 pub use crate::manifests::source::Plugin;
 
-use crate::manifests::{oci, render};
+use crate::manifests::render;
 use crate::paths;
 
 /// The command's options.
@@ -34,9 +34,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let source_name = paths::relative(&source);
     let plugin = Plugin::read(&source)?;
     let mut stale = Vec::new();
-    let mut rendered = render::render(&plugin)?;
-    rendered.extend(oci::render_placeholder(&plugin)?);
-    for (file, text) in rendered {
+    for (file, text) in render::render(&plugin)? {
         let path = dir().join(file);
         let shown = format!("istio/{file}");
         let current = std::fs::read_to_string(&path).ok();

@@ -5,12 +5,11 @@
 //! istio/ holds them with a placeholder url and no sha256 (`cargo xtask istio` renders them,
 //! `--check` keeps them honest); the push writes copies filled with the pushed image.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::render::{HEADER, fill, shared_values};
+use super::render::{Files, fill, shared_values};
 use super::source::{NAMESPACE, Plugin};
 use super::yaml;
 
@@ -33,24 +32,16 @@ pub struct Image {
 }
 
 /// The two manifests for `image`, keyed by file name; `header` heads each.
-pub fn render(
-    plugin: &Plugin,
-    image: &Image,
-    header: &str,
-) -> Result<BTreeMap<&'static str, String>> {
-    let optional = |value: &Option<String>| value.as_deref().map(yaml::scalar).transpose();
+pub fn render(plugin: &Plugin, image: &Image, header: &str) -> Result<Files> {
     let mut values = shared_values(plugin, header)?;
     values.extend([
         ("namespace", yaml::scalar(NAMESPACE)?),
         ("waypoint", yaml::scalar(WAYPOINT)?),
         ("oci_url", yaml::scalar(&image.url)?),
-        ("sha256", optional(&image.sha256)?.unwrap_or_default()),
+        ("sha256", yaml::optional(image.sha256.as_deref())?),
         // The digest pins the image: a pull would only fetch the same bytes again.
         ("pull_policy", "IfNotPresent".to_string()),
-        (
-            "pull_secret",
-            optional(&image.pull_secret)?.unwrap_or_default(),
-        ),
+        ("pull_secret", yaml::optional(image.pull_secret.as_deref())?),
     ]);
     let templates = [
         include_str!("templates/wasmplugin-oci.yaml"),
@@ -60,16 +51,6 @@ pub fn render(
     files
         .map(|(file, template)| Ok((file, fill(template, &values)?)))
         .collect()
-}
-
-/// istio/'s copies: a placeholder url, no digest, no secret; the rendering header.
-pub fn render_placeholder(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
-    let placeholder = Image {
-        url: PLACEHOLDER_URL.to_string(),
-        sha256: None,
-        pull_secret: None,
-    };
-    render(plugin, &placeholder, HEADER)
 }
 
 /// The header of the copies a push writes.
@@ -148,9 +129,9 @@ mod tests {
 
     #[test]
     fn the_placeholder_has_no_digest_and_no_secret() {
-        let files = render_placeholder(&plugin()).unwrap();
-        for (file, text) in &files {
-            for doc in docs(text) {
+        let files = crate::manifests::render::render(&plugin()).unwrap();
+        for file in FILES {
+            for doc in docs(&files[file]) {
                 if doc["kind"] == "WasmPlugin" {
                     assert_eq!(doc["spec"]["url"], PLACEHOLDER_URL, "{file}");
                     assert!(doc["spec"].get("sha256").is_none(), "{file}");

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::source::{
     APP, HTTPBIN_IMAGE, HTTPBIN_PORT, MODULE_KEY, MOUNT_DIR, Plugin, SERVICE_PORT, V8,
 };
-use super::yaml;
+use super::{oci, yaml};
 
 /// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
 pub const KUBERNETES_VERSION: &str = "1.33.0";
@@ -20,8 +20,12 @@ pub const KUBERNETES_VERSION: &str = "1.33.0";
 /// The file names under istio/, in the order the README applies them.
 pub const FILES: [&str; 3] = ["httpbin.yaml", "envoyfilter.yaml", "wasmplugin.yaml"];
 
-/// Every file's rendering, keyed by file name.
-pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
+/// Rendered manifests, keyed by file name.
+pub type Files = BTreeMap<&'static str, String>;
+
+/// Every file's rendering, keyed by file name: [`FILES`], and istio/'s copies of the OCI
+/// image's manifests ([`oci::FILES`]: a placeholder url, no digest, no secret).
+pub fn render(plugin: &Plugin) -> Result<Files> {
     let filter = &plugin.filter;
     if filter.runtime != V8 {
         bail!(
@@ -36,7 +40,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
     // and the pod must start all the same.
     let volume = json!({ &configmap: { "configMap": { "name": &configmap, "optional": true } } });
     let mount = json!({ &configmap: { "mountPath": MOUNT_DIR, "readOnly": true } });
-    let failure_policy = filter.failure_policy.as_deref().map(yaml::scalar);
+    let policy = filter.failure_policy.as_deref();
     let mut values = shared_values(plugin, HEADER)?;
     values.extend([
         ("configmap", configmap.clone()),
@@ -55,10 +59,7 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         ("runtime", yaml::scalar(&filter.runtime)?),
         ("filename", yaml::scalar(&module)?),
         ("configuration", yaml::text(&filter.plugin_config, 16)?),
-        (
-            "failure_policy",
-            failure_policy.transpose()?.unwrap_or_default(),
-        ),
+        ("failure_policy", yaml::optional(policy)?),
         ("url", yaml::scalar(&format!("file://{module}"))?),
     ]);
     let templates = [
@@ -67,9 +68,16 @@ pub fn render(plugin: &Plugin) -> Result<BTreeMap<&'static str, String>> {
         include_str!("templates/wasmplugin.yaml"),
     ];
     let files = FILES.into_iter().zip(templates);
-    files
+    let placeholder = oci::Image {
+        url: oci::PLACEHOLDER_URL.to_string(),
+        sha256: None,
+        pull_secret: None,
+    };
+    let mut files = files
         .map(|(file, template)| Ok((file, fill(template, &values)?)))
-        .collect()
+        .collect::<Result<Files>>()?;
+    files.extend(oci::render(plugin, &placeholder, HEADER)?);
+    Ok(files)
 }
 
 /// The holes every manifest of istio/ and of the OCI image may have: `header` heads each.
@@ -107,8 +115,7 @@ pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> 
             let Some((_, value)) = values.iter().find(|(k, _)| *k == key) else {
                 bail!("the template hole ${{{key}}} has no value");
             };
-            rendered.push_str(before);
-            rendered.push_str(value);
+            rendered.extend([before, value.as_str()]);
             filled_empty |= value.is_empty();
             rest = after;
         }

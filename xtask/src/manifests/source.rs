@@ -96,11 +96,10 @@ impl Plugin {
     }
 
     /// The WasmPlugin's `failStrategy` for envoy.yaml's `failure_policy`.
-    pub fn fail_strategy(&self) -> Result<&'static str> {
+    pub fn fail_strategy(&self) -> Result<&str> {
         match self.filter.failure_policy.as_deref() {
             None | Some("FAIL_CLOSED") => Ok("FAIL_CLOSE"),
-            Some("FAIL_OPEN") => Ok("FAIL_OPEN"),
-            Some("FAIL_RELOAD") => Ok("FAIL_RELOAD"),
+            Some(same @ ("FAIL_OPEN" | "FAIL_RELOAD")) => Ok(same),
             Some(other) => bail!(
                 "envoy.yaml: failure_policy `{other}` has no WasmPlugin failStrategy \
                  (FAIL_CLOSED, FAIL_OPEN and FAIL_RELOAD do)"
@@ -111,13 +110,11 @@ impl Plugin {
 
 /// A Kubernetes DNS label: what a ConfigMap, EnvoyFilter and WasmPlugin can all be named.
 fn is_resource_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 58
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+    (1..=58).contains(&name.len())
+        && name.bytes().all(allowed)
         && !name.ends_with('-')
+        && !name.starts_with('-')
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@ pub fn scalar(value: &str) -> Result<String> {
     Ok(text)
 }
 
+/// [`scalar`] of `value`, or nothing without one (a line that is only its hole is dropped).
+pub fn optional(value: Option<&str>) -> Result<String> {
+    Ok(value.map(scalar).transpose()?.unwrap_or_default())
+}
+
 /// `value` after `key: `: a scalar, or for a text of several lines a literal block (`|`)
 /// whose lines sit at `indent` spaces.
 pub fn text(value: &str, indent: usize) -> Result<String> {
