@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 
 /// The repository root (the workspace that holds `xtask/`).
 pub fn root() -> PathBuf {
@@ -69,19 +69,15 @@ pub fn cargo_quiet(command: &str, what: &str) -> Result<()> {
         .arg("--quiet")
         .output()
         .with_context(|| format!("running cargo to build {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "building {what} failed ({command}):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.success(),
+        "building {what} failed ({command}):\n{stderr}"
+    );
     Ok(())
 }
 
 /// `path` relative to the repository root when it is inside it, for messages.
 pub fn relative(path: &Path) -> String {
-    path.strip_prefix(root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    format!("{}", path.strip_prefix(root()).unwrap_or(path).display())
 }

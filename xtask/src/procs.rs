@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
@@ -73,12 +73,8 @@ fn spawn_logged(cmd: &mut Command, out: &Path, err: &Path, what: &str) -> Result
         append_log(err)?
     };
     log::debug!("{what}: {cmd:?}, output to {}", err.display());
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn();
-    child.with_context(|| {
+    cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    cmd.spawn().with_context(|| {
         let program = cmd.get_program();
         format!("{what}: could not start {program:?} (is it installed and on PATH?)")
     })
@@ -130,7 +126,8 @@ pub fn run_logged(
     timeout: Option<Duration>,
     what: &str,
 ) -> Result<()> {
-    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 20)))
+    let limit = timeout.unwrap_or(Duration::MAX);
+    run_to(cmd, log, log, limit, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 20)))
 }
 
 /// Runs `cmd` (`what`, for messages), killing it after `timeout`: its stdout, or an error
@@ -138,7 +135,7 @@ pub fn run_logged(
 pub fn output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String> {
     let base = std::env::temp_dir().join(format!("xtask-{}", unique_suffix()));
     let (out, err) = (base.with_extension("out"), base.with_extension("err"));
-    let result = run_to(cmd, &out, &err, Some(timeout), what);
+    let result = run_to(cmd, &out, &err, timeout, what);
     let read = |path: &Path| {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let _ = std::fs::remove_file(path);
@@ -161,23 +158,16 @@ pub fn docker(args: &[&str], timeout: Duration) -> Result<String> {
 /// `<pid>-<milliseconds since the epoch>-<n>`: unique on this machine for names and files,
 /// also between threads of this process (`n` counts the calls).
 pub fn unique_suffix() -> String {
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
     let since_epoch = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
     format!("{}-{}-{n}", std::process::id(), since_epoch.as_millis())
 }
 
 /// Runs `cmd`, stdout appended to `out` and stderr to `err` (which may be the same file),
-/// killing it after `timeout` if there is one.
-pub fn run_to(
-    cmd: &mut Command,
-    out: &Path,
-    err: &Path,
-    timeout: Option<Duration>,
-    what: &str,
-) -> Result<()> {
+/// killing it after `limit` (`Duration::MAX`: none).
+fn run_to(cmd: &mut Command, out: &Path, err: &Path, limit: Duration, what: &str) -> Result<()> {
     let mut child = spawn_logged(cmd, out, err, what)?;
-    let limit = timeout.unwrap_or(Duration::MAX);
     let finished = poll(limit, Duration::from_millis(50), || {
         Ok(child.try_wait()?.is_some())
     })?;
@@ -203,18 +193,12 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setpgid(0, 0);
-                Ok(())
-            });
-        }
+        let what = format!("starting {name}");
         let child = spawn_logged(
-            die_with_parent(cmd),
+            die_with_parent(cmd.process_group(0)),
             stdout_log,
             log,
-            &format!("starting {name}"),
+            &what,
         )?;
         let pgid = child.id() as i32;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
@@ -255,11 +239,8 @@ impl Service {
         }
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let status = self.child.wait();
-        log::debug!(
-            "stopped {} (pid {pgid}) in {} ms: {status:?}",
-            self.name,
-            started.elapsed().as_millis()
-        );
+        let (name, ms) = (self.name, started.elapsed().as_millis());
+        log::debug!("stopped {name} (pid {pgid}) in {ms} ms: {status:?}");
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.retain(|g| *g != pgid);
         }
@@ -278,12 +259,11 @@ impl Drop for Service {
 pub fn stop_all_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         let groups: Vec<i32> = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
-        for pgid in &groups {
-            unsafe { libc::kill(-pgid, libc::SIGTERM) };
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        for pgid in &groups {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        for (signal, then_wait) in [(libc::SIGTERM, 300), (libc::SIGKILL, 0)] {
+            for pgid in &groups {
+                unsafe { libc::kill(-pgid, signal) };
+            }
+            std::thread::sleep(Duration::from_millis(then_wait));
         }
         let commands = ON_INTERRUPT.lock().map(|c| c.clone()).unwrap_or_default();
         // Last registered first, as guards drop.

@@ -14,13 +14,11 @@ pub struct Step(ProgressBar);
 impl Step {
     /// Shows `label  what…` with a spinner (on a terminal; silent otherwise).
     pub fn start(label: &'static str, what: &str) -> Step {
-        let spinner = ProgressBar::new_spinner();
-        spinner.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:<8} {msg} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        spinner.set_prefix(label);
-        spinner.set_message(what.to_string());
+        let style = ProgressStyle::with_template("{spinner} {prefix:<8} {msg} {elapsed}");
+        let spinner = ProgressBar::new_spinner()
+            .with_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()))
+            .with_prefix(label)
+            .with_message(what.to_string());
         spinner.enable_steady_tick(Duration::from_millis(100));
         Step(spinner)
     }
@@ -49,10 +47,8 @@ pub fn since_command_started(fallback: Duration) -> Duration {
         // Field 22: starttime, in clock ticks after boot.
         let started = procs::clock_ticks(procs::stat_field(&stat, 22)?)?;
         let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
-        let uptime: f64 = uptime.split_whitespace().next()?.parse().ok()?;
-        Duration::try_from_secs_f64(uptime)
-            .ok()?
-            .checked_sub(started)
+        let uptime = Duration::try_from_secs_f64(uptime.split_whitespace().next()?.parse().ok()?);
+        uptime.ok()?.checked_sub(started)
     };
     age().unwrap_or(fallback)
 }

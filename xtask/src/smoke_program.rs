@@ -19,10 +19,8 @@ use crate::{paths, procs};
 
 /// `cargo build --package smoke`: the program, up to date with filter/core.
 pub fn build() -> Result<PathBuf> {
-    paths::cargo_quiet(
-        "cargo build --package smoke --bin smoke",
-        "the smoke checks",
-    )?;
+    let command = "cargo build --package smoke --bin smoke";
+    paths::cargo_quiet(command, "the smoke checks")?;
     Ok(paths::target_dir().join("debug/smoke"))
 }
 
@@ -100,20 +98,15 @@ impl Target {
         };
         let mut logs = OsString::from(form);
         logs.push(value);
+        let ms = |wait: Duration| format!("{}ms", wait.as_millis());
+        let (ready, log) = (ms(self.ready_timeout), ms(self.log_timeout));
         let mut command = Command::new(program);
         command
             .args(["--url", &self.url, "--admin", &self.admin, "--logs"])
             .arg(logs)
             .arg("--envoy-config")
             .arg(&self.envoy_config)
-            .args([
-                "--ready-timeout",
-                &format!("{}ms", self.ready_timeout.as_millis()),
-            ])
-            .args([
-                "--log-timeout",
-                &format!("{}ms", self.log_timeout.as_millis()),
-            ])
+            .args(["--ready-timeout", &ready, "--log-timeout", &log])
             .args(["--format", format])
             .stdin(Stdio::null());
         // xtask's `-v` and `-vv` (RUST_LOG, inherited, overrides both in smoke too).
@@ -130,10 +123,7 @@ impl Target {
     pub fn run(&self, program: &Path, format: &str) -> Result<i32> {
         let status = procs::die_with_parent(&mut self.command(program, format)).status();
         let status = status.with_context(|| format!("running {}", program.display()))?;
-        Ok(status
-            .code()
-            .filter(|code| matches!(code, 0 | 1))
-            .unwrap_or(2))
+        Ok(status.code().filter(|c| matches!(c, 0 | 1)).unwrap_or(2))
     }
 
     /// Runs the checks for a tool: the JSON report, or why the checks could not run.

@@ -35,10 +35,8 @@ pub fn build() -> Result<Built> {
     let started = std::time::Instant::now();
     paths::cargo_quiet(BUILD_COMMAND, "the filter")?;
     let bytes = check_module(&path)?;
-    log::debug!(
-        "{BUILD_COMMAND}: {bytes} bytes after {} ms",
-        started.elapsed().as_millis()
-    );
+    let ms = started.elapsed().as_millis();
+    log::debug!("{BUILD_COMMAND}: {bytes} bytes after {ms} ms");
     Ok(Built {
         rebuilt: modified(&path) != before,
         path,
@@ -46,22 +44,16 @@ pub fn build() -> Result<Built> {
     })
 }
 
-/// [`build`] as a step of a command's progress: `✓ build    <path> <bytes> bytes`.
+/// [`build`] as a step of a command's progress: `✓ build    <path> <bytes> bytes`, e.g.
+/// `target/wasm32-wasip1/release/filter.wasm 111931 bytes`, and `(up to date)` when the build
+/// changed nothing.
 pub fn build_step() -> Result<Built> {
     let step = Step::start("build", BUILD_COMMAND);
     let built = build()?;
-    step.done(&built.describe());
+    let fresh = if built.rebuilt { "" } else { " (up to date)" };
+    let path = paths::relative(&built.path);
+    step.done(&format!("{path} {} bytes{fresh}", built.bytes));
     Ok(built)
-}
-
-impl Built {
-    /// `target/wasm32-wasip1/release/filter.wasm 111931 bytes`, and `(up to date)` when the
-    /// build changed nothing.
-    pub fn describe(&self) -> String {
-        let path = paths::relative(&self.path);
-        let fresh = if self.rebuilt { "" } else { " (up to date)" };
-        format!("{path} {} bytes{fresh}", self.bytes)
-    }
 }
 
 /// Builds the filter and the benchmark's two baselines with [`Modules::BUILD`], quietly unless
