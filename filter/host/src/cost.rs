@@ -79,10 +79,10 @@ pub fn requests() -> Vec<Request> {
     ];
     // Plus a `referer` with a secret in its query: the page an OAuth sign-in came back to
     // (`code` is a credential, `state` is not).
-    let referer = (
-        "referer",
-        "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz",
-    );
+    let referer = "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz";
+    // A redirect's `location` with a token in its query and another in its fragment, as an
+    // implicit-flow sign-in answers.
+    let location = "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA";
     vec![
         // The benchmark's, answered by its `direct_response` (200, body `ok\n`): the response
         // headers as the filter sees them (Envoy adds `date` and `server` after the filters).
@@ -95,17 +95,13 @@ pub fn requests() -> Vec<Request> {
                 ("content-type", "text/plain"),
             ]),
         },
-        // A redirect (302, no body) whose `location` carries a token in its query and another
-        // in its fragment, as an implicit-flow sign-in answers.
+        // A redirect (302, no body) with that `location`.
         Request {
             name: "redirect",
-            request: headers(&[&bench[..], &[referer]].concat()),
+            request: headers(&[&bench[..], &[("referer", referer)]].concat()),
             response: headers(&[
                 (":status", "302"),
-                (
-                    "location",
-                    "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA",
-                ),
+                ("location", location),
                 ("content-length", "0"),
             ]),
         },
@@ -127,14 +123,8 @@ pub struct Row {
     pub host_calls: u64,
 }
 
-impl Row {
-    /// The row's key in the baseline: the variant's, then `/<request>` but for the benchmark's.
-    pub fn key(&self) -> String {
-        key(self.variant, self.request)
-    }
-}
-
-fn key(variant: &str, request: &str) -> String {
+/// A row's key in the baseline: the variant's, then `/<request>` but for the benchmark's.
+pub fn key(variant: &str, request: &str) -> String {
     match request {
         "bench" => variant.to_string(),
         _ => format!("{variant}/{request}"),
@@ -241,7 +231,7 @@ pub fn table(rows: &[Row]) -> String {
 }
 
 /// This filter's recorded counts per request, `(key, instructions per request)` for its variants
-/// ([`Row::key`]): what the regression test compares with.
+/// ([`key`]): what the regression test compares with.
 pub type Baseline = Vec<(String, u64)>;
 
 /// The variants the baseline records: this filter's.
@@ -273,7 +263,8 @@ pub fn baseline(rows: &[Row]) -> Baseline {
     let ours = rows
         .iter()
         .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
-    ours.map(|r| (r.key(), r.instructions)).collect()
+    ours.map(|r| (key(r.variant, r.request), r.instructions))
+        .collect()
 }
 
 /// Reads [`baseline_path`].

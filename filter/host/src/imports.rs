@@ -152,15 +152,14 @@ fn hand_over(
     return_data: u32,
     return_size: u32,
 ) -> Result<()> {
-    let allocate = caller
-        .get_export("proxy_on_memory_allocate")
-        .and_then(Extern::into_func)
-        .ok_or_else(|| format_err!("the module exports no proxy_on_memory_allocate"))?
-        .typed::<u32, u32>(&*caller)?;
+    const ALLOCATE: &str = "proxy_on_memory_allocate";
+    let allocate = caller.get_export(ALLOCATE).and_then(Extern::into_func);
+    let allocate = allocate.ok_or_else(|| format_err!("the module exports no {ALLOCATE}"))?;
+    let allocate = allocate.typed::<u32, u32>(&*caller)?;
     let size = bytes.len() as u32;
     let data = allocate.call(&mut *caller, size)?;
     if data == 0 {
-        bail!("proxy_on_memory_allocate({size}) returned null");
+        bail!("{ALLOCATE}({size}) returned null");
     }
     write(caller, data, bytes)?;
     write(caller, return_data, &data.to_le_bytes())?;

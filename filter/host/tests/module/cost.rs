@@ -38,7 +38,7 @@ fn two_measurements_give_the_same_table() {
     let redirect = |key: &str| {
         first
             .iter()
-            .find(|r| r.key() == format!("{key}/redirect"))
+            .find(|r| r.variant == key && r.request == "redirect")
             .unwrap()
             .clone()
     };
