@@ -72,8 +72,7 @@ impl Args {
         if self.quick {
             (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
         }
-        args.rounds = args.rounds.max(1);
-        args.seconds = args.seconds.max(1);
+        (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
         args
     }
 
@@ -145,9 +144,8 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
 
-    let (rounds, warmup, secs, connections) =
-        (args.rounds, args.warmup, args.seconds, args.connections);
-    let variants = running.len();
+    let (rounds, warmup, secs) = (args.rounds, args.warmup, args.seconds);
+    let (connections, variants) = (args.connections, running.len());
     eprintln!(
         "measuring: {rounds} rounds × {variants} variants × ({warmup} s warm-up + {secs} s), {connections} connections"
     );
@@ -155,9 +153,8 @@ pub fn run(args: &Args) -> Result<i32> {
     for round in 0..rounds as usize {
         let mut line = format!("round {}/{rounds}:", round + 1);
         for i in 0..running.len() {
-            let (variant, envoy) = &mut running[(i + round) % VARIANTS.len()];
-            let sample = measure(&wrk, variant, envoy, round, &args)?;
-            line += &format!(" {} {:.1}", variant.key, sample.cpu_us);
+            let sample = measure(&wrk, &mut running[(i + round) % variants], round, &args)?;
+            line += &format!(" {} {:.1}", sample.key, sample.cpu_us);
             samples.push(sample);
         }
         eprintln!("{line} µs/request");
@@ -210,13 +207,8 @@ pub const SIZE_HEADING: &str = "## Module size";
 /// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
 /// Fails unless Envoy kept running and answered every request with a 2xx, and its log shows the
 /// filter's header lines exactly at `wasm:info`.
-fn measure(
-    wrk: &Wrk,
-    variant: &Variant,
-    envoy: &mut Envoy,
-    round: usize,
-    args: &Args,
-) -> Result<Sample> {
+fn measure(wrk: &Wrk, running: &mut (Variant, Envoy), round: usize, args: &Args) -> Result<Sample> {
+    let (variant, envoy) = running;
     let (label, log, pid) = (variant.label, envoy.log().to_path_buf(), envoy.pid());
     envoy.truncate_logs()?;
     let mut load = |what: &str, seconds: u64| -> Result<LoadResult> {

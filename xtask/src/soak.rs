@@ -18,7 +18,7 @@ use envoy_model::envoy_log::EnvoyLine;
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
-use crate::stack::{Envoy, Httpbin, StackSpec, start_direct, start_envoy};
+use crate::stack::{Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
 use envoy_model::figures::seconds;
 

@@ -79,8 +79,7 @@ pub fn existing(doc: &str) -> Option<&str> {
 fn bounds(doc: &str) -> Option<(usize, usize)> {
     let start = doc.find(HEADING)?;
     let next = doc[start..].find("\n## ");
-    let end = next.map_or(doc.len(), |i| start + i + 1);
-    Some((start, end))
+    Some((start, next.map_or(doc.len(), |i| start + i + 1)))
 }
 
 #[cfg(test)]
