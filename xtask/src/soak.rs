@@ -18,7 +18,7 @@ use envoy_model::envoy_log::EnvoyLine;
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
-use crate::stack::{Envoy, Httpbin, StackSpec, start_direct, start_envoy};
+use crate::stack::{Httpbin, StackSpec, start_direct, start_envoy};
 use crate::{paths, wasm};
 use envoy_model::figures::seconds;
 
@@ -107,11 +107,9 @@ impl Report {
             (failures == 0, line)
         };
         let (label, growth) = (f.label, f.growth_percent());
+        let [after, end, peak] = [f.rss_after_warmup, f.rss_end, f.rss_peak].map(mib);
         let memory = format!(
-            "{label}: Envoy's memory {} after warm-up, {} at the end ({growth:+.2}%; peak {}; goal under {MAX_GROWTH_PERCENT}%)",
-            mib(f.rss_after_warmup),
-            mib(f.rss_end),
-            mib(f.rss_peak)
+            "{label}: Envoy's memory {after} after warm-up, {end} at the end ({growth:+.2}%; peak {peak}; goal under {MAX_GROWTH_PERCENT}%)"
         );
         let (finished, requests, errors) = (f.finished_lines, f.requests, f.error_lines);
         let logged = format!(
@@ -160,7 +158,7 @@ pub fn soak(args: &Args) -> Result<Report> {
     };
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
         // EnvoyOptions::default(): wasm logging at info.
-        let envoy = match &httpbin {
+        let mut envoy = match &httpbin {
             None => start_direct(&tools, &doc, wasm, &scratch.join(name), &Default::default())?,
             Some(httpbin) => {
                 let doc = match wasm {
@@ -171,70 +169,60 @@ pub fn soak(args: &Args) -> Result<Report> {
                 start_envoy(&tools, &spec, httpbin.addr.port())?
             }
         };
-        soak_one(&wrk, envoy, label, path, args)
+        // Warm-up, memory baseline, then load on `path` until `args.requests` are answered.
+        let (pid, log) = (envoy.pid(), envoy.log().to_path_buf());
+        let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
+        let warm = wrk.run(&mut envoy, path, args.concurrency, args.warmup, || Ok(()))?;
+        step.done(&format!("{label}: {} requests", warm.requests));
+        envoy.truncate_logs()?;
+        let rss_after_warmup = load::rss_bytes(pid)?;
+        let mut rss_peak = rss_after_warmup;
+        let mut rate = warm.rps().max(100.0);
+        let mut done = LoadResult::default();
+        let step = Step::start("soak", &format!("{label}: {} requests", args.requests));
+        while done.requests < args.requests {
+            let remaining = (args.requests - done.requests) as f64;
+            // The rate after warm-up may differ from the warm-up's (httpbin's does): the first
+            // run aims at half, later ones a little short, and a last short run tops up.
+            let aim = if done.requests == 0 { 0.5 } else { 0.95 };
+            let secs = (remaining / rate * aim).round().clamp(1.0, 600.0) as u64;
+            let sample = || {
+                rss_peak = rss_peak.max(load::rss_bytes(pid)?);
+                Ok(())
+            };
+            let chunk = wrk.run(&mut envoy, path, args.concurrency, secs, sample);
+            let chunk = chunk.with_context(|| label)?;
+            ensure!(
+                chunk.requests > 0,
+                "{label}: no request answered in {secs} s (Envoy's log: {})",
+                log.display()
+            );
+            rate = chunk.rps();
+            done.add(&chunk);
+        }
+        let rss_end = load::rss_bytes(pid)?;
+        let (requests, rps) = (done.requests, done.rps());
+        let summary = format!("{label}: {requests} requests, {rps:.0} requests/s");
+        step.done(&summary);
+        envoy.stop();
+        let (finished_lines, error_lines) = scan_log(&log)?;
+        Ok(Outcome {
+            label,
+            requests,
+            warmup_requests: warm.requests,
+            failures: warm.failures() + done.failures(),
+            rps,
+            rss_after_warmup,
+            rss_peak: rss_peak.max(rss_end),
+            rss_end,
+            finished_lines,
+            error_lines,
+        })
     };
     Ok(Report {
         filter: soak_with("filter", Some(&built.path), "this filter, wasm:info")?,
         bare: soak_with("bare", None, "no wasm filter")?,
         envoy: tools.envoy_version().to_string(),
-    })
-}
-
-/// Warm-up, memory baseline, then load on `path` until `args.requests` are answered.
-fn soak_one(
-    wrk: &Wrk,
-    mut envoy: Envoy,
-    label: &'static str,
-    path: &str,
-    args: &Args,
-) -> Result<Outcome> {
-    let (pid, log) = (envoy.pid(), envoy.log().to_path_buf());
-    let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));
-    let warm = wrk.run(&mut envoy, path, args.concurrency, args.warmup, || Ok(()))?;
-    step.done(&format!("{label}: {} requests", warm.requests));
-    envoy.truncate_logs()?;
-    let rss_after_warmup = load::rss_bytes(pid)?;
-    let mut rss_peak = rss_after_warmup;
-    let mut rate = warm.rps().max(100.0);
-    let mut done = LoadResult::default();
-    let step = Step::start("soak", &format!("{label}: {} requests", args.requests));
-    while done.requests < args.requests {
-        let remaining = (args.requests - done.requests) as f64;
-        // The rate after warm-up may differ from the warm-up's (httpbin's does): the first
-        // run aims at half, later ones a little short, and a last short run tops up.
-        let aim = if done.requests == 0 { 0.5 } else { 0.95 };
-        let secs = (remaining / rate * aim).round().clamp(1.0, 600.0) as u64;
-        let sample = || {
-            rss_peak = rss_peak.max(load::rss_bytes(pid)?);
-            Ok(())
-        };
-        let chunk = wrk.run(&mut envoy, path, args.concurrency, secs, sample);
-        let chunk = chunk.with_context(|| label)?;
-        ensure!(
-            chunk.requests > 0,
-            "{label}: no request answered in {secs} s (Envoy's log: {})",
-            log.display()
-        );
-        rate = chunk.rps();
-        done.add(&chunk);
-    }
-    let rss_end = load::rss_bytes(pid)?;
-    let (requests, rps) = (done.requests, done.rps());
-    let summary = format!("{label}: {requests} requests, {rps:.0} requests/s");
-    step.done(&summary);
-    envoy.stop();
-    let (finished_lines, error_lines) = scan_log(&log)?;
-    Ok(Outcome {
-        label,
-        requests: done.requests,
-        warmup_requests: warm.requests,
-        failures: warm.failures() + done.failures(),
-        rps: done.rps(),
-        rss_after_warmup,
-        rss_peak: rss_peak.max(rss_end),
-        rss_end,
-        finished_lines,
-        error_lines,
     })
 }
 
@@ -259,32 +247,24 @@ fn mib(bytes: u64) -> String {
 
 /// The figures and the checks, for the terminal.
 pub fn render(report: &Report, args: &Args) -> String {
+    let upstream = match args.upstream {
+        Upstream::Direct => "Envoy answers itself (direct_response)",
+        Upstream::Httpbin => "Envoy proxies to httpbin",
+    };
+    let (envoy, requests, warmup) = (&report.envoy, args.requests, args.warmup);
+    let connections = args.concurrency;
     let mut out = format!(
-        "soak: Envoy {}, at least {} requests per Envoy after {} s warm-up, {} connections, {}\n",
-        report.envoy,
-        args.requests,
-        args.warmup,
-        args.concurrency,
-        match args.upstream {
-            Upstream::Direct => "Envoy answers itself (direct_response)",
-            Upstream::Httpbin => "Envoy proxies to httpbin",
-        }
-    );
-    out += &format!(
-        "{:<24} {:>9} {:>8} {:>11} {:>16} {:>10} {:>10} {:>8}\n",
+        "soak: Envoy {envoy}, at least {requests} requests per Envoy after {warmup} s warm-up, \
+         {connections} connections, {upstream}\n\
+         {:<24} {:>9} {:>8} {:>11} {:>16} {:>10} {:>10} {:>8}\n",
         "", "requests", "failed", "requests/s", "RSS after warm-up", "peak", "end", "growth"
     );
     for o in [&report.filter, &report.bare] {
+        let (label, requests, failures, rps) = (o.label, o.requests, o.failures, o.rps);
+        let [after, peak, end] = [o.rss_after_warmup, o.rss_peak, o.rss_end].map(mib);
+        let growth = o.growth_percent();
         out += &format!(
-            "{:<24} {:>9} {:>8} {:>11.0} {:>16} {:>10} {:>10} {:>+7.2}%\n",
-            o.label,
-            o.requests,
-            o.failures,
-            o.rps,
-            mib(o.rss_after_warmup),
-            mib(o.rss_peak),
-            mib(o.rss_end),
-            o.growth_percent()
+            "{label:<24} {requests:>9} {failures:>8} {rps:>11.0} {after:>16} {peak:>10} {end:>10} {growth:>+7.2}%\n"
         );
     }
     let ratio = report.filter.rps / report.bare.rps.max(1e-9);

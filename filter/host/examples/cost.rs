@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use filter_host::Compiled;
-use filter_host::cost::{self, Baseline};
+use filter_host::cost::{self, baseline_path};
 use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Module;
 
@@ -46,25 +46,22 @@ fn run() -> Result<ExitCode> {
             }
         }
     }
-    let measured = Baseline::of(&rows);
+    let measured = cost::baseline(&rows);
     if update_baseline {
-        measured.write()?;
-        eprintln!("recorded the baseline in {}", Baseline::path().display());
+        cost::write_baseline(&measured)?;
+        eprintln!("recorded the baseline in {}", baseline_path().display());
         return Ok(ExitCode::SUCCESS);
     }
-    let recorded = match Baseline::read() {
-        Ok(recorded) => recorded,
-        Err(err) => {
-            eprintln!(
-                "error: {err:#}\n(record it with `cargo xtask bench --instructions --update-baseline`)"
-            );
-            return Ok(ExitCode::FAILURE);
-        }
+    let Ok(recorded) = cost::read_baseline().inspect_err(|err| {
+        eprintln!(
+            "error: {err:#}\n(record it with `cargo xtask bench --instructions --update-baseline`)"
+        )
+    }) else {
+        return Ok(ExitCode::FAILURE);
     };
-    let (verdict, code) = match cost::check(&recorded, &measured) {
-        Ok(within) => (within, ExitCode::SUCCESS),
-        Err(grew) => (grew, ExitCode::FAILURE),
-    };
-    eprintln!("{verdict}");
-    Ok(code)
+    // 0 within the baseline, 1 over it.
+    let verdict = cost::check(&recorded, &measured);
+    let (Ok(line) | Err(line)) = &verdict;
+    eprintln!("{line}");
+    Ok(ExitCode::from(u8::from(verdict.is_err())))
 }

@@ -26,9 +26,8 @@ impl LogLevel {
     /// The level a module passed to `proxy_log`, if it is one.
     pub fn from_u32(level: u32) -> Option<LogLevel> {
         use LogLevel::*;
-        [Trace, Debug, Info, Warn, Error, Critical]
-            .get(level as usize)
-            .copied()
+        let levels = [Trace, Debug, Info, Warn, Error, Critical];
+        levels.get(level as usize).copied()
     }
 }
 
@@ -51,14 +50,12 @@ pub type Headers = Vec<(Vec<u8>, Vec<u8>)>;
 /// each pair's name and value sizes (u32 LE each), then each name and value followed by a NUL.
 pub fn serialize_map(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = (headers.len() as u32).to_le_bytes().to_vec();
-    for (name, value) in headers {
-        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    let parts = || headers.iter().flat_map(|(name, value)| [name, value]);
+    for part in parts() {
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
     }
-    for (name, value) in headers {
-        out.extend_from_slice(name);
-        out.push(0);
-        out.extend_from_slice(value);
+    for part in parts() {
+        out.extend_from_slice(part);
         out.push(0);
     }
     out
@@ -66,10 +63,8 @@ pub fn serialize_map(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
 
 /// `(name, value)` pairs from text, for tests and the benchmark request.
 pub fn headers(pairs: &[(&str, &str)]) -> Headers {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
+    let bytes = |text: &str| text.as_bytes().to_vec();
+    pairs.iter().map(|(n, v)| (bytes(n), bytes(v))).collect()
 }
 
 #[cfg(test)]

@@ -12,13 +12,37 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use filter_testing::variants::{Module, VARIANTS};
+use filter_testing::variants::{Module, Modules, VARIANTS};
 use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
-use crate::modules::Compiled;
-use crate::state::{HostState, LogLine};
-use crate::vm::{Vm, Wasm};
+use crate::vm::{HostState, LogLine, Vm, Wasm};
+
+/// The modules the tests and the cost program run: the filter and the benchmark's two
+/// baselines, as built and handed in by `cargo xtask` (`filter_testing::handed_in`), compiled
+/// once.
+pub struct Compiled(Vec<(Module, Wasm)>);
+
+impl Compiled {
+    /// Compiles the filter and the two baselines of `built`.
+    pub fn load(built: &Modules) -> Result<Compiled> {
+        let paths = [Module::Filter, Module::Empty, Module::Naive].map(|m| (m, built.path(m)));
+        let loaded = paths.into_iter().filter_map(|(module, path)| {
+            let path = path?;
+            let wasm = crate::vm::compile(path).map_err(anyhow::Error::from);
+            let what = format!("loading {} (built by `{}`)", path.display(), Modules::BUILD);
+            Some(wasm.context(what).map(|wasm| (module, wasm)))
+        });
+        Ok(Compiled(loaded.collect::<Result<_>>()?))
+    }
+
+    /// The compiled `module`; an error for [`Module::None`], which has none.
+    pub fn get(&self, module: Module) -> Result<&Wasm> {
+        let found = self.0.iter().find(|(m, _)| *m == module);
+        let found = found.map(|(_, wasm)| wasm);
+        found.with_context(|| format!("no compiled module for {module:?}"))
+    }
+}
 
 /// Streams run before counting (the allocator and the SDK's maps warm up).
 pub const WARMUP: u64 = 10;
@@ -38,51 +62,46 @@ pub struct Request {
     pub response: Headers,
 }
 
-/// The requests the table measures, in its order. The first is the Envoy benchmark's: its
-/// rows and baseline keys carry no request name. The second, `redirect`, carries the URL
+/// The requests the table measures, in its order. The first, `bench`, is the Envoy benchmark's:
+/// its baseline keys carry no request name. The second, `redirect`, carries the URL
 /// headers whose query the filter redacts (`referer` and `location`), so that work shows.
 /// Another request is one more entry here (and its counts recorded in the baseline).
 pub fn requests() -> Vec<Request> {
     // The request headers as this filter sees them in the benchmark (taken from Envoy 1.40.0's
     // log of a wrk request: `GET /bench HTTP/1.1` with `Host` only).
-    let bench = headers(&[
+    let bench = [
         (":authority", "127.0.0.1:10000"),
         (":path", "/bench"),
         (":method", "GET"),
         (":scheme", "http"),
         ("x-forwarded-proto", "http"),
         ("x-request-id", "8d586026-7c3e-423b-8b75-a9230f19e8d1"),
-    ]);
+    ];
     // Plus a `referer` with a secret in its query: the page an OAuth sign-in came back to
     // (`code` is a credential, `state` is not).
-    let mut redirect = bench.clone();
-    redirect.extend(headers(&[(
-        "referer",
-        "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz",
-    )]));
+    let referer = "https://app.example/cb?code=4c2Qm8vRzT1xKpL9&state=xyz";
+    // A redirect's `location` with a token in its query and another in its fragment, as an
+    // implicit-flow sign-in answers.
+    let location = "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA";
     vec![
         // The benchmark's, answered by its `direct_response` (200, body `ok\n`): the response
         // headers as the filter sees them (Envoy adds `date` and `server` after the filters).
         Request {
             name: "bench",
-            request: bench,
+            request: headers(&bench),
             response: headers(&[
                 (":status", "200"),
                 ("content-length", "3"),
                 ("content-type", "text/plain"),
             ]),
         },
-        // A redirect (302, no body) whose `location` carries a token in its query and another
-        // in its fragment, as an implicit-flow sign-in answers.
+        // A redirect (302, no body) with that `location`.
         Request {
             name: "redirect",
-            request: redirect,
+            request: headers(&[&bench[..], &[("referer", referer)]].concat()),
             response: headers(&[
                 (":status", "302"),
-                (
-                    "location",
-                    "https://app.example/next?access_token=eyJhbGciOiJIUzI1NiJ9.e30.q7Zk3N&token_type=bearer#id_token=eyJhbGciOiJIUzI1NiJ9.e30.Xw9PfA",
-                ),
+                ("location", location),
                 ("content-length", "0"),
             ]),
         },
@@ -92,8 +111,8 @@ pub fn requests() -> Vec<Request> {
 /// What one variant costs per request, for one of [`requests`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// The request's name; `None` for the benchmark's (the first).
-    pub request: Option<&'static str>,
+    /// The request's name ([`Request::name`]).
+    pub request: &'static str,
     pub variant: &'static str,
     pub label: &'static str,
     /// Wasm instructions per request.
@@ -104,24 +123,19 @@ pub struct Row {
     pub host_calls: u64,
 }
 
-impl Row {
-    /// The row's key in the baseline: the variant's, then `/<request>` but for the benchmark's.
-    pub fn key(&self) -> String {
-        key(self.variant, self.request)
+/// A row's key in the baseline: the variant's, then `/<request>` but for the benchmark's.
+pub fn key(variant: &str, request: &str) -> String {
+    match request {
+        "bench" => variant.to_string(),
+        _ => format!("{variant}/{request}"),
     }
-}
-
-fn key(variant: &str, request: Option<&str>) -> String {
-    request.map_or(variant.to_string(), |request| {
-        format!("{variant}/{request}")
-    })
 }
 
 /// Every variant of the Envoy benchmark that loads a module, in its table order, for each of
 /// [`requests`] in turn, with `config` (envoy.yaml's plugin configuration).
 pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (i, request) in requests().iter().enumerate() {
+    for request in &requests() {
         for variant in VARIANTS.iter().filter(|v| v.module != Module::None) {
             let wasm = modules.get(variant.module)?;
             let level = match variant.wasm_log_level {
@@ -132,7 +146,7 @@ pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
             let [instructions, lines, host_calls] = measure(wasm, level, config, request)
                 .with_context(|| format!("measuring `{}` ({})", variant.label, request.name))?;
             rows.push(Row {
-                request: (i > 0).then_some(request.name),
+                request: request.name,
                 variant: variant.key,
                 label: variant.label,
                 instructions,
@@ -149,10 +163,8 @@ pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
 fn warmed_up(wasm: &Wasm, level: LogLevel, config: &[u8], request: &Request) -> Result<Vm> {
     let mut vm = Vm::new(wasm, HostState::new(level, config))?;
     if !vm.start()? {
-        bail!(
-            "the module refused the plugin configuration: {:?}",
-            vm.state().log
-        );
+        let log = &vm.state().log;
+        bail!("the module refused the plugin configuration: {log:?}");
     }
     for _ in 0..WARMUP {
         vm.stream(&request.request, &request.response)?;
@@ -201,159 +213,129 @@ pub fn table(rows: &[Row]) -> String {
          |---|---|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let empty = rows
-            .iter()
-            .find(|r| r.variant == "empty" && r.request == row.request && r.instructions > 0);
+        let is_empty = |r: &&Row| r.variant == "empty" && r.request == row.request;
+        let empty = rows.iter().find(|r| is_empty(r) && r.instructions > 0);
         let ratio = empty.map_or("—".to_string(), |empty| {
             format!("{:.2}", row.instructions as f64 / empty.instructions as f64)
         });
-        let per_line = row
-            .instructions
-            .checked_div(row.lines)
-            .map_or("—".to_string(), |n| n.separate_with_commas());
+        let per_line = row.instructions.checked_div(row.lines);
+        let per_line = per_line.map_or("—".to_string(), |n| n.separate_with_commas());
+        let (request, label, lines, calls) = (row.request, row.label, row.lines, row.host_calls);
+        let instructions = row.instructions.separate_with_commas();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            row.request.unwrap_or("bench"),
-            row.label,
-            row.instructions.separate_with_commas(),
-            ratio,
-            row.lines,
-            per_line,
-            row.host_calls
+            "| {request} | {label} | {instructions} | {ratio} | {lines} | {per_line} | {calls} |"
         );
     }
     out
 }
 
-/// This filter's recorded counts per request: what the regression test compares with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Baseline {
-    /// `(key, instructions per request)` for this filter's variants ([`Row::key`]).
-    pub counts: Vec<(String, u64)>,
-}
+/// This filter's recorded counts per request, `(key, instructions per request)` for its variants
+/// ([`key`]): what the regression test compares with.
+pub type Baseline = Vec<(String, u64)>;
 
 /// The variants the baseline records: this filter's.
 pub const BASELINE_VARIANTS: [&str; 2] = ["filter-info", "filter-warning"];
 
+/// The comment at the top of the baseline file.
+const BASELINE_HEADER: &str = "\
+# Wasm instructions per request of filter.wasm: `<variant>` for the Envoy benchmark's
+# request, `<variant>/<request>` for the others (filter/host/src/cost.rs). A test
+# fails when a count grows more than 10% over this (filter/host/tests/module/cost.rs).
+# Re-record on purpose, saying why in the commit:
+#   cargo xtask bench --instructions --update-baseline
+";
+
 /// The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
 fn baseline_keys() -> Vec<String> {
-    let requests = requests().into_iter().enumerate();
-    let named = requests.map(|(i, r)| (i > 0).then_some(r.name));
-    named
-        .flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)))
+    let names = requests().into_iter().map(|r| r.name);
+    let keys = names.flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)));
+    keys.collect()
+}
+
+/// The baseline's file in the repository: `filter/host/instructions.baseline`.
+pub fn baseline_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.baseline")
+}
+
+/// This filter's counts out of `rows`.
+pub fn baseline(rows: &[Row]) -> Baseline {
+    let ours = rows
+        .iter()
+        .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
+    ours.map(|r| (key(r.variant, r.request), r.instructions))
         .collect()
 }
 
-impl Baseline {
-    /// The file in the repository: `filter/host/instructions.baseline`.
-    pub fn path() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.baseline")
-    }
-
-    /// This filter's counts out of `rows`.
-    pub fn of(rows: &[Row]) -> Baseline {
-        let ours = rows
-            .iter()
-            .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
-        let counts = ours.map(|r| (r.key(), r.instructions)).collect();
-        Baseline { counts }
-    }
-
-    /// Reads [`Baseline::path`].
-    pub fn read() -> Result<Baseline> {
-        let path = Baseline::path();
-        let text = std::fs::read_to_string(&path).map_err(anyhow::Error::from);
-        text.and_then(|text| Baseline::parse(&text))
-            .with_context(|| format!("reading the baseline {}", path.display()))
-    }
-
-    /// `<variant> <count>` lines; `#` starts a comment.
-    pub fn parse(text: &str) -> Result<Baseline> {
-        let mut counts = Vec::new();
-        for line in text.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((key, count)) = line.split_once(' ') else {
-                bail!("`{line}`: expected `<variant> <instructions per request>`");
-            };
-            let count = count
-                .trim()
-                .parse()
-                .with_context(|| format!("`{line}`: the count is not a whole number"))?;
-            counts.push((key.to_string(), count));
-        }
-        for key in baseline_keys() {
-            if !counts.iter().any(|(k, _)| *k == key) {
-                bail!("no count for `{key}`");
-            }
-        }
-        Ok(Baseline { counts })
-    }
-
-    /// The file's text.
-    pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# Wasm instructions per request of filter.wasm: `<variant>` for the Envoy benchmark's\n\
-             # request, `<variant>/<request>` for the others (filter/host/src/cost.rs). A test\n\
-             # fails when a count grows more than 10% over this (filter/host/tests/module/cost.rs).\n\
-             # Re-record on purpose, saying why in the commit:\n\
-             #   cargo xtask bench --instructions --update-baseline\n",
-        );
-        for (key, count) in &self.counts {
-            let _ = writeln!(out, "{key} {count}");
-        }
-        out
-    }
-
-    /// Writes [`Baseline::path`].
-    pub fn write(&self) -> Result<()> {
-        let path = Baseline::path();
-        std::fs::write(&path, self.render())
-            .with_context(|| format!("writing the baseline {}", path.display()))
-    }
-
-    /// The counts of `measured` that grew more than [`TOLERANCE`] over this baseline, each
-    /// described.
-    pub fn regressions(&self, measured: &Baseline) -> Vec<String> {
-        let grown = self.counts.iter().filter_map(|(key, recorded)| {
-            let (_, now) = measured.counts.iter().find(|(k, _)| k == key)?;
-            let limit = (*recorded as f64 * (1.0 + TOLERANCE)) as u64;
-            (*now > limit).then(|| {
-                format!(
-                    "{key}: {now} instructions/request, {:+.1}% over the baseline {recorded} (limit {limit}, +{:.0}%)",
-                    (*now as f64 / *recorded as f64 - 1.0) * 100.0,
-                    TOLERANCE * 100.0
-                )
-            })
-        });
-        grown.collect()
-    }
+/// Reads [`baseline_path`].
+pub fn read_baseline() -> Result<Baseline> {
+    let path = baseline_path();
+    let text = std::fs::read_to_string(&path).map_err(anyhow::Error::from);
+    text.and_then(|text| parse_baseline(&text))
+        .with_context(|| format!("reading the baseline {}", path.display()))
 }
 
-/// What the regression check says: `Ok` with a line when `measured` is within [`TOLERANCE`]
-/// of `recorded`, else `Err` with what grew, by how much, and how to re-record on purpose.
+/// `<variant> <count>` lines; `#` starts a comment.
+pub fn parse_baseline(text: &str) -> Result<Baseline> {
+    let lines = text.lines().map(str::trim);
+    let lines = lines.filter(|line| !line.is_empty() && !line.starts_with('#'));
+    let counts = lines.map(|line| {
+        let (key, count) = line.split_once(' ').with_context(|| {
+            format!("`{line}`: expected `<variant> <instructions per request>`")
+        })?;
+        let count = count.trim().parse();
+        let count = count.with_context(|| format!("`{line}`: the count is not a whole number"));
+        Ok((key.to_string(), count?))
+    });
+    let counts = counts.collect::<Result<Baseline>>()?;
+    let mut keys = baseline_keys().into_iter();
+    if let Some(key) = keys.find(|key| counts.iter().all(|(k, _)| k != key)) {
+        bail!("no count for `{key}`");
+    }
+    Ok(counts)
+}
+
+/// The baseline file's text.
+pub fn render_baseline(baseline: &Baseline) -> String {
+    let lines = baseline.iter().map(|(k, count)| format!("{k} {count}\n"));
+    BASELINE_HEADER.to_string() + &lines.collect::<String>()
+}
+
+/// Writes [`baseline_path`].
+pub fn write_baseline(baseline: &Baseline) -> Result<()> {
+    let path = baseline_path();
+    std::fs::write(&path, render_baseline(baseline))
+        .with_context(|| format!("writing the baseline {}", path.display()))
+}
+
+/// What the regression check says: `Ok` with a line when each count of `measured` is within
+/// [`TOLERANCE`] of `recorded`, else `Err` with what grew, by how much, and how to re-record on
+/// purpose.
 pub fn check(recorded: &Baseline, measured: &Baseline) -> Result<String, String> {
-    let regressions = recorded.regressions(measured);
-    let path = Baseline::path();
+    let (path, tolerance) = (baseline_path(), TOLERANCE * 100.0);
+    let path = path.display();
+    let grown = recorded.iter().filter_map(|(key, recorded)| {
+        let (_, now) = measured.iter().find(|(k, _)| k == key)?;
+        let limit = (*recorded as f64 * (1.0 + TOLERANCE)) as u64;
+        let over = (*now as f64 / *recorded as f64 - 1.0) * 100.0;
+        let line = format!(
+            "{key}: {now} instructions/request, {over:+.1}% over the baseline {recorded} (limit {limit}, +{tolerance:.0}%)"
+        );
+        (*now > limit).then_some(line)
+    });
+    let regressions: Vec<String> = grown.collect();
     if regressions.is_empty() {
         return Ok(format!(
-            "instructions: this filter within {:.0}% of {}: {:?}",
-            TOLERANCE * 100.0,
-            path.display(),
-            measured.counts
+            "instructions: this filter within {tolerance:.0}% of {path}: {measured:?}"
         ));
     }
+    let regressions = regressions.join("\n  ");
     Err(format!(
-        "FAILED: this filter executes more wasm instructions per request than recorded:\n  {}\n\
-         EXPECTED at most {:.0}% over {}; GOT {:?}.\n\
+        "FAILED: this filter executes more wasm instructions per request than recorded:\n  \
+         {regressions}\n\
+         EXPECTED at most {tolerance:.0}% over {path}; GOT {measured:?}.\n\
          If the growth is wanted, re-record the baseline on purpose and say why in the commit:\n  \
-         cargo xtask bench --instructions --update-baseline",
-        regressions.join("\n  "),
-        TOLERANCE * 100.0,
-        path.display(),
-        measured.counts
+         cargo xtask bench --instructions --update-baseline"
     ))
 }
 
@@ -363,40 +345,36 @@ mod tests {
 
     #[test]
     fn baseline_round_trips_and_names_what_is_missing() {
-        let b = Baseline {
-            counts: vec![
-                ("filter-info".into(), 1000),
-                ("filter-warning".into(), 200),
-                ("filter-info/redirect".into(), 3000),
-                ("filter-warning/redirect".into(), 200),
-            ],
-        };
-        assert_eq!(Baseline::parse(&b.render()).unwrap(), b);
-        let err = Baseline::parse("filter-info 3\n").unwrap_err();
+        let b: Baseline = vec![
+            ("filter-info".into(), 1000),
+            ("filter-warning".into(), 200),
+            ("filter-info/redirect".into(), 3000),
+            ("filter-warning/redirect".into(), 200),
+        ];
+        assert_eq!(parse_baseline(&render_baseline(&b)).unwrap(), b);
+        let err = parse_baseline("filter-info 3\n").unwrap_err();
         assert!(format!("{err:#}").contains("filter-warning"), "{err:#}");
-        let err = Baseline::parse("filter-info 3\nfilter-warning 1\n").unwrap_err();
+        let err = parse_baseline("filter-info 3\nfilter-warning 1\n").unwrap_err();
         assert!(
             format!("{err:#}").contains("filter-info/redirect"),
             "{err:#}"
         );
-        assert!(Baseline::parse("filter-info x\nfilter-warning 1").is_err());
+        assert!(parse_baseline("filter-info x\nfilter-warning 1").is_err());
     }
 
     #[test]
     fn regressions_over_ten_percent_only() {
-        let b = Baseline {
-            counts: vec![("filter-info".into(), 1000), ("filter-warning".into(), 200)],
-        };
-        let m = |info, warning| Baseline {
-            counts: vec![
+        let b: Baseline = vec![("filter-info".into(), 1000), ("filter-warning".into(), 200)];
+        let m = |info, warning| -> Baseline {
+            vec![
                 ("filter-info".into(), info),
                 ("filter-warning".into(), warning),
-            ],
+            ]
         };
-        assert!(b.regressions(&m(1100, 220)).is_empty());
-        assert!(b.regressions(&m(500, 100)).is_empty());
-        let r = b.regressions(&m(1101, 200));
-        assert_eq!(r.len(), 1);
-        assert!(r[0].starts_with("filter-info: 1101"), "{r:?}");
+        assert!(check(&b, &m(1100, 220)).is_ok());
+        assert!(check(&b, &m(500, 100)).is_ok());
+        let r = check(&b, &m(1101, 200)).unwrap_err();
+        assert_eq!(r.matches(" over the baseline ").count(), 1, "{r}");
+        assert!(r.contains("\n  filter-info: 1101 instructions"), "{r}");
     }
 }

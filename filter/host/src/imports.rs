@@ -10,33 +10,26 @@ use std::io::Write as _;
 use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, format_err};
 
 use crate::abi::{LogLevel, buffer_type, serialize_map, status};
-use crate::state::{HostState, LogLine};
+use crate::vm::{HostState, LogLine};
 
 /// A linker with every import of `module` defined, each answered by [`answer`].
 pub fn linker(module: &Module) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(module.engine());
     for import in module.imports() {
+        let (namespace, name) = (import.module(), import.name());
         let Some(ty) = import.ty().func().cloned() else {
             bail!(
-                "the module imports {}.{}, which is not a function: this host provides only functions",
-                import.module(),
-                import.name()
+                "the module imports {namespace}.{name}, which is not a function: this host provides only functions"
             );
         };
-        let name = import.name().to_string();
-        linker.func_new(
-            import.module(),
-            import.name(),
-            ty,
-            move |mut caller, params, results| {
-                // A parameter that is not an i32 fits no signature `answer` knows: a stub.
-                let args: Option<Vec<u32>> =
-                    params.iter().map(|p| p.i32().map(|v| v as u32)).collect();
-                let status = answer(&mut caller, &name, args.as_deref().unwrap_or_default())?;
-                results.fill(Val::I32(status as i32));
-                Ok(())
-            },
-        )?;
+        let import = name.to_string();
+        linker.func_new(namespace, name, ty, move |mut caller, params, results| {
+            // A parameter that is not an i32 fits no signature `answer` knows: a stub.
+            let args: Option<Vec<u32>> = params.iter().map(|p| p.i32().map(|v| v as u32)).collect();
+            let status = answer(&mut caller, &import, args.as_deref().unwrap_or_default())?;
+            results.fill(Val::I32(status as i32));
+            Ok(())
+        })?;
     }
     Ok(linker)
 }
@@ -128,33 +121,27 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
 fn read(caller: &mut Caller<'_, HostState>, data: u32, size: u32) -> Result<Vec<u8>> {
     let memory = memory(caller)?;
     let (start, end) = (data as usize, data as usize + size as usize);
-    memory
-        .data(&caller)
-        .get(start..end)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| format_err!("the module passed memory {start}..{end}, outside its memory"))
+    let bytes = memory.data(&caller).get(start..end).map(<[u8]>::to_vec);
+    bytes.ok_or_else(|| format_err!("the module passed memory {start}..{end}, outside its memory"))
 }
 
 /// The u32 (little-endian) in the module's memory at `at`.
 fn read_u32(caller: &mut Caller<'_, HostState>, at: u32) -> Result<u32> {
-    let mut word = [0; 4];
-    word.copy_from_slice(&read(caller, at, 4)?);
+    // `read` gives the 4 bytes asked for.
+    let word = read(caller, at, 4)?.try_into().unwrap_or_default();
     Ok(u32::from_le_bytes(word))
 }
 
 /// Writes `bytes` into the module's memory at `at`.
 fn write(caller: &mut Caller<'_, HostState>, at: u32, bytes: &[u8]) -> Result<()> {
     let memory = memory(caller)?;
-    memory
-        .write(&mut *caller, at as usize, bytes)
-        .map_err(|_| format_err!("the module passed a return pointer {at} outside its memory"))
+    let written = memory.write(&mut *caller, at as usize, bytes);
+    written.map_err(|_| format_err!("the module passed a return pointer {at} outside its memory"))
 }
 
 fn memory(caller: &mut Caller<'_, HostState>) -> Result<wasmtime::Memory> {
-    caller
-        .get_export("memory")
-        .and_then(Extern::into_memory)
-        .ok_or_else(|| format_err!("the module exports no memory"))
+    let memory = caller.get_export("memory").and_then(Extern::into_memory);
+    memory.ok_or_else(|| format_err!("the module exports no memory"))
 }
 
 /// Gives `bytes` to the module as Envoy does: memory from its `proxy_on_memory_allocate`, the
@@ -165,15 +152,14 @@ fn hand_over(
     return_data: u32,
     return_size: u32,
 ) -> Result<()> {
-    let allocate = caller
-        .get_export("proxy_on_memory_allocate")
-        .and_then(Extern::into_func)
-        .ok_or_else(|| format_err!("the module exports no proxy_on_memory_allocate"))?
-        .typed::<u32, u32>(&*caller)?;
+    const ALLOCATE: &str = "proxy_on_memory_allocate";
+    let allocate = caller.get_export(ALLOCATE).and_then(Extern::into_func);
+    let allocate = allocate.ok_or_else(|| format_err!("the module exports no {ALLOCATE}"))?;
+    let allocate = allocate.typed::<u32, u32>(&*caller)?;
     let size = bytes.len() as u32;
     let data = allocate.call(&mut *caller, size)?;
     if data == 0 {
-        bail!("proxy_on_memory_allocate({size}) returned null");
+        bail!("{ALLOCATE}({size}) returned null");
     }
     write(caller, data, bytes)?;
     write(caller, return_data, &data.to_le_bytes())?;

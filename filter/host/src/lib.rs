@@ -4,11 +4,11 @@
 //! fail, and counts the wasm instructions the module executes (wasmtime's fuel).
 //!
 //! - [`abi`]: the proxy-wasm ABI 0.2.1 numbers and the serialized header map.
-//! - [`state`]: the host's side of an instance ([`HostState`]): maps, log, calls, failures.
 //! - `imports`: the host functions (proxy-wasm, the four WASI imports, stubs for the rest).
-//! - [`vm`]: [`Wasm`] (a compiled module) and [`Vm`] (an instance, its lifecycle, [`Stream`]).
-//! - [`modules`]: the built modules handed in by `cargo xtask`, compiled ([`Compiled`]).
-//! - [`cost`]: the deterministic cost figure: instructions per request of the filter and of the
+//! - [`vm`]: [`Wasm`] (a compiled module), [`Vm`] (an instance, its lifecycle, [`Stream`]) and
+//!   the host's side of an instance ([`HostState`]): maps, log, calls, failures.
+//! - [`cost`]: the built modules handed in by `cargo xtask`, compiled ([`Compiled`]), and the
+//!   deterministic cost figure: instructions per request of the filter and of the
 //!   benchmark's baselines for each measured request, and the recorded baseline.
 //!
 //! Test-only: nothing that ships depends on it, and it depends on nothing but wasmtime and
@@ -19,11 +19,8 @@
 pub mod abi;
 pub mod cost;
 mod imports;
-pub mod modules;
-pub mod state;
 pub mod vm;
 
 pub use abi::{Headers, LogLevel, headers};
-pub use modules::Compiled;
-pub use state::{HostState, LogLine};
-pub use vm::{Stream, Vm, Wasm};
+pub use cost::Compiled;
+pub use vm::{HostState, LogLine, Stream, Vm, Wasm};

@@ -1,6 +1,9 @@
 //! A compiled module ([`Wasm`]) and one instance of it driven through the proxy-wasm lifecycle
 //! the way Envoy 1.40.0 drives it ([`Vm`]), with the wasm instructions it executes counted
-//! (wasmtime's fuel: one unit per wasm operator, host calls excluded).
+//! (wasmtime's fuel: one unit per wasm operator, host calls excluded); and what the host holds
+//! for one instance ([`HostState`]): Envoy's log level, the plugin configuration, the current
+//! stream's header maps, and the record of what the module did (log lines, host calls by
+//! name), plus the host calls a test makes fail.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,26 +13,20 @@ use wasmtime::{Config, Engine, InstancePre, Module, Result, Store, WasmParams, W
 
 use crate::abi::{Headers, LogLevel};
 use crate::imports;
-use crate::state::{HostState, LogLine};
 
 /// The root context's id, as Envoy gives it.
 const ROOT_CONTEXT_ID: u32 = 1;
 
 /// A module compiled and linked for this host, ready to instantiate any number of times.
-#[derive(Clone)]
-pub struct Wasm(InstancePre<HostState>);
+pub type Wasm = InstancePre<HostState>;
 
-impl Wasm {
-    /// Compiles the module at `path` (a few hundred milliseconds for the filter).
-    pub fn load(path: &Path) -> Result<Wasm> {
-        let engine = Engine::new(Config::new().consume_fuel(true))?;
-        let module = Module::from_file(&engine, path)
-            .with_context(|| format!("compiling the wasm module {}", path.display()))?;
-        let pre = imports::linker(&module)?
-            .instantiate_pre(&module)
-            .with_context(|| format!("linking {}", path.display()))?;
-        Ok(Wasm(pre))
-    }
+/// Compiles the module at `path` (a few hundred milliseconds for the filter).
+pub fn compile(path: &Path) -> Result<Wasm> {
+    let engine = Engine::new(Config::new().consume_fuel(true))?;
+    let module = Module::from_file(&engine, path)
+        .with_context(|| format!("compiling the wasm module {}", path.display()))?;
+    let pre = imports::linker(&module)?.instantiate_pre(&module);
+    pre.with_context(|| format!("linking {}", path.display()))
 }
 
 /// One instance: a VM as Envoy creates it for a plugin, started by [`Vm::start`].
@@ -56,28 +53,12 @@ pub struct Stream {
     pub response_headers: Headers,
 }
 
-impl Stream {
-    /// The messages of its `proxy_log` calls at `level`, as text.
-    pub fn lines_at(&self, level: LogLevel) -> Vec<String> {
-        self.log
-            .iter()
-            .filter(|line| line.level == Some(level))
-            .map(LogLine::text)
-            .collect()
-    }
-
-    /// The number of its calls to `import`.
-    pub fn calls_to(&self, import: &str) -> u64 {
-        self.calls.get(import).copied().unwrap_or(0)
-    }
-}
-
 impl Vm {
     /// Instantiates `wasm` with `state` as the host and runs `_initialize`.
     pub fn new(wasm: &Wasm, state: HostState) -> Result<Vm> {
-        let mut store = Store::new(wasm.0.module().engine(), state);
+        let mut store = Store::new(wasm.module().engine(), state);
         store.set_fuel(u64::MAX)?;
-        let instance = wasm.0.instantiate(&mut store)?;
+        let instance = wasm.instantiate(&mut store)?;
         let mut vm = Vm {
             store,
             instance,
@@ -96,9 +77,7 @@ impl Vm {
             return Ok(false);
         }
         let size = self.store.data().plugin_configuration.len() as u32;
-        let configured =
-            self.call::<(u32, u32), u32>("proxy_on_configure", (ROOT_CONTEXT_ID, size))?;
-        Ok(configured != 0)
+        Ok(self.call::<(u32, u32), u32>("proxy_on_configure", (ROOT_CONTEXT_ID, size))? != 0)
     }
 
     /// Runs one stream as Envoy 1.40.0 does for a GET answered with a 3-byte body: context
@@ -156,11 +135,85 @@ impl Vm {
     fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, params: P) -> Result<R> {
         let fuel_left = self.fuel_left()?;
         self.state_mut().traced(&format!("→ {name}"), fuel_left);
-        let func = self
-            .instance
-            .get_typed_func::<P, R>(&mut self.store, name)
-            .with_context(|| format!("the module's export `{name}`"))?;
+        let func = self.instance.get_typed_func::<P, R>(&mut self.store, name);
+        let func = func.with_context(|| format!("the module's export `{name}`"))?;
         func.call(&mut self.store, params)
             .with_context(|| format!("the module trapped in `{name}`"))
+    }
+}
+
+/// One `proxy_log` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The level the module gave (`None`: a number that is not a level).
+    pub level: Option<LogLevel>,
+    /// The message, byte for byte.
+    pub message: Vec<u8>,
+}
+
+impl LogLine {
+    /// The message as text (lossy: a module's lines are meant to be UTF-8, and tests say so).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.message).into_owned()
+    }
+}
+
+/// The host side of one instance. Tests read and change it through `Vm::state`.
+#[derive(Debug, Clone, Default)]
+pub struct HostState {
+    /// What `proxy_get_log_level` answers: Envoy's level for the `wasm` logger.
+    pub log_level: LogLevel,
+    /// The `PLUGIN_CONFIGURATION` buffer: `configuration` in envoy.yaml.
+    pub plugin_configuration: Vec<u8>,
+    /// The request header map of the stream being run.
+    pub request_headers: Headers,
+    /// The response header map of the stream being run.
+    pub response_headers: Headers,
+    /// Every `proxy_log` call, whatever its level (Envoy prints those at `log_level` or above).
+    pub log: Vec<LogLine>,
+    /// How many times the module called each import (`proxy_log`, `fd_write`, ...) since the
+    /// current stream began (before the first: since the instance was created).
+    pub calls: BTreeMap<String, u64>,
+    /// Imports the host has no implementation for that the module called anyway.
+    pub unexpected: Vec<String>,
+    /// Host calls that fail: the import's name and the status it returns, doing nothing.
+    pub failing: BTreeMap<String, u32>,
+    /// When `Some`, every host call and callback is appended with the fuel left at its start:
+    /// the instructions between two entries are the difference (a profile by host call).
+    pub trace: Option<Vec<(String, u64)>>,
+}
+
+impl HostState {
+    /// A host at `log_level` with `plugin_configuration`, no maps, nothing recorded.
+    pub fn new(log_level: LogLevel, plugin_configuration: &[u8]) -> HostState {
+        HostState {
+            log_level,
+            plugin_configuration: plugin_configuration.to_vec(),
+            ..HostState::default()
+        }
+    }
+
+    /// Records a call to `import` (with the fuel left, when tracing); the status to fail it
+    /// with, if a test asked for that.
+    pub(crate) fn enter(&mut self, import: &str, fuel_left: u64) -> Option<u32> {
+        self.traced(import, fuel_left);
+        *self.calls.entry(import.to_string()).or_default() += 1;
+        self.failing.get(import).copied()
+    }
+
+    /// Appends `what` to the trace, if there is one.
+    pub(crate) fn traced(&mut self, what: &str, fuel_left: u64) {
+        if let Some(trace) = &mut self.trace {
+            trace.push((what.to_string(), fuel_left));
+        }
+    }
+
+    /// The header map `map_type` names, if it is one this host has.
+    pub(crate) fn map_mut(&mut self, map_type: u32) -> Option<&mut Headers> {
+        match map_type {
+            crate::abi::map_type::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
+            crate::abi::map_type::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
+            _ => None,
+        }
     }
 }

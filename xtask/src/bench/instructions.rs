@@ -78,10 +78,8 @@ pub fn existing(doc: &str) -> Option<&str> {
 /// Where the instructions section of `doc` starts, and where the next section does.
 fn bounds(doc: &str) -> Option<(usize, usize)> {
     let start = doc.find(HEADING)?;
-    let end = doc[start..]
-        .find("\n## ")
-        .map_or(doc.len(), |i| start + i + 1);
-    Some((start, end))
+    let next = doc[start..].find("\n## ");
+    Some((start, next.map_or(doc.len(), |i| start + i + 1)))
 }
 
 #[cfg(test)]

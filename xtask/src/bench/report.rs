@@ -4,20 +4,17 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::stats::Row;
+use super::stats::{Row, Spread};
 
 /// The machine the figures come from: its cores, its CPU (`model name` in /proc/cpuinfo) and
 /// its 1, 5 and 15 minute load averages now (/proc/loadavg: other work on the machine shows
 /// there), as BENCHMARKS.md states them.
 pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("model name"))?;
-            Some(line.split_once(':')?.1.trim().to_string())
-        })
-        .unwrap_or_else(|| "(unknown CPU)".into());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let mut lines = cpuinfo.lines();
+    let model = lines.find_map(|l| l.strip_prefix("model name")?.split_once(':'));
+    let cpu = model.map_or("(unknown CPU)", |(_, name)| name.trim());
     let load = std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "(unknown)".into());
@@ -31,16 +28,15 @@ pub fn terminal_table(rows: &[Row], goals: &[String]) -> String {
         "variant", "CPU µs/request [min–max]", "× empty [min–max]", "p50 µs", "p99 µs", "req/s"
     );
     for row in rows {
-        let (cpu, ratio) = (row.cpu_us, row.vs_empty);
+        let Spread { median, min, max } = row.cpu_us;
+        let cpu = format!("{median:.1} [{min:.1}–{max:.1}]");
+        let Spread { median, min, max } = row.vs_empty;
+        let ratio = format!("{median:.2}× [{min:.2}–{max:.2}]");
+        let (p50, p99, rps) = (row.p50_us.median, row.p99_us.median, row.rps.median);
+        let label = row.variant.label;
         let _ = writeln!(
             out,
-            "{:<28} {:>24} {:>22} {:>8.0} {:>8.0} {:>9.0}",
-            row.variant.label,
-            format!("{:.1} [{:.1}–{:.1}]", cpu.median, cpu.min, cpu.max),
-            format!("{:.2}× [{:.2}–{:.2}]", ratio.median, ratio.min, ratio.max),
-            row.p50_us.median,
-            row.p99_us.median,
-            row.rps.median
+            "{label:<28} {cpu:>24} {ratio:>22} {p50:>8.0} {p99:>8.0} {rps:>9.0}"
         );
     }
     out + &goals.join("\n") + "\n"
@@ -58,21 +54,15 @@ pub fn markdown(command: &str, date: &str, rows: &[Row], goals: &[String], facts
          |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
     );
     for row in rows {
-        let (cpu, ratio) = (row.cpu_us, row.vs_empty);
+        let Spread { median, min, max } = row.cpu_us;
+        let cpu = format!("{median:.1} | {min:.1} | {max:.1}");
+        let Spread { median, min, max } = row.vs_empty;
+        let ratio = format!("{median:.2} | {min:.2} | {max:.2}");
+        let (p50, p99, rps) = (row.p50_us.median, row.p99_us.median, row.rps.median);
+        let (label, requests) = (row.variant.label, row.requests);
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {} |",
-            row.variant.label,
-            cpu.median,
-            cpu.min,
-            cpu.max,
-            ratio.median,
-            ratio.min,
-            ratio.max,
-            row.p50_us.median,
-            row.p99_us.median,
-            row.rps.median,
-            row.requests
+            "| {label} | {cpu} | {ratio} | {p50:.0} | {p99:.0} | {rps:.0} | {requests} |"
         );
     }
     let goals = goals.join("\n- ");

@@ -32,15 +32,12 @@ pub struct Spread {
 pub fn spread(values: &[f64]) -> Spread {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    if n == 0 {
+    let (Some(&min), Some(&max)) = (sorted.first(), sorted.last()) else {
         return Spread::default();
-    }
-    Spread {
-        median: (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0,
-        min: sorted[0],
-        max: sorted[n - 1],
-    }
+    };
+    let n = sorted.len();
+    let median = (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0;
+    Spread { median, min, max }
 }
 
 /// One line of the results table.
@@ -64,34 +61,30 @@ pub struct Row {
 
 /// A row per variant, in table order.
 pub fn rows(samples: &[Sample]) -> Vec<Row> {
-    VARIANTS
-        .iter()
-        .map(|v| {
-            let mine: Vec<&Sample> = samples.iter().filter(|s| s.key == v.key).collect();
-            let of = |f: fn(&Sample) -> f64| spread(&mine.iter().map(|s| f(s)).collect::<Vec<_>>());
-            Row {
-                variant: *v,
-                cpu_us: of(|s| s.cpu_us),
-                vs_empty: paired_ratio(samples, v.key, "empty"),
-                p50_us: of(|s| s.load.p50_us as f64),
-                p99_us: of(|s| s.load.p99_us as f64),
-                rps: of(|s| s.load.rps()),
-                requests: mine.iter().map(|s| s.load.requests).sum(),
-            }
-        })
-        .collect()
+    let row = |v: &Variant| {
+        let mine: Vec<&Sample> = samples.iter().filter(|s| s.key == v.key).collect();
+        let of = |f: fn(&Sample) -> f64| spread(&mine.iter().map(|s| f(s)).collect::<Vec<_>>());
+        Row {
+            variant: *v,
+            cpu_us: of(|s| s.cpu_us),
+            vs_empty: paired_ratio(samples, v.key, "empty"),
+            p50_us: of(|s| s.load.p50_us as f64),
+            p99_us: of(|s| s.load.p99_us as f64),
+            rps: of(|s| s.load.rps()),
+            requests: mine.iter().map(|s| s.load.requests).sum(),
+        }
+    };
+    VARIANTS.iter().map(row).collect()
 }
 
 /// The CPU per request of `a` over that of `b` in each round where both ran.
 pub fn paired_ratio(samples: &[Sample], a: &str, b: &str) -> Spread {
     let of_a = samples.iter().filter(|s| s.key == a);
-    let ratios: Vec<f64> = of_a
-        .filter_map(|sa| {
-            let partner = |sb: &&Sample| sb.key == b && sb.round == sa.round && sb.cpu_us > 0.0;
-            samples.iter().find(partner).map(|sb| sa.cpu_us / sb.cpu_us)
-        })
-        .collect();
-    spread(&ratios)
+    let ratios = of_a.filter_map(|sa| {
+        let partner = |sb: &&Sample| sb.key == b && sb.round == sa.round && sb.cpu_us > 0.0;
+        samples.iter().find(partner).map(|sb| sa.cpu_us / sb.cpu_us)
+    });
+    spread(&ratios.collect::<Vec<_>>())
 }
 
 /// The CPU goals, each as its verdict, `PASS` or `MISS` (`PASS: CPU/request of … ÷ … = 1.03×
@@ -99,16 +92,12 @@ pub fn paired_ratio(samples: &[Sample], a: &str, b: &str) -> Spread {
 /// empty filter, the floor any wasm filter pays; at info, no more than the naive filter at info.
 pub fn goals(samples: &[Sample]) -> Vec<String> {
     let goal = |a: &str, b: &str, limit: f64| {
-        let ratio = paired_ratio(samples, a, b);
+        let Spread { median, min, max } = paired_ratio(samples, a, b);
         // The median is finite (spread leaves out NaN and infinities).
-        let verdict = if ratio.median > limit { "MISS" } else { "PASS" };
+        let verdict = if median > limit { "MISS" } else { "PASS" };
+        let (a, b) = (variant(a).label, variant(b).label);
         format!(
-            "{verdict}: CPU/request of {} ÷ {} = {:.2}× (rounds {:.2}–{:.2}; goal ≤ {limit:.2}×)",
-            variant(a).label,
-            variant(b).label,
-            ratio.median,
-            ratio.min,
-            ratio.max
+            "{verdict}: CPU/request of {a} ÷ {b} = {median:.2}× (rounds {min:.2}–{max:.2}; goal ≤ {limit:.2}×)"
         )
     };
     vec![

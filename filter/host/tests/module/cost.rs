@@ -2,7 +2,7 @@
 //! this filter's count stays within 10% of `filter/host/instructions.baseline` (the cost
 //! program, `cargo xtask bench --instructions`, prints the table and records the baseline).
 
-use filter_host::cost::{self, Baseline};
+use filter_host::cost;
 
 use crate::util::*;
 
@@ -10,10 +10,10 @@ use crate::util::*;
 fn this_filter_stays_within_the_baseline() {
     let rows = cost::rows(modules(), envoy_yaml_config().as_bytes()).expect("measured");
     eprint!("{}", cost::table(&rows));
-    let recorded = Baseline::read().unwrap_or_else(|err| {
+    let recorded = cost::read_baseline().unwrap_or_else(|err| {
         panic!("{err:#}\n(record it with `cargo xtask bench --instructions --update-baseline`)")
     });
-    match cost::check(&recorded, &Baseline::of(&rows)) {
+    match cost::check(&recorded, &cost::baseline(&rows)) {
         Ok(within) => eprintln!("{within}"),
         Err(grew) => panic!("{grew}"),
     }
@@ -38,7 +38,7 @@ fn two_measurements_give_the_same_table() {
     let redirect = |key: &str| {
         first
             .iter()
-            .find(|r| r.key() == format!("{key}/redirect"))
+            .find(|r| r.variant == key && r.request == "redirect")
             .unwrap()
             .clone()
     };

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use filter_host::{Compiled, HostState, LogLevel, Vm, Wasm};
+use filter_host::{Compiled, HostState, LogLevel, LogLine, Stream, Vm, Wasm};
 use filter_testing::handed_in::HandedIn;
 use filter_testing::variants::Module;
 
@@ -54,6 +54,28 @@ pub fn started(level: LogLevel, config: &str) -> Vm {
         vm.state().log
     );
     vm
+}
+
+/// What the tests read of a [`Stream`].
+pub trait StreamExt {
+    /// The messages of its `proxy_log` calls at `level`, as text.
+    fn lines_at(&self, level: LogLevel) -> Vec<String>;
+    /// The number of its calls to `import`.
+    fn calls_to(&self, import: &str) -> u64;
+}
+
+impl StreamExt for Stream {
+    fn lines_at(&self, level: LogLevel) -> Vec<String> {
+        self.log
+            .iter()
+            .filter(|line| line.level == Some(level))
+            .map(LogLine::text)
+            .collect()
+    }
+
+    fn calls_to(&self, import: &str) -> u64 {
+        self.calls.get(import).copied().unwrap_or(0)
+    }
 }
 
 /// Asserts `got == expected` line by line: the first differing line, then both in full.
