@@ -7,7 +7,7 @@ use std::time::Duration;
 use envoy_model::figures::seconds;
 use thousands::Separable;
 
-use super::verdict::{Fate, Problem};
+use super::checks::{Fate, Problem};
 use filter_testing::hostile::fixed::CONTROL_GROUP;
 
 /// One failed check, with what it takes to reproduce and understand it.
@@ -156,7 +156,6 @@ impl Summary {
     /// Which fixed cases Envoy refused, and how the controls and line breaks it let through
     /// were logged.
     pub fn fixed_table(&self) -> String {
-        let mut out = String::new();
         let refusal = |f: &FixedOutcome| match f.fate {
             Fate::Refused(status) => {
                 let label = f.label.trim_start_matches("fixed ");
@@ -165,9 +164,8 @@ impl Summary {
             Fate::Reached(_) | Fate::Other(_) => None,
         };
         let refused: Vec<String> = self.fixed.iter().filter_map(refusal).collect();
-        let _ = writeln!(
-            out,
-            "  fixed cases: {} reached the filter, {} refused by Envoy: {}",
+        let mut out = format!(
+            "  fixed cases: {} reached the filter, {} refused by Envoy: {}\n",
             self.fixed.len() - refused.len(),
             refused.len(),
             refused.join("; ")
@@ -199,8 +197,7 @@ impl Summary {
             }
             let problem = &failure.problem;
             let (expected, got) = around_difference(&problem.expected, &problem.got);
-            let _ = writeln!(out, "  EXPECTED: {expected}");
-            let _ = writeln!(out, "  GOT:      {got}");
+            let _ = writeln!(out, "  EXPECTED: {expected}\n  GOT:      {got}");
             if !problem.lines.is_empty() {
                 let _ = writeln!(out, "  log lines:");
                 for line in problem.lines.iter().take(40) {
