@@ -139,18 +139,15 @@ fn header(
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
     let secrets_in_values = secrets.clone();
     redacted.extend(CREDENTIAL_HEADERS.map(String::from));
-    let secret = (
-        select(redacted),
-        any::<u64>(),
-        separator,
-        vec(piece(breaking), 0..2),
-        any::<u32>(),
-    )
-        .prop_map(move |(name, bits, sep, mut pieces, n)| {
+    let names = (select(redacted), any::<u64>());
+    let pieces = vec(piece(breaking), 0..2);
+    let secret = (names, separator, pieces, any::<u32>()).prop_map(
+        move |((name, bits), sep, mut pieces, n)| {
             let secret = secrets_in_values.secret(&format!("-g{n}")).into_bytes();
             pieces.insert(pieces.len() / 2, secret);
             header(odd_case(&name, bits), sep, pieces)
-        });
+        },
+    );
     let secrets = secrets.clone();
     let url =
         (select(url_valued()), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
