@@ -131,7 +131,36 @@ pub fn check_request<'a>(
         );
     }
     check_request_lines(expect, case, id, stream, &mut verdict);
-    check_response_lines(expect, response, stream, &mut verdict);
+    // `:status`, then every response header the client got (but those Envoy rewrites after
+    // the filter) logged in order, escaped and redacted; and no line for a header nobody sent.
+    let status: Vec<&str> = stream.response_values(":status").collect();
+    if status != [response.status.to_string()] {
+        let expected = format!("response header <-- :status: {} (once)", response.status);
+        verdict.fail(expected, format!("{status:?}"));
+    }
+    let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
+    // Each name once, where it first appears.
+    for (at, (name, _)) in response.headers.iter().enumerate() {
+        if !compared(name) || response.headers[..at].iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        verdict.values_checked += 1;
+        let values = response.headers.iter().filter(|(n, _)| n == name);
+        let want: Vec<String> = values.map(|(_, v)| as_logged(expect, name, v)).collect();
+        let got: Vec<&str> = stream.response_values(name).collect();
+        if got != want {
+            let expected = format!("response header <-- {name}: {want:?}");
+            verdict.fail(expected, format!("{got:?}"));
+        }
+    }
+    for (name, value) in &stream.response_headers {
+        if compared(name) && !response.headers.iter().any(|(n, _)| n == name) {
+            verdict.fail(
+                "no response header line for a header the client did not get",
+                format!("response header <-- {name}: {value}"),
+            );
+        }
+    }
     verdict
 }
 
@@ -263,11 +292,8 @@ pub fn check_request_lines(
         verdict.values_checked += 1;
         let want = format!("{name}: {}", as_logged(expect, name, value));
         let Some((got_name, got_value)) = logged.get(at) else {
-            let got = format!(
-                "no line (only {} of {} headers logged)",
-                logged.len(),
-                sent.len()
-            );
+            let (shown, total) = (logged.len(), sent.len());
+            let got = format!("no line (only {shown} of {total} headers logged)");
             verdict.fail(format!("request header --> {want}"), got);
             break;
         };
@@ -281,44 +307,6 @@ pub fn check_request_lines(
     for (name, value) in logged.iter().skip(sent.len()) {
         let got = format!("request header --> {name}: {value}");
         verdict.fail("no request header line the request did not send", got);
-    }
-}
-
-/// `:status`, then every response header the client got (but those Envoy rewrites after the
-/// filter) logged in order, escaped and redacted; and no line for a header nobody sent.
-pub fn check_response_lines(
-    expect: &PluginSettings,
-    response: &Response,
-    stream: &Stream,
-    verdict: &mut Verdict<'_>,
-) {
-    let status: Vec<&str> = stream.response_values(":status").collect();
-    if status != [response.status.to_string()] {
-        let expected = format!("response header <-- :status: {} (once)", response.status);
-        verdict.fail(expected, format!("{status:?}"));
-    }
-    let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
-    // Each name once, where it first appears.
-    for (at, (name, _)) in response.headers.iter().enumerate() {
-        if !compared(name) || response.headers[..at].iter().any(|(n, _)| n == name) {
-            continue;
-        }
-        verdict.values_checked += 1;
-        let values = response.headers.iter().filter(|(n, _)| n == name);
-        let want: Vec<String> = values.map(|(_, v)| as_logged(expect, name, v)).collect();
-        let got: Vec<&str> = stream.response_values(name).collect();
-        if got != want {
-            let expected = format!("response header <-- {name}: {want:?}");
-            verdict.fail(expected, format!("{got:?}"));
-        }
-    }
-    for (name, value) in &stream.response_headers {
-        if compared(name) && !response.headers.iter().any(|(n, _)| n == name) {
-            verdict.fail(
-                "no response header line for a header the client did not get",
-                format!("response header <-- {name}: {value}"),
-            );
-        }
     }
 }
 
