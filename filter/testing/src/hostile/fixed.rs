@@ -304,16 +304,13 @@ pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
     let odd = format!(
         "/get?Access_Token={t}-oc1&%61pi%5Fkey={t}-oc2&X-AMZ-SIGNATURE={t}-oc3&%53ig={t}-oc4"
     );
-    let repeated = format!("/get?token={t}-r1&token=&token={t}-r2=x?y&&sig={t}-r3");
+    let reps = format!("/get?token={t}-r1&token=&token={t}-r2=x?y&&sig={t}-r3");
     let redirect = format!("/get?next=/cb%3Fcode%3D1&code={t}-cb");
     let mut cases = vec![
         get("access_token next to a plain parameter", next_to_plain),
         get("every always-redacted and configured name", every),
         get("names in odd case and percent-encoded", odd),
-        get(
-            "repeated names, empty values, values with = and ?",
-            repeated,
-        ),
+        get("repeated names, empty values, values with = and ?", reps),
         get("a secret straddling the cut", straddling),
         get("secrets beyond the cut in a very long query", far),
         get("a lone ?", "/get?"),
@@ -347,7 +344,10 @@ fn response_cases() -> Vec<Case> {
 fn url_cases(secrets: &Secrets) -> Vec<Case> {
     let t = &secrets.token;
     let nested = percent_encode_all(format!("https://app/cb?code={t}-nest"));
+    let nested = format!("/get?next={nested}&lang=en");
     let location = percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z"));
+    let location = format!("/response-headers?location={location}");
+    let in_location = format!("//h/cb?location=https://x/y?X-Amz-Signature={t}-raw");
     let referer = format!("https://app.example/cb?access_token={t}-ref&x=1");
     let fragment = format!("/cb#access_token={t}-frag1&id_token={t}-frag2&state=z");
     let every = [
@@ -355,23 +355,14 @@ fn url_cases(secrets: &Secrets) -> Vec<Case> {
         ("refresh", format!("5; url=/cb?token={t}-refresh")),
         ("x-forwarded-uri", format!("/a?key={t}-fu")),
         ("x-rewrite-url", format!("/a?x=1#password={t}-rw")),
-        (
-            "location",
-            format!("//h/cb?location=https://x/y?X-Amz-Signature={t}-raw"),
-        ),
+        ("location", in_location),
     ];
     vec![
         one("referer with an access token", "referer", referer),
         one("implicit-flow fragment", "x-original-url", fragment),
         headers("every URL header", every),
-        get(
-            "a nested URL in the target",
-            format!("/get?next={nested}&lang=en"),
-        ),
-        get(
-            "a location from httpbin",
-            format!("/response-headers?location={location}"),
-        ),
+        get("a nested URL in the target", nested),
+        get("a location from httpbin", location),
     ]
 }
 
