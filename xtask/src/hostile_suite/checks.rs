@@ -130,7 +130,53 @@ pub fn check_request<'a>(
             "no set-cookie: the secret never went through the filter, the case proves nothing",
         );
     }
-    check_request_lines(expect, case, id, stream, &mut verdict);
+    // Every `request header -->` line: the headers sent (normalised by Envoy, escaped,
+    // redacted, cut), in order, plus exactly the ones Envoy and the filter add.
+    // Logged once each, with this value (`None`: any value).
+    let mut singles: Vec<(&str, Option<String>)> = vec![
+        (":authority", Some(HOST.into())),
+        (":path", Some(as_logged(expect, ":path", &case.path))),
+        (":method", Some("GET".into())),
+        (":scheme", Some("http".into())),
+        (ID_HEADER, Some(id.into())),
+    ];
+    singles.extend(ENVOY_ADDED.map(|n| (n, None)));
+    for (n, v) in &expect.set_request_headers {
+        singles.push((n, Some(as_logged(expect, n, v.as_bytes()))));
+    }
+    for (name, value) in &singles {
+        verdict.values_checked += 1;
+        let logged: Vec<&str> = stream.request_values(name).collect();
+        if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
+            let want = value.as_deref().unwrap_or("(any value)");
+            let expected = format!("request header --> {name}: {want} (once)");
+            verdict.fail(expected, format!("{logged:?}"));
+        }
+    }
+    let mut sent = case.expected_headers();
+    sent.retain(|(n, _)| !expect.set_request_headers.iter().any(|(s, _)| s == n));
+    let not_single = |(n, _): &&(String, String)| !singles.iter().any(|(s, _)| s == n);
+    let logged: Vec<_> = stream.request_headers.iter().filter(not_single).collect();
+    for (at, (name, value)) in sent.iter().enumerate() {
+        verdict.values_checked += 1;
+        let want = format!("{name}: {}", as_logged(expect, name, value));
+        let Some((got_name, got_value)) = logged.get(at) else {
+            let (shown, total) = (logged.len(), sent.len());
+            let got = format!("no line (only {shown} of {total} headers logged)");
+            verdict.fail(format!("request header --> {want}"), got);
+            break;
+        };
+        let got = format!("{got_name}: {got_value}");
+        if got != want {
+            let passed_on = escape(value);
+            let expected = format!("request header --> {want}   (Envoy passes on: {passed_on})");
+            verdict.fail(expected, format!("request header --> {got}"));
+        }
+    }
+    for (name, value) in logged.iter().skip(sent.len()) {
+        let got = format!("request header --> {name}: {value}");
+        verdict.fail("no request header line the request did not send", got);
+    }
     // `:status`, then every response header the client got (but those Envoy rewrites after
     // the filter) logged in order, escaped and redacted; and no line for a header nobody sent.
     let status: Vec<&str> = stream.response_values(":status").collect();
@@ -251,62 +297,6 @@ pub fn as_logged(expect: &PluginSettings, name: &str, value: &[u8]) -> String {
         expected_target(value, max, &expect.redact_query_params)
     } else {
         expected_logged(value, max)
-    }
-}
-
-/// Every `request header -->` line: the headers sent (normalised by Envoy, escaped, redacted,
-/// cut), in order, plus exactly the ones Envoy and the filter add.
-pub fn check_request_lines(
-    expect: &PluginSettings,
-    case: &Case,
-    id: &str,
-    stream: &Stream,
-    verdict: &mut Verdict<'_>,
-) {
-    // Logged once each, with this value (`None`: any value).
-    let mut singles: Vec<(&str, Option<String>)> = vec![
-        (":authority", Some(HOST.into())),
-        (":path", Some(as_logged(expect, ":path", &case.path))),
-        (":method", Some("GET".into())),
-        (":scheme", Some("http".into())),
-        (ID_HEADER, Some(id.into())),
-    ];
-    singles.extend(ENVOY_ADDED.map(|n| (n, None)));
-    for (n, v) in &expect.set_request_headers {
-        singles.push((n, Some(as_logged(expect, n, v.as_bytes()))));
-    }
-    for (name, value) in &singles {
-        verdict.values_checked += 1;
-        let logged: Vec<&str> = stream.request_values(name).collect();
-        if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
-            let want = value.as_deref().unwrap_or("(any value)");
-            let expected = format!("request header --> {name}: {want} (once)");
-            verdict.fail(expected, format!("{logged:?}"));
-        }
-    }
-    let mut sent = case.expected_headers();
-    sent.retain(|(n, _)| !expect.set_request_headers.iter().any(|(s, _)| s == n));
-    let not_single = |(n, _): &&(String, String)| !singles.iter().any(|(s, _)| s == n);
-    let logged: Vec<_> = stream.request_headers.iter().filter(not_single).collect();
-    for (at, (name, value)) in sent.iter().enumerate() {
-        verdict.values_checked += 1;
-        let want = format!("{name}: {}", as_logged(expect, name, value));
-        let Some((got_name, got_value)) = logged.get(at) else {
-            let (shown, total) = (logged.len(), sent.len());
-            let got = format!("no line (only {shown} of {total} headers logged)");
-            verdict.fail(format!("request header --> {want}"), got);
-            break;
-        };
-        let got = format!("{got_name}: {got_value}");
-        if got != want {
-            let passed_on = escape(value);
-            let expected = format!("request header --> {want}   (Envoy passes on: {passed_on})");
-            verdict.fail(expected, format!("request header --> {got}"));
-        }
-    }
-    for (name, value) in logged.iter().skip(sent.len()) {
-        let got = format!("request header --> {name}: {value}");
-        verdict.fail("no request header line the request did not send", got);
     }
 }
 
