@@ -172,11 +172,9 @@ impl Suite {
                 last_line = Instant::now();
                 let streams = group_streams(&self.pending);
                 let tagged = |tag: &str| streams_with(&streams, ID_HEADER, tag);
-                !expected.is_empty()
-                    && expected.iter().all(|tag| !tagged(tag).is_empty())
-                    && [id, probe_id]
-                        .iter()
-                        .all(|tag| tagged(tag).iter().all(|s| !s.finished.is_empty()))
+                let finished = |tag: &str| tagged(tag).iter().all(|s| !s.finished.is_empty());
+                let there = expected.iter().all(|tag| !tagged(tag).is_empty());
+                !expected.is_empty() && there && finished(id) && finished(probe_id)
             } else {
                 expected.is_empty() && last_line.elapsed() > QUIET
             };

@@ -234,15 +234,13 @@ fn path(choice: u8, n: u32, secrets: &Secrets) -> String {
 /// parameters; the secret literal.
 fn query_secret_path(n: u32, secrets: &Secrets) -> String {
     let name = ALWAYS_REDACTED_QUERY[n as usize % ALWAYS_REDACTED_QUERY.len()];
-    let mut odd = String::new();
-    for (i, c) in name.chars().enumerate() {
-        match (n >> (8 + (i % 12) * 2)) & 3 {
-            0 => odd.push(c),
-            1 => odd.push(c.to_ascii_uppercase()),
-            2 => odd.push(c.to_ascii_lowercase()),
-            _ => odd.push_str(&format!("%{:02X}", c as u32)),
-        }
-    }
+    let spelled = |(i, c): (usize, char)| match (n >> (8 + (i % 12) * 2)) & 3 {
+        0 => c.to_string(),
+        1 => c.to_ascii_uppercase().to_string(),
+        2 => c.to_ascii_lowercase().to_string(),
+        _ => format!("%{:02X}", c as u32),
+    };
+    let odd: String = name.chars().enumerate().map(spelled).collect();
     let before = ["", "a=1&", "&", "x&"][(n >> 4) as usize % 4];
     let after = ["", "&keep=1", "&&", "&b=%FF"][(n >> 6) as usize % 4];
     let secret = secrets.secret(&format!("-q{n}"));
