@@ -96,12 +96,9 @@ impl Suite {
         self.summary.probes += 1;
 
         // The tags whose answer went through the filter: their streams must be in the log.
-        let mut expected = Vec::new();
+        let (expect, mut expected) = (&self.expect, Vec::new());
         for (tag, answer) in [(&id, &response), (&probe_id, &probe_response)] {
-            if answer
-                .as_ref()
-                .is_ok_and(|r| through_filter(&self.expect, r))
-            {
+            if answer.as_ref().is_ok_and(|r| through_filter(expect, r)) {
                 expected.push(tag.as_str());
             }
         }
