@@ -17,7 +17,7 @@ use envoy_model::plugin_settings::PluginSettings;
 pub use checks::Fate;
 pub use filter_testing::hostile::*;
 pub use suite::{Outcome, Suite};
-pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
+pub use summary::{ByteFate, Failure, Summary};
 
 use crate::stack::Stack;
 
@@ -100,12 +100,8 @@ fn note_fixed(summary: &mut Summary, case: &Case, outcome: &Outcome) {
     let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
     let hex = case.label.strip_prefix("fixed bytes: byte 0x");
     let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) else {
-        summary.fixed.push(FixedOutcome {
-            label: case.label.clone(),
-            fate: outcome.fate.clone(),
-            logged: logged.map(|(n, v)| format!("{n}: {v}")),
-        });
-        return;
+        let logged = logged.map(|(n, v)| format!("{n}: {v}"));
+        return summary.note_fixed(&case.label, &outcome.fate, logged);
     };
     // The value sent, `a<byte>b`, escaped as documented.
     let as_sent = first.map(|h| reference::escape(&h.value));
