@@ -31,12 +31,8 @@ pub fn envoy_value(sent: &[u8]) -> Vec<u8> {
     // The LF of a fold (`CR LF` then SP or HTAB) goes, as does every CR.
     let folded =
         |i: usize| i > 0 && sent[i - 1] == b'\r' && matches!(sent.get(i + 1), Some(b' ' | b'\t'));
-    let kept = sent.iter().enumerate().filter(|&(i, &b)| match b {
-        b'\r' => false,
-        b'\n' => !folded(i),
-        _ => true,
-    });
-    let unfolded: Vec<u8> = kept.map(|(_, &b)| b).collect();
+    let kept = |&i: &usize| sent[i] != b'\r' && !(sent[i] == b'\n' && folded(i));
+    let unfolded: Vec<u8> = (0..sent.len()).filter(kept).map(|i| sent[i]).collect();
     let mut value = &unfolded[..];
     while let [b' ' | b'\t', rest @ ..] | [rest @ .., b' ' | b'\t'] = value {
         value = rest;
