@@ -213,9 +213,8 @@ fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
     let decoded = decoded(raw);
-    secret
-        .iter()
-        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
+    let named = |name: &String| name.as_bytes().eq_ignore_ascii_case(&decoded);
+    secret.iter().any(named)
 }
 
 /// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
