@@ -68,14 +68,13 @@ const TOKEN: &[u8] =
 /// A piece of a value, weighted so that most requests reach the filter; with `breaking`, it
 /// may also be a byte Envoy refuses or a line break before a forged line.
 fn piece(breaking: bool) -> BoxedStrategy<Vec<u8>> {
-    let printable = vec(0x20u8..=0x7E, 0..24);
     // Any character but the controls Envoy refuses (those come from their own piece).
     let any_char = any::<char>().prop_filter("a control Envoy refuses", |c| {
         !(c.is_ascii() && refused_in_value(*c as u8))
     });
     let text = |chars: Vec<char>| String::from_iter(chars).into_bytes();
     let safe = prop_oneof![
-        30 => printable,
+        30 => vec(0x20u8..=0x7E, 0..24),
         8 => select(LOOK_ALIKES).prop_map(Vec::from),
         10 => vec(0x80u8..=0xFF, 1..8),
         6 => vec(any_char, 1..4).prop_map(text),
@@ -92,9 +91,8 @@ fn piece(breaking: bool) -> BoxedStrategy<Vec<u8>> {
     }
     // The bytes Envoy refuses in a value; not LF, which ends the line instead (the fixed
     // cases try it).
-    let refused: Vec<u8> = (0..=0x7Fu8)
-        .filter(|b| refused_in_value(*b) && *b != b'\n')
-        .collect();
+    let refusable = |b: &u8| refused_in_value(*b) && *b != b'\n';
+    let refused: Vec<u8> = (0..=0x7Fu8).filter(refusable).collect();
     prop_oneof![
         73 => safe,
         1 => select(refused).prop_map(|b| vec![b]),
