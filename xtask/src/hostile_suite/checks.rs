@@ -41,6 +41,7 @@ pub struct Problem {
     pub lines: Vec<String>,
 }
 
+/// A failed check: what should have been, what was, and the log lines that show it.
 pub fn problem(expected: impl Into<String>, got: impl Into<String>, lines: &[String]) -> Problem {
     Problem {
         expected: expected.into(),
