@@ -4,27 +4,20 @@
 //! redacts and cuts as documented, and never forges a log line.
 //!
 //! [`fixed`] and [`generate`] make the cases, [`suite::Suite`] sends each with a probe after
-//! it and checks the log ([`log`], [`checks`], [`stream_lines`], [`reference`](mod@reference),
-//! all speaking [`verdict`]),
+//! it and checks the log ([`checks`], [`reference`](mod@reference)), and
 //! [`summary::Summary`] holds the figures and the failures.
 
 pub mod checks;
-pub mod line_rules;
-pub mod stream_lines;
 pub mod suite;
 pub mod summary;
-pub mod verdict;
 
 use anyhow::{Context, Result};
 use envoy_model::plugin_settings::PluginSettings;
 
-pub use filter_testing::hostile::{
-    ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, Case, Header, Secrets, case, fixed, generate,
-    random_seed, reference, secrets,
-};
+pub use checks::Fate;
+pub use filter_testing::hostile::*;
 pub use suite::{Outcome, Suite};
-pub use summary::{ByteFate, Failure, FixedOutcome, Summary};
-pub use verdict::Fate;
+pub use summary::{ByteFate, Failure, Summary};
 
 use crate::stack::Stack;
 
@@ -83,7 +76,7 @@ pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) 
                  (after a trap, FAIL_CLOSED answers 503 to everything); stopped here"
             );
             let expected = "normal requests pass between the hostile ones";
-            let problem = verdict::problem(expected, got, &[]);
+            let problem = checks::problem(expected, got, &[]);
             let request = format!("#{i} {}", case.label);
             suite.summary.fail(request, None, problem);
             break;
@@ -107,12 +100,8 @@ fn note_fixed(summary: &mut Summary, case: &Case, outcome: &Outcome) {
     let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
     let hex = case.label.strip_prefix("fixed bytes: byte 0x");
     let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) else {
-        summary.fixed.push(FixedOutcome {
-            label: case.label.clone(),
-            fate: outcome.fate.clone(),
-            logged: logged.map(|(n, v)| format!("{n}: {v}")),
-        });
-        return;
+        let logged = logged.map(|(n, v)| format!("{n}: {v}"));
+        return summary.note_fixed(&case.label, &outcome.fate, logged);
     };
     // The value sent, `a<byte>b`, escaped as documented.
     let as_sent = first.map(|h| reference::escape(&h.value));

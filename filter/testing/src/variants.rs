@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use Module::{Empty, Filter, Naive};
+
 /// Which wasm module an Envoy loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Module {
@@ -29,44 +31,33 @@ pub struct Variant {
     pub wasm_log_level: &'static str,
 }
 
+/// A set-up whose Envoy logs `wasm` at level info.
+const fn info(key: &'static str, label: &'static str, module: Module) -> Variant {
+    Variant {
+        key,
+        label,
+        module,
+        wasm_log_level: "info",
+    }
+}
+
+/// A set-up whose Envoy logs `wasm` at level warning.
+const fn warning(key: &'static str, label: &'static str, module: Module) -> Variant {
+    let info = info(key, label, module);
+    Variant {
+        wasm_log_level: "warning",
+        ..info
+    }
+}
+
 /// The measured set-ups, in table order. The empty filter is the reference of the ratios.
 pub const VARIANTS: [Variant; 6] = [
-    Variant {
-        key: "none",
-        label: "no wasm filter",
-        module: Module::None,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "empty",
-        label: "empty wasm filter",
-        module: Module::Empty,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "filter-info",
-        label: "this filter, wasm:info",
-        module: Module::Filter,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "filter-warning",
-        label: "this filter, wasm:warning",
-        module: Module::Filter,
-        wasm_log_level: "warning",
-    },
-    Variant {
-        key: "naive-info",
-        label: "naive filter, wasm:info",
-        module: Module::Naive,
-        wasm_log_level: "info",
-    },
-    Variant {
-        key: "naive-warning",
-        label: "naive filter, wasm:warning",
-        module: Module::Naive,
-        wasm_log_level: "warning",
-    },
+    info("none", "no wasm filter", Module::None),
+    info("empty", "empty wasm filter", Empty),
+    info("filter-info", "this filter, wasm:info", Filter),
+    warning("filter-warning", "this filter, wasm:warning", Filter),
+    info("naive-info", "naive filter, wasm:info", Naive),
+    warning("naive-warning", "naive filter, wasm:warning", Naive),
 ];
 
 /// The variant named `key` (panics on a typo: keys are constants of this file).

@@ -4,99 +4,236 @@
 //! httpbin's answer through the filter, never a 5xx, and every logged header must match what
 //! Envoy passed on, escaped, redacted and cut as documented) or Envoy refused it (a 4xx of
 //! Envoy's own, or a closed connection, and no log lines for it at all).
+//!
+//! The filter's lines for one stream must be: every request header Envoy passed on, in
+//! order, escaped, redacted and cut as documented, plus exactly the headers Envoy and the
+//! filter add; every response header the client got, and nothing else.
+//!
+//! The vocabulary of a checked request: what happened to it ([`Fate`]), each check that
+//! failed ([`Problem`]) and the whole [`Verdict`].
 
 use envoy_model::envoy_log::{Stream, streams_with};
-
-use super::stream_lines::{Expectations, check_request_lines, check_response_lines};
-use super::verdict::{Fate, Verdict};
 use envoy_model::http::Response;
-use filter_testing::hostile::case::{Case, ID_HEADER};
+use envoy_model::plugin_settings::PluginSettings;
+use filter_testing::hostile::case::{Case, HOST, ID_HEADER};
+use filter_testing::hostile::reference::{escape, expected_logged, expected_target};
+use filter_testing::hostile::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, URL_HEADERS};
+
+/// What happened to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// The filter logged its stream; the client got this status.
+    Reached(u16),
+    /// Envoy refused it with this 4xx status, or closed the connection (`None`).
+    Refused(Option<u16>),
+    /// Neither: what happened (always with a failure), e.g. `503 without the filter's lines`.
+    Other(String),
+}
+
+/// A check that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What should have been.
+    pub expected: String,
+    /// What was.
+    pub got: String,
+    /// The log lines that show it.
+    pub lines: Vec<String>,
+}
+
+/// A failed check: what should have been, what was, and the log lines that show it.
+pub fn problem(expected: impl Into<String>, got: impl Into<String>, lines: &[String]) -> Problem {
+    Problem {
+        expected: expected.into(),
+        got: got.into(),
+        lines: lines.to_vec(),
+    }
+}
+
+/// What the checks of one request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict<'a> {
+    /// Reached the filter or refused by Envoy.
+    pub fate: Fate,
+    /// The checks that failed.
+    pub problems: Vec<Problem>,
+    /// Logged header values compared with what they should be.
+    pub values_checked: usize,
+    /// The lines of the request's stream in the log (none when it has none).
+    pub lines: &'a [String],
+}
+
+impl<'a> Verdict<'a> {
+    /// No check failed yet.
+    pub fn new(fate: Fate, lines: &'a [String]) -> Verdict<'a> {
+        Verdict {
+            fate,
+            problems: Vec::new(),
+            values_checked: 0,
+            lines,
+        }
+    }
+
+    /// Records a failed check with the stream's lines, which show it (a passing request
+    /// copies none).
+    pub fn fail(&mut self, expected: impl Into<String>, got: impl Into<String>) {
+        self.problems.push(problem(expected, got, self.lines));
+    }
+}
 
 /// Checks request `case`, tagged `id`, given what the client got (`Err`: no answer) and the
 /// streams the filter logged meanwhile.
-pub fn check_request(
-    expect: &Expectations,
+pub fn check_request<'a>(
+    expect: &PluginSettings,
     case: &Case,
     id: &str,
     response: &Result<Response, String>,
-    streams: &[Stream],
-) -> Verdict {
+    streams: &'a [Stream],
+) -> Verdict<'a> {
     let tagged = streams_with(streams, ID_HEADER, id);
     let Some(stream) = tagged.first() else {
         return refused(expect, response);
     };
-    let lines = &stream.lines;
     let response = match response {
         Ok(response) => response,
         Err(err) => {
             let fate = Fate::Other(format!("no answer after the filter: {err}"));
-            let mut verdict = Verdict::new(fate);
+            let mut verdict = Verdict::new(fate, &stream.lines);
             let expected = "httpbin's answer (the request reached the filter)";
-            verdict.fail(expected, format!("no answer: {err}"), lines);
+            verdict.fail(expected, format!("no answer: {err}"));
             return verdict;
         }
     };
     let status = response.status;
-    let mut verdict = Verdict::new(Fate::Reached(status));
+    let mut verdict = Verdict::new(Fate::Reached(status), &stream.lines);
     if tagged.len() > 1 {
         let got = format!("{} streams tagged {ID_HEADER}: {id}", tagged.len());
-        verdict.fail("one stream in the log per request", got, lines);
+        verdict.fail("one stream in the log per request", got);
     }
     if status >= 500 {
         let got = describe_5xx(response);
-        verdict.fail("httpbin's answer, never a 5xx", got, lines);
+        verdict.fail("httpbin's answer, never a 5xx", got);
     }
-    for (name, value) in &expect.add_response {
-        if response.header(name).as_deref() != Some(value.as_str()) {
+    for (name, value) in &expect.add_response_headers {
+        let got = response.header(name);
+        if got.as_deref() != Some(value.as_str()) {
             let expected = format!("the response header the filter adds: {name}: {value}");
-            verdict.fail(
-                expected,
-                format!("{name}: {:?}", response.header(name)),
-                lines,
-            );
+            verdict.fail(expected, format!("{name}: {got:?}"));
         }
     }
     if stream.finished.len() != 1 {
         let got = format!("{:?}", stream.finished);
-        verdict.fail("exactly one `<id> finished` line", got, lines);
+        verdict.fail("exactly one `<id> finished` line", got);
     }
     if case.expects_secret_cookie && status < 400 && response.header("set-cookie").is_none() {
         verdict.fail(
             "httpbin's set-cookie (holding the secret) in the response",
             "no set-cookie: the secret never went through the filter, the case proves nothing",
-            lines,
         );
     }
-    check_request_lines(expect, case, id, stream, &mut verdict);
-    check_response_lines(expect, response, stream, &mut verdict);
+    // Every `request header -->` line: the headers sent (normalised by Envoy, escaped,
+    // redacted, cut), in order, plus exactly the ones Envoy and the filter add.
+    // Logged once each, with this value (`None`: any value).
+    let mut singles: Vec<(&str, Option<String>)> = vec![
+        (":authority", Some(HOST.into())),
+        (":path", Some(as_logged(expect, ":path", &case.path))),
+        (":method", Some("GET".into())),
+        (":scheme", Some("http".into())),
+        (ID_HEADER, Some(id.into())),
+    ];
+    singles.extend(ENVOY_ADDED.map(|n| (n, None)));
+    for (n, v) in &expect.set_request_headers {
+        singles.push((n, Some(as_logged(expect, n, v.as_bytes()))));
+    }
+    for (name, value) in &singles {
+        verdict.values_checked += 1;
+        let logged: Vec<&str> = stream.request_values(name).collect();
+        if logged.len() != 1 || value.as_ref().is_some_and(|v| v != logged[0]) {
+            let want = value.as_deref().unwrap_or("(any value)");
+            let expected = format!("request header --> {name}: {want} (once)");
+            verdict.fail(expected, format!("{logged:?}"));
+        }
+    }
+    let mut sent = case.expected_headers();
+    sent.retain(|(n, _)| !expect.set_request_headers.iter().any(|(s, _)| s == n));
+    let not_single = |(n, _): &&(String, String)| !singles.iter().any(|(s, _)| s == n);
+    let logged: Vec<_> = stream.request_headers.iter().filter(not_single).collect();
+    for (at, (name, value)) in sent.iter().enumerate() {
+        verdict.values_checked += 1;
+        let want = format!("{name}: {}", as_logged(expect, name, value));
+        let Some((got_name, got_value)) = logged.get(at) else {
+            let (shown, total) = (logged.len(), sent.len());
+            let got = format!("no line (only {shown} of {total} headers logged)");
+            verdict.fail(format!("request header --> {want}"), got);
+            break;
+        };
+        let got = format!("{got_name}: {got_value}");
+        if got != want {
+            let passed_on = escape(value);
+            let expected = format!("request header --> {want}   (Envoy passes on: {passed_on})");
+            verdict.fail(expected, format!("request header --> {got}"));
+        }
+    }
+    for (name, value) in logged.iter().skip(sent.len()) {
+        let got = format!("request header --> {name}: {value}");
+        verdict.fail("no request header line the request did not send", got);
+    }
+    // `:status`, then every response header the client got (but those Envoy rewrites after
+    // the filter) logged in order, escaped and redacted; and no line for a header nobody sent.
+    let status: Vec<&str> = stream.response_values(":status").collect();
+    if status != [response.status.to_string()] {
+        let expected = format!("response header <-- :status: {} (once)", response.status);
+        verdict.fail(expected, format!("{status:?}"));
+    }
+    let compared = |name: &str| !REWRITTEN_AFTER_FILTER.contains(&name) && name != ":status";
+    // Each name once, where it first appears.
+    for (at, (name, _)) in response.headers.iter().enumerate() {
+        if !compared(name) || response.headers[..at].iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        verdict.values_checked += 1;
+        let values = response.headers.iter().filter(|(n, _)| n == name);
+        let want: Vec<String> = values.map(|(_, v)| as_logged(expect, name, v)).collect();
+        let got: Vec<&str> = stream.response_values(name).collect();
+        if got != want {
+            let expected = format!("response header <-- {name}: {want:?}");
+            verdict.fail(expected, format!("{got:?}"));
+        }
+    }
+    for (name, value) in &stream.response_headers {
+        if compared(name) && !response.headers.iter().any(|(n, _)| n == name) {
+            verdict.fail(
+                "no response header line for a header the client did not get",
+                format!("response header <-- {name}: {value}"),
+            );
+        }
+    }
     verdict
 }
 
 /// No stream in the log: Envoy must have refused the request itself.
-fn refused(expect: &Expectations, response: &Result<Response, String>) -> Verdict {
+fn refused(expect: &PluginSettings, response: &Result<Response, String>) -> Verdict<'static> {
     let Ok(response) = response else {
-        return Verdict::new(Fate::Refused(None));
+        return Verdict::new(Fate::Refused(None), &[]);
     };
     let status = response.status;
-    let (expected, got) = if !expect.add_response.is_empty() && expect.through_filter(response) {
-        (
-            format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
-            format!("{status} with the filter's response header but no stream in the log"),
-        )
-    } else if (400..500).contains(&status) {
-        return Verdict::new(Fate::Refused(Some(status)));
-    } else if status >= 500 {
-        (ANSWER_OR_4XX.into(), describe_5xx(response))
-    } else {
-        let got = format!("{status} without the filter's lines");
-        (ANSWER_OR_4XX.into(), got)
+    let filtered = !expect.add_response_headers.is_empty() && through_filter(expect, response);
+    let got = match status {
+        _ if filtered => {
+            format!("{status} with the filter's response header but no stream in the log")
+        }
+        400..500 => return Verdict::new(Fate::Refused(Some(status)), &[]),
+        500.. => describe_5xx(response),
+        _ => format!("{status} without the filter's lines"),
     };
-    let mut verdict = Verdict::new(Fate::Other(got.clone()));
-    verdict.fail(expected, got, &[]);
+    let expected = match filtered {
+        true => format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
+        false => "httpbin's answer through the filter, or Envoy's own 4xx".to_string(),
+    };
+    let mut verdict = Verdict::new(Fate::Other(got.clone()), &[]);
+    verdict.fail(expected, got);
     verdict
 }
-
-const ANSWER_OR_4XX: &str = "httpbin's answer through the filter, or Envoy's own 4xx";
 
 fn describe_5xx(response: &Response) -> String {
     if response.status == 503 && response.body.is_empty() {
@@ -112,21 +249,72 @@ pub fn brief(response: &Response) -> String {
     format!("{}: {text}", response.status)
 }
 
+/// Request headers Envoy adds before the filter runs (the pseudo-headers come from the
+/// request line and `host`).
+const ENVOY_ADDED: [&str; 2] = ["x-forwarded-proto", "x-request-id"];
+/// Response headers Envoy rewrites after the filter ran (the client sees Envoy's, the log
+/// httpbin's): they are not compared.
+const REWRITTEN_AFTER_FILTER: [&str; 5] = [
+    "server",
+    "date",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+];
+
+/// What the checks expect of the filter: the plugin configuration it runs with, with the
+/// always-redacted headers and query parameters and the URL headers added (README: whatever
+/// the configuration says).
+pub fn expectations(config: &PluginSettings) -> PluginSettings {
+    let mut expect = config.clone();
+    let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    expect.redact_headers.extend(owned(&ALWAYS_REDACTED));
+    expect
+        .redact_query_params
+        .extend(owned(&ALWAYS_REDACTED_QUERY));
+    expect.url_headers.extend(owned(&URL_HEADERS));
+    expect
+}
+
+/// Whether `response` went through the filter: it carries the first header the filter adds
+/// (with none configured: it is not a 4xx or 5xx).
+pub fn through_filter(expect: &PluginSettings, response: &Response) -> bool {
+    match expect.add_response_headers.first() {
+        Some((name, _)) => response.header(name).is_some(),
+        None => response.status < 400,
+    }
+}
+
+/// How a value of header `name` must be logged, given the [`expectations`].
+pub fn as_logged(expect: &PluginSettings, name: &str, value: &[u8]) -> String {
+    let listed = |list: &[String]| list.iter().any(|r| r.eq_ignore_ascii_case(name));
+    let max = expect.max_logged_value_bytes;
+    if listed(&expect.redact_headers)
+        || (filter_testing::hostile::redacted_by_default_rule(name)
+            && !listed(&expect.unredacted_headers))
+    {
+        "[redacted]".to_string()
+    } else if listed(&expect.url_headers) {
+        expected_target(value, max, &expect.redact_query_params)
+    } else {
+        expected_logged(value, max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostile_suite::verdict::Problem;
     use envoy_model::envoy_log::{group_streams, wasm_lines};
     use filter_core::config::PluginConfig;
     use filter_testing::hostile::case::Header;
 
-    fn expect() -> Expectations {
+    fn expect() -> PluginSettings {
         let mut config = PluginConfig {
             add_response_headers: vec![("x-wasm-header".into(), "demo-wasm".into())],
             ..PluginConfig::default()
         };
         config.redact_headers.push("x-api-key".into());
-        Expectations::from_config(&smoke::settings_of(&config))
+        expectations(&smoke::settings_of(&config))
     }
 
     fn log(messages: &[&str]) -> Vec<Stream> {
@@ -189,7 +377,8 @@ mod tests {
 
     fn run(lines: &[String]) -> (Fate, Vec<Problem>) {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &log(&refs));
+        let streams = log(&refs);
+        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &streams);
         (verdict.fate, verdict.problems)
     }
 
@@ -197,7 +386,8 @@ mod tests {
     fn the_right_lines_pass() {
         let refs: Vec<String> = stream_lines("a\\xffb");
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
-        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &log(&refs));
+        let streams = log(&refs);
+        let verdict = check_request(&expect(), &case(), "1", &ok_response(), &streams);
         assert_eq!(verdict.fate, Fate::Reached(200));
         assert!(verdict.problems.is_empty(), "{:#?}", verdict.problems);
         // 4 pseudo-headers, the id, 2 added by Envoy, test; x-v, authorization; 2 response.

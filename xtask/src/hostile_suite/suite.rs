@@ -4,24 +4,31 @@
 //! Envoy runs with one worker (`--concurrency 1`) and the suite sends one request at a time,
 //! so the filter's lines for a request form one stream in the log; each request is tagged
 //! `x-hostile-id: <n>` and its probe `x-hostile-id: <n>-probe`.
+//!
+//! What each line of Envoy's log and access log must look like ([`classify`]):
+//! every line of Envoy's log is one of its own lines, `[2026-11-23 20:50:09.226][18705][info][wasm] …`,
+//! and every line of its access log (a file of its own: `xtask::stack::Envoy::access_log`) is
+//! `[2026-11-23T20:50:09.226Z] "GET …" … "<upstream>"`. Anything else is a piece of a split
+//! line, or a line a header forged. The filter's lines (logger `wasm`, `wasm log …`) must
+//! also be valid UTF-8 with no raw control, C1, separator or bidi character, at level info.
+//! Lines at level error or critical (a wasm trap, a failed callback) are failures too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use envoy_model::envoy_log::{self, Event, Stream, WasmLine};
+use envoy_model::envoy_log::{self, EnvoyLine, Event, Stream, WasmLine, parse_line};
 use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams_with};
 use envoy_model::figures::seconds;
 use envoy_model::plugin_settings::PluginSettings;
 
-use super::checks::{brief, check_request};
-use super::line_rules::classify;
-use super::stream_lines::Expectations;
+use super::checks::{Fate, Verdict, problem};
+use super::checks::{brief, check_request, expectations, through_filter};
 use super::summary::Summary;
-use super::verdict::{Fate, Verdict, problem};
 use crate::stack::Envoy;
 use envoy_model::http;
 use filter_testing::hostile::case::{Case, ID_HEADER};
+use filter_testing::hostile::reference;
 use filter_testing::hostile::secrets::Secrets;
 
 /// What happened to one case.
@@ -38,7 +45,7 @@ pub struct Outcome {
 /// A run in progress against one Envoy.
 pub struct Suite {
     listener: SocketAddr,
-    expect: Expectations,
+    expect: PluginSettings,
     secrets: Secrets,
     reader: LogFollower,
     /// The access log (its own file): checked for secrets and for its shape.
@@ -63,7 +70,7 @@ impl Suite {
     ) -> Result<Suite> {
         Ok(Suite {
             listener: envoy.listener,
-            expect: Expectations::from_config(config),
+            expect: expectations(config),
             secrets,
             reader: LogFollower::open(envoy.log())?,
             access: LogFollower::open(&envoy.access_log())?,
@@ -88,12 +95,13 @@ impl Suite {
         self.summary.requests += 1;
         self.summary.probes += 1;
 
-        let answers = [(&id, &response), (&probe_id, &probe_response)];
-        let expected: Vec<&str> = answers
-            .iter()
-            .filter(|(_, answer)| answer.as_ref().is_ok_and(|r| self.expect.through_filter(r)))
-            .map(|(tag, _)| tag.as_str())
-            .collect();
+        // The tags whose answer went through the filter: their streams must be in the log.
+        let (expect, mut expected) = (&self.expect, Vec::new());
+        for (tag, answer) in [(&id, &response), (&probe_id, &probe_response)] {
+            if answer.as_ref().is_ok_and(|r| through_filter(expect, r)) {
+                expected.push(tag.as_str());
+            }
+        }
         let streams = self.wait_for_streams(&id, &probe_id, &expected)?;
         let verdict = check_request(&self.expect, case, &id, &response, &streams);
         let fate = verdict.fate.clone();
@@ -105,7 +113,7 @@ impl Suite {
             let answer = probe_response.as_ref().map_or_else(Clone::clone, brief);
             let got = format!("{:?} {answer}", probe_verdict.fate);
             let expected = "the next normal request passes: 200 through the filter";
-            probe_verdict.fail(expected, got, &[]);
+            probe_verdict.problems.push(problem(expected, got, &[]));
         }
         let probe_passed = probe_verdict.problems.is_empty();
         let probe_name = format!("{name}: the probe after it");
@@ -122,8 +130,7 @@ impl Suite {
                 lone_allowed -= 1;
             } else if tag != [id.as_str()] && tag != [probe_id.as_str()] {
                 let got = format!("a stream tagged {tag:?}");
-                let expected = "only their own streams in the log";
-                let problem = problem(expected, got, &stream.lines);
+                let problem = problem("only their own streams in the log", got, &stream.lines);
                 self.summary
                     .fail(format!("request {id} and its probe"), None, problem);
             }
@@ -162,26 +169,23 @@ impl Suite {
                 last_line = Instant::now();
                 let streams = group_streams(&self.pending);
                 let tagged = |tag: &str| streams_with(&streams, ID_HEADER, tag);
-                !expected.is_empty()
-                    && expected.iter().all(|tag| !tagged(tag).is_empty())
-                    && [id, probe_id]
-                        .iter()
-                        .all(|tag| tagged(tag).iter().all(|s| !s.finished.is_empty()))
+                let finished = |tag: &str| tagged(tag).iter().all(|s| !s.finished.is_empty());
+                let there = expected.iter().all(|tag| !tagged(tag).is_empty());
+                !expected.is_empty() && there && finished(id) && finished(probe_id)
             } else {
                 expected.is_empty() && last_line.elapsed() > QUIET
             };
-            if done {
-                return Ok(group_streams(&std::mem::take(&mut self.pending)));
-            }
-            if Instant::now() > deadline {
+            if done || Instant::now() > deadline {
                 let streams = group_streams(&std::mem::take(&mut self.pending));
-                let expected = format!(
-                    "the finished streams of {expected:?} in the log within {}",
-                    seconds(self.timeout)
-                );
-                let lines: Vec<String> = streams.iter().flat_map(|s| s.lines.clone()).collect();
-                let problem = problem(expected, "not there", &lines);
-                self.summary.fail(format!("request {id}"), None, problem);
+                if !done {
+                    let expected = format!(
+                        "the finished streams of {expected:?} in the log within {}",
+                        seconds(self.timeout)
+                    );
+                    let lines: Vec<String> = streams.iter().flat_map(|s| s.lines.clone()).collect();
+                    let problem = problem(expected, "not there", &lines);
+                    self.summary.fail(format!("request {id}"), None, problem);
+                }
                 return Ok(streams);
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -236,7 +240,7 @@ impl Suite {
     }
 
     /// Records what the checks of `case`, tagged `id`, found.
-    fn record(&mut self, name: &str, case: &Case, id: &str, verdict: Verdict) {
+    fn record(&mut self, name: &str, case: &Case, id: &str, verdict: Verdict<'_>) {
         self.summary.values_checked += verdict.values_checked;
         for problem in verdict.problems {
             self.summary
@@ -266,5 +270,107 @@ impl Suite {
         }
         self.summary.elapsed = self.started.elapsed();
         Ok(self.summary)
+    }
+}
+
+/// Classifies one line of Envoy's log or its access log: `Ok(Some)` for a line the filter
+/// wrote (`wasm log …: message`), checked and parsed; `Ok(None)` for one of Envoy's own lines
+/// or an access log line; `Err` says why the line is not acceptable (it is a failure).
+pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
+    if is_access_line(raw) {
+        return Ok(None);
+    }
+    let line = EnvoyLine::parse(raw).ok_or(
+        "a line that is neither one of Envoy's nor an access log line: a split or forged line",
+    )?;
+    if line.is_error() {
+        return Err(format!(
+            "Envoy logged at level {} (logger {}): a wasm trap or a failed callback?",
+            line.level, line.logger
+        ));
+    }
+    if !line.is_wasm_log() {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        let at = e.valid_up_to();
+        format!("a filter line that is not valid UTF-8 (byte {at} is not)")
+    })?;
+    if let Some((at, c)) = reference::unsafe_char(text) {
+        return Err(format!(
+            "a filter line holding a raw {:?} (U+{:04X}) at byte {at}",
+            c, c as u32
+        ));
+    }
+    let parsed = parse_line(text).ok_or("a filter line envoy_model::envoy_log can't parse")?;
+    if parsed.level != "info" {
+        return Err(format!(
+            "the filter logged at level {}: {}",
+            parsed.level, parsed.message
+        ));
+    }
+    Ok(Some(parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFIX: &str = "[2026-11-23 20:50:09.226][18705][info][wasm] \
+        [source/extensions/common/wasm/context.cc:1151] wasm log http-headers http-headers-root http-headers-vm: ";
+
+    fn filter_line(message: &str) -> Vec<u8> {
+        format!("{PREFIX}{message}").into_bytes()
+    }
+
+    #[test]
+    fn accepts_envoy_filter_and_access_lines() {
+        let Ok(Some(line)) = classify(&filter_line("request header --> x-a: \\xff")) else {
+            panic!("not a filter line")
+        };
+        assert_eq!(line.message, "request header --> x-a: \\xff");
+        let access =
+            b"[2026-11-23T20:50:09.226Z] \"GET /headers HTTP/1.1\" 200 - 0 251 3 1 \"-\" \"\xff\"";
+        assert!(is_access_line(access));
+        assert_eq!(classify(access), Ok(None));
+        let warning = b"[2026-11-23 20:50:09.219][18699][warning][main] [source/server/server.cc:1059] There is no configured limit";
+        assert_eq!(classify(warning), Ok(None));
+    }
+
+    #[test]
+    fn refuses_raw_controls_and_invalid_utf8_in_filter_lines() {
+        for bad in [
+            filter_line("request header --> x-a: a\rb"),
+            filter_line("request header --> x-a: \u{1b}[31m"),
+            filter_line("request header --> x-a: \u{202E}evil"),
+            filter_line("request header --> x-a: \u{85}"),
+            [filter_line("request header --> x-a: "), b"\xff".to_vec()].concat(),
+        ] {
+            let verdict = classify(&bad);
+            assert!(
+                verdict.is_err(),
+                "EXPECTED a refusal\nGOT: {verdict:?} for {}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_forged_and_split_lines_and_traps() {
+        // What a header holding `\n` would leave if the filter did not escape it.
+        assert!(classify(b"request header --> x-hostile-forged: 1").is_err());
+        assert!(classify(b"").is_err());
+        // An access line must end with the quoted upstream host.
+        assert!(
+            classify(b"[2026-11-23T20:50:09.226Z] \"GET / HTTP/1.1\" 200 ... forged tail").is_err()
+        );
+        let trap = b"[2026-11-23 20:50:09.226][18705][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable";
+        assert!(classify(trap).unwrap_err().contains("error"));
+        let warn = format!("{PREFIX}http_headers: can't read the headers").replacen(
+            "[info][wasm]",
+            "[warning][wasm]",
+            1,
+        );
+        assert!(classify(warn.as_bytes()).unwrap_err().contains("warning"));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use envoy_model::figures::seconds;
 use thousands::Separable;
 
-use super::verdict::{Fate, Problem};
+use super::checks::{Fate, Problem};
 use filter_testing::hostile::fixed::CONTROL_GROUP;
 
 /// One failed check, with what it takes to reproduce and understand it.
@@ -34,17 +34,6 @@ pub enum ByteFate {
     Other,
 }
 
-/// What happened to a fixed case (other than the byte cases).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FixedOutcome {
-    /// `fixed control: bare CR inside`.
-    pub label: String,
-    /// Reached the filter or refused by Envoy.
-    pub fate: Fate,
-    /// The filter's line for the case's first header, `name: value` as logged.
-    pub logged: Option<String>,
-}
-
 /// The figures of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -68,8 +57,13 @@ pub struct Summary {
     pub values_checked: usize,
     /// What happened to each byte in a header value (from the fixed byte cases).
     pub bytes: BTreeMap<u8, ByteFate>,
-    /// What happened to the other fixed cases.
-    pub fixed: Vec<FixedOutcome>,
+    /// The other fixed cases sent.
+    pub fixed: usize,
+    /// Those Envoy refused, `control: NUL inside (400)`.
+    pub fixed_refused: Vec<String>,
+    /// A line for each control or line break case that reached the filter: how its header
+    /// was logged.
+    pub controls_logged: Vec<String>,
     /// Failed checks; a passing run has none.
     pub failures: Vec<Failure>,
     /// Wall time of the run.
@@ -153,43 +147,45 @@ impl Summary {
         out
     }
 
+    /// Notes what happened to a fixed case other than the byte cases, labelled `label`;
+    /// `logged`: the filter's line for its first header.
+    pub fn note_fixed(&mut self, label: &str, fate: &Fate, logged: Option<String>) {
+        self.fixed += 1;
+        let label = label.trim_start_matches("fixed ");
+        match fate {
+            Fate::Refused(status) => {
+                let refused = format!("{label} ({})", refused_key(*status));
+                self.fixed_refused.push(refused);
+            }
+            Fate::Reached(status) => {
+                let Some(what) = label.strip_prefix(&format!("{CONTROL_GROUP}: ")) else {
+                    return;
+                };
+                let logged = logged.as_deref().unwrap_or("(no line for its header)");
+                let logged = cut(logged, 120);
+                let line = format!("  {what}: reached the filter ({status}), logged `{logged}`\n");
+                self.controls_logged.push(line);
+            }
+            Fate::Other(_) => {}
+        }
+    }
+
     /// Which fixed cases Envoy refused, and how the controls and line breaks it let through
     /// were logged.
     pub fn fixed_table(&self) -> String {
-        let mut out = String::new();
-        let refusal = |f: &FixedOutcome| match f.fate {
-            Fate::Refused(status) => {
-                let label = f.label.trim_start_matches("fixed ");
-                Some(format!("{label} ({})", refused_key(status)))
-            }
-            Fate::Reached(_) | Fate::Other(_) => None,
-        };
-        let refused: Vec<String> = self.fixed.iter().filter_map(refusal).collect();
-        let _ = writeln!(
-            out,
-            "  fixed cases: {} reached the filter, {} refused by Envoy: {}",
-            self.fixed.len() - refused.len(),
-            refused.len(),
-            refused.join("; ")
+        let refused = &self.fixed_refused;
+        let reached = self.fixed - refused.len();
+        let (count, list) = (refused.len(), refused.join("; "));
+        let head = format!(
+            "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {list}\n"
         );
-        let prefix = format!("fixed {CONTROL_GROUP}: ");
-        for f in &self.fixed {
-            if let (Some(what), Fate::Reached(status)) = (f.label.strip_prefix(&prefix), &f.fate) {
-                let logged = f.logged.as_deref().unwrap_or("(no line for its header)");
-                let _ = writeln!(
-                    out,
-                    "  {what}: reached the filter ({status}), logged `{}`",
-                    cut(logged, 120)
-                );
-            }
-        }
-        out
+        head + &self.controls_logged.concat()
     }
 
     /// The figures, the tables and every failure with EXPECTED, GOT and the log lines.
     pub fn render(&self) -> String {
         let mut out = self.byte_table();
-        if !self.fixed.is_empty() {
+        if self.fixed > 0 {
             out.push_str(&self.fixed_table());
         }
         for failure in &self.failures {
@@ -199,8 +195,7 @@ impl Summary {
             }
             let problem = &failure.problem;
             let (expected, got) = around_difference(&problem.expected, &problem.got);
-            let _ = writeln!(out, "  EXPECTED: {expected}");
-            let _ = writeln!(out, "  GOT:      {got}");
+            let _ = writeln!(out, "  EXPECTED: {expected}\n  GOT:      {got}");
             if !problem.lines.is_empty() {
                 let _ = writeln!(out, "  log lines:");
                 for line in problem.lines.iter().take(40) {

@@ -36,8 +36,11 @@ fn values(name: &str, list: &Values) -> Vec<Case> {
 }
 
 /// A `GET /headers` with these headers, `(name, value)`.
-fn headers(label: &str, list: &[(&str, &str)]) -> Case {
-    let headers = list.iter().map(|(n, v)| Header::new(*n, *v)).collect();
+fn headers<'a, V: Into<Vec<u8>>>(
+    label: &str,
+    list: impl IntoIterator<Item = (&'a str, V)>,
+) -> Case {
+    let headers = list.into_iter().map(|(n, v)| Header::new(n, v)).collect();
     Case::new(label, "/headers", headers)
 }
 
@@ -46,13 +49,16 @@ fn get(label: &str, target: impl Into<Vec<u8>>) -> Case {
     Case::new(label, target, Vec::new())
 }
 
-/// `case`, with the headers Envoy passes on given (line breaks the model does not follow).
-fn passed_on(mut case: Case, headers: &[(&str, &str)]) -> Case {
-    let given = headers
+/// A `GET /headers` with `sent`, whose line breaks make other header lines: Envoy passes on
+/// `passed` (given, as the model does not follow them).
+fn made_lines(label: &str, sent: &[(&str, &str)], passed: &[(&str, &str)]) -> Case {
+    let passed = passed
         .iter()
         .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()));
-    case.passed_on = Some(given.collect());
-    case
+    Case {
+        passed_on: Some(passed.collect()),
+        ..headers(label, sent.iter().copied())
+    }
 }
 
 /// Non-UTF-8 values, Unicode that reorders or splits text, escape look-alikes.
@@ -99,30 +105,23 @@ fn shape_cases() -> Vec<Case> {
         ("tabs and spaces around", b" \t a b \t "),
         ("only tabs", b"\t\t"),
     ];
+    let empty = vec![bare, Header::new("x-empty", ""), tabbed];
     let repeated = (0..10).map(|i| Header::new("x-repeat", format!("v{i}")));
+    let odd_repeated = [("X-Rep", "1"), ("x-REP", "2"), ("x-rep", "3")];
+    let odd_names = [
+        ("X-ODD-CASE", "1"),
+        ("x-OdD-cAsE-2", "2"),
+        ("ACCEPT-language", "en"),
+        ("X_Under_Score", "3"),
+        ("x-!#$%&'*+.^`|~", "token punctuation"),
+    ];
     let mut cases = values("x-tab", tabs);
     cases.extend([
         one("only spaces", "x-space", "     "),
-        Case::new(
-            "empty values",
-            "/headers",
-            vec![bare, Header::new("x-empty", ""), tabbed],
-        ),
+        Case::new("empty values", "/headers", empty),
         Case::new("repeated header", "/headers", repeated.collect()),
-        headers(
-            "repeated header in odd case",
-            &[("X-Rep", "1"), ("x-REP", "2"), ("x-rep", "3")],
-        ),
-        headers(
-            "names in odd case",
-            &[
-                ("X-ODD-CASE", "1"),
-                ("x-OdD-cAsE-2", "2"),
-                ("ACCEPT-language", "en"),
-                ("X_Under_Score", "3"),
-                ("x-!#$%&'*+.^`|~", "token punctuation"),
-            ],
-        ),
+        headers("repeated header in odd case", odd_repeated),
+        headers("names in odd case", odd_names),
         one("the filter's own header sent by the client", "test", "evil"),
         one(
             "user-agent with raw bytes (also in the access log)",
@@ -139,6 +138,7 @@ fn shape_cases() -> Vec<Case> {
 /// break or forge a line.
 fn control_cases() -> Vec<Case> {
     let forge = |brk: &str| [brk, FORGED_LINE].concat();
+    let message = b"a\r\nrequest header --> x-hostile-forged: 1";
     let ctl: &Values = &[
         ("NUL inside", b"a\x00b"),
         ("NUL at the end", b"ab\x00"),
@@ -159,30 +159,23 @@ fn control_cases() -> Vec<Case> {
         ("LF then a forged line", &forge("a\n")),
         ("CRLF then a forged line", &forge("a\r\n")),
         ("obs-fold then a forged line", &forge("a\r\n ")),
-        (
-            "CRLF then a forged message",
-            b"a\r\nrequest header --> x-hostile-forged: 1",
-        ),
+        ("CRLF then a forged message", message),
     ];
     // Line breaks that make other header lines: what Envoy passes on is given.
     let made_lines = [
-        passed_on(
-            one(
-                "bare LF making a second header line",
-                "x-crlf",
-                "a\nx-next: b",
-            ),
+        made_lines(
+            "bare LF making a second header line",
+            &[("x-crlf", "a\nx-next: b")],
             &[("x-crlf", "a"), ("x-next", "b")],
         ),
-        passed_on(
-            one("bare LF ending the last value", "x-crlf", "a\n"),
+        made_lines(
+            "bare LF ending the last value",
+            &[("x-crlf", "a\n")],
             &[("x-crlf", "a")],
         ),
-        passed_on(
-            headers(
-                "bare LF, then CRLF: the headers end there",
-                &[("x-crlf", "a\n"), ("x-after", "c")],
-            ),
+        made_lines(
+            "bare LF, then CRLF: the headers end there",
+            &[("x-crlf", "a\n"), ("x-after", "c")],
             &[("x-crlf", "a")],
         ),
     ];
@@ -203,6 +196,8 @@ fn control_cases() -> Vec<Case> {
 /// headers per request (the host and connection lines count).
 fn limit_cases() -> Vec<Case> {
     let a = |n: usize| "a".repeat(n);
+    let invalid = [a(1023).as_bytes(), b"\xe2\x82\xe2\x82"].concat();
+    let over = "d".repeat(61 * 1024);
     let long: &Values = &[
         ("value of 1023 bytes", &a(1023)),
         ("value of 1024 bytes", &a(1024)),
@@ -210,18 +205,12 @@ fn limit_cases() -> Vec<Case> {
         ("2-byte character across the cut", &(a(1023) + "éé")),
         ("3-byte character across the cut", &(a(1022) + "€€")),
         ("4-byte character across the cut", &(a(1021) + "𝄞𝄞")),
-        (
-            "invalid UTF-8 across the cut",
-            &[a(1023).as_bytes(), b"\xe2\x82\xe2\x82"].concat(),
-        ),
+        ("invalid UTF-8 across the cut", &invalid),
         ("escapes across the cut", &[0x80; 1100]),
         ("value of 8 KiB (httpbin's limit)", &"b".repeat(8 * 1024)),
         ("value of 59 KiB", &"c".repeat(59 * 1024)),
         ("value of 59 KiB of high bytes", &[0xFF; 59 * 1024]),
-        (
-            "value of 61 KiB (over Envoy's 60 KiB)",
-            &"d".repeat(61 * 1024),
-        ),
+        ("value of 61 KiB (over Envoy's 60 KiB)", &over),
     ];
     let mut cases = values("x-long", long);
     let (small, large) = ("s".repeat(640), "s".repeat(700));
@@ -257,34 +246,20 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
         let label = format!("{name} (default rule)");
         cases.push(one(&label, name, format!("{t}-cred{i}")));
     }
+    let basic = format!("Basic {t}-basic");
+    let proxy = format!("Bearer {t}-proxy");
+    let cookie = format!("session={t}-cookie; theme=dark");
+    let cookies = [
+        ("Cookie", format!("a={t}-c1")),
+        ("COOKIE", format!("b={t}-c2")),
+    ];
+    let request_cookie = format!("id={t}-req");
     cases.extend([
-        one(
-            "authorization: Basic, odd case",
-            "AuThOrIzAtIoN",
-            format!("Basic {t}-basic"),
-        ),
-        one(
-            "proxy-authorization",
-            "Proxy-Authorization",
-            format!("Bearer {t}-proxy"),
-        ),
-        one(
-            "cookie",
-            "cookie",
-            format!("session={t}-cookie; theme=dark"),
-        ),
-        headers(
-            "repeated cookies",
-            &[
-                ("Cookie", &format!("a={t}-c1")),
-                ("COOKIE", &format!("b={t}-c2")),
-            ],
-        ),
-        one(
-            "set-cookie sent in a request",
-            "set-cookie",
-            format!("id={t}-req"),
-        ),
+        one("authorization: Basic, odd case", "AuThOrIzAtIoN", basic),
+        one("proxy-authorization", "Proxy-Authorization", proxy),
+        one("cookie", "cookie", cookie),
+        headers("repeated cookies", cookies),
+        one("set-cookie sent in a request", "set-cookie", request_cookie),
     ]);
     for name in redacted_extra {
         let label = format!("configured redacted header {name}");
@@ -294,15 +269,11 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
     let sid = percent_encode_all(format!("sid={t}-rh1; Path=/; HttpOnly"));
     let other = percent_encode_all(format!("other={t}-rh2"));
     let session = percent_encode_all(format!("{t}-cs"));
+    let echoed = format!("/response-headers?set-cookie={sid}&Set-Cookie={other}");
+    let set = format!("/cookies/set?{}={session}", percent_encode_all("session"));
     let set_cookie = [
-        (
-            "set-cookie from httpbin /response-headers",
-            format!("/response-headers?set-cookie={sid}&Set-Cookie={other}"),
-        ),
-        (
-            "set-cookie from httpbin /cookies/set",
-            format!("/cookies/set?{}={session}", percent_encode_all("session")),
-        ),
+        ("set-cookie from httpbin /response-headers", echoed),
+        ("set-cookie from httpbin /cookies/set", set),
     ];
     cases.extend(set_cookie.map(|(label, target)| Case {
         expects_secret_cookie: true,
@@ -322,45 +293,31 @@ pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
         .enumerate()
         .map(|(i, name)| format!("{name}={t}-q{i}"))
         .collect();
+    let every = format!("/get?keep=1&{}&last=2", every.join("&"));
     let far: Vec<String> = (0..400)
         .map(|i| format!("a{i}=1&code={t}-far{i}"))
         .collect();
+    let far = format!("/get?{}", far.join("&"));
     let (pad, tail) = ("p".repeat(1000), "z".repeat(100));
+    let straddling = format!("/get?pad={pad}&token={t}-cut{tail}");
+    let next_to_plain = format!("/headers?access_token={t}-at&keep=1");
+    let odd = format!(
+        "/get?Access_Token={t}-oc1&%61pi%5Fkey={t}-oc2&X-AMZ-SIGNATURE={t}-oc3&%53ig={t}-oc4"
+    );
+    let reps = format!("/get?token={t}-r1&token=&token={t}-r2=x?y&&sig={t}-r3");
+    let redirect = format!("/get?next=/cb%3Fcode%3D1&code={t}-cb");
     let mut cases = vec![
-        get(
-            "access_token next to a plain parameter",
-            format!("/headers?access_token={t}-at&keep=1"),
-        ),
-        get(
-            "every always-redacted and configured name",
-            format!("/get?keep=1&{}&last=2", every.join("&")),
-        ),
-        get(
-            "names in odd case and percent-encoded",
-            format!(
-                "/get?Access_Token={t}-oc1&%61pi%5Fkey={t}-oc2&X-AMZ-SIGNATURE={t}-oc3&%53ig={t}-oc4"
-            ),
-        ),
-        get(
-            "repeated names, empty values, values with = and ?",
-            format!("/get?token={t}-r1&token=&token={t}-r2=x?y&&sig={t}-r3"),
-        ),
-        get(
-            "a secret straddling the cut",
-            format!("/get?pad={pad}&token={t}-cut{tail}"),
-        ),
-        get(
-            "secrets beyond the cut in a very long query",
-            format!("/get?{}", far.join("&")),
-        ),
+        get("access_token next to a plain parameter", next_to_plain),
+        get("every always-redacted and configured name", every),
+        get("names in odd case and percent-encoded", odd),
+        get("repeated names, empty values, values with = and ?", reps),
+        get("a secret straddling the cut", straddling),
+        get("secrets beyond the cut in a very long query", far),
         get("a lone ?", "/get?"),
         get("only separators", "/get?&&=&=&"),
         get("malformed escapes", "/get?%zz=1&%=2&%7=3&token%=4&%%=5"),
         get("a secret name without a value", "/get?token&keep=1"),
-        get(
-            "a question mark in the path of a redirect target",
-            format!("/get?next=/cb%3Fcode%3D1&code={t}-cb"),
-        ),
+        get("a question mark in the path of a redirect target", redirect),
     ];
     for name in query_extra {
         let target = format!("/headers?{name}={t}-configured&keep=1");
@@ -373,68 +330,45 @@ pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
 /// backslash, a tab, a value over the cut.
 fn response_cases() -> Vec<Case> {
     let latin1: String = (0x80..=0xFFu32).filter_map(char::from_u32).collect();
+    let (latin1, tab) = (percent_encode_all(latin1), percent_encode_all(b"a\\b\tc"));
     let resp = |label: &str, value: &str| get(label, format!("/response-headers?x-resp={}", value));
     vec![
-        resp(
-            "response header with Latin-1 bytes",
-            &percent_encode_all(latin1),
-        ),
-        resp(
-            "response header with a backslash and a tab",
-            &percent_encode_all(b"a\\b\tc"),
-        ),
+        resp("response header with Latin-1 bytes", &latin1),
+        resp("response header with a backslash and a tab", &tab),
         resp("response header over the cut", &"r".repeat(1500)),
+    ]
+}
+
+/// Issue 17: secrets in URL headers (query, fragment, nested, `refresh`), in a nested URL in the
+/// request target, and in a `location` that httpbin answers with.
+fn url_cases(secrets: &Secrets) -> Vec<Case> {
+    let t = &secrets.token;
+    let nested = percent_encode_all(format!("https://app/cb?code={t}-nest"));
+    let nested = format!("/get?next={nested}&lang=en");
+    let location = percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z"));
+    let location = format!("/response-headers?location={location}");
+    let in_location = format!("//h/cb?location=https://x/y?X-Amz-Signature={t}-raw");
+    let referer = format!("https://app.example/cb?access_token={t}-ref&x=1");
+    let fragment = format!("/cb#access_token={t}-frag1&id_token={t}-frag2&state=z");
+    let every = [
+        ("content-location", format!("/d?sig={t}-cl")),
+        ("refresh", format!("5; url=/cb?token={t}-refresh")),
+        ("x-forwarded-uri", format!("/a?key={t}-fu")),
+        ("x-rewrite-url", format!("/a?x=1#password={t}-rw")),
+        ("location", in_location),
+    ];
+    vec![
+        one("referer with an access token", "referer", referer),
+        one("implicit-flow fragment", "x-original-url", fragment),
+        headers("every URL header", every),
+        get("a nested URL in the target", nested),
+        get("a location from httpbin", location),
     ]
 }
 
 /// Every fixed case, in order: bytes, text, shapes, controls, limits, secrets, query secrets,
 /// responses. Their labels read `fixed <group>: <what>`, e.g. `fixed control: bare CR inside`.
 /// `redacted_extra` and `query_extra` are the configured names beyond the always-redacted ones.
-/// Issue 17: secrets in URL headers (query, fragment, nested, `refresh`), in a nested URL in the
-/// request target, and in a `location` that httpbin answers with.
-fn url_cases(secrets: &Secrets) -> Vec<Case> {
-    let t = &secrets.token;
-    let nested = percent_encode_all(format!("https://app/cb?code={t}-nest"));
-    let location = percent_encode_all(format!("https://app.example/cb?code={t}-loc&state=z"));
-    vec![
-        headers(
-            "referer with an access token",
-            &[(
-                "referer",
-                &format!("https://app.example/cb?access_token={t}-ref&x=1"),
-            )],
-        ),
-        headers(
-            "implicit-flow fragment",
-            &[(
-                "x-original-url",
-                &format!("/cb#access_token={t}-frag1&id_token={t}-frag2&state=z"),
-            )],
-        ),
-        headers(
-            "every URL header",
-            &[
-                ("content-location", &format!("/d?sig={t}-cl")),
-                ("refresh", &format!("5; url=/cb?token={t}-refresh")),
-                ("x-forwarded-uri", &format!("/a?key={t}-fu")),
-                ("x-rewrite-url", &format!("/a?x=1#password={t}-rw")),
-                (
-                    "location",
-                    &format!("//h/cb?location=https://x/y?X-Amz-Signature={t}-raw"),
-                ),
-            ],
-        ),
-        get(
-            "a nested URL in the target",
-            format!("/get?next={nested}&lang=en"),
-        ),
-        get(
-            "a location from httpbin",
-            format!("/response-headers?location={location}"),
-        ),
-    ]
-}
-
 pub fn cases(secrets: &Secrets, redacted_extra: &[String], query_extra: &[String]) -> Vec<Case> {
     let groups = [
         ("bytes", byte_cases()),

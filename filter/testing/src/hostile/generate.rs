@@ -68,14 +68,13 @@ const TOKEN: &[u8] =
 /// A piece of a value, weighted so that most requests reach the filter; with `breaking`, it
 /// may also be a byte Envoy refuses or a line break before a forged line.
 fn piece(breaking: bool) -> BoxedStrategy<Vec<u8>> {
-    let printable = vec(0x20u8..=0x7E, 0..24);
     // Any character but the controls Envoy refuses (those come from their own piece).
     let any_char = any::<char>().prop_filter("a control Envoy refuses", |c| {
         !(c.is_ascii() && refused_in_value(*c as u8))
     });
     let text = |chars: Vec<char>| String::from_iter(chars).into_bytes();
     let safe = prop_oneof![
-        30 => printable,
+        30 => vec(0x20u8..=0x7E, 0..24),
         8 => select(LOOK_ALIKES).prop_map(Vec::from),
         10 => vec(0x80u8..=0xFF, 1..8),
         6 => vec(any_char, 1..4).prop_map(text),
@@ -92,9 +91,8 @@ fn piece(breaking: bool) -> BoxedStrategy<Vec<u8>> {
     }
     // The bytes Envoy refuses in a value; not LF, which ends the line instead (the fixed
     // cases try it).
-    let refused: Vec<u8> = (0..=0x7Fu8)
-        .filter(|b| refused_in_value(*b) && *b != b'\n')
-        .collect();
+    let refusable = |b: &u8| refused_in_value(*b) && *b != b'\n';
+    let refused: Vec<u8> = (0..=0x7Fu8).filter(refusable).collect();
     prop_oneof![
         73 => safe,
         1 => select(refused).prop_map(|b| vec![b]),
@@ -139,18 +137,15 @@ fn header(
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));
     let secrets_in_values = secrets.clone();
     redacted.extend(CREDENTIAL_HEADERS.map(String::from));
-    let secret = (
-        select(redacted),
-        any::<u64>(),
-        separator,
-        vec(piece(breaking), 0..2),
-        any::<u32>(),
-    )
-        .prop_map(move |(name, bits, sep, mut pieces, n)| {
+    let names = (select(redacted), any::<u64>());
+    let pieces = vec(piece(breaking), 0..2);
+    let secret = (names, separator, pieces, any::<u32>()).prop_map(
+        move |((name, bits), sep, mut pieces, n)| {
             let secret = secrets_in_values.secret(&format!("-g{n}")).into_bytes();
             pieces.insert(pieces.len() / 2, secret);
             header(odd_case(&name, bits), sep, pieces)
-        });
+        },
+    );
     let secrets = secrets.clone();
     let url =
         (select(url_valued()), any::<u64>(), any::<u32>()).prop_map(move |(name, bits, n)| {
@@ -237,15 +232,13 @@ fn path(choice: u8, n: u32, secrets: &Secrets) -> String {
 /// parameters; the secret literal.
 fn query_secret_path(n: u32, secrets: &Secrets) -> String {
     let name = ALWAYS_REDACTED_QUERY[n as usize % ALWAYS_REDACTED_QUERY.len()];
-    let mut odd = String::new();
-    for (i, c) in name.chars().enumerate() {
-        match (n >> (8 + (i % 12) * 2)) & 3 {
-            0 => odd.push(c),
-            1 => odd.push(c.to_ascii_uppercase()),
-            2 => odd.push(c.to_ascii_lowercase()),
-            _ => odd.push_str(&format!("%{:02X}", c as u32)),
-        }
-    }
+    let spelled = |(i, c): (usize, char)| match (n >> (8 + (i % 12) * 2)) & 3 {
+        0 => c.to_string(),
+        1 => c.to_ascii_uppercase().to_string(),
+        2 => c.to_ascii_lowercase().to_string(),
+        _ => format!("%{:02X}", c as u32),
+    };
+    let odd: String = name.chars().enumerate().map(spelled).collect();
     let before = ["", "a=1&", "&", "x&"][(n >> 4) as usize % 4];
     let after = ["", "&keep=1", "&&", "&b=%FF"][(n >> 6) as usize % 4];
     let secret = secrets.secret(&format!("-q{n}"));

@@ -31,19 +31,13 @@ pub fn envoy_value(sent: &[u8]) -> Vec<u8> {
     // The LF of a fold (`CR LF` then SP or HTAB) goes, as does every CR.
     let folded =
         |i: usize| i > 0 && sent[i - 1] == b'\r' && matches!(sent.get(i + 1), Some(b' ' | b'\t'));
-    let kept = sent.iter().enumerate().filter(|&(i, &b)| match b {
-        b'\r' => false,
-        b'\n' => !folded(i),
-        _ => true,
-    });
-    let unfolded: Vec<u8> = kept.map(|(_, &b)| b).collect();
-    let is_ws = |b: &u8| matches!(b, b' ' | b'\t');
-    let start = unfolded.iter().position(|b| !is_ws(b)).unwrap_or(0);
-    let end = unfolded
-        .iter()
-        .rposition(|b| !is_ws(b))
-        .map_or(0, |i| i + 1);
-    unfolded.get(start..end).unwrap_or_default().to_vec()
+    let kept = |&i: &usize| sent[i] != b'\r' && !(sent[i] == b'\n' && folded(i));
+    let unfolded: Vec<u8> = (0..sent.len()).filter(kept).map(|i| sent[i]).collect();
+    let mut value = &unfolded[..];
+    while let [b' ' | b'\t', rest @ ..] | [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value.to_vec()
 }
 
 /// The bytes that make Envoy refuse a request when they appear inside a header value (400);
@@ -116,10 +110,7 @@ pub fn units(bytes: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
 /// One unit of [`units`] as the table writes it.
 fn escaped(unit: Result<char, u8>) -> String {
     match unit {
-        Ok('\\') => "\\\\".to_string(),
-        Ok('\t') => "\\t".to_string(),
-        Ok('\n') => "\\n".to_string(),
-        Ok('\r') => "\\r".to_string(),
+        Ok(c @ ('\\' | '\t' | '\n' | '\r')) => c.escape_default().to_string(),
         Ok(c @ ('\u{0}'..='\u{1F}' | '\u{7F}')) => format!("\\x{:02x}", c as u32),
         Ok(c) if written_as_code_point(c) => format!("\\u{{{:04X}}}", c as u32),
         Ok(c) => c.to_string(),
@@ -222,26 +213,17 @@ fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
     let decoded = decoded(raw);
-    secret
-        .iter()
-        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
+    let named = |name: &String| name.as_bytes().eq_ignore_ascii_case(&decoded);
+    secret.iter().any(named)
 }
 
 /// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
 fn decoded(raw: &[u8]) -> Vec<u8> {
-    let hex = |at: usize| raw.get(at).and_then(|b| char::from(*b).to_digit(16));
-    let mut decoded = Vec::with_capacity(raw.len());
-    let mut at = 0;
-    while let Some(&b) = raw.get(at) {
-        let (byte, width) = match (b, hex(at + 1), hex(at + 2)) {
-            (b'%', Some(high), Some(low)) => ((high * 16 + low) as u8, 3),
-            (b'+', ..) => (b' ', 1),
-            _ => (b, 1),
-        };
-        decoded.push(byte);
-        at += width;
-    }
-    decoded
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_encoding::percent_decode(&spaced).collect()
 }
 
 /// Why a line the filter wrote is unsafe, if it is: a raw control character, a C1 control,
