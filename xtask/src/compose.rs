@@ -106,7 +106,8 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let mut project = Project::new(&name, &tree, logs.join("compose.log"));
     let step = Step::start("images", "those of docker-compose.yml, else stand-ins");
     let resolved = standins::resolve(&project, args.debian_mirror.as_deref(), &logs)?;
-    let mut described: Vec<String> = resolved.iter().map(Resolved::describe).collect();
+    let describe = |r: &Resolved| format!("{} {}{}", r.service, r.image, r.source);
+    let mut described: Vec<String> = resolved.iter().map(describe).collect();
     if let Some(yaml) = override_yaml(&resolved) {
         // One copy for this run, one left in target/ for using the stand-ins by hand.
         for file in [scratch.path.join(OVERRIDE), logs.join(OVERRIDE)] {

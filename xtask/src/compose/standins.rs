@@ -53,13 +53,6 @@ pub struct Resolved {
     pub source: &'static str,
 }
 
-impl Resolved {
-    /// A short line for the step's summary.
-    pub fn describe(&self) -> String {
-        format!("{} {}{}", self.service, self.image, self.source)
-    }
-}
-
 /// The stand-in recipe for an official image: its directory in xtask/standins/.
 fn recipe_for(official: &str) -> Option<&'static str> {
     let repo = official.split_once(':').map_or(official, |(repo, _)| repo);
@@ -260,9 +253,7 @@ fn fetch_rustup_init(to: &Path) -> Result<()> {
     }
     let rustup = which::which("rustup")
         .context("cannot download rustup-init and there is no rustup on PATH to copy")?;
-    std::fs::copy(std::fs::canonicalize(&rustup)?, to)
-        .with_context(|| format!("copying {} as rustup-init", rustup.display()))?;
-    Ok(())
+    copy(&std::fs::canonicalize(&rustup)?, to)
 }
 
 /// `http-headers-standin/debian:bookworm`, the stand-ins' base: a root file system made with
