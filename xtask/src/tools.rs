@@ -110,9 +110,7 @@ fn site_packages_file(venv: &Path, rel: &str) -> Option<PathBuf> {
 /// The version `envoy --version` reports (`1.40.0`), or `unknown version` if it says none.
 pub fn reported_version(envoy: &Path) -> String {
     let out = Command::new(envoy).arg("--version").output();
-    let text = out
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&out.map(|o| o.stdout).unwrap_or_default()).into_owned();
     version_in(&text).unwrap_or_else(|| "unknown version".to_string())
 }
 

@@ -37,9 +37,9 @@ pub fn copy_tree(source: &Path, dest: &Path, (uid, gid): (u32, u32)) -> Result<u
         source.display(),
         String::from_utf8_lossy(&out.stderr).trim()
     );
+    let files = String::from_utf8(out.stdout).context("a file name that is not UTF-8")?;
     let mut copied = 0;
-    for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let rel = Path::new(std::str::from_utf8(rel).context("a file name that is not UTF-8")?);
+    for rel in files.split('\0').filter(|r| !r.is_empty()) {
         let (from, to) = (source.join(rel), dest.join(rel));
         // A tracked file deleted in the work tree is not part of the copy.
         let Ok(meta) = std::fs::symlink_metadata(&from) else {

@@ -1,26 +1,36 @@
 //! The images docker-compose.yml names, or local stand-ins where the engine has none and
 //! can pull none (a machine without a registry). Stand-ins are built from each official
 //! image's own recipe (xtask/standins/), on a Debian bookworm made with debootstrap from
-//! Debian's packages; they are tagged `http-headers-standin/...`, never with an official name,
-//! and a label holding their recipe's hash lets a later run reuse them.
+//! Debian's packages (the mirror this machine's apt uses), imported into the engine, with the
+//! host's CA certificates added; they are tagged `http-headers-standin/...`, never with an
+//! official name, and a label holding their recipe's hash lets a later run reuse them.
 
-mod base;
-mod images;
-
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
-
 use serde_json::Value;
 
 use super::docker::Project;
-use crate::paths;
-use crate::procs::run_logged;
-pub use images::{PREFIX, image_id};
-use images::{build, copy};
+use super::scratch::ScratchDir;
+use crate::procs::{self, docker, run_logged, unique_suffix};
+use crate::{paths, setup};
 
+/// The repository part of every stand-in's tag.
+pub const PREFIX: &str = "http-headers-standin";
+/// The label holding a stand-in's recipe hash.
+const RECIPE_LABEL: &str = "http-headers-standin.recipe";
+/// The Debian release of the base (the official images' `-bookworm`).
+const SUITE: &str = "bookworm";
+/// Where Debian, Fedora or Alpine keep the CA bundle the host trusts.
+const HOST_CA_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
 /// How long a pull may try before the registry counts as unreachable.
 const PULL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where rustup-init comes from (docker-library/rust downloads the same file).
@@ -29,23 +39,6 @@ const RUSTUP_INIT_URL: &str =
 /// The Python packages the httpbin stand-in installs, at xtask/requirements.txt's pins.
 const HTTPBIN_PACKAGES: &str = "blinker brotlicffi cffi click decorator flask greenlet \
     gunicorn httpbin itsdangerous jinja2 markupsafe pycparser six werkzeug";
-
-/// Where a service's image comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// The engine already has the official image.
-    Engine,
-    /// Pulled from its registry just now.
-    Pulled,
-    /// A local stand-in, built now (`built`) or reused.
-    StandIn {
-        /// The stand-in's tag.
-        tag: String,
-        /// Whether this run built it.
-        built: bool,
-    },
-}
-
 /// One service's image.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -53,21 +46,11 @@ pub struct Resolved {
     pub service: String,
     /// The image docker-compose.yml names.
     pub official: String,
-    /// Where it comes from.
-    pub source: Source,
-}
-
-impl Resolved {
-    /// A short line for the step's summary.
-    pub fn describe(&self) -> String {
-        let (image, note) = match &self.source {
-            Source::Engine => (&self.official, ""),
-            Source::Pulled => (&self.official, " (pulled)"),
-            Source::StandIn { tag, built: true } => (tag, " (stand-in, built)"),
-            Source::StandIn { tag, built: false } => (tag, " (stand-in, cached)"),
-        };
-        format!("{} {image}{note}", self.service)
-    }
+    /// The image the service runs: the official one, or a local stand-in's tag.
+    pub image: String,
+    /// Where that image comes from, for the step's summary: `""` (the engine had it),
+    /// `" (pulled)"`, `" (stand-in, built)"` or `" (stand-in, cached)"`.
+    pub source: &'static str,
 }
 
 /// The stand-in recipe for an official image: its directory in xtask/standins/.
@@ -107,9 +90,9 @@ pub fn resolve(
         let official = spec["image"].as_str();
         let official = official.with_context(|| format!("service {service} names no image"))?;
         let source = if image_id(official).is_some() {
-            Ok(Source::Engine)
+            Ok((official.to_string(), ""))
         } else if pull(official, &log_dir.join("pull.log")) {
-            Ok(Source::Pulled)
+            Ok((official.to_string(), " (pulled)"))
         } else {
             Err(recipe_for(official).with_context(|| {
                 format!(
@@ -121,20 +104,22 @@ pub fn resolve(
         found.push((service.to_string(), official.to_string(), source));
     }
     let base = match found.iter().any(|(.., source)| source.is_err()) {
-        true => base::ensure_base(debian_mirror, log_dir)?,
+        true => ensure_base(debian_mirror, log_dir)?,
         false => String::new(),
     };
-    let mut resolved = std::thread::scope(|scope| {
+    // The builds run side by side; `services` is sorted by name, and so is the result.
+    std::thread::scope(|scope| {
         let threads: Vec<_> = found
             .into_iter()
             .map(|(service, official, source)| {
                 let base = &base;
                 scope.spawn(move || -> Result<Resolved> {
                     let build = |recipe| ensure_standin(recipe, &official, base, log_dir);
-                    let source = source.or_else(build)?;
+                    let (image, source) = source.or_else(build)?;
                     Ok(Resolved {
                         service,
                         official,
+                        image,
                         source,
                     })
                 })
@@ -144,10 +129,8 @@ pub fn resolve(
         threads
             .into_iter()
             .map(|thread| thread.join().unwrap_or_else(panicked))
-            .collect::<Result<Vec<_>>>()
-    })?;
-    resolved.sort_by(|a, b| a.service.cmp(&b.service));
-    Ok(resolved)
+            .collect()
+    })
 }
 
 /// `docker pull`, given [`PULL_TIMEOUT`]; false when the registry can't be reached.
@@ -157,8 +140,15 @@ fn pull(image: &str, log: &Path) -> bool {
     run_logged(&mut pull, log, Some(PULL_TIMEOUT), "docker pull").is_ok()
 }
 
-/// One stand-in on top of `base`: reused when its recipe is unchanged, else built.
-fn ensure_standin(recipe: &str, official: &str, base: &str, log_dir: &Path) -> Result<Source> {
+/// One stand-in (or the stand-ins' base, recipe `debian`) built from xtask/standins/<recipe>
+/// on top of `base`: reused when its recipe is unchanged, else built. Returns its tag and
+/// [`Resolved::source`].
+fn ensure_standin(
+    recipe: &str,
+    official: &str,
+    base: &str,
+    log_dir: &Path,
+) -> Result<(String, &'static str)> {
     let tag = standin_tag(official);
     let version = official.rsplit_once(':').map_or("", |(_, v)| v);
     let release = version.trim_start_matches('v');
@@ -173,6 +163,14 @@ fn ensure_standin(recipe: &str, official: &str, base: &str, log_dir: &Path) -> R
     let mut args = vec![("BASE", base.to_string())];
     let mut extra = vec![base_id, version.to_string()];
     match recipe {
+        // The CA bundle of this host, where Debian, Fedora or Alpine keep it (none: empty),
+        // so that the containers reach what the host reaches.
+        "debian" => {
+            let ca = HOST_CA_BUNDLES
+                .iter()
+                .find_map(|p| std::fs::read_to_string(p).ok());
+            extra.push(ca.unwrap_or_default());
+        }
         // `1.95.0-slim-bookworm` → 1.95.0
         "rust" => args.push((
             "RUST_VERSION",
@@ -189,26 +187,36 @@ fn ensure_standin(recipe: &str, official: &str, base: &str, log_dir: &Path) -> R
         }
         _ => extra.push(pins(HTTPBIN_PACKAGES)?),
     }
-    let built = build(&tag, &files, &extra, &args, log_dir, |context| {
+    let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
+    let source = make(&tag, &files, &extra, &log, |context, label| {
         for file in &files {
             copy(file, &context.join(file.file_name().unwrap_or_default()))?;
         }
+        // The CA bundle and the pins pushed onto `extra` above.
         match recipe {
-            "rust" => fetch_rustup_init(&context.join("rustup-init")),
+            "debian" => std::fs::write(context.join("host-ca-certificates.crt"), &extra[2])?,
+            "rust" => fetch_rustup_init(&context.join("rustup-init"))?,
             "envoy" => {
-                let tools = crate::setup::ensure_venv()?;
+                let tools = setup::ensure_venv()?;
                 let have = tools.envoy_version();
                 ensure!(
                     have == release,
                     "the Envoy stand-in for {official} needs that release; .venv has envoy {have}"
                 );
-                copy(&tools.envoy, &context.join("envoy"))
+                copy(&tools.envoy, &context.join("envoy"))?;
             }
-            // The pins pushed onto `extra` above.
-            _ => Ok(std::fs::write(context.join("requirements.txt"), &extra[2])?),
+            _ => std::fs::write(context.join("requirements.txt"), &extra[2])?,
         }
+        let mut cmd = Command::new("docker");
+        cmd.args(["build", "--label", label]).args(["--tag", &tag]);
+        for (name, value) in &args {
+            cmd.args(["--build-arg", &format!("{name}={value}")]);
+        }
+        let what = format!("building the stand-in {tag}");
+        let timeout = Some(Duration::from_secs(30 * 60));
+        run_logged(cmd.arg(context), &log, timeout, &what)
     })?;
-    Ok(Source::StandIn { tag, built })
+    Ok((tag, source))
 }
 
 /// xtask/requirements.txt's lines for `packages` (lower-case names, separated by spaces),
@@ -245,11 +253,146 @@ fn fetch_rustup_init(to: &Path) -> Result<()> {
     }
     let rustup = which::which("rustup")
         .context("cannot download rustup-init and there is no rustup on PATH to copy")?;
-    std::fs::copy(std::fs::canonicalize(&rustup)?, to)
-        .with_context(|| format!("copying {} as rustup-init", rustup.display()))?;
+    copy(&std::fs::canonicalize(&rustup)?, to)
+}
+
+/// `http-headers-standin/debian:bookworm`, the stand-ins' base: a root file system made with
+/// `debootstrap --variant=minbase` and `docker import`ed
+/// (`http-headers-standin/debian-rootfs:bookworm`), then built from xtask/standins/debian/.
+fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
+    let rootfs = format!("{PREFIX}/debian-rootfs:{SUITE}");
+    let include = "ca-certificates";
+    let recipe = ["debootstrap --variant=minbase", SUITE, include].map(String::from);
+    let log = log_dir.join("debootstrap.log");
+    make(&rootfs, &[], &recipe, &log, |context, label| {
+        ensure!(
+            setup::is_root(),
+            "the engine has none of the images and the stand-ins' Debian base must be made with \
+             debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
+             or load the official images with `docker load`"
+        );
+        let mirror = match debian_mirror {
+            Some(mirror) => mirror.to_string(),
+            None => apt_mirror().context(
+                "no Debian bookworm mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: \
+                 pass one with --debian-mirror URL",
+            )?,
+        };
+        let run = |cmd: &mut Command, minutes: u64, what: &str| {
+            run_logged(cmd, &log, Some(Duration::from_secs(minutes * 60)), what)
+        };
+        // debootstrap, installed with apt-get when missing (as `cargo xtask setup` does wrk).
+        if which::which("debootstrap").is_err() {
+            ensure!(
+                which::which("apt-get").is_ok(),
+                "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
+            );
+            setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
+        }
+        let (rootfs, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
+        run(
+            Command::new("debootstrap")
+                .args(["--variant=minbase", &format!("--include={include}"), SUITE])
+                .args([&rootfs, Path::new(&mirror)]),
+            20,
+            &format!("debootstrap {SUITE} from {mirror}"),
+        )?;
+        let mut tar_cf = Command::new("tar");
+        tar_cf.arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".");
+        run(&mut tar_cf, 10, "packing the root file system")?;
+        let mut import = Command::new("docker");
+        import
+            .args(["import", "--change", &format!("LABEL {label}")])
+            .args(["--change", "CMD [\"bash\"]"])
+            .args([&tar, Path::new(&rootfs)]);
+        run(&mut import, 10, "docker import")
+    })?;
+    let official = format!("debian:{SUITE}");
+    ensure_standin("debian", &official, &rootfs, log_dir)?;
+    Ok(standin_tag(&official))
+}
+
+/// The bookworm mirror this machine's apt is configured with (apt reads its own sources, in
+/// either format), from `apt-get indextargets`.
+fn apt_mirror() -> Option<String> {
+    let mut cmd = Command::new("apt-get");
+    cmd.args([
+        "indextargets",
+        "--no-release-info",
+        "--format",
+        "$(REPO_URI)",
+    ]);
+    cmd.args([&format!("Release: {SUITE}"), "Target-Of: deb"]);
+    let out = procs::output(&mut cmd, Duration::from_secs(60), "apt-get indextargets").ok()?;
+    let uri = out.lines().next()?.trim();
+    (!uri.is_empty()).then(|| uri.to_string())
+}
+
+/// The image's id, if the engine has it.
+fn image_id(image: &str) -> Option<String> {
+    inspect(image, "{{.Id}}")
+}
+
+/// `docker image inspect --format <format> <image>`, if the engine has the image.
+fn inspect(image: &str, format: &str) -> Option<String> {
+    let args = ["image", "inspect", "--format", format, image];
+    let out = docker(&args, Duration::from_secs(30)).ok()?;
+    Some(out.trim().to_string())
+}
+
+/// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
+/// a given Rust release (the toolchain is pinned); a different one only means a rebuild.
+fn recipe_key(files: &[PathBuf], extra: &[String]) -> Result<String> {
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        std::fs::read(file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .hash(&mut hasher);
+    }
+    extra.hash(&mut hasher);
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// Copies `from` to `to` (into a build context).
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     Ok(())
 }
 
+/// Makes the image `tag` unless the engine has it with the hash of its recipe (`files` and
+/// `extra`) in its label already: `produce` gets a scratch directory, removed after, and the
+/// label (`<name>=<hash>`) to give the image. Removes the image that a remake replaced (now
+/// untagged), unless a container still uses it. Returns whether it made it, as
+/// [`Resolved::source`] says it; `log` says why.
+fn make(
+    tag: &str,
+    files: &[PathBuf],
+    extra: &[String],
+    log: &Path,
+    produce: impl FnOnce(&Path, &str) -> Result<()>,
+) -> Result<&'static str> {
+    let key = recipe_key(files, extra)?;
+    let label = format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}");
+    let had = inspect(tag, &label);
+    if had.as_deref() == Some(key.as_str()) {
+        return Ok(" (stand-in, cached)");
+    }
+    let why = format!(
+        "building {tag}: recipe {key} (of {files:?} and {extra:?}), the engine's image has {had:?}\n"
+    );
+    std::fs::write(log, why)?;
+    let name = format!("{}-{}", tag.replace(['/', ':'], "-"), unique_suffix());
+    let context = ScratchDir::new(std::env::temp_dir().join(name), false)?;
+    let old = image_id(tag);
+    produce(&context.path, &format!("{RECIPE_LABEL}={key}"))?;
+    if let Some(old) = old
+        && image_id(tag).is_some_and(|new| new != old)
+    {
+        let _ = docker(&["image", "rm", &old], Duration::from_secs(60));
+    }
+    Ok(" (stand-in, built)")
+}
 #[cfg(test)]
 mod tests {
     use super::*;
