@@ -2,24 +2,28 @@
 //!
 //! Every message says what to do next. Callers map any of these to exit code 2.
 
-use std::fmt;
-
 use envoy_model::figures::seconds;
 use std::time::Duration;
 
 /// A run that could not be carried out: nothing was proven either way. Each kind holds its
-/// whole message.
-#[derive(Debug)]
+/// whole message, which is all it displays: the message already holds the cause, so there is
+/// no `source()` (an anyhow `{:#}` chain would print it twice).
+#[derive(Debug, thiserror::Error)]
 pub enum SmokeError {
     /// Envoy's admin never answered `GET /ready` with `LIVE` in time.
+    #[error("{0}")]
     EnvoyUnreachable(String),
     /// Envoy's admin is ready but the listener does not answer (wrong `--url`?).
+    #[error("{0}")]
     ListenerUnreachable(String),
     /// Envoy answered before but stopped answering in the middle of the run.
+    #[error("{0}")]
     EnvoyWentAway(String),
     /// The log source could not be read (a command failed or is missing, a file is missing).
+    #[error("{0}")]
     LogSource(String),
     /// The plugin or Envoy configuration could not be read or parsed.
+    #[error("{0}")]
     Config(String),
 }
 
@@ -54,21 +58,6 @@ impl SmokeError {
         }
     }
 }
-
-impl fmt::Display for SmokeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (Self::EnvoyUnreachable(message)
-        | Self::ListenerUnreachable(message)
-        | Self::EnvoyWentAway(message)
-        | Self::LogSource(message)
-        | Self::Config(message)) = self;
-        f.write_str(message)
-    }
-}
-
-/// The message already holds the cause, so there is no `source()` (an anyhow `{:#}` chain
-/// would print it twice).
-impl std::error::Error for SmokeError {}
 
 /// An error and its causes, `a: b: c`, for errors that hide their cause in `source()`.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {

@@ -87,27 +87,24 @@ pub fn plugin_config_of(
 
 /// The plugin configuration as data ([`PluginSettings`]): what `smoke --print-config` prints.
 pub fn settings_of(config: &PluginConfig) -> PluginSettings {
-    // No `..`: a new field of PluginConfig does not compile until it is carried over.
-    let PluginConfig {
-        set_request_headers,
-        add_response_headers,
-        redact_headers,
-        redact_query_params,
-        unredacted_headers,
-        url_headers,
-        max_logged_value_bytes,
-        log_headers,
-    } = config.clone();
-    PluginSettings {
-        set_request_headers,
-        add_response_headers,
-        redact_headers,
-        redact_query_params,
-        unredacted_headers,
-        url_headers,
-        max_logged_value_bytes,
-        log_headers,
+    // Each field by name, in both the pattern and the literal, with no `..`: a new field of
+    // PluginConfig does not compile until it is carried over.
+    macro_rules! carry {
+        ($($field:ident),*) => {{
+            let PluginConfig { $($field),* } = config.clone();
+            PluginSettings { $($field),* }
+        }};
     }
+    carry!(
+        set_request_headers,
+        add_response_headers,
+        redact_headers,
+        redact_query_params,
+        unredacted_headers,
+        url_headers,
+        max_logged_value_bytes,
+        log_headers
+    )
 }
 
 /// A plugin configuration given as JSON text (e.g. an Istio WasmPlugin's `pluginConfig`).
@@ -211,9 +208,7 @@ async fn send_requests(
     let configured = opts.config.redact_headers.iter().find(|n| {
         !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
     });
-    if let Some(name) = configured {
-        secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
-    }
+    secret_headers.extend(configured.map(|name| (name.as_str(), secret.as_bytes().to_vec())));
     let secrets = client
         .get(&secret_target(&opts.config, secret), &secret_headers)
         .await?;
