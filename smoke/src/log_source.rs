@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use envoy_model::envoy_log;
 
-use crate::error::SmokeError;
+use crate::SmokeError;
 
 /// How much earlier than the run's start `docker compose logs --since` begins, to absorb a
 /// clock difference between this host and Docker's (Docker Desktop runs a VM).
