@@ -17,6 +17,9 @@ use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };
 
+// What a check reports: the checks' names, [`CheckStatus`], [`CheckResult`], and the helpers
+// the checks share to write them.
+
 /// Check 1's name, as shown in reports: every response carries `add_response_headers`.
 pub const RESPONSE_HEADERS: &str = "response headers added";
 /// Check 2: httpbin's echo shows `set_request_headers`.
@@ -106,6 +109,8 @@ pub(crate) fn pairs_text(pairs: &[(String, String)]) -> String {
     pairs.join(", ")
 }
 
+// The checks on HTTP answers.
+
 /// Check 1: every response carries the configured `add_response_headers`.
 pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> CheckResult {
     let wanted = &config.add_response_headers;
@@ -185,6 +190,9 @@ pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckRe
     let fine = format!("{pairs} echoed by httpbin");
     CheckResult::new(REQUEST_HEADERS, expected, problems, fine, None)
 }
+
+// The checks that read Envoy's log: complete streams per request, the escaped non-UTF-8 value,
+// and redaction. [`LogView`] is the fetched log; expected lines come from `filter_core::logline`.
 
 /// Envoy's log as the checks see it: fetched, or skipped for a reason.
 #[derive(Debug, Clone)]
@@ -455,10 +463,8 @@ pub fn secrets_redacted(
         if config.is_redacted(name.as_bytes()) {
             redacted.push(name.as_str());
         } else if config.is_url_header(name.as_bytes()) {
-            urls.push((
-                name.as_str(),
-                logged_pair(config, true, name.as_bytes(), value).1,
-            ));
+            let (_, logged) = logged_pair(config, true, name.as_bytes(), value);
+            urls.push((name.as_str(), logged));
         }
     }
     let (_, path) = logged_pair(config, true, b":path", ex.path.as_bytes());

@@ -31,6 +31,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Value> {
         .map_err(|e| anyhow!("{}: not a valid YAML document: {e}", file.display()))
 }
 
+// The HTTP wasm filter(s) of a parsed bootstrap and their plugin configuration: where they sit
+// and the fields the tools need.
+
 /// The `typed_config."@type"` of Envoy's HTTP wasm filter.
 pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 /// The only `configuration."@type"` whose raw text can be read back: a string.
@@ -177,6 +180,8 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         pointer,
     })
 }
+
+// Derived copies (see the module's documentation).
 
 /// Writes a derived bootstrap as JSON (Envoy picks the format from the `.json` extension).
 pub fn write(doc: &Value, path: &Path) -> Result<()> {

