@@ -12,7 +12,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use envoy_model::ready::{self, NotReady};
 
-use crate::error::{SmokeError, chain};
+use crate::SmokeError;
 use envoy_model::figures::seconds;
 
 /// The header that tags every request of a run.
@@ -105,15 +105,11 @@ impl Client {
         let what = format!("waiting for Envoy: {admin}/ready");
         let wait = move || {
             let mut spinner = None;
-            ready::wait(
-                addr,
-                timeout,
-                || None,
-                |last| {
-                    let spinner = spinner.get_or_insert_with(|| waiting(progress, &what, timeout));
-                    spinner.set_message(format!("({last})"));
-                },
-            )
+            let mut show = |last: &str| {
+                let spinner = spinner.get_or_insert_with(|| waiting(progress, &what, timeout));
+                spinner.set_message(format!("({last})"));
+            };
+            ready::wait(addr, timeout, || None, &mut show)
         };
         match tokio::task::spawn_blocking(wait).await {
             Ok(Ok(_)) => Ok(()),
@@ -165,14 +161,11 @@ impl Client {
             Ok::<(), reqwest::Error>(())
         };
         let answer = answer.await.map_err(|e| describe_error(&e));
-        log::debug!(
-            "{}: {} after {}",
-            ex.describe(),
-            answer.as_ref().map_or_else(Clone::clone, |()| {
-                format!("{} ({} body bytes)", ex.status, ex.body.len())
-            }),
-            seconds(started.elapsed())
-        );
+        let shown = answer.as_ref().map_or_else(Clone::clone, |()| {
+            format!("{} ({} body bytes)", ex.status, ex.body.len())
+        });
+        let took = seconds(started.elapsed());
+        log::debug!("{}: {shown} after {took}", ex.describe());
         match answer {
             Ok(()) => {
                 self.sent += 1;
@@ -222,6 +215,18 @@ pub(crate) fn waiting(progress: bool, what: &str, timeout: Duration) -> Progress
         .with_prefix(what);
     spinner.enable_steady_tick(Duration::from_millis(100));
     spinner
+}
+
+/// An error and its causes, `a: b: c`, for errors that hide their cause in `source()`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    for cause in std::iter::successors(error.source(), |e| e.source()) {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -277,5 +282,11 @@ mod tests {
         let err = client.get("/headers", &[]).await.unwrap_err();
         assert!(matches!(err, SmokeError::EnvoyWentAway { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn chains_causes_once() {
+        let io = std::io::Error::other("refused");
+        assert_eq!(chain(&io), "refused");
     }
 }

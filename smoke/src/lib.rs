@@ -8,7 +8,6 @@
 
 mod checks;
 mod client;
-mod error;
 mod log_source;
 mod report;
 
@@ -19,7 +18,6 @@ use std::time::{Duration, Instant};
 
 pub use checks::{CheckResult, CheckStatus};
 use envoy_model::plugin_settings::PluginSettings;
-pub use error::SmokeError;
 use filter_core::config::PluginConfig;
 use filter_core::redaction::{DEFAULT_REDACTED, DEFAULT_REDACTED_QUERY_PARAMS};
 pub use log_source::LogSource;
@@ -58,6 +56,61 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// A run that could not be carried out at all (as opposed to a check that failed): nothing was
+/// proven either way. Every message says what to do next; callers map any of these to exit
+/// code 2. Each kind holds its whole message, which is all it displays: the message already
+/// holds the cause, so there is no `source()` (an anyhow `{:#}` chain would print it twice).
+#[derive(Debug, thiserror::Error)]
+pub enum SmokeError {
+    /// Envoy's admin never answered `GET /ready` with `LIVE` in time.
+    #[error("{0}")]
+    EnvoyUnreachable(String),
+    /// Envoy's admin is ready but the listener does not answer (wrong `--url`?).
+    #[error("{0}")]
+    ListenerUnreachable(String),
+    /// Envoy answered before but stopped answering in the middle of the run.
+    #[error("{0}")]
+    EnvoyWentAway(String),
+    /// The log source could not be read (a command failed or is missing, a file is missing).
+    #[error("{0}")]
+    LogSource(String),
+    /// The plugin or Envoy configuration could not be read or parsed.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl SmokeError {
+    /// `admin/ready` did not answer `LIVE` within `waited`; `last_error` is the last answer.
+    pub(crate) fn unreachable(admin: &str, waited: Duration, last_error: &str) -> Self {
+        Self::EnvoyUnreachable(format!(
+            "Envoy is not ready: {admin}/ready did not answer LIVE within {} (last: {last_error}). \
+             Is Envoy running? Start it with `docker compose up` or run `cargo xtask run`; \
+             if it listens elsewhere, pass --admin and --url (or a longer --ready-timeout)",
+            seconds(waited)
+        ))
+    }
+
+    /// Envoy stopped answering `during` a request (e.g. `GET /headers (x-smoke-id: …-2)`).
+    pub(crate) fn went_away(during: &str, error: &str) -> Self {
+        Self::EnvoyWentAway(format!(
+            "Envoy went away during {during}: {error}. It answered earlier in this run, so it \
+             probably crashed or was stopped: look at its log (`docker compose logs envoy`, \
+             or the terminal of `cargo xtask run`), start it again and rerun smoke"
+        ))
+    }
+
+    /// Adds the last lines of Envoy's log to an [`SmokeError::EnvoyWentAway`].
+    pub(crate) fn with_log_tail(self, tail: &[&str]) -> Self {
+        match self {
+            Self::EnvoyWentAway(message) if !tail.is_empty() => Self::EnvoyWentAway(format!(
+                "{message}\nthe end of Envoy's log:\n  {}",
+                tail.join("\n  ")
+            )),
+            other => other,
+        }
+    }
+}
+
 /// A configuration error with what to do when the bootstrap can't be used.
 fn hinted(error: anyhow::Error) -> SmokeError {
     SmokeError::Config(format!(
@@ -87,27 +140,24 @@ pub fn plugin_config_of(
 
 /// The plugin configuration as data ([`PluginSettings`]): what `smoke --print-config` prints.
 pub fn settings_of(config: &PluginConfig) -> PluginSettings {
-    // No `..`: a new field of PluginConfig does not compile until it is carried over.
-    let PluginConfig {
-        set_request_headers,
-        add_response_headers,
-        redact_headers,
-        redact_query_params,
-        unredacted_headers,
-        url_headers,
-        max_logged_value_bytes,
-        log_headers,
-    } = config.clone();
-    PluginSettings {
-        set_request_headers,
-        add_response_headers,
-        redact_headers,
-        redact_query_params,
-        unredacted_headers,
-        url_headers,
-        max_logged_value_bytes,
-        log_headers,
+    // Each field by name, in both the pattern and the literal, with no `..`: a new field of
+    // PluginConfig does not compile until it is carried over.
+    macro_rules! carry {
+        ($($field:ident),*) => {{
+            let PluginConfig { $($field),* } = config.clone();
+            PluginSettings { $($field),* }
+        }};
     }
+    carry!(
+        set_request_headers,
+        add_response_headers,
+        redact_headers,
+        redact_query_params,
+        unredacted_headers,
+        url_headers,
+        max_logged_value_bytes,
+        log_headers
+    )
 }
 
 /// A plugin configuration given as JSON text (e.g. an Istio WasmPlugin's `pluginConfig`).
@@ -211,9 +261,7 @@ async fn send_requests(
     let configured = opts.config.redact_headers.iter().find(|n| {
         !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
     });
-    if let Some(name) = configured {
-        secret_headers.push((name.as_str(), secret.as_bytes().to_vec()));
-    }
+    secret_headers.extend(configured.map(|name| (name.as_str(), secret.as_bytes().to_vec())));
     let secrets = client
         .get(&secret_target(&opts.config, secret), &secret_headers)
         .await?;
@@ -412,5 +460,33 @@ mod tests {
         };
         let err = run_blocking(&opts).unwrap_err();
         assert!(matches!(err, SmokeError::EnvoyUnreachable { .. }), "{err}");
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let e = SmokeError::unreachable(
+            "http://127.0.0.1:9901",
+            Duration::from_secs(30),
+            "connection refused",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("http://127.0.0.1:9901/ready did not answer LIVE within 30.00 s"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "Is Envoy running? Start it with `docker compose up` or run `cargo xtask run`"
+        ));
+        let e = SmokeError::went_away("GET /headers", "timed out")
+            .with_log_tail(&["[critical][main] caught SIGSEGV"]);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("Envoy went away during GET /headers: timed out."),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("the end of Envoy's log:\n  [critical][main] caught SIGSEGV"),
+            "{text}"
+        );
     }
 }

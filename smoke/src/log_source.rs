@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use envoy_model::envoy_log;
 
-use crate::error::SmokeError;
+use crate::SmokeError;
 
 /// How much earlier than the run's start `docker compose logs --since` begins, to absorb a
 /// clock difference between this host and Docker's (Docker Desktop runs a VM).
@@ -56,12 +56,6 @@ fn file_error(path: &Path, error: std::io::Error) -> SmokeError {
     ))
 }
 
-impl Default for LogSource {
-    fn default() -> Self {
-        Self::Compose("envoy".into())
-    }
-}
-
 impl FromStr for LogSource {
     type Err = String;
 
@@ -69,7 +63,7 @@ impl FromStr for LogSource {
     fn from_str(s: &str) -> Result<Self, String> {
         let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
         let (source, what, example) = match (kind, arg) {
-            ("compose", None) => return Ok(Self::default()),
+            ("compose", None) => return Ok(Self::Compose("envoy".into())),
             ("none", None) => return Ok(Self::None),
             ("compose", Some(a)) => (Self::Compose(a.into()), "service name", "envoy"),
             ("file", Some(a)) => (Self::File(a.into()), "path", "envoy.log"),
@@ -109,10 +103,7 @@ impl LogSource {
     /// How often to read it while waiting for lines: a file is cheap to read again (it gives
     /// the local loop its lines within 50 ms); a command starts a process each time.
     pub(crate) fn poll_interval(&self) -> Duration {
-        match self {
-            LogSource::File(_) => Duration::from_millis(50),
-            _ => Duration::from_millis(200),
-        }
+        Duration::from_millis(if let Self::File(_) = self { 50 } else { 200 })
     }
 
     /// Records where the log stands now and proves the source can be read at all, so a broken
@@ -233,6 +224,12 @@ fn failed(command: &str, output: &Output) -> SmokeError {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    impl Default for LogSource {
+        fn default() -> Self {
+            Self::Compose("envoy".into())
+        }
+    }
 
     impl LogSource {
         /// The whole log as the source shows it now (a file from its start).

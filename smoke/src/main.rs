@@ -113,11 +113,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// stderr: as `RUST_LOG` says when it is set, else at debug with one `-v` and at trace with
 /// two (nothing without).
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
+    let level = ["warn", "debug", "trace"][usize::from(verbose.min(2))];
     let default = format!("warn,smoke={level},envoy_model={level}");
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
 }

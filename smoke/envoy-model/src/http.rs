@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-/// Header names (lower-cased) and raw values, in order.
-pub type Headers = Vec<(String, Vec<u8>)>;
-
 /// An HTTP response, as read off the wire.
 #[derive(Debug, Clone)]
 pub struct Response {
     /// The status code.
     pub status: u16,
     /// Header names (lower-cased) and raw values, in order.
-    pub headers: Headers,
+    pub headers: Vec<(String, Vec<u8>)>,
     /// The body (de-chunked when the response was chunked).
     pub body: Vec<u8>,
 }
@@ -96,7 +93,7 @@ fn parse(mut raw: &[u8], closed: bool) -> Result<Option<Response>> {
             raw = body;
             continue;
         }
-        let headers: Headers = head
+        let headers: Vec<_> = head
             .headers
             .iter()
             .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))

@@ -1,6 +1,5 @@
 //! Tests of the pure checks on synthetic exchanges and logs written with the filter's own code.
 
-use super::log_lines::logged_pair;
 use super::*;
 use crate::client::{Exchange, TAG_HEADER};
 use filter_core::config::PluginConfig;

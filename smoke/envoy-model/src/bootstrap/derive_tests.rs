@@ -1,6 +1,5 @@
 //! Tests of the derived bootstraps: each derivation changes only what it names.
 
-use super::super::load;
 use super::*;
 
 fn repo_config() -> Value {
