@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::envoy_versions::{self, EnvoyChoice, NoWasmRuntime};
 use crate::paths::{self, relative};
 use crate::progress::{Step, since_command_started};
-use crate::stack::{Httpbin, Stack, StackSpec, failure, start_envoy};
+use crate::stack::{Httpbin, Stack, StackSpec};
 use crate::tools::Tools;
 use crate::{smoke_program, wasm};
 use envoy_model::{bootstrap, figures::seconds};
@@ -118,8 +118,7 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
     let stack = match (stack, httpbin) {
         (Some(stack), _) => {
             let step = Step::start("restart", &format!("Envoy {version}"));
-            stack.envoy.stop(); // first: a new Envoy takes the same ports
-            stack.envoy = start_envoy(tools, &spec, stack.httpbin.addr.port())?;
+            stack.restart_envoy(&spec)?;
             step.done(&format!("Envoy {version} {}", stack.envoy.url()));
             stack
         }
@@ -139,7 +138,7 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
     };
     let format = if options.json { "json" } else { "text" };
     let code = stack.smoke_target().run(&smoke, format)?;
-    let failed = (code == 1).then(|| failure(tools, stack.envoy.log(), &"a smoke check failed"));
+    let failed = (code == 1).then(|| stack.failure(&"a smoke check failed"));
     if let Some(Ok(no_runtime)) = failed.map(|err| err.downcast::<NoWasmRuntime>()) {
         return Err(no_runtime.into());
     }

@@ -24,14 +24,14 @@ use crate::procs::{Service, log_end, poll};
 use crate::smoke_program;
 use crate::tools::Tools;
 
-/// httpbin and Envoy, running; both stop when this is dropped (Envoy first). Envoy can be
-/// replaced in front of the same httpbin (stop it, then [`start_envoy`] with the httpbin's port:
-/// the watch mode's restart), and why it failed is [`failure`]'s.
+/// httpbin and Envoy, running; both stop when this is dropped (Envoy first). The stack owns
+/// its tools: the watch mode's restart and the diagnosis of a failure use them.
 pub struct Stack {
     /// Envoy (declared first: dropped first).
     pub envoy: Envoy,
     /// httpbin.
     pub httpbin: Httpbin,
+    tools: Tools,
 }
 
 impl Stack {
@@ -43,7 +43,24 @@ impl Stack {
     /// Starts Envoy for `spec` in front of an httpbin that is already running.
     pub fn around(httpbin: Httpbin, tools: &Tools, spec: &StackSpec) -> Result<Stack> {
         let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
-        Ok(Stack { envoy, httpbin })
+        let tools = tools.clone();
+        Ok(Stack {
+            envoy,
+            httpbin,
+            tools,
+        })
+    }
+
+    /// Why this stack's Envoy failed, from its log ([`failure`]).
+    pub fn failure(&self, what: &dyn std::fmt::Display) -> anyhow::Error {
+        failure(&self.tools, self.envoy.log(), what)
+    }
+
+    /// Replaces Envoy with a new one for `spec` (same httpbin): the watch mode's restart.
+    pub fn restart_envoy(&mut self, spec: &StackSpec) -> Result<()> {
+        self.envoy.stop(); // first: a new Envoy takes the same ports
+        self.envoy = start_envoy(&self.tools, spec, self.httpbin.addr.port())?;
+        Ok(())
     }
 
     /// The smoke program against this stack: its listener and admin, Envoy's log file, the
