@@ -108,8 +108,7 @@ pub fn manifests_dir() -> PathBuf {
 
 /// The tag of `registry/repository:tag` (not a port).
 fn tag_of(reference: &str) -> Option<&str> {
-    let (_, last) = reference.rsplit_once('/')?;
-    last.split_once(':').map(|(_, tag)| tag)
+    Some(reference.rsplit_once('/')?.1.split_once(':')?.1)
 }
 
 /// How to reach the registry.
@@ -141,11 +140,10 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<String> {
              127.0.0.1:5000/http-headers:dev"
         )
     })?;
-    if reference.digest().is_some() || reference.tag().is_none() {
-        bail!(
-            "`{target}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin"
-        );
-    }
+    ensure!(
+        reference.digest().is_none() && reference.tag().is_some(),
+        "`{target}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin"
+    );
     let registry = reference.resolve_registry().to_string();
     let loopback = args.ca.is_none() && is_loopback(&registry);
     let (protocol, scheme) = match (args.scheme, loopback) {
@@ -153,20 +151,19 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<String> {
         (Scheme::Http, _) | (Scheme::Auto, true) => (ClientProtocol::Http, "http"),
     };
     let ca = args.ca.as_deref().map(read_ca).transpose()?;
-    let config = ClientConfig {
+    let client = Client::new(ClientConfig {
         protocol,
         extra_root_certificates: Vec::from_iter(ca),
         connect_timeout: Some(Duration::from_secs(10)),
         read_timeout: Some(Duration::from_secs(60)),
         ..ClientConfig::default()
-    };
+    });
     let auth = credentials(&registry)?;
     let logged_in = auth != RegistryAuth::Anonymous;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let client = Client::new(config);
     let digest = runtime
         .block_on(async {
             client
@@ -201,10 +198,9 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<String> {
 
 /// Whether the registry `host[:port]` is on this machine.
 pub fn is_loopback(registry: &str) -> bool {
-    let host = match registry.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => registry,
-    };
+    // Without its port: the digits after the last `:`.
+    let host = registry.trim_end_matches(|c: char| c.is_ascii_digit());
+    let host = host.strip_suffix(':').unwrap_or(registry);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -232,17 +228,17 @@ fn credentials(registry: &str) -> Result<RegistryAuth> {
         "docker.io" | "index.docker.io" => "https://index.docker.io/v1/",
         other => other,
     };
-    match docker_credential::get_credential(server) {
-        Ok(Credential::UsernamePassword(user, password)) => Ok(RegistryAuth::Basic(user, password)),
-        Ok(Credential::IdentityToken(token)) => Ok(RegistryAuth::Bearer(token)),
+    Ok(match docker_credential::get_credential(server) {
+        Ok(Credential::UsernamePassword(user, password)) => RegistryAuth::Basic(user, password),
+        Ok(Credential::IdentityToken(token)) => RegistryAuth::Bearer(token),
         Err(E::ConfigNotFound | E::ConfigReadError | E::NoCredentialConfigured) => {
-            Ok(RegistryAuth::Anonymous)
+            RegistryAuth::Anonymous
         }
         Err(err) => bail!(
             "reading the login for {registry} from {}: {err}",
             docker_config_file()
         ),
-    }
+    })
 }
 
 /// Where the login is read from, for messages.

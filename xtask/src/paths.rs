@@ -8,10 +8,8 @@ use anyhow::{Context, Result, ensure};
 
 /// The repository root (the workspace that holds `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(Path::new(".")).into()
 }
 
 /// Cargo's target directory, as cargo itself resolves it (`$CARGO_TARGET_DIR`, relative to the

@@ -41,9 +41,7 @@ pub fn run_on_interrupt(argv: Vec<OsString>) -> usize {
 
 /// Drops a [`run_on_interrupt`] registration.
 pub fn forget_on_interrupt(id: usize) {
-    if let Ok(mut commands) = ON_INTERRUPT.lock() {
-        commands[id] = None;
-    }
+    let _ = ON_INTERRUPT.lock().map(|mut commands| commands[id] = None);
 }
 
 /// A running process (and its children) that is stopped when the guard is dropped.
@@ -193,16 +191,10 @@ impl Service {
         log: &Path,
         stop_signal: i32,
     ) -> Result<Service> {
-        let what = format!("starting {name}");
-        let child = spawn_logged(
-            die_with_parent(cmd.process_group(0)),
-            stdout_log,
-            log,
-            &what,
-        )?;
-        let pgid = child.id() as i32;
+        die_with_parent(cmd.process_group(0));
+        let child = spawn_logged(cmd, stdout_log, log, &format!("starting {name}"))?;
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
-            groups.push(pgid);
+            groups.push(child.id() as i32);
         }
         Ok(Service {
             name,
@@ -269,11 +261,7 @@ pub fn stop_all_on_interrupt() {
         // Last registered first, as guards drop.
         for argv in commands.iter().rev().flatten() {
             if let Some((program, args)) = argv.split_first() {
-                let _ = Command::new(program)
-                    .args(args)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                let _ = Command::new(program).args(args).output(); // its output discarded
             }
         }
         eprintln!("\ninterrupted: stopped {} process group(s)", groups.len());

@@ -138,11 +138,10 @@ fn check(tools: &Tools, stack: &mut Option<Stack>, options: &RunOptions) -> Resu
     };
     let format = if options.json { "json" } else { "text" };
     let code = stack.smoke_target().run(&smoke, format)?;
-    let failed = (code == 1).then(|| stack.failure(&"a smoke check failed"));
-    if let Some(Ok(no_runtime)) = failed.map(|err| err.downcast::<NoWasmRuntime>()) {
-        return Err(no_runtime.into());
+    match (code == 1).then(|| stack.failure(&"a smoke check failed")) {
+        Some(no_runtime) if no_runtime.is::<NoWasmRuntime>() => Err(no_runtime),
+        _ => Ok((code, built.rebuilt)),
     }
-    Ok((code, built.rebuilt))
 }
 
 /// The newest modification time of the files under filter/ (sources, manifest) and of the

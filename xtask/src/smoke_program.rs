@@ -38,16 +38,14 @@ pub fn build_step() -> Result<PathBuf> {
 /// the field.
 pub fn plugin_settings(program: &Path, envoy_config: &Path) -> Result<PluginSettings> {
     let mut command = Command::new(program);
-    command
-        .args(["--print-config", "--envoy-config"])
-        .arg(envoy_config);
-    let out = stdout_if(command, &[0])?;
+    command.args(["--print-config", "--envoy-config"]);
+    let out = stdout_if(command.arg(envoy_config), &[0])?;
     serde_json::from_slice(&out).context("reading smoke --print-config")
 }
 
 /// `command`'s stdout when it exits with one of `codes` (what it wrote on stderr, the `-v`
 /// diagnostics, passed on); else its error message.
-fn stdout_if(mut command: Command, codes: &[i32]) -> Result<Vec<u8>> {
+fn stdout_if(command: &mut Command, codes: &[i32]) -> Result<Vec<u8>> {
     let program = command.get_program().to_owned();
     let out = procs::die_with_parent(command.stdin(Stdio::null())).output();
     let out = out.with_context(|| format!("running {}", program.display()))?;
@@ -92,12 +90,10 @@ pub enum Logs {
 impl Target {
     /// `program` against this target, printing its report in `format` (`text`, `json`).
     pub fn command(&self, program: &Path, format: &str) -> Command {
-        let (form, value): (&str, &OsStr) = match &self.logs {
-            Logs::File(path) => ("file:", path.as_ref()),
-            Logs::Command(command) => ("cmd:", command.as_ref()),
+        let logs = match &self.logs {
+            Logs::File(path) => OsString::from_iter([OsStr::new("file:"), path.as_os_str()]),
+            Logs::Command(command) => format!("cmd:{command}").into(),
         };
-        let mut logs = OsString::from(form);
-        logs.push(value);
         let ms = |wait: Duration| format!("{}ms", wait.as_millis());
         let (ready, log) = (ms(self.ready_timeout), ms(self.log_timeout));
         let mut command = Command::new(program);
@@ -128,7 +124,7 @@ impl Target {
 
     /// Runs the checks for a tool: the JSON report, or why the checks could not run.
     pub fn report(&self, program: &Path) -> Result<Report> {
-        let out = stdout_if(self.command(program, "json"), &[0, 1])?;
+        let out = stdout_if(&mut self.command(program, "json"), &[0, 1])?;
         serde_json::from_slice(&out).context("reading smoke's report")
     }
 }

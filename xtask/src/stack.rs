@@ -42,12 +42,10 @@ impl Stack {
 
     /// Starts Envoy for `spec` in front of an httpbin that is already running.
     pub fn around(httpbin: Httpbin, tools: &Tools, spec: &StackSpec) -> Result<Stack> {
-        let envoy = start_envoy(tools, spec, httpbin.addr.port())?;
-        let tools = tools.clone();
         Ok(Stack {
-            envoy,
+            envoy: start_envoy(tools, spec, httpbin.addr.port())?,
             httpbin,
-            tools,
+            tools: tools.clone(),
         })
     }
 
@@ -70,7 +68,8 @@ impl Stack {
             url: self.envoy.url(),
             admin: self.envoy.admin_url(),
             logs: smoke_program::Logs::File(self.envoy.log().to_path_buf()),
-            envoy_config: self.envoy.config(),
+            // The config it runs (derived, with the module's absolute path), next to its log.
+            envoy_config: self.envoy.log().with_file_name(CONFIG_FILE),
             ready_timeout: Duration::from_secs(15),
             log_timeout: Duration::from_secs(10),
         }
@@ -317,12 +316,6 @@ impl Envoy {
     /// Envoy's log (its stderr): the filter's lines are there.
     pub fn log(&self) -> &Path {
         self.service.log()
-    }
-
-    /// The config it runs (derived, with the module's absolute path), next to [`Envoy::log`]:
-    /// `envoy.json`.
-    pub fn config(&self) -> PathBuf {
-        self.log().with_file_name(CONFIG_FILE)
     }
 
     /// The access log (Envoy's stdout), next to [`Envoy::log`]: `envoy.access.log`.

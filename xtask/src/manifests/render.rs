@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use serde_json::{Value, json};
 
 use super::source::{
@@ -27,13 +27,12 @@ pub type Files = BTreeMap<&'static str, String>;
 /// image's manifests ([`oci::FILES`]: a placeholder url, no digest, no secret).
 pub fn render(plugin: &Plugin) -> Result<Files> {
     let filter = &plugin.filter;
-    if filter.runtime != V8 {
-        bail!(
-            "envoy.yaml: runtime `{}`: a WasmPlugin always runs {V8}, so the two ports would \
-             differ; use {V8} in envoy.yaml",
-            filter.runtime
-        );
-    }
+    ensure!(
+        filter.runtime == V8,
+        "envoy.yaml: runtime `{}`: a WasmPlugin always runs {V8}, so the two ports would differ; \
+         use {V8} in envoy.yaml",
+        filter.runtime
+    );
     let configmap = plugin.configmap();
     let module = plugin.module_path();
     // Optional: with the module as an OCI image (wasmplugin-oci.yaml) there is no ConfigMap,
@@ -52,7 +51,6 @@ pub fn render(plugin: &Plugin) -> Result<Files> {
         // Istio reads both annotations as JSON maps from the volume's name to its spec.
         ("user_volume", yaml::scalar(&volume.to_string())?),
         ("user_volume_mount", yaml::scalar(&mount.to_string())?),
-        ("component_log_level", yaml::scalar("wasm:info")?),
         ("image", yaml::scalar(HTTPBIN_IMAGE)?),
         ("filter_name", yaml::scalar(&plugin.filter_name)?),
         ("vm_id", yaml::scalar(&filter.vm_id)?),

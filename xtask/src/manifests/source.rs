@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use envoy_model::bootstrap::{self, WasmFilter};
 use serde_json::{Map, Value};
 
@@ -70,14 +70,13 @@ impl Plugin {
                  be a WasmPlugin's pluginConfig"
             ),
         };
-        if !is_resource_name(&filter.name) {
-            bail!(
-                "{}: `{}` cannot name the Istio resources: use lower-case letters, digits and \
-                 `-` (a Kubernetes name), e.g. `http-headers`",
-                at(".typed_config.config.name"),
-                filter.name
-            );
-        }
+        ensure!(
+            is_resource_name(&filter.name),
+            "{}: `{}` cannot name the Istio resources: use lower-case letters, digits and `-` (a \
+             Kubernetes name), e.g. `http-headers`",
+            at(".typed_config.config.name"),
+            filter.name
+        );
         Ok(Plugin {
             filter_name,
             filter,
