@@ -22,10 +22,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Error, Result, anyhow, bail, ensure};
+use oci_client::RegistryOperation::Push;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError as OciErr, OciError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference, RegistryOperation};
+use oci_client::{Client, Reference};
 
 use build::{Image, MANIFEST_MEDIA_TYPE};
 
@@ -166,9 +167,7 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<String> {
         .context("starting the async runtime")?;
     let digest = runtime
         .block_on(async {
-            client
-                .auth(&reference, &auth, RegistryOperation::Push)
-                .await?;
+            client.auth(&reference, &auth, Push).await?;
             for blob in [&image.layer, &image.config] {
                 client
                     .push_blob(&reference, blob.bytes.clone(), &blob.digest)

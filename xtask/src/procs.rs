@@ -64,12 +64,8 @@ pub fn append_log(path: &Path) -> Result<File> {
 /// Starts `cmd` (`what`, for messages) without stdin, its stdout appended to `out` and its
 /// stderr to `err` (one file when they are the same path).
 fn spawn_logged(cmd: &mut Command, out: &Path, err: &Path, what: &str) -> Result<Child> {
-    let stdout = append_log(out)?;
-    let stderr = if out == err {
-        stdout.try_clone()?
-    } else {
-        append_log(err)?
-    };
+    // Both opened to append: one file when they are the same path, each write at its end.
+    let (stdout, stderr) = (append_log(out)?, append_log(err)?);
     log::debug!("{what}: {cmd:?}, output to {}", err.display());
     cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     cmd.spawn().with_context(|| {
@@ -273,12 +269,8 @@ pub fn stop_all_on_interrupt() {
 /// or later). The command name (field 2, in parentheses) may hold spaces and parentheses, so
 /// fields are counted after its last `)`.
 pub fn stat_field(stat: &str, field: usize) -> Option<u64> {
-    let after_name = stat.rsplit_once(')')?.1;
-    after_name
-        .split_whitespace()
-        .nth(field.checked_sub(3)?)?
-        .parse()
-        .ok()
+    let mut after_name = stat.rsplit_once(')')?.1.split_whitespace();
+    after_name.nth(field.checked_sub(3)?)?.parse().ok()
 }
 
 /// `count` clock ticks (`/proc`'s unit, usually 10 ms) as a duration.
