@@ -300,14 +300,12 @@ fn explain(err: OciErr, registry: &str, scheme: &str, args: &Args, logged_in: bo
 /// An error and its sources, joined with `: `; a source whose words are already there is left
 /// out.
 fn chain(err: &dyn std::error::Error) -> String {
-    let mut errors = std::iter::successors(Some(err), |e| e.source()).map(|e| e.to_string());
-    let mut text = errors.next().unwrap_or_default();
-    for next in errors {
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-    }
-    text
+    let errors = std::iter::successors(Some(err), |e| e.source()).map(|e| e.to_string());
+    let joined = errors.reduce(|text, next| match text.contains(&next) {
+        true => text,
+        false => format!("{text}: {next}"),
+    });
+    joined.unwrap_or_default()
 }
 
 #[cfg(test)]

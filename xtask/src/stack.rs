@@ -285,11 +285,10 @@ pub fn start_envoy(
         let _ = std::fs::remove_file(&access_log);
         let options = &spec.envoy;
         let mut cmd = command(tools, &config, &options.wasm_log_level);
+        let log_format = options.log_format.as_deref().map(|f| ["--log-format", f]);
         cmd.args(["--concurrency", &options.concurrency.to_string()])
-            .arg("--disable-hot-restart");
-        if let Some(format) = &options.log_format {
-            cmd.args(["--log-format", format]);
-        }
+            .arg("--disable-hot-restart")
+            .args(log_format.into_iter().flatten());
         let mut service = Service::spawn("envoy", &mut cmd, &access_log, &log, libc::SIGTERM)?;
         let exited = |status| format!("envoy exited during start-up ({status})");
         let gone = || service.exited().map(exited);

@@ -3,7 +3,6 @@
 //! in-process host is handed (the built modules and envoy.yaml's plugin configuration).
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use anyhow::{Result, bail};
 use envoy_model::bootstrap;
@@ -31,14 +30,15 @@ pub const BUILD_COMMAND: &str = "cargo build --release --target wasm32-wasip1 --
 /// Builds the module with [`BUILD_COMMAND`], quietly unless it fails.
 pub fn build() -> Result<Built> {
     let path = paths::wasm();
-    let before = modified(&path);
+    let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let before = modified();
     let started = std::time::Instant::now();
     paths::cargo_quiet(BUILD_COMMAND, "the filter")?;
     let bytes = check_module(&path)?;
     let ms = started.elapsed().as_millis();
     log::debug!("{BUILD_COMMAND}: {bytes} bytes after {ms} ms");
     Ok(Built {
-        rebuilt: modified(&path) != before,
+        rebuilt: modified() != before,
         path,
         bytes,
     })
@@ -94,8 +94,4 @@ pub fn check_module(path: &Path) -> Result<u64> {
         );
     }
     Ok(std::fs::metadata(path)?.len())
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
