@@ -18,10 +18,9 @@ pub fn root() -> PathBuf {
 pub fn target_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let asked = || {
-        let out = cargo()
-            .args(["metadata", "--no-deps", "--format-version", "1"])
-            .output();
-        let metadata: serde_json::Value = serde_json::from_slice(&out.ok()?.stdout).ok()?;
+        let args = ["metadata", "--no-deps", "--format-version", "1"];
+        let out = cargo().args(args).output().ok()?;
+        let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         metadata["target_directory"].as_str().map(PathBuf::from)
     };
     let dir = DIR.get_or_init(|| asked().unwrap_or_else(|| root().join("target")));

@@ -70,12 +70,9 @@ pub fn run(options: &RunOptions) -> Result<i32> {
     eprintln!("watching filter/ and envoy.yaml; Ctrl-C stops (exit code: the last report's)");
     let mut seen = latest_change(options);
     loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = latest_change(options);
-        if now <= seen {
-            continue;
-        }
-        seen = now;
+        let changed = || Ok(latest_change(options) > seen);
+        crate::procs::poll(Duration::MAX, Duration::from_millis(300), changed)?;
+        seen = latest_change(options);
         let started = Instant::now();
         let (code, _) = check(&tools, &mut stack, options).unwrap_or_else(|err| {
             eprintln!("✗ {err:#}");

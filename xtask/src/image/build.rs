@@ -88,11 +88,10 @@ impl Image {
     /// The compat image of `module` (the wasm file's bytes).
     pub fn compat(module: &[u8]) -> Result<Image> {
         let tar = layer_tar(module).context("writing the layer's tar")?;
-        let diff_id = sha256(&tar);
         let layer = Blob::new(gzip(&tar).context("compressing the layer")?);
         let rootfs = RootFsBuilder::default()
             .typ("layers")
-            .diff_ids(vec![diff_id]);
+            .diff_ids(vec![sha256(&tar)]);
         let config = ImageConfigurationBuilder::default()
             .architecture(Arch::Amd64)
             .os(Os::Linux)

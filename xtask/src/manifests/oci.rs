@@ -21,7 +21,7 @@ pub const WAYPOINT: &str = "waypoint";
 pub const PLACEHOLDER_URL: &str = "oci://REGISTRY/REPOSITORY:TAG";
 
 /// The image the manifests name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Image {
     /// `oci://registry/repository:tag`.
     pub url: String,

@@ -68,8 +68,7 @@ pub fn render(plugin: &Plugin) -> Result<Files> {
     let files = FILES.into_iter().zip(templates);
     let placeholder = oci::Image {
         url: oci::PLACEHOLDER_URL.to_string(),
-        sha256: None,
-        pull_secret: None,
+        ..oci::Image::default()
     };
     let mut files = files
         .map(|(file, template)| Ok((file, fill(template, &values)?)))
