@@ -92,8 +92,7 @@ pub fn run(args: &Args) -> Result<i32> {
     for file in written {
         eprintln!("  kubectl apply -f {}", paths::relative(&file));
     }
-    println!("oci://{pushed}");
-    println!("sha256: {}", image.sha256_hex());
+    println!("oci://{pushed}\nsha256: {}", image.sha256_hex());
     Ok(0)
 }
 
@@ -250,12 +249,11 @@ fn docker_config_file() -> String {
 
 /// The registry client's error as what happened and what to do.
 fn explain(err: OciErr, registry: &str, scheme: &str, args: &Args, logged_in: bool) -> Error {
-    let (login, anonymous) = match logged_in {
-        true => ("the login", ""),
-        false => ("no login", " (anonymous)"),
-    };
     let config = docker_config_file();
-    let login = format!("{login} for {registry} in {config}{anonymous}");
+    let login = match logged_in {
+        true => format!("the login for {registry} in {config}"),
+        false => format!("no login for {registry} in {config} (anonymous)"),
+    };
     let denied = |e: &OciError| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied);
     let refused = match &err {
         OciErr::AuthenticationFailure(_) | OciErr::UnauthorizedError { .. } => "401 Unauthorized",

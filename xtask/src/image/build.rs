@@ -139,16 +139,14 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// A tar with one regular file, [`PLUGIN_FILE`], and nothing that depends on the machine.
 fn layer_tar(module: &[u8]) -> Result<Vec<u8>> {
     let mut header = tar::Header::new_ustar();
-    header.set_path(PLUGIN_FILE)?;
     header.set_size(module.len() as u64);
     header.set_entry_type(tar::EntryType::Regular);
     header.set_mode(0o644);
     header.set_uid(0);
     header.set_gid(0);
     header.set_mtime(0);
-    header.set_cksum();
     let mut tar = tar::Builder::new(Vec::new());
-    tar.append(&header, module)?;
+    tar.append_data(&mut header, PLUGIN_FILE, module)?; // sets the path and the checksum
     Ok(tar.into_inner()?)
 }
 
