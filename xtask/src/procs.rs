@@ -10,14 +10,19 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 
 /// Process groups alive right now, for the Ctrl-C handler.
 static LIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// [`LIVE_GROUPS`], locked (a panic while it was held left nothing half-changed).
+fn live_groups() -> MutexGuard<'static, Vec<i32>> {
+    LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 /// The exit code after Ctrl-C: 130 (interrupted), unless a command has a result to give.
 static EXIT_CODE_ON_INTERRUPT: AtomicI32 = AtomicI32::new(130);
 
@@ -136,10 +141,8 @@ pub fn output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String
         text
     };
     let (stdout, stderr) = (read(&out), read(&err));
-    result.map_err(|e| {
-        let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
-        anyhow!("{e:#}: {}", line.unwrap_or("no message"))
-    })?;
+    let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
+    result.map_err(|e| anyhow!("{e:#}: {}", line.unwrap_or("no message")))?;
     Ok(stdout)
 }
 
@@ -189,9 +192,7 @@ impl Service {
     ) -> Result<Service> {
         die_with_parent(cmd.process_group(0));
         let child = spawn_logged(cmd, stdout_log, log, &format!("starting {name}"))?;
-        if let Ok(mut groups) = LIVE_GROUPS.lock() {
-            groups.push(child.id() as i32);
-        }
+        live_groups().push(child.id() as i32);
         Ok(Service {
             name,
             child,
@@ -229,9 +230,7 @@ impl Service {
         let status = self.child.wait();
         let (name, ms) = (self.name, started.elapsed().as_millis());
         log::debug!("stopped {name} (pid {pgid}) in {ms} ms: {status:?}");
-        if let Ok(mut groups) = LIVE_GROUPS.lock() {
-            groups.retain(|g| *g != pgid);
-        }
+        live_groups().retain(|g| *g != pgid);
     }
 }
 
@@ -246,7 +245,7 @@ impl Drop for Service {
 /// [`exit_on_interrupt_with`].
 pub fn stop_all_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
-        let groups: Vec<i32> = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+        let groups = live_groups().clone();
         for (signal, then_wait) in [(libc::SIGTERM, 300), (libc::SIGKILL, 0)] {
             for pgid in &groups {
                 unsafe { libc::kill(-pgid, signal) };
