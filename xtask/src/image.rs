@@ -145,8 +145,8 @@ pub fn push(image: &Image, target: &str, args: &Args) -> Result<String> {
         "`{target}`: give a tag (REGISTRY/REPOSITORY:TAG): the push prints the digest to pin"
     );
     let registry = reference.resolve_registry().to_string();
-    let loopback = args.ca.is_none() && is_loopback(&registry);
-    let (protocol, scheme) = match (args.scheme, loopback) {
+    // Auto: plain HTTP for a loopback registry given no --ca.
+    let (protocol, scheme) = match (args.scheme, args.ca.is_none() && is_loopback(&registry)) {
         (Scheme::Https, _) | (Scheme::Auto, false) => (ClientProtocol::Https, "https"),
         (Scheme::Http, _) | (Scheme::Auto, true) => (ClientProtocol::Http, "http"),
     };

@@ -65,15 +65,14 @@ pub fn render(plugin: &Plugin) -> Result<Files> {
         include_str!("templates/envoyfilter.yaml"),
         include_str!("templates/wasmplugin.yaml"),
     ];
-    let files = FILES.into_iter().zip(templates);
     let placeholder = oci::Image {
         url: oci::PLACEHOLDER_URL.to_string(),
         ..oci::Image::default()
     };
-    let mut files = files
-        .map(|(file, template)| Ok((file, fill(template, &values)?)))
-        .collect::<Result<Files>>()?;
-    files.extend(oci::render(plugin, &placeholder, HEADER)?);
+    let mut files = oci::render(plugin, &placeholder, HEADER)?;
+    for (file, template) in FILES.into_iter().zip(templates) {
+        files.insert(file, fill(template, &values)?);
+    }
     Ok(files)
 }
 
