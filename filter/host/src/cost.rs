@@ -246,13 +246,6 @@ const BASELINE_HEADER: &str = "\
 #   cargo xtask bench --instructions --update-baseline
 ";
 
-/// The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
-fn baseline_keys() -> Vec<String> {
-    let names = requests().into_iter().map(|r| r.name);
-    let keys = names.flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)));
-    keys.collect()
-}
-
 /// The baseline's file in the repository: `filter/host/instructions.baseline`.
 pub fn baseline_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.baseline")
@@ -288,7 +281,9 @@ pub fn parse_baseline(text: &str) -> Result<Baseline> {
         Ok((key.to_string(), count?))
     });
     let counts = counts.collect::<Result<Baseline>>()?;
-    let mut keys = baseline_keys().into_iter();
+    // The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
+    let names = requests().into_iter().map(|r| r.name);
+    let mut keys = names.flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)));
     if let Some(key) = keys.find(|key| counts.iter().all(|(k, _)| k != key)) {
         bail!("no count for `{key}`");
     }
