@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use filter_testing::variants::{Module, Modules, VARIANTS};
+use filter_testing::variants::{Module, Modules, VARIANTS, Variant};
 use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
@@ -109,12 +109,12 @@ pub fn requests() -> Vec<Request> {
 }
 
 /// What one variant costs per request, for one of [`requests`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Row {
     /// The request's name ([`Request::name`]).
     pub request: &'static str,
-    pub variant: &'static str,
-    pub label: &'static str,
+    /// The benchmark's variant.
+    pub variant: Variant,
     /// Wasm instructions per request.
     pub instructions: u64,
     /// Lines Envoy prints per request (at the variant's level).
@@ -147,8 +147,7 @@ pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
                 .with_context(|| format!("measuring `{}` ({})", variant.label, request.name))?;
             rows.push(Row {
                 request: request.name,
-                variant: variant.key,
-                label: variant.label,
+                variant: *variant,
                 instructions,
                 lines,
                 host_calls,
@@ -213,14 +212,15 @@ pub fn table(rows: &[Row]) -> String {
          |---|---|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let is_empty = |r: &&Row| r.variant == "empty" && r.request == row.request;
+        let is_empty = |r: &&Row| r.variant.key == "empty" && r.request == row.request;
         let empty = rows.iter().find(|r| is_empty(r) && r.instructions > 0);
         let ratio = empty.map_or("—".to_string(), |empty| {
             format!("{:.2}", row.instructions as f64 / empty.instructions as f64)
         });
         let per_line = row.instructions.checked_div(row.lines);
         let per_line = per_line.map_or("—".to_string(), |n| n.separate_with_commas());
-        let (request, label, lines, calls) = (row.request, row.label, row.lines, row.host_calls);
+        let (request, label, lines, calls) =
+            (row.request, row.variant.label, row.lines, row.host_calls);
         let instructions = row.instructions.separate_with_commas();
         let _ = writeln!(
             out,
@@ -255,8 +255,8 @@ pub fn baseline_path() -> PathBuf {
 pub fn baseline(rows: &[Row]) -> Baseline {
     let ours = rows
         .iter()
-        .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
-    ours.map(|r| (key(r.variant, r.request), r.instructions))
+        .filter(|r| BASELINE_VARIANTS.contains(&r.variant.key));
+    ours.map(|r| (key(r.variant.key, r.request), r.instructions))
         .collect()
 }
 
