@@ -263,9 +263,8 @@ pub fn baseline(rows: &[Row]) -> Baseline {
 /// Reads [`baseline_path`].
 pub fn read_baseline() -> Result<Baseline> {
     let path = baseline_path();
-    let text = std::fs::read_to_string(&path).map_err(anyhow::Error::from);
-    text.and_then(|text| parse_baseline(&text))
-        .with_context(|| format!("reading the baseline {}", path.display()))
+    let read = || -> Result<Baseline> { parse_baseline(&std::fs::read_to_string(&path)?) };
+    read().with_context(|| format!("reading the baseline {}", path.display()))
 }
 
 /// `<variant> <count>` lines; `#` starts a comment.
