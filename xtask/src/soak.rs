@@ -18,7 +18,7 @@ use envoy_model::envoy_log::EnvoyLine;
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
-use crate::stack::{Httpbin, StackSpec, start_direct, start_envoy};
+use crate::stack::{Httpbin, StackSpec, start_envoy};
 use crate::{paths, wasm};
 use envoy_model::figures::seconds;
 
@@ -147,28 +147,24 @@ pub fn soak(args: &Args) -> Result<Report> {
     let tools = envoy_versions::tools(&args.envoy)?;
     let built = wasm::build_step()?;
     let doc = bootstrap::load(&paths::envoy_yaml())?;
-    let (httpbin, path) = match args.upstream {
-        Upstream::Direct => (None, "/soak"),
+    let (httpbin, path, doc) = match args.upstream {
+        Upstream::Direct => (None, "/soak", bootstrap::direct_response(&doc)?),
         Upstream::Httpbin => {
             let step = Step::start("httpbin", "gunicorn, 4 workers");
             let httpbin = Httpbin::start(&tools, &scratch, 4)?;
             step.done(&format!("httpbin {}", httpbin.addr));
-            (Some(httpbin), "/get")
+            (Some(httpbin), "/get", doc)
         }
     };
+    let upstream_port = httpbin.as_ref().map(|httpbin| httpbin.addr.port());
     let soak_with = |name: &str, wasm: Option<&Path>, label| -> Result<Outcome> {
-        // EnvoyOptions::default(): wasm logging at info.
-        let mut envoy = match &httpbin {
-            None => start_direct(&tools, &doc, wasm, &scratch.join(name), &Default::default())?,
-            Some(httpbin) => {
-                let doc = match wasm {
-                    Some(_) => doc.clone(),
-                    None => bootstrap::without_wasm(&doc)?,
-                };
-                let spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
-                start_envoy(&tools, &spec, httpbin.addr.port())?
-            }
+        let doc = match wasm {
+            Some(_) => doc.clone(),
+            None => bootstrap::without_wasm(&doc)?,
         };
+        // StackSpec::new: EnvoyOptions::default(), wasm logging at info.
+        let spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
+        let mut envoy = start_envoy(&tools, &spec, upstream_port)?;
         // Warm-up, memory baseline, then load on `path` until `args.requests` are answered.
         let (pid, log) = (envoy.pid(), envoy.log().to_path_buf());
         let step = Step::start("warm-up", &format!("{label}: {} s", args.warmup));

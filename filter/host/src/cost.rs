@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use filter_testing::variants::{Module, Modules, VARIANTS};
+use filter_testing::variants::{Module, Modules, VARIANTS, Variant};
 use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
@@ -109,12 +109,12 @@ pub fn requests() -> Vec<Request> {
 }
 
 /// What one variant costs per request, for one of [`requests`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Row {
     /// The request's name ([`Request::name`]).
     pub request: &'static str,
-    pub variant: &'static str,
-    pub label: &'static str,
+    /// The benchmark's variant.
+    pub variant: Variant,
     /// Wasm instructions per request.
     pub instructions: u64,
     /// Lines Envoy prints per request (at the variant's level).
@@ -147,8 +147,7 @@ pub fn rows(modules: &Compiled, config: &[u8]) -> Result<Vec<Row>> {
                 .with_context(|| format!("measuring `{}` ({})", variant.label, request.name))?;
             rows.push(Row {
                 request: request.name,
-                variant: variant.key,
-                label: variant.label,
+                variant: *variant,
                 instructions,
                 lines,
                 host_calls,
@@ -213,14 +212,15 @@ pub fn table(rows: &[Row]) -> String {
          |---|---|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let is_empty = |r: &&Row| r.variant == "empty" && r.request == row.request;
+        let is_empty = |r: &&Row| r.variant.key == "empty" && r.request == row.request;
         let empty = rows.iter().find(|r| is_empty(r) && r.instructions > 0);
         let ratio = empty.map_or("—".to_string(), |empty| {
             format!("{:.2}", row.instructions as f64 / empty.instructions as f64)
         });
         let per_line = row.instructions.checked_div(row.lines);
         let per_line = per_line.map_or("—".to_string(), |n| n.separate_with_commas());
-        let (request, label, lines, calls) = (row.request, row.label, row.lines, row.host_calls);
+        let (request, label, lines, calls) =
+            (row.request, row.variant.label, row.lines, row.host_calls);
         let instructions = row.instructions.separate_with_commas();
         let _ = writeln!(
             out,
@@ -246,13 +246,6 @@ const BASELINE_HEADER: &str = "\
 #   cargo xtask bench --instructions --update-baseline
 ";
 
-/// The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
-fn baseline_keys() -> Vec<String> {
-    let names = requests().into_iter().map(|r| r.name);
-    let keys = names.flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)));
-    keys.collect()
-}
-
 /// The baseline's file in the repository: `filter/host/instructions.baseline`.
 pub fn baseline_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.baseline")
@@ -262,17 +255,16 @@ pub fn baseline_path() -> PathBuf {
 pub fn baseline(rows: &[Row]) -> Baseline {
     let ours = rows
         .iter()
-        .filter(|r| BASELINE_VARIANTS.contains(&r.variant));
-    ours.map(|r| (key(r.variant, r.request), r.instructions))
+        .filter(|r| BASELINE_VARIANTS.contains(&r.variant.key));
+    ours.map(|r| (key(r.variant.key, r.request), r.instructions))
         .collect()
 }
 
 /// Reads [`baseline_path`].
 pub fn read_baseline() -> Result<Baseline> {
     let path = baseline_path();
-    let text = std::fs::read_to_string(&path).map_err(anyhow::Error::from);
-    text.and_then(|text| parse_baseline(&text))
-        .with_context(|| format!("reading the baseline {}", path.display()))
+    let read = || -> Result<Baseline> { parse_baseline(&std::fs::read_to_string(&path)?) };
+    read().with_context(|| format!("reading the baseline {}", path.display()))
 }
 
 /// `<variant> <count>` lines; `#` starts a comment.
@@ -288,7 +280,9 @@ pub fn parse_baseline(text: &str) -> Result<Baseline> {
         Ok((key.to_string(), count?))
     });
     let counts = counts.collect::<Result<Baseline>>()?;
-    let mut keys = baseline_keys().into_iter();
+    // The keys a baseline must have: [`BASELINE_VARIANTS`] for each of [`requests`].
+    let names = requests().into_iter().map(|r| r.name);
+    let mut keys = names.flat_map(|r| BASELINE_VARIANTS.map(|v| key(v, r)));
     if let Some(key) = keys.find(|key| counts.iter().all(|(k, _)| k != key)) {
         bail!("no count for `{key}`");
     }

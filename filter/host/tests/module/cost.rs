@@ -25,7 +25,7 @@ fn two_measurements_give_the_same_table() {
     let first = cost::rows(modules(), config.as_bytes()).expect("measured");
     let second = cost::rows(modules(), config.as_bytes()).expect("measured");
     assert_eq!(cost::table(&first), cost::table(&second));
-    let row = |key: &str| first.iter().find(|r| r.variant == key).unwrap().clone();
+    let row = |key: &str| first.iter().find(|r| r.variant.key == key).unwrap().clone();
     // The benchmark's request: 6 request headers and `test`, 3 response headers and
     // `x-wasm-header`, `finished`.
     assert_eq!(row("filter-info").lines, 12);
@@ -38,7 +38,7 @@ fn two_measurements_give_the_same_table() {
     let redirect = |key: &str| {
         first
             .iter()
-            .find(|r| r.variant == key && r.request == "redirect")
+            .find(|r| r.variant.key == key && r.request == "redirect")
             .unwrap()
             .clone()
     };
