@@ -111,8 +111,7 @@ pub fn check_request<'a>(
         verdict.fail("one stream in the log per request", got);
     }
     if status >= 500 {
-        let got = describe_5xx(response);
-        verdict.fail("httpbin's answer, never a 5xx", got);
+        verdict.fail("httpbin's answer, never a 5xx", describe_5xx(response));
     }
     for (name, value) in &expect.add_response_headers {
         let got = response.header(name);

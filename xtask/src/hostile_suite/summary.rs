@@ -8,7 +8,10 @@ use envoy_model::figures::seconds;
 use thousands::Separable;
 
 use super::checks::{Fate, Problem};
+use super::suite::Outcome;
+use filter_testing::hostile::case::Case;
 use filter_testing::hostile::fixed::CONTROL_GROUP;
+use filter_testing::hostile::reference::escape;
 
 /// One failed check, with what it takes to reproduce and understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,26 +150,41 @@ impl Summary {
         out
     }
 
-    /// Notes what happened to a fixed case other than the byte cases, labelled `label`;
-    /// `logged`: the filter's line for its first header.
-    pub fn note_fixed(&mut self, label: &str, fate: &Fate, logged: Option<String>) {
+    /// Notes what happened to the fixed case `case` for the tables: a byte case's fate; for
+    /// another, its count, its refusal, or (a control that reached the filter) the filter's
+    /// line for its first header.
+    pub fn note_fixed(&mut self, case: &Case, outcome: &Outcome) {
+        let first = case.headers.first();
+        let lines = &outcome.request_lines;
+        let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
+        let label = case.label.trim_start_matches("fixed ");
+        let hex = label.strip_prefix("bytes: byte 0x");
+        if let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+            // The value sent, `a<byte>b`, escaped as documented.
+            let as_sent = first.map(|h| escape(&h.value));
+            let fate = match outcome.fate {
+                Fate::Refused(status) => ByteFate::Refused(status),
+                Fate::Other(_) => ByteFate::Other,
+                Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => ByteFate::AsSent,
+                Fate::Reached(_) => ByteFate::Changed,
+            };
+            self.bytes.insert(byte, fate);
+            return;
+        }
         self.fixed += 1;
-        let label = label.trim_start_matches("fixed ");
-        match fate {
-            Fate::Refused(status) => {
+        let control = label.strip_prefix(&format!("{CONTROL_GROUP}: "));
+        match (&outcome.fate, control) {
+            (Fate::Refused(status), _) => {
                 let refused = format!("{label} ({})", refused_key(*status));
                 self.fixed_refused.push(refused);
             }
-            Fate::Reached(status) => {
-                let Some(what) = label.strip_prefix(&format!("{CONTROL_GROUP}: ")) else {
-                    return;
-                };
-                let logged = logged.as_deref().unwrap_or("(no line for its header)");
-                let logged = cut(logged, 120);
+            (Fate::Reached(status), Some(what)) => {
+                let logged = logged.map(|(n, v)| format!("{n}: {v}"));
+                let logged = cut(logged.as_deref().unwrap_or("(no line for its header)"), 120);
                 let line = format!("  {what}: reached the filter ({status}), logged `{logged}`\n");
                 self.controls_logged.push(line);
             }
-            Fate::Other(_) => {}
+            _ => {}
         }
     }
 
