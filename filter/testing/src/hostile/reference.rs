@@ -201,20 +201,17 @@ fn nested_secret(value: &[u8], secret: &[String]) -> bool {
 
 /// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
 fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
-    let shown = shown_bytes(value, max);
-    let total = value.len();
-    let mut out = show(&value[..shown]);
-    if shown < total {
-        out += &format!(" ... [truncated: {shown} of {total} bytes]");
-    }
-    out
+    let (shown, total) = (shown_bytes(value, max), value.len());
+    let note = (shown < total).then(|| format!(" ... [truncated: {shown} of {total} bytes]"));
+    show(&value[..shown]) + &note.unwrap_or_default()
 }
 
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
     let decoded = decoded(raw);
-    let named = |name: &String| name.as_bytes().eq_ignore_ascii_case(&decoded);
-    secret.iter().any(named)
+    secret
+        .iter()
+        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
 }
 
 /// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
