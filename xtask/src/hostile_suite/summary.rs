@@ -188,23 +188,20 @@ impl Summary {
         }
     }
 
-    /// Which fixed cases Envoy refused, and how the controls and line breaks it let through
-    /// were logged.
-    pub fn fixed_table(&self) -> String {
-        let refused = &self.fixed_refused;
-        let reached = self.fixed - refused.len();
-        let (count, list) = (refused.len(), refused.join("; "));
-        let head = format!(
-            "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {list}\n"
-        );
-        head + &self.controls_logged.concat()
-    }
-
-    /// The figures, the tables and every failure with EXPECTED, GOT and the log lines.
+    /// The figures, the tables (the bytes; which fixed cases Envoy refused, and how the
+    /// controls and line breaks it let through were logged) and every failure with EXPECTED,
+    /// GOT and the log lines.
     pub fn render(&self) -> String {
         let mut out = self.byte_table();
         if self.fixed > 0 {
-            out.push_str(&self.fixed_table());
+            let refused = &self.fixed_refused;
+            let (reached, count) = (self.fixed - refused.len(), refused.len());
+            let _ = writeln!(
+                out,
+                "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {}",
+                refused.join("; ")
+            );
+            out += &self.controls_logged.concat();
         }
         for failure in &self.failures {
             let _ = writeln!(out, "✗ {}", failure.request);

@@ -78,12 +78,8 @@ pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
         let coalesced = COALESCED.contains(&name.as_str());
         match out.iter_mut().find(|(n, _)| coalesced && n == name) {
             // An empty value adds nothing, not even a comma.
-            Some((_, joined)) => {
-                if !joined.is_empty() && !value.is_empty() {
-                    joined.push(b',');
-                }
-                joined.extend_from_slice(&value);
-            }
+            Some((_, joined)) if joined.is_empty() || value.is_empty() => joined.extend(value),
+            Some((_, joined)) => joined.extend([&b","[..], &value].concat()),
             None => out.push((name.clone(), value)),
         }
     }
