@@ -50,9 +50,8 @@ pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) 
     let extra = except(&config.redact_headers, &ALWAYS_REDACTED);
     let secret_names = except(&config.redact_headers, &["set-cookie"]);
     let query_extra = except(&config.redact_query_params, &ALWAYS_REDACTED_QUERY);
-    let fixed = options
-        .fixed
-        .then(|| fixed::cases(&secrets, &extra, &query_extra));
+    let fixed_cases = || fixed::cases(&secrets, &extra, &query_extra);
+    let fixed = options.fixed.then(fixed_cases);
     let total = fixed.as_ref().map_or(0, Vec::len) + options.generated;
     // Generated cases are made one at a time: a large run never holds them all.
     let generated = generate::corpus(options.seed, &secrets, &secret_names).take(options.generated);

@@ -135,13 +135,11 @@ impl Suite {
                     .fail(format!("request {id} and its probe"), None, problem);
             }
         }
-        let request_lines = streams_with(&streams, ID_HEADER, &id)
-            .first()
-            .map(|s| s.request_headers.clone())
-            .unwrap_or_default();
+        let tagged = streams_with(&streams, ID_HEADER, &id);
+        let request_lines = tagged.first().map(|s| s.request_headers.clone());
         Ok(Outcome {
             fate,
-            request_lines,
+            request_lines: request_lines.unwrap_or_default(),
             probe_passed,
         })
     }

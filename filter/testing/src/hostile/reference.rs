@@ -205,17 +205,14 @@ fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
 fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
     let decoded = decoded(raw);
-    secret
-        .iter()
-        .any(|name| name.as_bytes().eq_ignore_ascii_case(&decoded))
+    let named = |name: &String| name.as_bytes().eq_ignore_ascii_case(&decoded);
+    secret.iter().any(named)
 }
 
 /// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
 fn decoded(raw: &[u8]) -> Vec<u8> {
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
+    let spaced = raw.iter().map(|&b| if b == b'+' { b' ' } else { b });
+    let spaced: Vec<u8> = spaced.collect();
     percent_encoding::percent_decode(&spaced).collect()
 }
 
