@@ -17,7 +17,7 @@ use envoy_model::plugin_settings::PluginSettings;
 pub use checks::Fate;
 pub use filter_testing::hostile::*;
 pub use suite::{Outcome, Suite};
-pub use summary::{ByteFate, Failure, Summary};
+pub use summary::{Failure, Summary};
 
 use crate::stack::Stack;
 

@@ -24,19 +24,6 @@ pub struct Failure {
     pub problem: Problem,
 }
 
-/// What happened to a value holding one byte, `a<byte>b`, sent in a header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ByteFate {
-    /// Envoy refused the request with this status, or closed the connection (`None`).
-    Refused(Option<u16>),
-    /// The filter logged the value exactly as sent (escaped as documented).
-    AsSent,
-    /// The filter logged it, but Envoy had changed the value on the way (e.g. CR dropped).
-    Changed,
-    /// Neither (a failure, reported with the others).
-    Other,
-}
-
 /// The figures of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -58,8 +45,11 @@ pub struct Summary {
     pub filter_lines: usize,
     /// Logged header values compared with what they should be.
     pub values_checked: usize,
-    /// What happened to each byte in a header value (from the fixed byte cases).
-    pub bytes: BTreeMap<u8, ByteFate>,
+    /// What happened to each byte in a header value, `a<byte>b` (from the fixed byte cases):
+    /// `refused by Envoy (400)` (or `(connection closed)`), `reached the filter as sent`
+    /// (logged as sent, escaped as documented), `reached the filter changed by Envoy` (e.g. CR
+    /// dropped on the way), or `neither refused nor logged (failures)`.
+    pub bytes: BTreeMap<u8, String>,
     /// The other fixed cases sent.
     pub fixed: usize,
     /// Those Envoy refused, `control: NUL inside (400)`.
@@ -130,24 +120,17 @@ impl Summary {
         )
     }
 
-    /// Which bytes in a header value Envoy refused, changed, or passed to the filter as sent.
+    /// Which bytes in a header value Envoy refused, changed, or passed to the filter as sent
+    /// (a line per fate, in alphabetical order).
     pub fn byte_table(&self) -> String {
-        let mut groups: BTreeMap<ByteFate, Vec<u8>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
         for (byte, fate) in &self.bytes {
-            groups.entry(*fate).or_default().push(*byte);
+            groups.entry(fate).or_default().push(*byte);
         }
-        let mut out = String::new();
-        for (fate, bytes) in groups {
-            let what = match fate {
-                ByteFate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
-                ByteFate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
-                ByteFate::AsSent => "reached the filter as sent".to_string(),
-                ByteFate::Changed => "reached the filter changed by Envoy".to_string(),
-                ByteFate::Other => "neither refused nor logged (failures)".to_string(),
-            };
-            let _ = writeln!(out, "  bytes in a value {what}: {}", ranges(&bytes));
-        }
-        out
+        let line = |(fate, bytes): (&str, Vec<u8>)| {
+            format!("  bytes in a value {fate}: {}\n", ranges(&bytes))
+        };
+        groups.into_iter().map(line).collect()
     }
 
     /// Notes what happened to the fixed case `case` for the tables: a byte case's fate; for
@@ -162,11 +145,14 @@ impl Summary {
         if let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
             // The value sent, `a<byte>b`, escaped as documented.
             let as_sent = first.map(|h| escape(&h.value));
-            let fate = match outcome.fate {
-                Fate::Refused(status) => ByteFate::Refused(status),
-                Fate::Other(_) => ByteFate::Other,
-                Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => ByteFate::AsSent,
-                Fate::Reached(_) => ByteFate::Changed,
+            let fate = match &outcome.fate {
+                Fate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
+                Fate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
+                Fate::Other(_) => "neither refused nor logged (failures)".to_string(),
+                Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => {
+                    "reached the filter as sent".to_string()
+                }
+                Fate::Reached(_) => "reached the filter changed by Envoy".to_string(),
             };
             self.bytes.insert(byte, fate);
             return;
@@ -322,17 +308,17 @@ mod tests {
         let mut summary = Summary::default();
         for b in 0..=0xFFu8 {
             let fate = match b {
-                0x0D => ByteFate::Changed,
-                0x00..=0x08 | 0x0A..=0x1F | 0x7F => ByteFate::Refused(Some(400)),
-                _ => ByteFate::AsSent,
+                0x0D => "reached the filter changed by Envoy",
+                0x00..=0x08 | 0x0A..=0x1F | 0x7F => "refused by Envoy (400)",
+                _ => "reached the filter as sent",
             };
-            summary.bytes.insert(b, fate);
+            summary.bytes.insert(b, fate.to_string());
         }
         assert_eq!(
             summary.byte_table(),
-            "  bytes in a value refused by Envoy (400): 0x00–0x08, 0x0a–0x0c, 0x0e–0x1f, 0x7f\n\
-             \x20 bytes in a value reached the filter as sent: 0x09, 0x20–0x7e, 0x80–0xff\n\
-             \x20 bytes in a value reached the filter changed by Envoy: 0x0d\n"
+            "  bytes in a value reached the filter as sent: 0x09, 0x20–0x7e, 0x80–0xff\n\
+             \x20 bytes in a value reached the filter changed by Envoy: 0x0d\n\
+             \x20 bytes in a value refused by Envoy (400): 0x00–0x08, 0x0a–0x0c, 0x0e–0x1f, 0x7f\n"
         );
     }
 }
