@@ -17,7 +17,7 @@ use envoy_model::http::Response;
 use envoy_model::plugin_settings::PluginSettings;
 use filter_testing::hostile::case::{Case, HOST, ID_HEADER};
 use filter_testing::hostile::reference::{escape, expected_logged, expected_target};
-use filter_testing::hostile::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, URL_HEADERS};
+use filter_testing::hostile::{self, ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, URL_HEADERS};
 
 /// What happened to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +111,7 @@ pub fn check_request<'a>(
         verdict.fail("one stream in the log per request", got);
     }
     if status >= 500 {
-        verdict.fail("httpbin's answer, never a 5xx", describe_5xx(response));
+        verdict.fail("httpbin's answer, never a 5xx", brief(response));
     }
     for (name, value) in &expect.add_response_headers {
         let got = response.header(name);
@@ -222,7 +222,7 @@ fn refused(expect: &PluginSettings, response: &Result<Response, String>) -> Verd
             format!("{status} with the filter's response header but no stream in the log")
         }
         400..500 => return Verdict::new(Fate::Refused(Some(status)), &[]),
-        500.. => describe_5xx(response),
+        500.. => brief(response),
         _ => format!("{status} without the filter's lines"),
     };
     let expected = match filtered {
@@ -234,16 +234,11 @@ fn refused(expect: &PluginSettings, response: &Result<Response, String>) -> Verd
     verdict
 }
 
-fn describe_5xx(response: &Response) -> String {
-    if response.status == 503 && response.body.is_empty() {
-        "503 with an empty body: the filter trapped (FAIL_CLOSED)".into()
-    } else {
-        brief(response)
-    }
-}
-
-/// The status and the start of the body.
+/// The status and the start of the body; what a 503 with an empty body means.
 pub fn brief(response: &Response) -> String {
+    if response.status == 503 && response.body.is_empty() {
+        return "503 with an empty body: the filter trapped (FAIL_CLOSED)".into();
+    }
     let text: String = response.text().chars().take(200).collect();
     format!("{}: {text}", response.status)
 }
@@ -288,10 +283,8 @@ pub fn through_filter(expect: &PluginSettings, response: &Response) -> bool {
 pub fn as_logged(expect: &PluginSettings, name: &str, value: &[u8]) -> String {
     let listed = |list: &[String]| list.iter().any(|r| r.eq_ignore_ascii_case(name));
     let max = expect.max_logged_value_bytes;
-    if listed(&expect.redact_headers)
-        || (filter_testing::hostile::redacted_by_default_rule(name)
-            && !listed(&expect.unredacted_headers))
-    {
+    let by_rule = hostile::redacted_by_default_rule(name) && !listed(&expect.unredacted_headers);
+    if listed(&expect.redact_headers) || by_rule {
         "[redacted]".to_string()
     } else if listed(&expect.url_headers) {
         expected_target(value, max, &expect.redact_query_params)
