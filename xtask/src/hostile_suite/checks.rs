@@ -217,17 +217,15 @@ fn refused(expect: &PluginSettings, response: &Result<Response, String>) -> Verd
     };
     let status = response.status;
     let filtered = !expect.add_response_headers.is_empty() && through_filter(expect, response);
-    let got = match status {
-        _ if filtered => {
-            format!("{status} with the filter's response header but no stream in the log")
-        }
+    let answer = || "httpbin's answer through the filter, or Envoy's own 4xx".to_string();
+    let (expected, got) = match status {
+        _ if filtered => (
+            format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
+            format!("{status} with the filter's response header but no stream in the log"),
+        ),
         400..500 => return Verdict::new(Fate::Refused(Some(status)), &[]),
-        500.. => brief(response),
-        _ => format!("{status} without the filter's lines"),
-    };
-    let expected = match filtered {
-        true => format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
-        false => "httpbin's answer through the filter, or Envoy's own 4xx".to_string(),
+        500.. => (answer(), brief(response)),
+        _ => (answer(), format!("{status} without the filter's lines")),
     };
     let mut verdict = Verdict::new(Fate::Other(got.clone()), &[]);
     verdict.fail(expected, got);

@@ -230,10 +230,8 @@ fn around_difference(expected: &str, got: &str) -> (String, String) {
         let after = (end < text.len()).then(|| format!(" …({} more chars)", text.len() - end));
         [before.unwrap_or_default(), shown, after.unwrap_or_default()].concat()
     };
-    (
-        window(&e),
-        format!("{}   (first difference at char {at})", window(&g)),
-    )
+    let got = format!("{}   (first difference at char {at})", window(&g));
+    (window(&e), got)
 }
 
 /// `0x00–0x08, 0x0a`.
