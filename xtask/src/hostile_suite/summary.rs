@@ -143,15 +143,13 @@ impl Summary {
         let label = case.label.trim_start_matches("fixed ");
         let hex = label.strip_prefix("bytes: byte 0x");
         if let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
-            // The value sent, `a<byte>b`, escaped as documented.
-            let as_sent = first.map(|h| escape(&h.value));
+            // Logged as sent: the value, `a<byte>b`, escaped as documented.
+            let as_sent = logged.map(|(_, v)| v.clone()) == first.map(|h| escape(&h.value));
             let fate = match &outcome.fate {
                 Fate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
                 Fate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
                 Fate::Other(_) => "neither refused nor logged (failures)".to_string(),
-                Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => {
-                    "reached the filter as sent".to_string()
-                }
+                Fate::Reached(_) if as_sent => "reached the filter as sent".to_string(),
                 Fate::Reached(_) => "reached the filter changed by Envoy".to_string(),
             };
             self.bytes.insert(byte, fate);

@@ -22,6 +22,7 @@
 //! accounted for is here. (Cases whose line breaks make other header lines say what Envoy
 //! passes on themselves: `Case::passed_on`.)
 
+use super::case::Header;
 use regex_syntax::hir::{Class, HirKind};
 use std::sync::LazyLock;
 
@@ -69,18 +70,19 @@ pub const COALESCED: &[&str] = &[
     "x-request-id",
 ];
 
-/// The headers Envoy passes on for `sent` (lower-case names, raw values, in order): each
-/// value normalised by [`envoy_value`], repeated [`COALESCED`] names joined into the first.
-pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+/// The headers Envoy passes on for the headers `sent` (lower-case names, raw values, in
+/// order): each value normalised by [`envoy_value`], repeated [`COALESCED`] names joined into
+/// the first.
+pub fn envoy_headers(sent: &[Header]) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(sent.len());
-    for (name, value) in sent {
-        let value = envoy_value(value);
+    for header in sent {
+        let (name, value) = (header.lower_name(), envoy_value(&header.value));
         let coalesced = COALESCED.contains(&name.as_str());
-        match out.iter_mut().find(|(n, _)| coalesced && n == name) {
+        match out.iter_mut().find(|(n, _)| coalesced && *n == name) {
             // An empty value adds nothing, not even a comma.
             Some((_, joined)) if joined.is_empty() || value.is_empty() => joined.extend(value),
             Some((_, joined)) => joined.extend([&b","[..], &value].concat()),
-            None => out.push((name.clone(), value)),
+            None => out.push((name, value)),
         }
     }
     out
@@ -278,14 +280,14 @@ mod tests {
     fn envoy_joins_inline_headers() {
         let h = |n: &str, v: &str| (n.to_string(), v.as_bytes().to_vec());
         let sent = [
-            h("accept", "one"),
-            h("x-a", "1"),
-            h("accept", " "),
-            h("cookie", "a"),
-            h("accept", "two "),
-            h("cookie", "b"),
-            h("pragma", ""),
-            h("pragma", "p"),
+            Header::new("accept", "one"),
+            Header::new("x-a", "1"),
+            Header::new("Accept", " "),
+            Header::new("cookie", "a"),
+            Header::new("accept", "two "),
+            Header::new("cookie", "b"),
+            Header::new("pragma", ""),
+            Header::new("PRAGMA", "p"),
         ];
         assert_eq!(
             envoy_headers(&sent),
