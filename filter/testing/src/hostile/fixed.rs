@@ -36,10 +36,7 @@ fn values(name: &str, list: &Values) -> Vec<Case> {
 }
 
 /// A `GET /headers` with these headers, `(name, value)`.
-fn headers<'a, V: Into<Vec<u8>>>(
-    label: &str,
-    list: impl IntoIterator<Item = (&'a str, V)>,
-) -> Case {
+fn headers<'a>(label: &str, list: impl IntoIterator<Item = (&'a str, impl Into<Vec<u8>>)>) -> Case {
     let headers = list.into_iter().map(|(n, v)| Header::new(n, v)).collect();
     Case::new(label, "/headers", headers)
 }
