@@ -31,6 +31,9 @@ use filter_testing::hostile::case::{Case, ID_HEADER};
 use filter_testing::hostile::reference;
 use filter_testing::hostile::secrets::Secrets;
 
+/// The answer to a request (`Err`: none, and why).
+type Answer = Result<http::Response, String>;
+
 /// What happened to one case.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -95,14 +98,7 @@ impl Suite {
         self.summary.requests += 1;
         self.summary.probes += 1;
 
-        // The tags whose answer went through the filter: their streams must be in the log.
-        let (expect, mut expected) = (&self.expect, Vec::new());
-        for (tag, answer) in [(&id, &response), (&probe_id, &probe_response)] {
-            if answer.as_ref().is_ok_and(|r| through_filter(expect, r)) {
-                expected.push(tag.as_str());
-            }
-        }
-        let streams = self.wait_for_streams(&id, &probe_id, &expected)?;
+        let streams = self.wait_for_streams([(&id, &response), (&probe_id, &probe_response)])?;
         let verdict = check_request(&self.expect, case, &id, &response, &streams);
         let fate = verdict.fate.clone();
         self.summary.count(&fate);
@@ -145,21 +141,21 @@ impl Suite {
     }
 
     /// Writes `case`, tagged `id`, and reads the answer (`Err`: none, and why).
-    fn send(&self, case: &Case, id: &str) -> Result<http::Response, String> {
+    fn send(&self, case: &Case, id: &str) -> Answer {
         http::send(self.listener, &case.render(id), self.timeout).map_err(|e| format!("{e:#}"))
     }
 
-    /// Reads the log until the streams of the `expected` tags (the answers that went
-    /// through the filter) are there and every stream of `id` and `probe_id` is finished; or,
-    /// with nothing expected, until the log is quiet for 100 ms. Then hands over the streams
-    /// of the lines read since the last request.
-    fn wait_for_streams(
-        &mut self,
-        id: &str,
-        probe_id: &str,
-        expected: &[&str],
-    ) -> Result<Vec<Stream>> {
+    /// Reads the log, given the answers to a request and its probe (their tags first), until
+    /// the streams of the tags whose answer went through the filter are there and every stream
+    /// of both tags is finished; or, with no answer through the filter, until the log is quiet
+    /// for 100 ms. Then hands over the streams of the lines read since the last request.
+    fn wait_for_streams(&mut self, answers: [(&str, &Answer); 2]) -> Result<Vec<Stream>> {
         const QUIET: Duration = Duration::from_millis(100);
+        let [(id, _), (probe_id, _)] = answers;
+        // The tags whose answer went through the filter: their streams must be in the log.
+        let through = |a: &Answer| a.as_ref().is_ok_and(|r| through_filter(&self.expect, r));
+        let expected = answers.map(|(tag, answer)| through(answer).then_some(tag));
+        let expected: Vec<&str> = expected.into_iter().flatten().collect();
         let deadline = Instant::now() + self.timeout;
         let mut last_line = Instant::now();
         loop {

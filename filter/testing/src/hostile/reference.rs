@@ -136,16 +136,6 @@ pub fn unicode_set(class: &str) -> Vec<(char, char)> {
     }
 }
 
-/// How many bytes of `value` the log shows when it is longer than `max`: `max`, moved back to
-/// the start of a well-formed character that would straddle it.
-pub fn shown_bytes(value: &[u8], max: usize) -> usize {
-    let ends = units(value).scan(0, |end, unit| {
-        *end += unit.map_or(1, char::len_utf8);
-        Some(*end)
-    });
-    ends.take_while(|&end| end <= max).last().unwrap_or(0)
-}
-
 /// The logged form of a (non-redacted) value: escaped, and past `max` bytes cut with
 /// ` ... [truncated: <shown> of <total> bytes]`.
 pub fn expected_logged(value: &[u8], max: usize) -> String {
@@ -197,9 +187,16 @@ fn nested_secret(value: &[u8], secret: &[String]) -> bool {
         .any(|name| is_secret_name(name, secret))
 }
 
-/// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
+/// `value` cut as the log cuts it, the part shown written by `show`, then the cut note. Past
+/// `max` bytes, the log shows `max`, moved back to the start of a well-formed character that
+/// would straddle it.
 fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
-    let (shown, total) = (shown_bytes(value, max), value.len());
+    let ends = units(value).scan(0, |end, unit| {
+        *end += unit.map_or(1, char::len_utf8);
+        Some(*end)
+    });
+    let shown = ends.take_while(|&end| end <= max).last().unwrap_or(0);
+    let total = value.len();
     let note = (shown < total).then(|| format!(" ... [truncated: {shown} of {total} bytes]"));
     show(&value[..shown]) + &note.unwrap_or_default()
 }
