@@ -14,9 +14,9 @@ pub mod summary;
 use anyhow::{Context, Result};
 use envoy_model::plugin_settings::PluginSettings;
 
-pub use checks::Fate;
+pub use checks::{Fate, Outcome};
 pub use filter_testing::hostile::*;
-pub use suite::{Outcome, Suite};
+pub use suite::Suite;
 pub use summary::{Failure, Summary};
 
 use crate::stack::Stack;

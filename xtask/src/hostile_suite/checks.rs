@@ -10,7 +10,8 @@
 //! filter add; every response header the client got, and nothing else.
 //!
 //! The vocabulary of a checked request: what happened to it ([`Fate`]), each check that
-//! failed ([`Problem`]) and the whole [`Verdict`].
+//! failed ([`Problem`]), the whole [`Verdict`], and what the suite reports of a request and
+//! its probe ([`Outcome`]).
 
 use envoy_model::envoy_log::{Stream, streams_with};
 use envoy_model::http::Response;
@@ -28,6 +29,17 @@ pub enum Fate {
     Refused(Option<u16>),
     /// Neither: what happened (always with a failure), e.g. `503 without the filter's lines`.
     Other(String),
+}
+
+/// What happened to one case.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Reached the filter, or refused by Envoy.
+    pub fate: Fate,
+    /// The filter's `request header` lines for it (name, value as logged).
+    pub request_lines: Vec<(String, String)>,
+    /// The normal request after it passed.
+    pub probe_passed: bool,
 }
 
 /// A check that failed.

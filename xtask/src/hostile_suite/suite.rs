@@ -22,7 +22,7 @@ use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams
 use envoy_model::figures::seconds;
 use envoy_model::plugin_settings::PluginSettings;
 
-use super::checks::{Fate, Verdict, problem};
+use super::checks::{Fate, Outcome, Verdict, problem};
 use super::checks::{brief, check_request, expectations, through_filter};
 use super::summary::Summary;
 use crate::stack::Envoy;
@@ -33,17 +33,6 @@ use filter_testing::hostile::secrets::Secrets;
 
 /// The answer to a request (`Err`: none, and why).
 type Answer = Result<http::Response, String>;
-
-/// What happened to one case.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Reached the filter, or refused by Envoy.
-    pub fate: Fate,
-    /// The filter's `request header` lines for it (name, value as logged).
-    pub request_lines: Vec<(String, String)>,
-    /// The normal request after it passed.
-    pub probe_passed: bool,
-}
 
 /// A run in progress against one Envoy.
 pub struct Suite {

@@ -7,8 +7,7 @@ use std::time::Duration;
 use envoy_model::figures::seconds;
 use thousands::Separable;
 
-use super::checks::{Fate, Problem};
-use super::suite::Outcome;
+use super::checks::{Fate, Outcome, Problem};
 use filter_testing::hostile::case::Case;
 use filter_testing::hostile::fixed::CONTROL_GROUP;
 use filter_testing::hostile::reference::escape;
