@@ -14,10 +14,10 @@ pub mod summary;
 use anyhow::{Context, Result};
 use envoy_model::plugin_settings::PluginSettings;
 
-pub use checks::Fate;
+pub use checks::{Fate, Outcome};
 pub use filter_testing::hostile::*;
-pub use suite::{Outcome, Suite};
-pub use summary::{ByteFate, Failure, Summary};
+pub use suite::Suite;
+pub use summary::{Failure, Summary};
 
 use crate::stack::Stack;
 
@@ -50,27 +50,21 @@ pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) 
     let extra = except(&config.redact_headers, &ALWAYS_REDACTED);
     let secret_names = except(&config.redact_headers, &["set-cookie"]);
     let query_extra = except(&config.redact_query_params, &ALWAYS_REDACTED_QUERY);
-    let fixed = if options.fixed {
-        fixed::cases(&secrets, &extra, &query_extra)
-    } else {
-        Vec::new()
-    };
-    let total = fixed.len() + options.generated;
+    let fixed_cases = || fixed::cases(&secrets, &extra, &query_extra);
+    let fixed = options.fixed.then(fixed_cases);
+    let total = fixed.as_ref().map_or(0, Vec::len) + options.generated;
     // Generated cases are made one at a time: a large run never holds them all.
     let generated = generate::corpus(options.seed, &secrets, &secret_names).take(options.generated);
 
     let mut suite = Suite::new(&stack.envoy, config, secrets, options.seed)?;
-    let mut probes_failed_in_a_row = 0;
-    for (i, case) in fixed.into_iter().chain(generated).enumerate() {
+    // Normal requests failed in a row.
+    let mut failing = 0;
+    for (i, case) in fixed.into_iter().flatten().chain(generated).enumerate() {
         let outcome = suite
             .check(&case)
             .with_context(|| format!("sending request #{i} ({})", case.label))?;
-        probes_failed_in_a_row = if outcome.probe_passed {
-            0
-        } else {
-            probes_failed_in_a_row + 1
-        };
-        if probes_failed_in_a_row == STOP_AFTER_FAILED_PROBES {
+        failing = if outcome.probe_passed { 0 } else { failing + 1 };
+        if failing == STOP_AFTER_FAILED_PROBES {
             let got = format!(
                 "the last {STOP_AFTER_FAILED_PROBES} normal requests failed: the filter is down \
                  (after a trap, FAIL_CLOSED answers 503 to everything); stopped here"
@@ -82,7 +76,7 @@ pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) 
             break;
         }
         if case.label.starts_with("fixed ") {
-            note_fixed(&mut suite.summary, &case, &outcome);
+            suite.summary.note_fixed(&case, &outcome);
         }
         if options.progress && (i + 1) % 1000 == 0 {
             let failures = suite.summary.failures.len();
@@ -90,26 +84,4 @@ pub fn run_suite(stack: &mut Stack, config: &PluginSettings, options: &Options) 
         }
     }
     suite.finish(&mut stack.envoy)
-}
-
-/// Notes what happened to a fixed case for the tables: a byte case's fate, or another's
-/// with the filter's line for its first header.
-fn note_fixed(summary: &mut Summary, case: &Case, outcome: &Outcome) {
-    let first = case.headers.first();
-    let lines = &outcome.request_lines;
-    let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
-    let hex = case.label.strip_prefix("fixed bytes: byte 0x");
-    let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) else {
-        let logged = logged.map(|(n, v)| format!("{n}: {v}"));
-        return summary.note_fixed(&case.label, &outcome.fate, logged);
-    };
-    // The value sent, `a<byte>b`, escaped as documented.
-    let as_sent = first.map(|h| reference::escape(&h.value));
-    let fate = match outcome.fate {
-        Fate::Refused(status) => ByteFate::Refused(status),
-        Fate::Other(_) => ByteFate::Other,
-        Fate::Reached(_) if logged.map(|(_, v)| v) == as_sent.as_ref() => ByteFate::AsSent,
-        Fate::Reached(_) => ByteFate::Changed,
-    };
-    summary.bytes.insert(byte, fate);
 }

@@ -10,14 +10,15 @@
 //! filter add; every response header the client got, and nothing else.
 //!
 //! The vocabulary of a checked request: what happened to it ([`Fate`]), each check that
-//! failed ([`Problem`]) and the whole [`Verdict`].
+//! failed ([`Problem`]), the whole [`Verdict`], and what the suite reports of a request and
+//! its probe ([`Outcome`]).
 
 use envoy_model::envoy_log::{Stream, streams_with};
 use envoy_model::http::Response;
 use envoy_model::plugin_settings::PluginSettings;
 use filter_testing::hostile::case::{Case, HOST, ID_HEADER};
 use filter_testing::hostile::reference::{escape, expected_logged, expected_target};
-use filter_testing::hostile::{ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, URL_HEADERS};
+use filter_testing::hostile::{self, ALWAYS_REDACTED, ALWAYS_REDACTED_QUERY, URL_HEADERS};
 
 /// What happened to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,17 @@ pub enum Fate {
     Refused(Option<u16>),
     /// Neither: what happened (always with a failure), e.g. `503 without the filter's lines`.
     Other(String),
+}
+
+/// What happened to one case.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Reached the filter, or refused by Envoy.
+    pub fate: Fate,
+    /// The filter's `request header` lines for it (name, value as logged).
+    pub request_lines: Vec<(String, String)>,
+    /// The normal request after it passed.
+    pub probe_passed: bool,
 }
 
 /// A check that failed.
@@ -111,8 +123,7 @@ pub fn check_request<'a>(
         verdict.fail("one stream in the log per request", got);
     }
     if status >= 500 {
-        let got = describe_5xx(response);
-        verdict.fail("httpbin's answer, never a 5xx", got);
+        verdict.fail("httpbin's answer, never a 5xx", brief(response));
     }
     for (name, value) in &expect.add_response_headers {
         let got = response.header(name);
@@ -218,33 +229,26 @@ fn refused(expect: &PluginSettings, response: &Result<Response, String>) -> Verd
     };
     let status = response.status;
     let filtered = !expect.add_response_headers.is_empty() && through_filter(expect, response);
-    let got = match status {
-        _ if filtered => {
-            format!("{status} with the filter's response header but no stream in the log")
-        }
+    let answer = || "httpbin's answer through the filter, or Envoy's own 4xx".to_string();
+    let (expected, got) = match status {
+        _ if filtered => (
+            format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
+            format!("{status} with the filter's response header but no stream in the log"),
+        ),
         400..500 => return Verdict::new(Fate::Refused(Some(status)), &[]),
-        500.. => describe_5xx(response),
-        _ => format!("{status} without the filter's lines"),
-    };
-    let expected = match filtered {
-        true => format!("log lines tagged {ID_HEADER} (the response went through the filter)"),
-        false => "httpbin's answer through the filter, or Envoy's own 4xx".to_string(),
+        500.. => (answer(), brief(response)),
+        _ => (answer(), format!("{status} without the filter's lines")),
     };
     let mut verdict = Verdict::new(Fate::Other(got.clone()), &[]);
     verdict.fail(expected, got);
     verdict
 }
 
-fn describe_5xx(response: &Response) -> String {
-    if response.status == 503 && response.body.is_empty() {
-        "503 with an empty body: the filter trapped (FAIL_CLOSED)".into()
-    } else {
-        brief(response)
-    }
-}
-
-/// The status and the start of the body.
+/// The status and the start of the body; what a 503 with an empty body means.
 pub fn brief(response: &Response) -> String {
+    if response.status == 503 && response.body.is_empty() {
+        return "503 with an empty body: the filter trapped (FAIL_CLOSED)".into();
+    }
     let text: String = response.text().chars().take(200).collect();
     format!("{}: {text}", response.status)
 }
@@ -289,10 +293,8 @@ pub fn through_filter(expect: &PluginSettings, response: &Response) -> bool {
 pub fn as_logged(expect: &PluginSettings, name: &str, value: &[u8]) -> String {
     let listed = |list: &[String]| list.iter().any(|r| r.eq_ignore_ascii_case(name));
     let max = expect.max_logged_value_bytes;
-    if listed(&expect.redact_headers)
-        || (filter_testing::hostile::redacted_by_default_rule(name)
-            && !listed(&expect.unredacted_headers))
-    {
+    let by_rule = hostile::redacted_by_default_rule(name) && !listed(&expect.unredacted_headers);
+    if listed(&expect.redact_headers) || by_rule {
         "[redacted]".to_string()
     } else if listed(&expect.url_headers) {
         expected_target(value, max, &expect.redact_query_params)

@@ -22,7 +22,7 @@ use envoy_model::envoy_log::{LogFollower, group_streams, is_access_line, streams
 use envoy_model::figures::seconds;
 use envoy_model::plugin_settings::PluginSettings;
 
-use super::checks::{Fate, Verdict, problem};
+use super::checks::{Fate, Outcome, Verdict, problem};
 use super::checks::{brief, check_request, expectations, through_filter};
 use super::summary::Summary;
 use crate::stack::Envoy;
@@ -31,16 +31,8 @@ use filter_testing::hostile::case::{Case, ID_HEADER};
 use filter_testing::hostile::reference;
 use filter_testing::hostile::secrets::Secrets;
 
-/// What happened to one case.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Reached the filter, or refused by Envoy.
-    pub fate: Fate,
-    /// The filter's `request header` lines for it (name, value as logged).
-    pub request_lines: Vec<(String, String)>,
-    /// The normal request after it passed.
-    pub probe_passed: bool,
-}
+/// The answer to a request (`Err`: none, and why).
+type Answer = Result<http::Response, String>;
 
 /// A run in progress against one Envoy.
 pub struct Suite {
@@ -95,14 +87,7 @@ impl Suite {
         self.summary.requests += 1;
         self.summary.probes += 1;
 
-        // The tags whose answer went through the filter: their streams must be in the log.
-        let (expect, mut expected) = (&self.expect, Vec::new());
-        for (tag, answer) in [(&id, &response), (&probe_id, &probe_response)] {
-            if answer.as_ref().is_ok_and(|r| through_filter(expect, r)) {
-                expected.push(tag.as_str());
-            }
-        }
-        let streams = self.wait_for_streams(&id, &probe_id, &expected)?;
+        let streams = self.wait_for_streams([(&id, &response), (&probe_id, &probe_response)])?;
         let verdict = check_request(&self.expect, case, &id, &response, &streams);
         let fate = verdict.fate.clone();
         self.summary.count(&fate);
@@ -135,33 +120,31 @@ impl Suite {
                     .fail(format!("request {id} and its probe"), None, problem);
             }
         }
-        let request_lines = streams_with(&streams, ID_HEADER, &id)
-            .first()
-            .map(|s| s.request_headers.clone())
-            .unwrap_or_default();
+        let tagged = streams_with(&streams, ID_HEADER, &id);
+        let request_lines = tagged.first().map(|s| s.request_headers.clone());
         Ok(Outcome {
             fate,
-            request_lines,
+            request_lines: request_lines.unwrap_or_default(),
             probe_passed,
         })
     }
 
     /// Writes `case`, tagged `id`, and reads the answer (`Err`: none, and why).
-    fn send(&self, case: &Case, id: &str) -> Result<http::Response, String> {
+    fn send(&self, case: &Case, id: &str) -> Answer {
         http::send(self.listener, &case.render(id), self.timeout).map_err(|e| format!("{e:#}"))
     }
 
-    /// Reads the log until the streams of the `expected` tags (the answers that went
-    /// through the filter) are there and every stream of `id` and `probe_id` is finished; or,
-    /// with nothing expected, until the log is quiet for 100 ms. Then hands over the streams
-    /// of the lines read since the last request.
-    fn wait_for_streams(
-        &mut self,
-        id: &str,
-        probe_id: &str,
-        expected: &[&str],
-    ) -> Result<Vec<Stream>> {
+    /// Reads the log, given the answers to a request and its probe (their tags first), until
+    /// the streams of the tags whose answer went through the filter are there and every stream
+    /// of both tags is finished; or, with no answer through the filter, until the log is quiet
+    /// for 100 ms. Then hands over the streams of the lines read since the last request.
+    fn wait_for_streams(&mut self, answers: [(&str, &Answer); 2]) -> Result<Vec<Stream>> {
         const QUIET: Duration = Duration::from_millis(100);
+        let [(id, _), (probe_id, _)] = answers;
+        // The tags whose answer went through the filter: their streams must be in the log.
+        let through = |a: &Answer| a.as_ref().is_ok_and(|r| through_filter(&self.expect, r));
+        let expected = answers.map(|(tag, answer)| through(answer).then_some(tag));
+        let expected: Vec<&str> = expected.into_iter().flatten().collect();
         let deadline = Instant::now() + self.timeout;
         let mut last_line = Instant::now();
         loop {

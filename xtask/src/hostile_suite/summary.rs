@@ -7,8 +7,10 @@ use std::time::Duration;
 use envoy_model::figures::seconds;
 use thousands::Separable;
 
-use super::checks::{Fate, Problem};
+use super::checks::{Fate, Outcome, Problem};
+use filter_testing::hostile::case::Case;
 use filter_testing::hostile::fixed::CONTROL_GROUP;
+use filter_testing::hostile::reference::escape;
 
 /// One failed check, with what it takes to reproduce and understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,19 +21,6 @@ pub struct Failure {
     pub case: Option<String>,
     /// What failed.
     pub problem: Problem,
-}
-
-/// What happened to a value holding one byte, `a<byte>b`, sent in a header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ByteFate {
-    /// Envoy refused the request with this status, or closed the connection (`None`).
-    Refused(Option<u16>),
-    /// The filter logged the value exactly as sent (escaped as documented).
-    AsSent,
-    /// The filter logged it, but Envoy had changed the value on the way (e.g. CR dropped).
-    Changed,
-    /// Neither (a failure, reported with the others).
-    Other,
 }
 
 /// The figures of a run.
@@ -55,8 +44,11 @@ pub struct Summary {
     pub filter_lines: usize,
     /// Logged header values compared with what they should be.
     pub values_checked: usize,
-    /// What happened to each byte in a header value (from the fixed byte cases).
-    pub bytes: BTreeMap<u8, ByteFate>,
+    /// What happened to each byte in a header value, `a<byte>b` (from the fixed byte cases):
+    /// `refused by Envoy (400)` (or `(connection closed)`), `reached the filter as sent`
+    /// (logged as sent, escaped as documented), `reached the filter changed by Envoy` (e.g. CR
+    /// dropped on the way), or `neither refused nor logged (failures)`.
+    pub bytes: BTreeMap<u8, String>,
     /// The other fixed cases sent.
     pub fixed: usize,
     /// Those Envoy refused, `control: NUL inside (400)`.
@@ -127,66 +119,72 @@ impl Summary {
         )
     }
 
-    /// Which bytes in a header value Envoy refused, changed, or passed to the filter as sent.
+    /// Which bytes in a header value Envoy refused, changed, or passed to the filter as sent
+    /// (a line per fate, in alphabetical order).
     pub fn byte_table(&self) -> String {
-        let mut groups: BTreeMap<ByteFate, Vec<u8>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
         for (byte, fate) in &self.bytes {
-            groups.entry(*fate).or_default().push(*byte);
+            groups.entry(fate).or_default().push(*byte);
         }
-        let mut out = String::new();
-        for (fate, bytes) in groups {
-            let what = match fate {
-                ByteFate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
-                ByteFate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
-                ByteFate::AsSent => "reached the filter as sent".to_string(),
-                ByteFate::Changed => "reached the filter changed by Envoy".to_string(),
-                ByteFate::Other => "neither refused nor logged (failures)".to_string(),
-            };
-            let _ = writeln!(out, "  bytes in a value {what}: {}", ranges(&bytes));
-        }
-        out
+        let line = |(fate, bytes): (&str, Vec<u8>)| {
+            format!("  bytes in a value {fate}: {}\n", ranges(&bytes))
+        };
+        groups.into_iter().map(line).collect()
     }
 
-    /// Notes what happened to a fixed case other than the byte cases, labelled `label`;
-    /// `logged`: the filter's line for its first header.
-    pub fn note_fixed(&mut self, label: &str, fate: &Fate, logged: Option<String>) {
+    /// Notes what happened to the fixed case `case` for the tables: a byte case's fate; for
+    /// another, its count, its refusal, or (a control that reached the filter) the filter's
+    /// line for its first header.
+    pub fn note_fixed(&mut self, case: &Case, outcome: &Outcome) {
+        let first = case.headers.first();
+        let lines = &outcome.request_lines;
+        let logged = first.and_then(|h| lines.iter().find(|(n, _)| *n == h.lower_name()));
+        let label = case.label.trim_start_matches("fixed ");
+        let hex = label.strip_prefix("bytes: byte 0x");
+        if let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+            // Logged as sent: the value, `a<byte>b`, escaped as documented.
+            let as_sent = logged.map(|(_, v)| v.clone()) == first.map(|h| escape(&h.value));
+            let fate = match &outcome.fate {
+                Fate::Refused(None) => "refused by Envoy (connection closed)".to_string(),
+                Fate::Refused(Some(status)) => format!("refused by Envoy ({status})"),
+                Fate::Other(_) => "neither refused nor logged (failures)".to_string(),
+                Fate::Reached(_) if as_sent => "reached the filter as sent".to_string(),
+                Fate::Reached(_) => "reached the filter changed by Envoy".to_string(),
+            };
+            self.bytes.insert(byte, fate);
+            return;
+        }
         self.fixed += 1;
-        let label = label.trim_start_matches("fixed ");
-        match fate {
-            Fate::Refused(status) => {
+        let control = label.strip_prefix(&format!("{CONTROL_GROUP}: "));
+        match (&outcome.fate, control) {
+            (Fate::Refused(status), _) => {
                 let refused = format!("{label} ({})", refused_key(*status));
                 self.fixed_refused.push(refused);
             }
-            Fate::Reached(status) => {
-                let Some(what) = label.strip_prefix(&format!("{CONTROL_GROUP}: ")) else {
-                    return;
-                };
-                let logged = logged.as_deref().unwrap_or("(no line for its header)");
-                let logged = cut(logged, 120);
+            (Fate::Reached(status), Some(what)) => {
+                let logged = logged.map(|(n, v)| format!("{n}: {v}"));
+                let logged = cut(logged.as_deref().unwrap_or("(no line for its header)"), 120);
                 let line = format!("  {what}: reached the filter ({status}), logged `{logged}`\n");
                 self.controls_logged.push(line);
             }
-            Fate::Other(_) => {}
+            _ => {}
         }
     }
 
-    /// Which fixed cases Envoy refused, and how the controls and line breaks it let through
-    /// were logged.
-    pub fn fixed_table(&self) -> String {
-        let refused = &self.fixed_refused;
-        let reached = self.fixed - refused.len();
-        let (count, list) = (refused.len(), refused.join("; "));
-        let head = format!(
-            "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {list}\n"
-        );
-        head + &self.controls_logged.concat()
-    }
-
-    /// The figures, the tables and every failure with EXPECTED, GOT and the log lines.
+    /// The figures, the tables (the bytes; which fixed cases Envoy refused, and how the
+    /// controls and line breaks it let through were logged) and every failure with EXPECTED,
+    /// GOT and the log lines.
     pub fn render(&self) -> String {
         let mut out = self.byte_table();
         if self.fixed > 0 {
-            out.push_str(&self.fixed_table());
+            let refused = &self.fixed_refused;
+            let (reached, count) = (self.fixed - refused.len(), refused.len());
+            let _ = writeln!(
+                out,
+                "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {}",
+                refused.join("; ")
+            );
+            out += &self.controls_logged.concat();
         }
         for failure in &self.failures {
             let _ = writeln!(out, "✗ {}", failure.request);
@@ -229,10 +227,8 @@ fn around_difference(expected: &str, got: &str) -> (String, String) {
         let after = (end < text.len()).then(|| format!(" …({} more chars)", text.len() - end));
         [before.unwrap_or_default(), shown, after.unwrap_or_default()].concat()
     };
-    (
-        window(&e),
-        format!("{}   (first difference at char {at})", window(&g)),
-    )
+    let got = format!("{}   (first difference at char {at})", window(&g));
+    (window(&e), got)
 }
 
 /// `0x00–0x08, 0x0a`.
@@ -307,17 +303,17 @@ mod tests {
         let mut summary = Summary::default();
         for b in 0..=0xFFu8 {
             let fate = match b {
-                0x0D => ByteFate::Changed,
-                0x00..=0x08 | 0x0A..=0x1F | 0x7F => ByteFate::Refused(Some(400)),
-                _ => ByteFate::AsSent,
+                0x0D => "reached the filter changed by Envoy",
+                0x00..=0x08 | 0x0A..=0x1F | 0x7F => "refused by Envoy (400)",
+                _ => "reached the filter as sent",
             };
-            summary.bytes.insert(b, fate);
+            summary.bytes.insert(b, fate.to_string());
         }
         assert_eq!(
             summary.byte_table(),
-            "  bytes in a value refused by Envoy (400): 0x00–0x08, 0x0a–0x0c, 0x0e–0x1f, 0x7f\n\
-             \x20 bytes in a value reached the filter as sent: 0x09, 0x20–0x7e, 0x80–0xff\n\
-             \x20 bytes in a value reached the filter changed by Envoy: 0x0d\n"
+            "  bytes in a value reached the filter as sent: 0x09, 0x20–0x7e, 0x80–0xff\n\
+             \x20 bytes in a value reached the filter changed by Envoy: 0x0d\n\
+             \x20 bytes in a value refused by Envoy (400): 0x00–0x08, 0x0a–0x0c, 0x0e–0x1f, 0x7f\n"
         );
     }
 }

@@ -36,10 +36,7 @@ fn values(name: &str, list: &Values) -> Vec<Case> {
 }
 
 /// A `GET /headers` with these headers, `(name, value)`.
-fn headers<'a, V: Into<Vec<u8>>>(
-    label: &str,
-    list: impl IntoIterator<Item = (&'a str, V)>,
-) -> Case {
+fn headers<'a>(label: &str, list: impl IntoIterator<Item = (&'a str, impl Into<Vec<u8>>)>) -> Case {
     let headers = list.into_iter().map(|(n, v)| Header::new(n, v)).collect();
     Case::new(label, "/headers", headers)
 }
@@ -52,9 +49,7 @@ fn get(label: &str, target: impl Into<Vec<u8>>) -> Case {
 /// A `GET /headers` with `sent`, whose line breaks make other header lines: Envoy passes on
 /// `passed` (given, as the model does not follow them).
 fn made_lines(label: &str, sent: &[(&str, &str)], passed: &[(&str, &str)]) -> Case {
-    let passed = passed
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()));
+    let passed = passed.iter().map(|&(n, v)| (n.into(), v.into()));
     Case {
         passed_on: Some(passed.collect()),
         ..headers(label, sent.iter().copied())
@@ -287,17 +282,12 @@ pub fn secret_cases(secrets: &Secrets, redacted_extra: &[String]) -> Vec<Case> {
 /// to parameters that are logged as sent, straddling and beyond the cut; and malformed queries.
 pub fn query_cases(secrets: &Secrets, query_extra: &[String]) -> Vec<Case> {
     let t = &secrets.token;
-    let every: Vec<String> = ALWAYS_REDACTED_QUERY
-        .into_iter()
-        .chain(query_extra.iter().map(String::as_str))
-        .enumerate()
-        .map(|(i, name)| format!("{name}={t}-q{i}"))
-        .collect();
-    let every = format!("/get?keep=1&{}&last=2", every.join("&"));
-    let far: Vec<String> = (0..400)
-        .map(|i| format!("a{i}=1&code={t}-far{i}"))
-        .collect();
-    let far = format!("/get?{}", far.join("&"));
+    let extra = query_extra.iter().map(String::as_str);
+    let every = ALWAYS_REDACTED_QUERY.into_iter().chain(extra).enumerate();
+    let every = every.map(|(i, name)| format!("{name}={t}-q{i}"));
+    let every = format!("/get?keep=1&{}&last=2", every.collect::<Vec<_>>().join("&"));
+    let far = (0..400).map(|i| format!("a{i}=1&code={t}-far{i}"));
+    let far = format!("/get?{}", far.collect::<Vec<_>>().join("&"));
     let (pad, tail) = ("p".repeat(1000), "z".repeat(100));
     let straddling = format!("/get?pad={pad}&token={t}-cut{tail}");
     let next_to_plain = format!("/headers?access_token={t}-at&keep=1");

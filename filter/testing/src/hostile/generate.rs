@@ -164,10 +164,8 @@ fn header(
 /// The request headers whose value is a URL: [`URL_HEADERS`] but the request target's two,
 /// which the generator writes as the target itself.
 fn url_valued() -> Vec<&'static str> {
-    URL_HEADERS
-        .into_iter()
-        .filter(|name| !matches!(*name, ":path" | "x-envoy-original-path"))
-        .collect()
+    let not_target = |name: &&str| !matches!(*name, ":path" | "x-envoy-original-path");
+    URL_HEADERS.into_iter().filter(not_target).collect()
 }
 
 /// A URL carrying a secret (`n` picks where): in a query, in a fragment, in a nested URL

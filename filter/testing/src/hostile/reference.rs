@@ -22,6 +22,7 @@
 //! accounted for is here. (Cases whose line breaks make other header lines say what Envoy
 //! passes on themselves: `Case::passed_on`.)
 
+use super::case::Header;
 use regex_syntax::hir::{Class, HirKind};
 use std::sync::LazyLock;
 
@@ -69,22 +70,19 @@ pub const COALESCED: &[&str] = &[
     "x-request-id",
 ];
 
-/// The headers Envoy passes on for `sent` (lower-case names, raw values, in order): each
-/// value normalised by [`envoy_value`], repeated [`COALESCED`] names joined into the first.
-pub fn envoy_headers(sent: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+/// The headers Envoy passes on for the headers `sent` (lower-case names, raw values, in
+/// order): each value normalised by [`envoy_value`], repeated [`COALESCED`] names joined into
+/// the first.
+pub fn envoy_headers(sent: &[Header]) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(sent.len());
-    for (name, value) in sent {
-        let value = envoy_value(value);
+    for header in sent {
+        let (name, value) = (header.lower_name(), envoy_value(&header.value));
         let coalesced = COALESCED.contains(&name.as_str());
-        match out.iter_mut().find(|(n, _)| coalesced && n == name) {
+        match out.iter_mut().find(|(n, _)| coalesced && *n == name) {
             // An empty value adds nothing, not even a comma.
-            Some((_, joined)) => {
-                if !joined.is_empty() && !value.is_empty() {
-                    joined.push(b',');
-                }
-                joined.extend_from_slice(&value);
-            }
-            None => out.push((name.clone(), value)),
+            Some((_, joined)) if joined.is_empty() || value.is_empty() => joined.extend(value),
+            Some((_, joined)) => joined.extend([&b","[..], &value].concat()),
+            None => out.push((name, value)),
         }
     }
     out
@@ -138,16 +136,6 @@ pub fn unicode_set(class: &str) -> Vec<(char, char)> {
     }
 }
 
-/// How many bytes of `value` the log shows when it is longer than `max`: `max`, moved back to
-/// the start of a well-formed character that would straddle it.
-pub fn shown_bytes(value: &[u8], max: usize) -> usize {
-    let ends = units(value).scan(0, |end, unit| {
-        *end += unit.map_or(1, char::len_utf8);
-        Some(*end)
-    });
-    ends.take_while(|&end| end <= max).last().unwrap_or(0)
-}
-
 /// The logged form of a (non-redacted) value: escaped, and past `max` bytes cut with
 /// ` ... [truncated: <shown> of <total> bytes]`.
 pub fn expected_logged(value: &[u8], max: usize) -> String {
@@ -199,15 +187,18 @@ fn nested_secret(value: &[u8], secret: &[String]) -> bool {
         .any(|name| is_secret_name(name, secret))
 }
 
-/// `value` cut as the log cuts it, the part shown written by `show`, then the cut note.
+/// `value` cut as the log cuts it, the part shown written by `show`, then the cut note. Past
+/// `max` bytes, the log shows `max`, moved back to the start of a well-formed character that
+/// would straddle it.
 fn cut(value: &[u8], max: usize, show: impl Fn(&[u8]) -> String) -> String {
-    let shown = shown_bytes(value, max);
+    let ends = units(value).scan(0, |end, unit| {
+        *end += unit.map_or(1, char::len_utf8);
+        Some(*end)
+    });
+    let shown = ends.take_while(|&end| end <= max).last().unwrap_or(0);
     let total = value.len();
-    let mut out = show(&value[..shown]);
-    if shown < total {
-        out += &format!(" ... [truncated: {shown} of {total} bytes]");
-    }
-    out
+    let note = (shown < total).then(|| format!(" ... [truncated: {shown} of {total} bytes]"));
+    show(&value[..shown]) + &note.unwrap_or_default()
 }
 
 /// Whether a raw query parameter name, percent-decoded, is one of `secret` (ASCII case ignored).
@@ -219,10 +210,8 @@ fn is_secret_name(raw: &[u8], secret: &[String]) -> bool {
 
 /// `raw` percent-decoded once (`+` is a space; a `%` without two hex digits stays).
 fn decoded(raw: &[u8]) -> Vec<u8> {
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
+    let spaced = raw.iter().map(|&b| if b == b'+' { b' ' } else { b });
+    let spaced: Vec<u8> = spaced.collect();
     percent_encoding::percent_decode(&spaced).collect()
 }
 
@@ -288,14 +277,14 @@ mod tests {
     fn envoy_joins_inline_headers() {
         let h = |n: &str, v: &str| (n.to_string(), v.as_bytes().to_vec());
         let sent = [
-            h("accept", "one"),
-            h("x-a", "1"),
-            h("accept", " "),
-            h("cookie", "a"),
-            h("accept", "two "),
-            h("cookie", "b"),
-            h("pragma", ""),
-            h("pragma", "p"),
+            Header::new("accept", "one"),
+            Header::new("x-a", "1"),
+            Header::new("Accept", " "),
+            Header::new("cookie", "a"),
+            Header::new("accept", "two "),
+            Header::new("cookie", "b"),
+            Header::new("pragma", ""),
+            Header::new("PRAGMA", "p"),
         ];
         assert_eq!(
             envoy_headers(&sent),
