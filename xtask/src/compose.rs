@@ -202,20 +202,18 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     Ok(())
 }
 
+/// The override's opening lines, before each swapped service.
+const OVERRIDE_HEAD: &str = "# Written by `cargo xtask compose`: this engine has none of these images and cannot pull\n\
+     # them, so local stand-ins built from xtask/standins/ take their place. Only `image:` changes.\n\
+     services:\n";
+
 /// The override that swaps in stand-ins (only `image:`), or None when every image is real.
 pub fn override_yaml(resolved: &[Resolved]) -> Option<String> {
-    let mut yaml = String::from(
-        "# Written by `cargo xtask compose`: this engine has none of these images and cannot pull\n\
-         # them, so local stand-ins built from xtask/standins/ take their place. Only `image:` changes.\n\
-         services:\n",
-    );
-    let header = yaml.len();
-    for image in resolved {
-        if image.image != image.official {
-            yaml += &format!("  {}:\n    image: {}\n", image.service, image.image);
-        }
-    }
-    (yaml.len() > header).then_some(yaml)
+    let swapped = resolved.iter().filter(|r| r.image != r.official);
+    let services: String = swapped
+        .map(|r| format!("  {}:\n    image: {}\n", r.service, r.image))
+        .collect();
+    (!services.is_empty()).then(|| format!("{OVERRIDE_HEAD}{services}"))
 }
 
 /// The engine's version, if a Docker engine answers within a few seconds; else what to do.
