@@ -107,10 +107,9 @@ pub fn resolve(
             let base = base.as_deref().map_err(|err| anyhow!("{err}"))?;
             ensure_standin(recipe, official, base, log_dir)?
         };
-        let (service, official) = (service.clone(), official.to_string());
         Ok(Resolved {
-            service,
-            official,
+            service: service.clone(),
+            official: official.to_string(),
             image,
             source,
         })
@@ -211,15 +210,11 @@ fn ensure_standin(
 /// xtask/requirements.txt's lines for `packages` (lower-case names, separated by spaces),
 /// which it must all pin.
 fn pins(packages: &str) -> Result<String> {
-    let packages: Vec<&str> = packages.split_whitespace().collect();
     let all = std::fs::read_to_string(paths::requirements())?;
-    let lines: Vec<&str> = all
-        .lines()
-        .filter(|line| {
-            line.split_once("==")
-                .is_some_and(|(name, _)| packages.contains(&name.to_ascii_lowercase().as_str()))
-        })
-        .collect();
+    let packages: Vec<&str> = packages.split_whitespace().collect();
+    let wanted = |name: &str| packages.iter().any(|p| p.eq_ignore_ascii_case(name));
+    let pinned = |line: &&str| line.split_once("==").is_some_and(|(name, _)| wanted(name));
+    let lines: Vec<&str> = all.lines().filter(pinned).collect();
     ensure!(
         lines.len() == packages.len(),
         "xtask/requirements.txt should pin all of {packages:?} for the stand-ins; it pins {lines:?}"
@@ -321,8 +316,8 @@ fn image_id(image: &str) -> Option<String> {
 /// `docker image inspect --format <format> <image>`, if the engine has the image.
 fn inspect(image: &str, format: &str) -> Option<String> {
     let args = ["image", "inspect", "--format", format, image];
-    let out = docker(&args, Duration::from_secs(30)).ok()?;
-    Some(out.trim().to_string())
+    let out = docker(&args, Duration::from_secs(30)).ok();
+    out.map(|out| out.trim().to_string())
 }
 
 /// Copies `from` to `to` (into a build context).
