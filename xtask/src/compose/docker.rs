@@ -81,15 +81,11 @@ impl Project {
     /// `(StartedAt, FinishedAt)` of a service's container (running or not), RFC 3339 strings.
     pub fn started_finished(&self, service: &str) -> Result<(String, String)> {
         let ids = self.output(&["ps", "--all", "--quiet", service])?;
-        let id = ids
-            .lines()
-            .next()
-            .with_context(|| format!("the project has no `{service}` container"))?;
+        let id = ids.lines().next();
+        let id = id.with_context(|| format!("the project has no `{service}` container"))?;
         let format = "{{.State.StartedAt}} {{.State.FinishedAt}}";
-        let times = docker(
-            &["inspect", "--format", format, id],
-            Duration::from_secs(30),
-        )?;
+        let args = ["inspect", "--format", format, id];
+        let times = docker(&args, Duration::from_secs(30))?;
         let (started, finished) = times.trim().split_once(' ').unwrap_or((times.trim(), ""));
         Ok((started.to_string(), finished.to_string()))
     }

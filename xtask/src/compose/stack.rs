@@ -57,9 +57,8 @@ impl Stack {
     pub fn ready(&self, step: Step, summary: &str) -> Result<()> {
         let admin = ports::loopback(self.admin);
         if let Err(not_ready) = ready::wait(admin, READY_TIMEOUT, || None, |_| {}) {
-            let logs = self
-                .project
-                .output(&["logs", "--no-color", "--tail", "10", "envoy"]);
+            let tail = ["logs", "--no-color", "--tail", "10", "envoy"];
+            let logs = self.project.output(&tail);
             let logs = logs.unwrap_or_else(|e| format!("(no log: {e:#})"));
             bail!(CheckFailed(format!(
                 "Envoy's admin {}: {not_ready} within {} s; the end of `docker compose logs envoy`:\n{}",
@@ -113,13 +112,9 @@ impl Stack {
     pub fn watch(&self, logs: &Path) -> Result<()> {
         let log = logs.join("watch.log");
         let step = Step::start("watch", "docker compose watch");
-        let mut watcher = Service::spawn(
-            "docker compose watch",
-            &mut self.project.command(&["watch", "--no-up"]),
-            &log,
-            &log,
-            libc::SIGINT,
-        )?;
+        let mut cmd = self.project.command(&["watch", "--no-up"]);
+        let mut watcher =
+            Service::spawn("docker compose watch", &mut cmd, &log, &log, libc::SIGINT)?;
         let watching = || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled"));
         poll(READY_TIMEOUT, POLL, || {
             Ok(watching() || watcher.exited().is_some())
