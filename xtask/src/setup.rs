@@ -67,11 +67,10 @@ pub const REGISTRY_TOOLS: [(&str, &str); 3] = [
 /// system it installs the missing ones with apt-get; otherwise it prints `hint` (given the
 /// missing packages), and the commands and tests that need them fail with the same hint.
 fn ensure_programs(programs: &[(&str, &str)], hint: impl Fn(&str) -> String) -> Result<()> {
-    let missing: Vec<&str> = programs
+    let missing = programs
         .iter()
-        .filter(|(program, _)| which::which(program).is_err())
-        .map(|(_, package)| *package)
-        .collect();
+        .filter(|(program, _)| which::which(program).is_err());
+    let missing: Vec<&str> = missing.map(|(_, package)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, anyhow, ensure};
 use serde_json::Value;
 
 use super::docker::Project;
-use super::scratch::ScratchDir;
+use super::scratch::{ScratchDir, copy};
 use crate::procs::{self, docker, run_logged, unique_suffix};
 use crate::{paths, setup};
 
@@ -271,13 +271,11 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
             setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
         }
         let (tree, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
-        run(
-            Command::new("debootstrap")
-                .args(["--variant=minbase", &format!("--include={include}"), SUITE])
-                .args([&tree, Path::new(&mirror)]),
-            20,
-            &format!("debootstrap {SUITE} from {mirror}"),
-        )?;
+        let mut debootstrap = Command::new("debootstrap");
+        debootstrap.args(["--variant=minbase", &format!("--include={include}"), SUITE]);
+        debootstrap.args([&tree, Path::new(&mirror)]);
+        let what = format!("debootstrap {SUITE} from {mirror}");
+        run(&mut debootstrap, 20, &what)?;
         let mut tar_cf = Command::new("tar");
         tar_cf.arg("-C").arg(&tree).arg("-cf").arg(&tar).arg(".");
         run(&mut tar_cf, 10, "packing the root file system")?;
@@ -318,13 +316,6 @@ fn inspect(image: &str, format: &str) -> Option<String> {
     let args = ["image", "inspect", "--format", format, image];
     let out = docker(&args, Duration::from_secs(30)).ok();
     out.map(|out| out.trim().to_string())
-}
-
-/// Copies `from` to `to` (into a build context).
-fn copy(from: &Path, to: &Path) -> Result<()> {
-    std::fs::copy(from, to)
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    Ok(())
 }
 
 /// Makes the image `tag` unless the engine has it with the hash of its recipe (`files` and
