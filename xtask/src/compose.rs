@@ -15,6 +15,7 @@ pub mod scratch;
 pub mod stack;
 pub mod standins;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -63,8 +64,8 @@ pub const OVERRIDE: &str = "docker-compose.standins.yml";
 /// when the checks could not run, saying what to do.
 pub fn run(args: &Args) -> Result<i32> {
     let started = Instant::now();
-    let mut stop_hint = None;
-    let code = match check(args, &mut stop_hint) {
+    let (logs, mut stop_hint) = (paths::work_dir("compose"), None);
+    let code = match check(args, &logs, &mut stop_hint) {
         Ok(()) => {
             let took = seconds(started.elapsed());
             eprintln!("PASSED: the Docker path ({took} in all)");
@@ -72,7 +73,6 @@ pub fn run(args: &Args) -> Result<i32> {
         }
         Err(err) if err.is::<CheckFailed>() => {
             eprintln!("✗ {err:#}");
-            let logs = paths::work_dir("compose");
             eprintln!("FAILED: the Docker path (logs in {})", logs.display());
             Ok(1)
         }
@@ -84,7 +84,7 @@ pub fn run(args: &Args) -> Result<i32> {
     code
 }
 
-fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
+fn check(args: &Args, logs: &Path, stop_hint: &mut Option<String>) -> Result<()> {
     let step = Step::start("docker", "the engine and Compose");
     let engine = engine_version()?;
     let fix = "run `cargo xtask setup`: it installs Docker Compose v2.40.3 (from the pinned \
@@ -92,9 +92,8 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     let compose = crate::setup::compose_version().map_err(|err| anyhow!("{err:#}: {fix}"))?;
     step.done(&format!("Docker Engine {engine}, Compose {compose}"));
 
-    let logs = paths::work_dir("compose");
-    let _ = std::fs::remove_dir_all(&logs);
-    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let _ = std::fs::remove_dir_all(logs);
+    std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
     let name = format!("http-headers-check-{}", crate::procs::unique_suffix());
     let scratch = ScratchDir::new(std::env::temp_dir().join(&name), args.keep)?;
     let tree = scratch.path.join("tree");
@@ -108,7 +107,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
 
     let mut project = Project::new(&name, &tree, logs.join("compose.log"));
     let step = Step::start("images", "those of docker-compose.yml, else stand-ins");
-    let resolved = standins::resolve(&project, args.debian_mirror.as_deref(), &logs)?;
+    let resolved = standins::resolve(&project, args.debian_mirror.as_deref(), logs)?;
     let describe = |r: &Resolved| format!("{} {}{}", r.service, r.image, r.source);
     let mut described: Vec<String> = resolved.iter().map(describe).collect();
     if let Some(yaml) = override_yaml(&resolved) {
@@ -160,7 +159,7 @@ fn check(args: &Args, stop_hint: &mut Option<String>) -> Result<()> {
     stack.ready(step, &format!("{change}; Envoy restarted"))?;
     report_edit_loop(saved, "envoy.yaml", EDIT_COMMAND_LINE);
 
-    stack.watch(&logs)?;
+    stack.watch(logs)?;
 
     // Up again with the volumes kept (toolchain, crates, module): the everyday start.
     let step = Step::start("down", "docker compose down (volumes kept)");

@@ -116,9 +116,8 @@ impl Stack {
         let mut watcher =
             Service::spawn("docker compose watch", &mut cmd, &log, &log, libc::SIGINT)?;
         let watching = || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Watch enabled"));
-        poll(READY_TIMEOUT, POLL, || {
-            Ok(watching() || watcher.exited().is_some())
-        })?;
+        let started_or_exited = || Ok(watching() || watcher.exited().is_some());
+        poll(READY_TIMEOUT, POLL, started_or_exited)?;
         check!(
             watching(),
             "docker compose watch did not start watching; {}",

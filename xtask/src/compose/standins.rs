@@ -149,11 +149,8 @@ fn ensure_standin(
     let version = official.rsplit_once(':').map_or("", |(_, v)| v);
     let release = version.trim_start_matches('v');
     let dir = paths::root().join("xtask/standins").join(recipe);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     files.sort();
     let base_id = image_id(base).context("the stand-in base vanished")?;
     let mut args = vec![format!("BASE={base}")];
@@ -295,13 +292,9 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
 /// either format), from `apt-get indextargets`.
 fn apt_mirror() -> Option<String> {
     let mut cmd = Command::new("apt-get");
-    cmd.args([
-        "indextargets",
-        "--no-release-info",
-        "--format",
-        "$(REPO_URI)",
-    ]);
-    cmd.args([&format!("Release: {SUITE}"), "Target-Of: deb"]);
+    cmd.args(["indextargets", "--no-release-info", "--format"]);
+    cmd.args(["$(REPO_URI)", &format!("Release: {SUITE}")]);
+    cmd.arg("Target-Of: deb");
     let out = procs::output(&mut cmd, Duration::from_secs(60), "apt-get indextargets").ok()?;
     out.split_whitespace().next().map(String::from)
 }
