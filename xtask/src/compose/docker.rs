@@ -81,15 +81,11 @@ impl Project {
     /// `(StartedAt, FinishedAt)` of a service's container (running or not), RFC 3339 strings.
     pub fn started_finished(&self, service: &str) -> Result<(String, String)> {
         let ids = self.output(&["ps", "--all", "--quiet", service])?;
-        let id = ids
-            .lines()
-            .next()
-            .with_context(|| format!("the project has no `{service}` container"))?;
+        let id = ids.lines().next();
+        let id = id.with_context(|| format!("the project has no `{service}` container"))?;
         let format = "{{.State.StartedAt}} {{.State.FinishedAt}}";
-        let times = docker(
-            &["inspect", "--format", format, id],
-            Duration::from_secs(30),
-        )?;
+        let args = ["inspect", "--format", format, id];
+        let times = docker(&args, Duration::from_secs(30))?;
         let (started, finished) = times.trim().split_once(' ').unwrap_or((times.trim(), ""));
         Ok((started.to_string(), finished.to_string()))
     }
@@ -114,13 +110,14 @@ impl Project {
     pub fn leftovers(&self) -> Result<Vec<String>> {
         let label = format!("label=com.docker.compose.project={}", self.name);
         let mut left = Vec::new();
-        for kind in ["container", "volume", "network"] {
-            let mut args = vec![kind, "ls", "--quiet", "--filter", &label];
-            if kind == "container" {
-                args.push("--all");
-            }
+        for kind in [
+            &["container", "ls", "--all"][..],
+            &["volume", "ls"],
+            &["network", "ls"],
+        ] {
+            let args = [kind, &["--quiet", "--filter", &label]].concat();
             let ids = docker(&args, Duration::from_secs(30))?;
-            left.extend(ids.lines().map(|id| format!("{kind} {id}")));
+            left.extend(ids.lines().map(|id| format!("{} {id}", kind[0])));
         }
         Ok(left)
     }

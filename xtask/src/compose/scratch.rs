@@ -51,8 +51,7 @@ pub fn copy_tree(source: &Path, dest: &Path, (uid, gid): (u32, u32)) -> Result<u
         if meta.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
-            std::fs::copy(&from, &to)
-                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+            copy(&from, &to)?;
         }
         copied += 1;
     }
@@ -65,6 +64,13 @@ pub fn copy_tree(source: &Path, dest: &Path, (uid, gid): (u32, u32)) -> Result<u
             .with_context(|| format!("giving {} to uid {uid}", path.display()))?;
     }
     Ok(copied)
+}
+
+/// Copies the file `from` to `to` (into the tree copy, into a build context).
+pub fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
 }
 
 /// Every path under `root` (itself included) that is not owned by `uid`, with its owner:

