@@ -281,8 +281,7 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
         "/headers?access_token={secret}&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D{secret}"
     );
     let mut params = config.redact_query_params.iter();
-    let configured = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n));
-    if let Some(name) = configured {
+    if let Some(name) = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n)) {
         // Every byte but RFC 3986's unreserved characters is percent-encoded.
         let encoded: String = name
             .bytes()

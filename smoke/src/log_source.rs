@@ -164,13 +164,11 @@ impl LogSource {
 fn run(command: &mut Command, shown: &str) -> Result<String, SmokeError> {
     let started = Instant::now();
     let output = command.output().map_err(|error| {
-        let docker = if shown.starts_with("docker ") {
-            " (is Docker with the compose plugin installed?)"
-        } else {
-            ""
-        };
+        let docker = shown.starts_with("docker ");
+        let docker = docker.then_some(" (is Docker with the compose plugin installed?)");
         source_error(format!(
-            "could not run `{shown}` to read Envoy's log: {error}{docker}"
+            "could not run `{shown}` to read Envoy's log: {error}{}",
+            docker.unwrap_or_default()
         ))
     })?;
     log::debug!(

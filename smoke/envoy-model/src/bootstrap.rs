@@ -167,7 +167,6 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
                        string (write the JSON as a YAML block string: `value: |`)";
         return Err(invalid(".config.configuration", problem));
     }
-    let failure_policy = text("/failure_policy")?;
     Ok(WasmFilter {
         name: text("/name")?,
         root_id: text("/root_id")?,
@@ -175,7 +174,7 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         runtime: text("/vm_config/runtime")?,
         filename: text("/vm_config/code/local/filename")?,
         plugin_config: text("/configuration/value")?,
-        failure_policy: (!failure_policy.is_empty()).then_some(failure_policy),
+        failure_policy: Some(text("/failure_policy")?).filter(|p| !p.is_empty()),
         path,
         pointer,
     })

@@ -65,21 +65,19 @@ pub fn parse_line(line: &str) -> Option<WasmLine> {
 /// Current sidecars end each line with `\tthread=<id>` (pilot-agent's `--log-format`); the
 /// filter escapes tabs in what it logs, so a real tab there is always the format's.
 fn parse_istio_header(line: &str) -> Option<(String, Option<u64>, &str)> {
-    let (line, thread) = match line.rsplit_once("\tthread=").map(|(l, id)| (l, id.parse())) {
-        Some((before, Ok(id))) => (before, Some(id)),
-        _ => (line, None),
-    };
+    let split = line.rsplit_once("\tthread=");
+    let split = split.and_then(|(before, id)| Some((before, Some(id.parse().ok()?))));
+    let (line, thread) = split.unwrap_or((line, None));
     let (timestamp, rest) = next_token(line)?;
     let (level, rest) = next_token(rest)?;
     let (scope, rest) = next_token(rest)?;
-    let (logger, mut rest) = next_token(rest)?;
+    let (logger, rest) = next_token(rest)?;
     let dated = timestamp.starts_with(|c: char| c.is_ascii_digit()) && timestamp.contains('T');
     if !dated || scope != "envoy" || logger != "wasm" {
         return None;
     }
-    if let Some((_, tail)) = next_token(rest).filter(|(location, _)| location.contains(".cc:")) {
-        rest = tail;
-    }
+    let located = next_token(rest).filter(|(location, _)| location.contains(".cc:"));
+    let rest = located.map_or(rest, |(_, tail)| tail);
     Some((level.to_string(), thread, rest))
 }
 
@@ -101,11 +99,10 @@ fn strip_compose_prefix(line: &str) -> &str {
         && service
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    match right.strip_prefix(' ') {
-        Some(rest) if looks_like_service => rest,
-        None if looks_like_service && right.is_empty() => right,
-        _ => line,
-    }
+    let rest = right
+        .strip_prefix(' ')
+        .or(right.is_empty().then_some(right));
+    rest.filter(|_| looks_like_service).unwrap_or(line)
 }
 
 // Envoy's own lines and its access log lines, read as bytes (a header can put any byte into a

@@ -81,12 +81,9 @@ pub fn classify(message: &str) -> Event {
 
 /// `name: value`, where a pseudo-header name starts with `:` (`:path: /x`).
 fn split_header(rest: &str) -> (String, String) {
-    let search_from = usize::from(rest.starts_with(':'));
-    match rest[search_from..].find(": ") {
-        Some(at) => (
-            rest[..at + search_from].into(),
-            rest[at + search_from + 2..].into(),
-        ),
+    let (colon, tail) = rest.split_at(usize::from(rest.starts_with(':')));
+    match tail.split_once(": ") {
+        Some((name, value)) => (format!("{colon}{name}"), value.into()),
         None => (rest.trim_end_matches(':').to_string(), String::new()),
     }
 }
