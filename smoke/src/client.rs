@@ -69,7 +69,6 @@ impl Client {
     pub fn new(url: &str, admin: &str) -> Result<Self, SmokeError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(REQUEST_TIMEOUT)
             .no_proxy()
             .build()
             .map_err(|e| {

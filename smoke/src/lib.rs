@@ -176,6 +176,7 @@ fn new_secret() -> String {
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
+    let since = || seconds(started.elapsed());
     let (url, admin, logs) = (&opts.url, &opts.admin, &opts.logs);
     let mut client = Client::new(url, admin)?;
     let run_id = client.run_id.clone();
@@ -194,14 +195,10 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
         answered => answered?,
     };
 
-    log::debug!(
-        "{} requests answered after {}",
-        exchanges.len(),
-        seconds(started.elapsed())
-    );
+    log::debug!("{} requests answered after {}", exchanges.len(), since());
     let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
     let log = collect_log(opts, &mark, &tags).await?;
-    log::debug!("log read after {}", seconds(started.elapsed()));
+    log::debug!("log read after {}", since());
     let config = &opts.config;
     let checks = vec![
         checks::response_headers_added(config, &exchanges),
@@ -311,12 +308,8 @@ async fn collect_log(
     loop {
         let view = fetch()?;
         let waited = started.elapsed();
-        log::trace!(
-            "log: {} wasm lines, {} streams, after {}",
-            view.lines.len(),
-            view.streams.len(),
-            seconds(waited)
-        );
+        let (lines, streams, after) = (view.lines.len(), view.streams.len(), seconds(waited));
+        log::trace!("log: {lines} wasm lines, {streams} streams, after {after}");
         if view.all_finished(tags) {
             tokio::time::sleep(opts.logs.poll_interval()).await;
             return Ok(LogEvidence::Fetched(fetch()?));

@@ -144,14 +144,9 @@ impl LogSource {
             }
             Self::Command(command) => run(Command::new("sh").args(["-c", command]), command),
             Self::File(path) => {
-                let bytes = envoy_log::read_from(path, mark.file_offset);
-                let bytes = bytes.map_err(|e| file_error(path, e))?;
-                log::trace!(
-                    "{}: {} bytes after offset {}",
-                    path.display(),
-                    bytes.len(),
-                    mark.file_offset
-                );
+                let (offset, shown) = (mark.file_offset, path.display());
+                let bytes = envoy_log::read_from(path, offset).map_err(|e| file_error(path, e))?;
+                log::trace!("{shown}: {} bytes after offset {offset}", bytes.len());
                 Ok(String::from_utf8_lossy(&bytes).into_owned())
             }
             Self::None => Ok(String::new()),
@@ -171,12 +166,9 @@ fn run(command: &mut Command, shown: &str) -> Result<String, SmokeError> {
             docker.unwrap_or_default()
         ))
     })?;
-    log::debug!(
-        "`{shown}`: {}, {} bytes of output, after {} ms",
-        output.status,
-        output.stdout.len() + output.stderr.len(),
-        started.elapsed().as_millis()
-    );
+    let (status, took) = (output.status, started.elapsed().as_millis());
+    let bytes = output.stdout.len() + output.stderr.len();
+    log::debug!("`{shown}`: {status}, {bytes} bytes of output, after {took} ms");
     if !output.status.success() {
         return Err(failed(shown, &output));
     }

@@ -64,15 +64,13 @@ pub fn wait(
         if let Some(how) = gone() {
             return Err(NotReady::Gone(how));
         }
-        let Err(last) = probe(admin) else {
-            log::debug!(
-                "{admin}/ready: LIVE after {} ms",
-                started.elapsed().as_millis()
-            );
-            return Ok(started.elapsed());
+        let probed = probe(admin);
+        let waited = started.elapsed();
+        let Err(last) = probed else {
+            log::debug!("{admin}/ready: LIVE after {} ms", waited.as_millis());
+            return Ok(waited);
         };
         log::trace!("{admin}/ready: {last}");
-        let waited = started.elapsed();
         if waited >= timeout {
             return Err(NotReady::TimedOut { waited, last });
         }
