@@ -45,6 +45,14 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     CheckResult::new(RESPONSE_HEADERS, expected, problems, fine, None)
 }
 
+/// `GET … answered <status>` for each of `exchanges` not answered 200.
+fn not_200(exchanges: &[&Exchange]) -> Vec<String> {
+    let failed = exchanges.iter().filter(|ex| ex.status != 200);
+    failed
+        .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
+        .collect()
+}
+
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,
 /// go-httpbin `{"headers": {"Test": ["best"]}}`; names ASCII case-insensitive.
 pub fn echoed_values(body: &[u8], name: &str) -> Result<Vec<String>, String> {
@@ -74,10 +82,7 @@ pub fn request_headers_echoed(config: &PluginConfig, echo: &Exchange) -> CheckRe
         let reason = "set_request_headers is empty in the plugin configuration";
         return CheckResult::skipped(REQUEST_HEADERS, reason);
     }
-    let mut problems = Vec::new();
-    if echo.status != 200 {
-        problems.push(format!("{} answered {}", echo.describe(), echo.status));
-    }
+    let mut problems = not_200(&[echo]);
     let tag = (TAG_HEADER.to_string(), echo.tag.clone());
     for (name, value) in wanted.iter().chain([&tag]) {
         match echoed_values(&echo.body, name) {

@@ -80,10 +80,8 @@ pub fn wasm_filter(bootstrap: &Value, origin: &str) -> Result<WasmFilter> {
 pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> {
     // What each message starts with: `origin: `, or nothing for an unnamed bootstrap.
     let prefix = format!("{origin}{}", if origin.is_empty() { "" } else { ": " });
-    let found: Vec<Found> = listener_objects(bootstrap)
-        .into_iter()
-        .filter(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE)
-        .collect();
+    let mut found = listener_objects(bootstrap);
+    found.retain(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE);
     ensure!(
         !found.is_empty(),
         "{prefix}no envoy.filters.http.wasm filter found in \

@@ -6,7 +6,7 @@ use filter_core::config::PluginConfig;
 use filter_core::logline::{self, FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 use filter_core::redaction::REDACTED;
 
-use super::result::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, pairs_text};
+use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, not_200, pairs_text};
 use crate::client::{Exchange, TAG_HEADER};
 use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
@@ -229,11 +229,7 @@ pub fn non_utf8_survived(
     let raw = bytes.sent.iter().find(|(n, _)| n == header);
     let raw = raw.map_or(&[][..], |(_, v)| v.as_slice());
     let (_, logged) = logged_pair(config, true, header.as_bytes(), raw);
-    let mut problems: Vec<String> = [bytes, next]
-        .iter()
-        .filter(|ex| ex.status != 200)
-        .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
-        .collect();
+    let mut problems = not_200(&[bytes, next]);
     let (detail, tail, line) = match log {
         LogEvidence::Skipped(reason) => (format!("log line not checked: {reason}"), None, None),
         LogEvidence::Fetched(view) => {

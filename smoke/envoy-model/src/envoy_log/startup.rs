@@ -29,13 +29,10 @@ pub enum Cause<'a> {
 /// The cause Envoy's log gives for a failure.
 pub fn cause(log_text: &str) -> Cause<'_> {
     let find = |words: &str| log_text.lines().find(|l| l.contains(words)).map(str::trim);
-    if let Some(line) = find(NO_WASM_RUNTIME) {
-        Cause::NoWasmRuntime(line)
-    } else if let Some(line) = find("cannot bind") {
-        Cause::PortTaken(line)
-    } else {
-        Cause::Other
-    }
+    find(NO_WASM_RUNTIME)
+        .map(Cause::NoWasmRuntime)
+        .or_else(|| find("cannot bind").map(Cause::PortTaken))
+        .unwrap_or(Cause::Other)
 }
 
 /// The lines of a failed Envoy's log that say why, most telling first: the filter's own
