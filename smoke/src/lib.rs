@@ -226,9 +226,8 @@ async fn send_requests(
 ) -> Result<Vec<client::Exchange>, SmokeError> {
     let probe = format!("probe\t{}\\ok", client.run_id).into_bytes();
     let echo = client.get("/headers", &[(PROBE_HEADER, probe)]).await?;
-    let bytes = client
-        .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])
-        .await?;
+    let raw = [(BYTES_HEADER, b"\xff\xfe".to_vec())];
+    let bytes = client.get("/headers", &raw).await?;
     let after = client.get("/status/200", &[]).await?;
     // Issue 17: a credential header only the default name rule redacts, and URL headers with
     // the secret in a query and in a fragment.
@@ -259,9 +258,8 @@ async fn send_requests(
         !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
     });
     secret_headers.extend(configured.map(|name| (name.as_str(), secret.as_bytes().to_vec())));
-    let secrets = client
-        .get(&secret_target(&opts.config, secret), &secret_headers)
-        .await?;
+    let target = secret_target(&opts.config, secret);
+    let secrets = client.get(&target, &secret_headers).await?;
     Ok(vec![echo, bytes, after, secrets])
 }
 

@@ -17,6 +17,9 @@ use crate::SmokeError;
 /// clock difference between this host and Docker's (Docker Desktop runs a VM).
 const COMPOSE_SINCE_MARGIN_SECS: u64 = 300;
 
+/// The command `--logs cmd:` suggests when it is given none.
+const COMMAND_EXAMPLE: &str = "'kubectl logs deploy/httpbin -c istio-proxy'";
+
 /// Where to read Envoy's log from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogSource {
@@ -67,11 +70,7 @@ impl FromStr for LogSource {
             ("none", None) => return Ok(Self::None),
             ("compose", Some(a)) => (Self::Compose(a.into()), "service name", "envoy"),
             ("file", Some(a)) => (Self::File(a.into()), "path", "envoy.log"),
-            ("cmd", Some(a)) => (
-                Self::Command(a.into()),
-                "command",
-                "'kubectl logs deploy/httpbin -c istio-proxy'",
-            ),
+            ("cmd", Some(a)) => (Self::Command(a.into()), "command", COMMAND_EXAMPLE),
             _ => {
                 return Err(format!(
                     "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, \

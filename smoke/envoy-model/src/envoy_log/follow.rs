@@ -46,9 +46,7 @@ impl LogFollower {
         };
         let rest = self.partial.split_off(last + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
-        Ok(complete[..last]
-            .split(|b| *b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect())
+        let lines = complete[..last].split(|b| *b == b'\n');
+        Ok(lines.map(<[u8]>::to_vec).collect())
     }
 }
