@@ -98,16 +98,14 @@ impl SmokeError {
              or the terminal of `cargo xtask run`), start it again and rerun smoke"
         ))
     }
+}
 
-    /// Adds the last lines of Envoy's log to an [`SmokeError::EnvoyWentAway`].
-    pub(crate) fn with_log_tail(self, tail: &[&str]) -> Self {
-        match self {
-            Self::EnvoyWentAway(message) if !tail.is_empty() => Self::EnvoyWentAway(format!(
-                "{message}\nthe end of Envoy's log:\n  {}",
-                tail.join("\n  ")
-            )),
-            other => other,
-        }
+/// The last lines of Envoy's log `text` as an [`SmokeError::EnvoyWentAway`] message ends with
+/// them; empty when the log is.
+fn log_tail(text: &str) -> String {
+    match envoy_model::envoy_log::last_lines(text, 15) {
+        tail if tail.is_empty() => String::new(),
+        tail => format!("\nthe end of Envoy's log:\n  {}", tail.join("\n  ")),
     }
 }
 
@@ -187,10 +185,10 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
 
     let secret = new_secret();
     let exchanges = match send_requests(&mut client, opts, &secret).await {
-        Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
+        Err(SmokeError::EnvoyWentAway(message)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
-            return Err(went_away.with_log_tail(&envoy_model::envoy_log::last_lines(&text, 15)));
+            return Err(SmokeError::EnvoyWentAway(message + &log_tail(&text)));
         }
         answered => answered?,
     };
@@ -467,9 +465,9 @@ mod tests {
         assert!(text.contains(
             "Is Envoy running? Start it with `docker compose up` or run `cargo xtask run`"
         ));
-        let e = SmokeError::went_away("GET /headers", "timed out")
-            .with_log_tail(&["[critical][main] caught SIGSEGV"]);
-        let text = e.to_string();
+        let e = SmokeError::went_away("GET /headers", "timed out");
+        assert_eq!(log_tail(""), "");
+        let text = e.to_string() + &log_tail("[critical][main] caught SIGSEGV\n");
         assert!(
             text.starts_with("Envoy went away during GET /headers: timed out."),
             "{text}"
