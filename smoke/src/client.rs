@@ -69,7 +69,6 @@ impl Client {
     pub fn new(url: &str, admin: &str) -> Result<Self, SmokeError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(REQUEST_TIMEOUT)
             .no_proxy()
             .build()
             .map_err(|e| {
@@ -128,7 +127,8 @@ impl Client {
         path: &str,
         headers: &[(&str, Vec<u8>)],
     ) -> Result<Exchange, SmokeError> {
-        let tag = format!("{}-{}", self.run_id, self.sent + 1);
+        self.sent += 1;
+        let tag = format!("{}-{}", self.run_id, self.sent);
         let sent: Vec<(String, Vec<u8>)> = std::iter::once((TAG_HEADER, tag.clone().into_bytes()))
             .chain(headers.iter().cloned())
             .map(|(n, v)| (n.to_ascii_lowercase(), v))
@@ -167,13 +167,10 @@ impl Client {
         let took = seconds(started.elapsed());
         log::debug!("{}: {shown} after {took}", ex.describe());
         match answer {
-            Ok(()) => {
-                self.sent += 1;
-                Ok(ex)
-            }
+            Ok(()) => Ok(ex),
             // Ready now: one probe, no wait.
             Err(error)
-                if self.sent == 0 && self.wait_ready(Duration::ZERO, false).await.is_ok() =>
+                if self.sent == 1 && self.wait_ready(Duration::ZERO, false).await.is_ok() =>
             {
                 Err(SmokeError::ListenerUnreachable(format!(
                     "Envoy's admin is ready but its listener {} does not answer ({error}); \

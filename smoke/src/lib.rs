@@ -98,16 +98,14 @@ impl SmokeError {
              or the terminal of `cargo xtask run`), start it again and rerun smoke"
         ))
     }
+}
 
-    /// Adds the last lines of Envoy's log to an [`SmokeError::EnvoyWentAway`].
-    pub(crate) fn with_log_tail(self, tail: &[&str]) -> Self {
-        match self {
-            Self::EnvoyWentAway(message) if !tail.is_empty() => Self::EnvoyWentAway(format!(
-                "{message}\nthe end of Envoy's log:\n  {}",
-                tail.join("\n  ")
-            )),
-            other => other,
-        }
+/// The last lines of Envoy's log `text` as an [`SmokeError::EnvoyWentAway`] message ends with
+/// them; empty when the log is.
+fn log_tail(text: &str) -> String {
+    match envoy_model::envoy_log::last_lines(text, 15) {
+        tail if tail.is_empty() => String::new(),
+        tail => format!("\nthe end of Envoy's log:\n  {}", tail.join("\n  ")),
     }
 }
 
@@ -176,6 +174,7 @@ fn new_secret() -> String {
 /// broken); failed checks are in the [`Report`].
 pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
     let started = Instant::now();
+    let since = || seconds(started.elapsed());
     let (url, admin, logs) = (&opts.url, &opts.admin, &opts.logs);
     let mut client = Client::new(url, admin)?;
     let run_id = client.run_id.clone();
@@ -186,22 +185,18 @@ pub async fn run(opts: &Options) -> Result<Report, SmokeError> {
 
     let secret = new_secret();
     let exchanges = match send_requests(&mut client, opts, &secret).await {
-        Err(went_away @ SmokeError::EnvoyWentAway(_)) => {
+        Err(SmokeError::EnvoyWentAway(message)) => {
             // The end of the log (best effort) may say why.
             let text = logs.fetch_since(&mark).unwrap_or_default();
-            return Err(went_away.with_log_tail(&envoy_model::envoy_log::last_lines(&text, 15)));
+            return Err(SmokeError::EnvoyWentAway(message + &log_tail(&text)));
         }
         answered => answered?,
     };
 
-    log::debug!(
-        "{} requests answered after {}",
-        exchanges.len(),
-        seconds(started.elapsed())
-    );
+    log::debug!("{} requests answered after {}", exchanges.len(), since());
     let tags: Vec<&str> = exchanges.iter().map(|e| e.tag.as_str()).collect();
     let log = collect_log(opts, &mark, &tags).await?;
-    log::debug!("log read after {}", seconds(started.elapsed()));
+    log::debug!("log read after {}", since());
     let config = &opts.config;
     let checks = vec![
         checks::response_headers_added(config, &exchanges),
@@ -229,9 +224,8 @@ async fn send_requests(
 ) -> Result<Vec<client::Exchange>, SmokeError> {
     let probe = format!("probe\t{}\\ok", client.run_id).into_bytes();
     let echo = client.get("/headers", &[(PROBE_HEADER, probe)]).await?;
-    let bytes = client
-        .get("/headers", &[(BYTES_HEADER, b"\xff\xfe".to_vec())])
-        .await?;
+    let raw = [(BYTES_HEADER, b"\xff\xfe".to_vec())];
+    let bytes = client.get("/headers", &raw).await?;
     let after = client.get("/status/200", &[]).await?;
     // Issue 17: a credential header only the default name rule redacts, and URL headers with
     // the secret in a query and in a fragment.
@@ -262,9 +256,8 @@ async fn send_requests(
         !n.starts_with(':') && !listed(&DEFAULT_REDACTED, n) && !unsendable.contains(&n.as_str())
     });
     secret_headers.extend(configured.map(|name| (name.as_str(), secret.as_bytes().to_vec())));
-    let secrets = client
-        .get(&secret_target(&opts.config, secret), &secret_headers)
-        .await?;
+    let target = secret_target(&opts.config, secret);
+    let secrets = client.get(&target, &secret_headers).await?;
     Ok(vec![echo, bytes, after, secrets])
 }
 
@@ -281,8 +274,7 @@ fn secret_target(config: &PluginConfig, secret: &str) -> String {
         "/headers?access_token={secret}&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3D{secret}"
     );
     let mut params = config.redact_query_params.iter();
-    let configured = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n));
-    if let Some(name) = configured {
+    if let Some(name) = params.find(|n| !listed(&DEFAULT_REDACTED_QUERY_PARAMS, n)) {
         // Every byte but RFC 3986's unreserved characters is percent-encoded.
         let encoded: String = name
             .bytes()
@@ -312,12 +304,8 @@ async fn collect_log(
     loop {
         let view = fetch()?;
         let waited = started.elapsed();
-        log::trace!(
-            "log: {} wasm lines, {} streams, after {}",
-            view.lines.len(),
-            view.streams.len(),
-            seconds(waited)
-        );
+        let (lines, streams, after) = (view.lines.len(), view.streams.len(), seconds(waited));
+        log::trace!("log: {lines} wasm lines, {streams} streams, after {after}");
         if view.all_finished(tags) {
             tokio::time::sleep(opts.logs.poll_interval()).await;
             return Ok(LogEvidence::Fetched(fetch()?));
@@ -369,124 +357,4 @@ pub fn run_blocking(opts: &Options) -> Result<Report, SmokeError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_must_survive_the_configuration() {
-        let tags = ["smoke-1763926717359-13791-1"];
-        let untraceable = |config: &PluginConfig, tags: &[&str]| {
-            let opts = Options {
-                url: DEFAULT_URL.into(),
-                admin: DEFAULT_ADMIN.into(),
-                logs: LogSource::default(),
-                config: config.clone(),
-                ready_timeout: Duration::from_secs(30),
-                log_timeout: Duration::from_secs(10),
-                progress: false,
-            };
-            skip_reason(&opts, tags)
-        };
-        assert_eq!(untraceable(&PluginConfig::default(), &tags), None);
-        let short = plugin_config_from_json(r#"{"max_logged_value_bytes": 8}"#).unwrap();
-        assert!(
-            untraceable(&short, &tags)
-                .unwrap()
-                .starts_with("max_logged_value_bytes (8) is shorter")
-        );
-        let redacted = plugin_config_from_json(r#"{"redact_headers": ["X-Smoke-Id"]}"#).unwrap();
-        assert!(
-            untraceable(&redacted, &tags)
-                .unwrap()
-                .starts_with("x-smoke-id is in redact_headers")
-        );
-    }
-
-    #[test]
-    fn the_secret_target_holds_the_configured_parameter_encoded() {
-        let config = PluginConfig::default();
-        let base = "/headers?access_token=S&keep=1&next=https%3A%2F%2Fapp%2Fcb%3Fcode%3DS";
-        assert_eq!(secret_target(&config, "S"), base);
-        let config =
-            plugin_config_from_json(r#"{"redact_query_params": ["TOKEN", "my key/ü"]}"#).unwrap();
-        assert_eq!(
-            secret_target(&config, "S"),
-            format!("{base}&my%20key%2F%C3%BC=S")
-        );
-    }
-
-    #[test]
-    fn secrets_differ() {
-        assert_ne!(new_secret(), new_secret());
-        assert!(new_secret().starts_with("smoke-secret-"));
-    }
-
-    #[test]
-    fn config_from_json_and_errors() {
-        let config = plugin_config_from_json(r#"{"add_response_headers": {"x-a": "b"}}"#).unwrap();
-        assert_eq!(
-            config.add_response_headers,
-            [("x-a".to_string(), "b".to_string())]
-        );
-        let err = plugin_config_from_json("{").unwrap_err().to_string();
-        assert!(
-            err.starts_with("--plugin-config: invalid plugin configuration"),
-            "{err}"
-        );
-        let err = plugin_config_from_envoy(Path::new("no/such/envoy.yaml"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("cannot read no/such/envoy.yaml") && err.contains("--envoy-config"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn dead_envoy_is_an_error_not_a_failed_check() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let opts = Options {
-            url: format!("http://127.0.0.1:{port}"),
-            admin: format!("http://127.0.0.1:{port}"),
-            logs: LogSource::None,
-            config: PluginConfig::default(),
-            ready_timeout: Duration::from_millis(300),
-            log_timeout: Duration::from_secs(10),
-            progress: false,
-        };
-        let err = run_blocking(&opts).unwrap_err();
-        assert!(matches!(err, SmokeError::EnvoyUnreachable { .. }), "{err}");
-    }
-
-    #[test]
-    fn messages_say_what_to_do() {
-        let e = SmokeError::unreachable(
-            "http://127.0.0.1:9901",
-            Duration::from_secs(30),
-            "connection refused",
-        );
-        let text = e.to_string();
-        assert!(
-            text.contains("http://127.0.0.1:9901/ready did not answer LIVE within 30.00 s"),
-            "{text}"
-        );
-        assert!(text.contains(
-            "Is Envoy running? Start it with `docker compose up` or run `cargo xtask run`"
-        ));
-        let e = SmokeError::went_away("GET /headers", "timed out")
-            .with_log_tail(&["[critical][main] caught SIGSEGV"]);
-        let text = e.to_string();
-        assert!(
-            text.starts_with("Envoy went away during GET /headers: timed out."),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("the end of Envoy's log:\n  [critical][main] caught SIGSEGV"),
-            "{text}"
-        );
-    }
-}
+mod tests;

@@ -17,6 +17,9 @@ use crate::SmokeError;
 /// clock difference between this host and Docker's (Docker Desktop runs a VM).
 const COMPOSE_SINCE_MARGIN_SECS: u64 = 300;
 
+/// The command `--logs cmd:` suggests when it is given none.
+const COMMAND_EXAMPLE: &str = "'kubectl logs deploy/httpbin -c istio-proxy'";
+
 /// Where to read Envoy's log from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogSource {
@@ -67,11 +70,7 @@ impl FromStr for LogSource {
             ("none", None) => return Ok(Self::None),
             ("compose", Some(a)) => (Self::Compose(a.into()), "service name", "envoy"),
             ("file", Some(a)) => (Self::File(a.into()), "path", "envoy.log"),
-            ("cmd", Some(a)) => (
-                Self::Command(a.into()),
-                "command",
-                "'kubectl logs deploy/httpbin -c istio-proxy'",
-            ),
+            ("cmd", Some(a)) => (Self::Command(a.into()), "command", COMMAND_EXAMPLE),
             _ => {
                 return Err(format!(
                     "unknown log source `{s}`: use compose, compose:SERVICE, file:PATH, \
@@ -144,14 +143,9 @@ impl LogSource {
             }
             Self::Command(command) => run(Command::new("sh").args(["-c", command]), command),
             Self::File(path) => {
-                let bytes = envoy_log::read_from(path, mark.file_offset);
-                let bytes = bytes.map_err(|e| file_error(path, e))?;
-                log::trace!(
-                    "{}: {} bytes after offset {}",
-                    path.display(),
-                    bytes.len(),
-                    mark.file_offset
-                );
+                let (offset, shown) = (mark.file_offset, path.display());
+                let bytes = envoy_log::read_from(path, offset).map_err(|e| file_error(path, e))?;
+                log::trace!("{shown}: {} bytes after offset {offset}", bytes.len());
                 Ok(String::from_utf8_lossy(&bytes).into_owned())
             }
             Self::None => Ok(String::new()),
@@ -164,21 +158,16 @@ impl LogSource {
 fn run(command: &mut Command, shown: &str) -> Result<String, SmokeError> {
     let started = Instant::now();
     let output = command.output().map_err(|error| {
-        let docker = if shown.starts_with("docker ") {
-            " (is Docker with the compose plugin installed?)"
-        } else {
-            ""
-        };
+        let docker = shown.starts_with("docker ");
+        let docker = docker.then_some(" (is Docker with the compose plugin installed?)");
         source_error(format!(
-            "could not run `{shown}` to read Envoy's log: {error}{docker}"
+            "could not run `{shown}` to read Envoy's log: {error}{}",
+            docker.unwrap_or_default()
         ))
     })?;
-    log::debug!(
-        "`{shown}`: {}, {} bytes of output, after {} ms",
-        output.status,
-        output.stdout.len() + output.stderr.len(),
-        started.elapsed().as_millis()
-    );
+    let (status, took) = (output.status, started.elapsed().as_millis());
+    let bytes = output.stdout.len() + output.stderr.len();
+    log::debug!("`{shown}`: {status}, {bytes} bytes of output, after {took} ms");
     if !output.status.success() {
         return Err(failed(shown, &output));
     }

@@ -154,12 +154,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     };
     let report = smoke::run_blocking(&opts).map_err(|err| {
         // Envoy not answering with the expectations from a bootstrap: is its module there?
-        let unreachable = matches!(err, SmokeError::EnvoyUnreachable(_));
-        let hint = (unreachable && cli.plugin_config.is_none())
-            .then(|| module_hint(file))
-            .flatten();
-        let note = hint.map_or_else(String::new, |hint| format!("\nnote: {hint}"));
-        anyhow::anyhow!("{err}{note}").context("the smoke checks could not run")
+        let hint = matches!(err, SmokeError::EnvoyUnreachable(_)) && cli.plugin_config.is_none();
+        let note = hint.then(|| module_hint(file)).flatten();
+        anyhow::anyhow!("{err}{}", note.unwrap_or_default())
+            .context("the smoke checks could not run")
     })?;
     match cli.format {
         Format::Text => print!("{}", report.render_text()),
@@ -170,13 +168,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
 }
 
 /// When Envoy does not answer: a likely reason is a missing or broken wasm module, which a
-/// native Envoy started from this directory cannot start without. Says so, with the fix.
+/// native Envoy started from this directory cannot start without. Says so, with the fix, as a
+/// `note:` line to add to the error.
 fn module_hint(envoy_config: &std::path::Path) -> Option<String> {
     let doc = envoy_model::bootstrap::load(envoy_config).ok()?;
     let filename = envoy_model::bootstrap::wasm_filter(&doc, "").ok()?.filename;
     let problem = envoy_model::module::problem(std::path::Path::new(&filename))?;
     Some(format!(
-        "{} loads the wasm module {filename}, which {problem}: Envoy started from this directory \
+        "\nnote: {} loads the wasm module {filename}, which {problem}: Envoy started from this directory \
          cannot start without it. Build it with `cargo xtask build`, or use `cargo xtask run`, which builds and starts everything (with `docker \
          compose up` the module lives in the compose volume and this does not apply)",
         envoy_config.display()

@@ -80,10 +80,8 @@ pub fn wasm_filter(bootstrap: &Value, origin: &str) -> Result<WasmFilter> {
 pub fn wasm_filters(bootstrap: &Value, origin: &str) -> Result<Vec<WasmFilter>> {
     // What each message starts with: `origin: `, or nothing for an unnamed bootstrap.
     let prefix = format!("{origin}{}", if origin.is_empty() { "" } else { ": " });
-    let found: Vec<Found> = listener_objects(bootstrap)
-        .into_iter()
-        .filter(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE)
-        .collect();
+    let mut found = listener_objects(bootstrap);
+    found.retain(|(_, _, node)| node["typed_config"]["@type"] == WASM_FILTER_TYPE);
     ensure!(
         !found.is_empty(),
         "{prefix}no envoy.filters.http.wasm filter found in \
@@ -167,7 +165,6 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
                        string (write the JSON as a YAML block string: `value: |`)";
         return Err(invalid(".config.configuration", problem));
     }
-    let failure_policy = text("/failure_policy")?;
     Ok(WasmFilter {
         name: text("/name")?,
         root_id: text("/root_id")?,
@@ -175,7 +172,7 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         runtime: text("/vm_config/runtime")?,
         filename: text("/vm_config/code/local/filename")?,
         plugin_config: text("/configuration/value")?,
-        failure_policy: (!failure_policy.is_empty()).then_some(failure_policy),
+        failure_policy: Some(text("/failure_policy")?).filter(|p| !p.is_empty()),
         path,
         pointer,
     })

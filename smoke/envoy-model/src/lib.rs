@@ -20,7 +20,6 @@ pub mod ready;
 /// as `envoy --version` and the admin's `/server_info` give it.
 pub fn release_of(build_version: &str) -> Option<String> {
     let release = build_version.split('/').nth(1)?;
-    release
-        .starts_with(|c: char| c.is_ascii_digit())
-        .then(|| release.to_string())
+    let numbered = release.starts_with(|c: char| c.is_ascii_digit());
+    numbered.then(|| release.to_string())
 }

@@ -12,23 +12,14 @@ use crate::http;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// Why the wait ended without `LIVE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotReady {
     /// The time was up: how long it waited and the last answer (or error).
+    #[error("/ready did not answer 200 LIVE in time (last: {last})")]
     TimedOut { waited: Duration, last: String },
     /// The process stopped first: how, in the caller's words.
+    #[error("{0}")]
     Gone(String),
-}
-
-impl std::fmt::Display for NotReady {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NotReady::TimedOut { last, .. } => {
-                write!(f, "/ready did not answer 200 LIVE in time (last: {last})")
-            }
-            NotReady::Gone(how) => f.write_str(how),
-        }
-    }
 }
 
 /// The admin's socket address from its base URL (`http://127.0.0.1:9901` or `127.0.0.1:9901`).
@@ -73,15 +64,13 @@ pub fn wait(
         if let Some(how) = gone() {
             return Err(NotReady::Gone(how));
         }
-        let Err(last) = probe(admin) else {
-            log::debug!(
-                "{admin}/ready: LIVE after {} ms",
-                started.elapsed().as_millis()
-            );
-            return Ok(started.elapsed());
+        let probed = probe(admin);
+        let waited = started.elapsed();
+        let Err(last) = probed else {
+            log::debug!("{admin}/ready: LIVE after {} ms", waited.as_millis());
+            return Ok(waited);
         };
         log::trace!("{admin}/ready: {last}");
-        let waited = started.elapsed();
         if waited >= timeout {
             return Err(NotReady::TimedOut { waited, last });
         }

@@ -1,5 +1,6 @@
 //! What the filter's messages mean and how they form streams.
 
+use super::streams::{FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 use super::*;
 
 #[test]

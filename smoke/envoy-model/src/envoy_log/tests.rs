@@ -2,6 +2,7 @@
 
 use super::*;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 const DEFAULT_LINE: &str = "[2026-11-23 19:38:37.359][13791][info][wasm] \
         [source/extensions/common/wasm/context.cc:1151] wasm log my_plugin my_root my_vm: \
