@@ -20,7 +20,7 @@ use filter_testing::variants::{Module, VARIANTS, Variant};
 use crate::envoy_versions::{self, EnvoyChoice};
 use crate::load::{self, LoadResult, Wrk};
 use crate::progress::Step;
-use crate::stack::{self, Envoy, EnvoyOptions};
+use crate::stack::{self, Envoy, StackSpec};
 use crate::{paths, wasm};
 use envoy_model::figures::seconds;
 use stats::Sample;
@@ -126,18 +126,20 @@ pub fn run(args: &Args) -> Result<i32> {
     let sizes = sizes.into_iter().collect::<Result<Vec<_>>>()?.join(", ");
     step.done(&sizes);
 
-    let doc = bootstrap::load(&paths::envoy_yaml())?;
+    // Every route answers itself (no upstream); the baseline without a filter has no wasm.
+    let doc = bootstrap::direct_response(&bootstrap::load(&paths::envoy_yaml())?)?;
+    let bare = bootstrap::without_wasm(&doc)?;
     let envoy_version = tools.envoy_version();
     let what = format!("one Envoy {envoy_version} per variant (direct_response)");
     let step = Step::start("start", &what);
     let mut running = Vec::new();
     for variant in VARIANTS {
-        let dir = scratch.join(variant.key);
-        let options = EnvoyOptions {
-            wasm_log_level: variant.wasm_log_level.into(),
-            ..EnvoyOptions::default()
-        };
-        let envoy = stack::start_direct(&tools, &doc, modules.path(variant.module), &dir, &options)
+        let wasm = modules.path(variant.module);
+        let doc = if wasm.is_some() { &doc } else { &bare };
+        let name = format!("bench/{}", variant.key);
+        let mut spec = StackSpec::new(&name, doc.clone(), wasm.map(Path::to_path_buf));
+        spec.envoy.wasm_log_level = variant.wasm_log_level.into();
+        let envoy = stack::start_envoy(&tools, &spec, None)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
         check_answer(&variant, envoy.listener)?;
         running.push((variant, envoy));

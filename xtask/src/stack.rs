@@ -2,7 +2,7 @@
 //!
 //! httpbin ([`Httpbin`]) and Envoy ([`Envoy`]) are each a guarded child process; Envoy runs a
 //! config derived from a [`StackSpec`] (its options: [`EnvoyOptions`]). They start together
-//! ([`Stack`]) or Envoy alone ([`start_envoy`], [`start_direct`]); why an Envoy failed (to
+//! ([`Stack`]) or Envoy alone ([`start_envoy`]); why an Envoy failed (to
 //! start, or to run the filter) is [`failure`]'s, and `envoy --mode validate` is
 //! [`validate`]'s. Ports picked as free and taken by another process before ours binds them are
 //! retried ([`retry_on_port_race`]).
@@ -113,26 +113,6 @@ impl Httpbin {
             })
         })
     }
-}
-
-/// Envoy without an upstream: `doc`'s routes answer `200 ok` themselves
-/// ([`bootstrap::direct_response`]), so that only Envoy and the filter work. `wasm`: the
-/// module every wasm filter loads, `None` to remove the wasm filters. Config and log go to `dir`.
-pub fn start_direct(
-    tools: &Tools,
-    doc: &Value,
-    wasm: Option<&Path>,
-    dir: &Path,
-    options: &EnvoyOptions,
-) -> Result<Envoy> {
-    let doc = match wasm {
-        Some(_) => bootstrap::direct_response(doc)?,
-        None => bootstrap::direct_response(&bootstrap::without_wasm(doc)?)?,
-    };
-    let mut spec = StackSpec::new("direct", doc, wasm.map(Path::to_path_buf));
-    spec.dir = dir.to_path_buf();
-    spec.envoy = options.clone();
-    start_envoy(tools, &spec, None)
 }
 
 /// Polls httpbin's `GET /get` on `addr` every 50 ms until it answers 200, it exits, or
