@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use envoy_model::bootstrap::{self, Native};
-use envoy_model::{envoy_log, http, ready};
+use envoy_model::envoy_log::{self, Cause};
+use envoy_model::{http, ready};
 use serde_json::Value;
 
 use crate::envoy_versions::NoWasmRuntime;
@@ -333,15 +334,23 @@ impl Envoy {
 /// kind `AddrInUse` (retried with other ports), anything else the lines that explain it.
 pub fn failure(tools: &Tools, log: &Path, what: &dyn std::fmt::Display) -> anyhow::Error {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    if let Some(no_runtime) = NoWasmRuntime::find(&text, tools) {
-        return no_runtime.into();
-    }
+    let taken = match envoy_log::cause(&text) {
+        Cause::NoWasmRuntime(line) => {
+            let (version, envoy) = (tools.envoy_version().to_string(), tools.envoy.clone());
+            return NoWasmRuntime {
+                version,
+                envoy,
+                line: line.to_string(),
+            }
+            .into();
+        }
+        cause => matches!(cause, Cause::PortTaken(_)),
+    };
     let message = format!(
         "Envoy {}: {what}\n{}",
         tools.envoy_version(),
         envoy_log::explain_start_failure(&text, log)
     );
-    let taken = matches!(envoy_log::cause(&text), envoy_log::Cause::PortTaken(_));
     port_taken_if(taken, message)
 }
 
@@ -399,5 +408,32 @@ mod tests {
         assert_eq!(attempts(quoted), 1);
         assert!(is_port_taken(&port_taken_if(true, "x".into())));
         assert!(!is_port_taken(&port_taken_if(false, "x".into())));
+    }
+
+    #[test]
+    fn finds_the_missing_runtime() {
+        // Envoy 1.38.3's log (the wheel on PyPI), trimmed.
+        let text = "\
+[2026-12-01 01:36:04.919][24865][warning][wasm] [source/extensions/common/wasm/wasm_vm.cc:102] Failed to create Wasm VM using envoy.wasm.runtime.v8 runtime. Envoy was compiled without support for it
+[2026-12-01 01:36:04.919][24865][error][wasm] [source/extensions/common/wasm/wasm.cc:103] Wasm VM failed Failed to load Wasm code
+[2026-12-01 01:36:04.920][24865][critical][wasm] [source/extensions/common/wasm/wasm.cc:616] Plugin http-headers failed to load
+";
+        let dir = crate::paths::work_dir("test-stack-failure");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("envoy.log");
+        let tools = Tools::for_test("/venv/envoy", "1.38.3");
+        std::fs::write(&log, text).unwrap();
+        let err = failure(&tools, &log, &"did not start");
+        let found = err.downcast_ref::<NoWasmRuntime>().unwrap();
+        assert_eq!(found.version, "1.38.3");
+        assert_eq!(found.envoy, Path::new("/venv/envoy"));
+        assert!(
+            found
+                .line
+                .contains("Failed to create Wasm VM using envoy.wasm.runtime.v8")
+        );
+        std::fs::write(&log, "Failed to load Wasm code").unwrap();
+        let err = failure(&tools, &log, &"did not start");
+        assert!(!err.is::<NoWasmRuntime>(), "{err:#}");
     }
 }
