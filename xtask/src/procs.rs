@@ -5,7 +5,6 @@
 //! it (the main thread), never on a short-lived one. Shorter commands run to completion with
 //! their output in a log ([`run_logged`]).
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -34,13 +33,12 @@ pub fn exit_on_interrupt_with(code: i32) {
 
 /// Commands the Ctrl-C handler runs after stopping the groups (a Compose project's `down`);
 /// a registration's id is its index, and a forgotten one is `None`.
-static ON_INTERRUPT: Mutex<Vec<Option<Vec<OsString>>>> = Mutex::new(Vec::new());
+static ON_INTERRUPT: Mutex<Vec<Option<Command>>> = Mutex::new(Vec::new());
 
-/// Runs `argv` (program, then arguments) on Ctrl-C, until [`forget_on_interrupt`]; returns
-/// the registration's id.
-pub fn run_on_interrupt(argv: Vec<OsString>) -> usize {
-    let mut commands = ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner());
-    commands.push(Some(argv));
+/// Runs `command` on Ctrl-C, until [`forget_on_interrupt`]; returns the registration's id.
+pub fn run_on_interrupt(command: Command) -> usize {
+    let mut commands = ON_INTERRUPT.lock().unwrap_or_else(PoisonError::into_inner);
+    commands.push(Some(command));
     commands.len() - 1
 }
 
@@ -252,12 +250,10 @@ pub fn stop_all_on_interrupt() {
             }
             std::thread::sleep(Duration::from_millis(then_wait));
         }
-        let commands = ON_INTERRUPT.lock().map(|c| c.clone()).unwrap_or_default();
+        let mut commands = ON_INTERRUPT.lock().unwrap_or_else(PoisonError::into_inner);
         // Last registered first, as guards drop.
-        for argv in commands.iter().rev().flatten() {
-            if let Some((program, args)) = argv.split_first() {
-                let _ = Command::new(program).args(args).output(); // its output discarded
-            }
+        for command in commands.iter_mut().rev().flatten() {
+            let _ = command.output(); // its output discarded
         }
         eprintln!("\ninterrupted: stopped {} process group(s)", groups.len());
         std::process::exit(EXIT_CODE_ON_INTERRUPT.load(Ordering::SeqCst));

@@ -92,10 +92,7 @@ impl Project {
 
     /// From now on, take the project down when this is dropped or on Ctrl-C.
     pub fn arm(&mut self) {
-        let cmd = self.command(DOWN);
-        let argv = std::iter::once(cmd.get_program()).chain(cmd.get_args());
-        let argv = argv.map(Into::into).collect();
-        self.armed = Some(crate::procs::run_on_interrupt(argv));
+        self.armed = Some(crate::procs::run_on_interrupt(self.command(DOWN)));
     }
 
     /// Takes the project down, its volumes included.

@@ -105,9 +105,9 @@ impl ScratchDir {
     /// Creates `path`; `keep` leaves it behind.
     pub fn new(path: PathBuf, keep: bool) -> Result<ScratchDir> {
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        let on_interrupt = (!keep).then(|| {
-            crate::procs::run_on_interrupt(vec!["rm".into(), "-rf".into(), path.clone().into()])
-        });
+        let mut rm = Command::new("rm");
+        rm.arg("-rf").arg(&path);
+        let on_interrupt = (!keep).then(|| crate::procs::run_on_interrupt(rm));
         Ok(ScratchDir { path, on_interrupt })
     }
 }
