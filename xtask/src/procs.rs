@@ -114,17 +114,11 @@ pub fn log_end(log: &Path, lines: usize) -> String {
     format!("the end of {}:\n  {}", log.display(), last.join("\n  "))
 }
 
-/// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout` if there
-/// is one (pip and apt-get have none: they take as long as the network); on failure the
-/// error holds the log's last 20 lines.
-pub fn run_logged(
-    cmd: &mut Command,
-    log: &Path,
-    timeout: Option<Duration>,
-    what: &str,
-) -> Result<()> {
-    let limit = timeout.unwrap_or(Duration::MAX);
-    run_to(cmd, log, log, limit, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 20)))
+/// Runs `cmd` with stdout and stderr appended to `log`, killing it after `timeout`
+/// (`Duration::MAX`: never; pip and apt-get are given that: they take as long as the network);
+/// on failure the error holds the log's last 20 lines.
+pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration, what: &str) -> Result<()> {
+    run_to(cmd, log, log, timeout, what).map_err(|e| anyhow!("{e:#}; {}", log_end(log, 20)))
 }
 
 /// Runs `cmd` (`what`, for messages), killing it after `timeout`: its stdout, or an error
@@ -285,13 +279,13 @@ mod tests {
         let _ = std::fs::remove_file(&log);
         let mut failing = Command::new("sh");
         failing.args(["-c", "echo one; echo two; echo three >&2; exit 3"]);
-        let err = run_logged(&mut failing, &log, None, "the script").unwrap_err();
+        let err = run_logged(&mut failing, &log, Duration::MAX, "the script").unwrap_err();
         let expected = format!("the end of {}:\n  one\n  two\n  three", log.display());
         assert!(err.to_string().starts_with("the script failed"), "{err}");
         assert!(err.to_string().ends_with(&expected), "{err}");
         let mut slow = Command::new("sleep");
         slow.arg("5");
-        let timeout = Some(Duration::from_millis(100));
+        let timeout = Duration::from_millis(100);
         let err = run_logged(&mut slow, &log, timeout, "sleep").unwrap_err();
         assert!(err.to_string().starts_with("sleep did not finish"), "{err}");
         let _ = std::fs::remove_file(&log);

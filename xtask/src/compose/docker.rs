@@ -69,7 +69,7 @@ impl Project {
     /// Runs a compose command, output to the project's log; fails with the log's end.
     pub fn run(&self, args: &[&str], timeout: Duration) -> Result<()> {
         let what = format!("docker compose {}", args.join(" "));
-        procs::run_logged(&mut self.command(args), &self.log, Some(timeout), &what)
+        procs::run_logged(&mut self.command(args), &self.log, timeout, &what)
     }
 
     /// A compose command's stdout.

