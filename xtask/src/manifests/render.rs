@@ -99,8 +99,7 @@ pub(super) const HEADER: &str = "\
 /// Replaces every `${key}` of `template` by its value in one pass; a line that is only a hole
 /// (after its key) whose value is empty is dropped. Fails on a hole without a value.
 pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
-    let mut out = String::with_capacity(template.len() * 2);
-    for line in template.split_inclusive('\n') {
+    let fill_line = |line: &str| -> Result<String> {
         let mut rendered = String::new();
         let mut rest = line;
         let mut filled_empty = false;
@@ -116,11 +115,10 @@ pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> 
             rest = after;
         }
         rendered.push_str(rest);
-        if !(filled_empty && rendered.trim_end().ends_with(':')) {
-            out.push_str(&rendered);
-        }
-    }
-    Ok(out)
+        let dropped = filled_empty && rendered.trim_end().ends_with(':');
+        Ok(if dropped { String::new() } else { rendered })
+    };
+    template.split_inclusive('\n').map(fill_line).collect()
 }
 
 #[cfg(test)]
