@@ -162,7 +162,7 @@ pub fn soak(args: &Args) -> Result<Report> {
             Some(_) => doc.clone(),
             None => bootstrap::without_wasm(&doc)?,
         };
-        // StackSpec::new: EnvoyOptions::default(), wasm logging at info.
+        // StackSpec::new: one worker, wasm logging at info.
         let spec = StackSpec::new(&format!("soak/{name}"), doc, wasm.map(Into::into));
         let mut envoy = start_envoy(&tools, &spec, upstream_port)?;
         // Warm-up, memory baseline, then load on `path` until `args.requests` are answered.

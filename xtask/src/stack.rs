@@ -154,7 +154,8 @@ pub struct StackSpec {
 }
 
 impl StackSpec {
-    /// `bootstrap` with the module `wasm` (or none) on free ports, named `name`.
+    /// `bootstrap` with the module `wasm` (or none) on free ports, named `name`; Envoy with one
+    /// worker, its `wasm` logger at info, in its own log format.
     pub fn new(name: &str, bootstrap: Value, wasm: impl Into<Option<PathBuf>>) -> StackSpec {
         StackSpec {
             dir: crate::paths::work_dir(name),
@@ -162,7 +163,11 @@ impl StackSpec {
             wasm: wasm.into(),
             listener_port: 0,
             admin_port: 0,
-            envoy: EnvoyOptions::default(),
+            envoy: EnvoyOptions {
+                wasm_log_level: "info".into(),
+                concurrency: 1,
+                log_format: None,
+            },
         }
     }
 }
@@ -176,16 +181,6 @@ pub struct EnvoyOptions {
     pub concurrency: u32,
     /// Envoy's `--log-format` (None: Envoy's default format).
     pub log_format: Option<String>,
-}
-
-impl Default for EnvoyOptions {
-    fn default() -> Self {
-        EnvoyOptions {
-            wasm_log_level: "info".into(),
-            concurrency: 1,
-            log_format: None,
-        }
-    }
 }
 
 /// A port picked as free can be taken by another process before ours binds it (tests run
