@@ -135,13 +135,9 @@ pub(crate) fn pip_install(
     let python = venv.join("bin/python");
     if !python.is_file() {
         let mut create = Command::new(find_python()?);
+        create.args(["-m", "venv"]).arg(venv);
         let creating = "creating the virtualenv (on Debian/Ubuntu: apt install python3-venv)";
-        run_logged(
-            create.args(["-m", "venv"]).arg(venv),
-            log,
-            Duration::MAX,
-            creating,
-        )?;
+        run_logged(&mut create, log, Duration::MAX, creating)?;
     }
     let mut pip = Command::new(python);
     pip.args(["-m", "pip", "install", "--disable-pip-version-check"]);
