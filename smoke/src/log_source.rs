@@ -109,18 +109,18 @@ impl LogSource {
     /// source stops the run before any request is sent.
     pub(crate) fn mark(&self) -> Result<LogMark, SmokeError> {
         let started_unix = UNIX_EPOCH.elapsed().ok().map(|d| d.as_secs());
-        let mut mark = LogMark {
-            file_offset: 0,
+        let file_offset = match self {
+            Self::File(path) => std::fs::metadata(path)
+                .map_err(|e| file_error(path, e))?
+                .len(),
+            _ => 0,
+        };
+        let mark = LogMark {
+            file_offset,
             started_unix,
         };
-        match self {
-            Self::File(path) => {
-                let metadata = std::fs::metadata(path).map_err(|e| file_error(path, e))?;
-                mark.file_offset = metadata.len();
-            }
-            Self::Compose(_) | Self::Command(_) => drop(self.fetch_since(&mark)?),
-            Self::None => {}
-        }
+        // A file is read from its end: nothing, but it opens.
+        self.fetch_since(&mark)?;
         Ok(mark)
     }
 
