@@ -321,19 +321,18 @@ pub fn direct_response(doc: &Value) -> Result<Value> {
         .flat_map(|chain| array_mut(chain, "/filters"))
         .flat_map(|filter| array_mut(filter, "/typed_config/route_config/virtual_hosts"))
         .flat_map(|host| array_mut(host, "/routes"))
-        .filter_map(Value::as_object_mut);
-    let mut answered = 0;
+        .filter_map(Value::as_object_mut)
+        .collect::<Vec<_>>();
+    ensure!(
+        !routes.is_empty(),
+        "envoy.yaml: no route found under a listener's route_config to answer directly"
+    );
     for route in routes {
         route.remove("route");
         route.remove("redirect");
         let body = json!({ "status": 200, "body": { "inline_string": DIRECT_BODY } });
         route.insert("direct_response".into(), body);
-        answered += 1;
     }
-    ensure!(
-        answered > 0,
-        "envoy.yaml: no route found under a listener's route_config to answer directly"
-    );
     // There are static_resources: the listeners above are in them.
     if let Some(resources) = doc["static_resources"].as_object_mut() {
         resources.remove("clusters");
