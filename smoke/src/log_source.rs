@@ -110,16 +110,14 @@ impl LogSource {
     pub(crate) fn mark(&self) -> Result<LogMark, SmokeError> {
         let started_unix = UNIX_EPOCH.elapsed().unwrap_or_default().as_secs();
         let file_offset = match self {
-            Self::File(path) => std::fs::metadata(path)
-                .map_err(|e| file_error(path, e))?
-                .len(),
+            Self::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
             _ => 0,
         };
         let mark = LogMark {
             file_offset,
             started_unix,
         };
-        // A file is read from its end: nothing, but it opens.
+        // A file is read from its end: nothing, but it must open (a missing one fails here).
         self.fetch_since(&mark)?;
         Ok(mark)
     }
