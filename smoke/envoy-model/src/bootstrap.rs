@@ -262,9 +262,8 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
 fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
     for (_, _, node) in listener_objects(doc) {
-        let Some(route) = node.get("route").filter(|r| r.is_object()) else {
-            continue;
-        };
+        // A route entry's action; Null, which has none of the fields below, for other objects.
+        let route = &node["route"];
         if route.get("cluster_header").is_some() {
             bail!(
                 "envoy.yaml: a route takes its cluster from a request header (cluster_header); \
