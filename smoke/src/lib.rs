@@ -61,21 +61,17 @@ pub struct Options {
 /// code 2. Each kind holds its whole message, which is all it displays: the message already
 /// holds the cause, so there is no `source()` (an anyhow `{:#}` chain would print it twice).
 #[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub enum SmokeError {
     /// Envoy's admin never answered `GET /ready` with `LIVE` in time.
-    #[error("{0}")]
     EnvoyUnreachable(String),
     /// Envoy's admin is ready but the listener does not answer (wrong `--url`?).
-    #[error("{0}")]
     ListenerUnreachable(String),
     /// Envoy answered before but stopped answering in the middle of the run.
-    #[error("{0}")]
     EnvoyWentAway(String),
     /// The log source could not be read (a command failed or is missing, a file is missing).
-    #[error("{0}")]
     LogSource(String),
     /// The plugin or Envoy configuration could not be read or parsed.
-    #[error("{0}")]
     Config(String),
 }
 

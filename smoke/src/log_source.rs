@@ -39,8 +39,8 @@ pub enum LogSource {
 pub struct LogMark {
     /// The file's length at the start (file sources).
     pub file_offset: u64,
-    /// Unix seconds at the start; `None` for the log's very beginning.
-    pub started_unix: Option<u64>,
+    /// Unix seconds at the start; 0 for the log's very beginning.
+    pub started_unix: u64,
 }
 
 /// A log source error: `message`, then how to get past it.
@@ -108,19 +108,17 @@ impl LogSource {
     /// Records where the log stands now and proves the source can be read at all, so a broken
     /// source stops the run before any request is sent.
     pub(crate) fn mark(&self) -> Result<LogMark, SmokeError> {
-        let started_unix = UNIX_EPOCH.elapsed().ok().map(|d| d.as_secs());
-        let mut mark = LogMark {
-            file_offset: 0,
+        let started_unix = UNIX_EPOCH.elapsed().unwrap_or_default().as_secs();
+        let file_offset = match self {
+            Self::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            _ => 0,
+        };
+        let mark = LogMark {
+            file_offset,
             started_unix,
         };
-        match self {
-            Self::File(path) => {
-                let metadata = std::fs::metadata(path).map_err(|e| file_error(path, e))?;
-                mark.file_offset = metadata.len();
-            }
-            Self::Compose(_) | Self::Command(_) => drop(self.fetch_since(&mark)?),
-            Self::None => {}
-        }
+        // A file is read from its end: nothing, but it must open (a missing one fails here).
+        self.fetch_since(&mark)?;
         Ok(mark)
     }
 
@@ -130,14 +128,10 @@ impl LogSource {
     pub(crate) fn fetch_since(&self, mark: &LogMark) -> Result<String, SmokeError> {
         match self {
             Self::Compose(service) => {
-                let since = mark
-                    .started_unix
-                    .map(|s| s.saturating_sub(COMPOSE_SINCE_MARGIN_SECS).to_string());
+                let since = mark.started_unix.saturating_sub(COMPOSE_SINCE_MARGIN_SECS);
+                let since = since.to_string();
                 let mut args = vec!["compose", "logs", "--no-color", "--no-log-prefix"];
-                if let Some(since) = &since {
-                    args.extend(["--since", since]);
-                }
-                args.push(service);
+                args.extend(["--since", &since, service]);
                 let shown = format!("docker {}", args.join(" "));
                 run(Command::new("docker").args(&args), &shown)
             }

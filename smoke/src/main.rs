@@ -102,11 +102,10 @@ enum Format {
 /// A duration as humantime reads it (`30s`, `500ms`, `2m`, `1m 30s`); a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    match text.parse() {
-        Ok(seconds) => Ok(Duration::from_secs(seconds)),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|e| format!("`{text}` is not a duration ({e}); try 30s, 500ms or 1m 30s")),
-    }
+    text.parse()
+        .map(Duration::from_secs)
+        .or_else(|_| humantime::parse_duration(text))
+        .map_err(|e| format!("`{text}` is not a duration ({e}); try 30s, 500ms or 1m 30s"))
 }
 
 /// Sends the `log` diagnostics of smoke (requests sent, commands run, waits, timings) to

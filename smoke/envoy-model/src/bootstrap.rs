@@ -121,10 +121,9 @@ fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
         }
     }
     let mut found = Vec::new();
-    if let Some(listeners) = bootstrap.pointer("/static_resources/listeners") {
-        let at = ("static_resources.listeners", "/static_resources/listeners");
-        walk(listeners, (at.0.into(), at.1.into()), &mut found);
-    }
+    let at = ("static_resources.listeners", "/static_resources/listeners");
+    let listeners = &bootstrap["static_resources"]["listeners"];
+    walk(listeners, (at.0.into(), at.1.into()), &mut found);
     found
 }
 
@@ -132,7 +131,7 @@ fn listener_objects(bootstrap: &Value) -> Vec<Found<'_>> {
 fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFilter> {
     let invalid = |at: &str, problem: &str| anyhow!("{prefix}{path}.typed_config{at}: {problem}");
     let config = &entry["typed_config"]["config"];
-    if !(config.is_object() || config.is_null()) {
+    if !matches!(config, Value::Object(_) | Value::Null) {
         let problem = "is not a mapping (the wasm PluginConfig)";
         return Err(invalid(".config", problem));
     }
@@ -149,9 +148,9 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
     };
     // The plugin configuration: the raw string of a `configuration` Any that must be a
     // StringValue.
-    let configuration = config.get("configuration").filter(|c| !c.is_null());
-    let type_url = configuration.map(|c| c.get("@type").and_then(Value::as_str));
-    if let Some(type_url) = type_url.filter(|t| *t != Some(STRING_VALUE_TYPE)) {
+    let configuration = &config["configuration"];
+    let type_url = configuration["@type"].as_str();
+    if !configuration.is_null() && type_url != Some(STRING_VALUE_TYPE) {
         let got = type_url.map_or("no \"@type\"".into(), |t| format!("\"@type\": {t}"));
         let problem = format!(
             "configuration is not a google.protobuf.StringValue ({got}); expected \
@@ -159,8 +158,7 @@ fn wasm_filter_at((path, pointer, entry): Found, prefix: &str) -> Result<WasmFil
         );
         return Err(invalid(".config.configuration", &problem));
     }
-    let value = &config["configuration"]["value"];
-    if !(value.is_string() || value.is_null()) {
+    if !matches!(configuration["value"], Value::String(_) | Value::Null) {
         let problem = "configuration is a google.protobuf.StringValue but its `value` is not a \
                        string (write the JSON as a YAML block string: `value: |`)";
         return Err(invalid(".config.configuration", problem));
@@ -244,17 +242,13 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
         }
     }
 
-    let pointers = wasm_filter_pointers(&doc);
-    if pointers.is_empty() {
-        return Ok(doc);
-    }
-    let wasm = native
-        .wasm
-        .as_deref()
-        .context("envoy.yaml has a wasm filter but no wasm module was given")?;
-    let wasm = std::path::absolute(wasm)?;
-    let wasm = wasm.to_str().context("the wasm path is not UTF-8")?;
-    for pointer in pointers {
+    for pointer in wasm_filter_pointers(&doc) {
+        let wasm = native
+            .wasm
+            .as_deref()
+            .context("envoy.yaml has a wasm filter but no wasm module was given")?;
+        let wasm = std::path::absolute(wasm)?;
+        let wasm = wasm.to_str().context("the wasm path is not UTF-8")?;
         let local = format!("{pointer}/typed_config/config/vm_config/code/local");
         let missing = "envoy.yaml: the wasm filter has no vm_config.code.local";
         *doc.pointer_mut(&local).context(missing)? = json!({ "filename": wasm });
@@ -268,9 +262,8 @@ pub fn native(doc: &Value, native: &Native) -> Result<Value> {
 fn routed_clusters(doc: &Value) -> Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
     for (_, _, node) in listener_objects(doc) {
-        let Some(route) = node.get("route").filter(|r| r.is_object()) else {
-            continue;
-        };
+        // A route entry's action; Null, which has none of the fields below, for other objects.
+        let route = &node["route"];
         if route.get("cluster_header").is_some() {
             bail!(
                 "envoy.yaml: a route takes its cluster from a request header (cluster_header); \
@@ -327,19 +320,18 @@ pub fn direct_response(doc: &Value) -> Result<Value> {
         .flat_map(|chain| array_mut(chain, "/filters"))
         .flat_map(|filter| array_mut(filter, "/typed_config/route_config/virtual_hosts"))
         .flat_map(|host| array_mut(host, "/routes"))
-        .filter_map(Value::as_object_mut);
-    let mut answered = 0;
+        .filter_map(Value::as_object_mut)
+        .collect::<Vec<_>>();
+    ensure!(
+        !routes.is_empty(),
+        "envoy.yaml: no route found under a listener's route_config to answer directly"
+    );
     for route in routes {
         route.remove("route");
         route.remove("redirect");
         let body = json!({ "status": 200, "body": { "inline_string": DIRECT_BODY } });
         route.insert("direct_response".into(), body);
-        answered += 1;
     }
-    ensure!(
-        answered > 0,
-        "envoy.yaml: no route found under a listener's route_config to answer directly"
-    );
     // There are static_resources: the listeners above are in them.
     if let Some(resources) = doc["static_resources"].as_object_mut() {
         resources.remove("clusters");

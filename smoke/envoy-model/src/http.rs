@@ -76,48 +76,45 @@ pub fn send(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Respo
 /// Parses a complete response, or `None` if more bytes are needed; once the connection is
 /// `closed`, a body without a complete length is whatever arrived. Interim responses (1xx,
 /// but 101 Switching Protocols, which is final) come before the final one and are skipped.
-fn parse(mut raw: &[u8], closed: bool) -> Result<Option<Response>> {
-    loop {
-        let mut slots = vec![httparse::EMPTY_HEADER; 512];
-        let mut head = httparse::Response::new(&mut slots);
-        let body = match head.parse(raw) {
-            Ok(httparse::Status::Complete(len)) => &raw[len..],
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(err) => bail!(
-                "not an HTTP response ({err}): {:?}",
-                String::from_utf8_lossy(&raw[..raw.len().min(200)])
-            ),
-        };
-        let status = head.code.context("a response without a status")?;
-        if (100..200).contains(&status) && status != 101 {
-            raw = body;
-            continue;
-        }
-        let headers: Vec<_> = head
-            .headers
-            .iter()
-            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-            .collect();
-        let chunked = headers
-            .iter()
-            .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case(b"chunked"));
-        let length = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
-        let complete = match length {
-            _ if chunked => dechunk(body),
-            Some(len) => body.get(..len).map(<[u8]>::to_vec),
-            None if status == 204 || status == 304 => Some(Vec::new()),
-            None => None,
-        };
-        let body = complete.or_else(|| closed.then(|| body.to_vec()));
-        return Ok(body.map(|body| Response {
-            status,
-            headers,
-            body,
-        }));
+fn parse(raw: &[u8], closed: bool) -> Result<Option<Response>> {
+    let mut slots = vec![httparse::EMPTY_HEADER; 512];
+    let mut head = httparse::Response::new(&mut slots);
+    let body = match head.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => &raw[len..],
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(err) => bail!(
+            "not an HTTP response ({err}): {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(200)])
+        ),
+    };
+    let status = head.code.context("a response without a status")?;
+    if (100..200).contains(&status) && status != 101 {
+        return parse(body, closed);
     }
+    let headers: Vec<_> = head
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case(b"chunked"));
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+    let complete = match length {
+        _ if chunked => dechunk(body),
+        Some(len) => body.get(..len).map(<[u8]>::to_vec),
+        None if status == 204 || status == 304 => Some(Vec::new()),
+        None => None,
+    };
+    let body = complete.or_else(|| closed.then(|| body.to_vec()));
+    Ok(body.map(|body| Response {
+        status,
+        headers,
+        body,
+    }))
 }
 
 /// A chunked body, or `None` until its last chunk has arrived.

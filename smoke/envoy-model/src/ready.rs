@@ -26,10 +26,9 @@ pub enum NotReady {
 pub fn admin_addr(admin_url: &str) -> Result<SocketAddr, String> {
     let (_, rest) = admin_url.split_once("://").unwrap_or(("", admin_url));
     let authority = rest.split('/').next().unwrap_or_default();
-    let mut addrs = authority
+    authority
         .to_socket_addrs()
-        .map_err(|e| format!("{authority}: {e}"))?;
-    addrs
+        .map_err(|e| format!("{authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("{authority}: no address"))
 }
@@ -61,9 +60,7 @@ pub fn wait(
 ) -> Result<Duration, NotReady> {
     let started = Instant::now();
     loop {
-        if let Some(how) = gone() {
-            return Err(NotReady::Gone(how));
-        }
+        gone().map(NotReady::Gone).map_or(Ok(()), Err)?;
         let probed = probe(admin);
         let waited = started.elapsed();
         let Err(last) = probed else {

@@ -67,9 +67,7 @@ impl LogView {
 
     /// The one stream tagged `tag`, or why there is none.
     pub fn stream_of(&self, tag: &str) -> Result<&Stream, String> {
-        if let Some(problem) = self.no_wasm_lines() {
-            return Err(problem);
-        }
+        self.no_wasm_lines().map_or(Ok(()), Err)?;
         match streams_with(&self.streams, TAG_HEADER, tag).as_slice() {
             [one] => Ok(one),
             [] => Err(format!(

@@ -73,12 +73,10 @@ fn parse_istio_header(line: &str) -> Option<(String, Option<u64>, &str)> {
     let (scope, rest) = next_token(rest)?;
     let (logger, rest) = next_token(rest)?;
     let dated = timestamp.starts_with(|c: char| c.is_ascii_digit()) && timestamp.contains('T');
-    if !dated || scope != "envoy" || logger != "wasm" {
-        return None;
-    }
     let located = next_token(rest).filter(|(location, _)| location.contains(".cc:"));
     let rest = located.map_or(rest, |(_, tail)| tail);
-    Some((level.to_string(), thread, rest))
+    let istio = dated && scope == "envoy" && logger == "wasm";
+    istio.then(|| (level.to_string(), thread, rest))
 }
 
 /// The next whitespace-separated token and what follows its separator.
@@ -132,14 +130,12 @@ impl<'a> EnvoyLine<'a> {
             (*field, rest) = (&inner[..close], &inner[close + 1..]);
         }
         let [date_time, thread, level, logger] = fields;
-        let looks_like_time = date_time.len() == 23
+        let looks_like_envoy = date_time.len() == 23
             && date_time[..4].iter().all(u8::is_ascii_digit)
-            && date_time[10] == b' ';
-        if !looks_like_time || !thread.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
+            && date_time[10] == b' '
+            && thread.iter().all(u8::is_ascii_digit);
         let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
-        Some(EnvoyLine {
+        looks_like_envoy.then(|| EnvoyLine {
             level: text(level),
             thread: text(thread).parse().ok(),
             logger: text(logger),

@@ -55,14 +55,13 @@ pub fn explain_start_failure(log_text: &str, log: &Path) -> String {
             "Envoy could not open a port: {line}\n  stop whatever holds it, or choose other ports (cargo xtask run --port <PORT> --admin-port <PORT>; 0 picks a free one)"
         ));
     }
-    let telling = |l: &&str| {
+    let telling = |l: &str| {
         let line = EnvoyLine::parse(l.as_bytes());
         line.is_some_and(|e| e.is_error() || (e.level == "warning" && !e.is_wasm_log()))
     };
-    let mut shown: Vec<&str> = log_text.lines().filter(telling).collect();
-    if shown.is_empty() {
-        shown = log_text.lines().collect();
-    }
+    // The telling lines, or every line when none is.
+    let all = !log_text.lines().any(telling);
+    let shown: Vec<&str> = log_text.lines().filter(|l| all || telling(l)).collect();
     let shown = shown[shown.len().saturating_sub(15)..].join("\n  ");
     out.push(format!("Envoy's log ({}):\n  {shown}", log.display()));
     out.join("\n")

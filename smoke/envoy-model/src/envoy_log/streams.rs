@@ -126,10 +126,10 @@ pub fn group_streams(lines: &[WasmLine]) -> Vec<Stream> {
         stream.lines.push(line.raw.clone());
         match event {
             Event::Header {
-                request,
+                request: true,
                 name,
                 value,
-            } if request => stream.request_headers.push((name, value)),
+            } => stream.request_headers.push((name, value)),
             Event::Header { name, value, .. } => stream.response_headers.push((name, value)),
             Event::Finished(id) => stream.finished.push(id),
             Event::Other => {}
