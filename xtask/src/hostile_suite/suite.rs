@@ -236,15 +236,11 @@ impl Suite {
     pub fn finish(mut self, envoy: &mut Envoy) -> Result<Summary> {
         envoy.stop();
         self.read_lines("(after the last request)")?;
-        for left in [
-            std::mem::take(&mut self.reader.partial),
-            std::mem::take(&mut self.access.partial),
-        ] {
-            if !left.is_empty() {
-                self.check_line(&left, "around request (after the last request)");
-                let expected = "every line of Envoy's log complete";
-                self.fail_on_line("after Envoy stopped", expected, "a line cut short", &left);
-            }
+        let partial = [&mut self.reader.partial, &mut self.access.partial].map(std::mem::take);
+        for left in partial.iter().filter(|left| !left.is_empty()) {
+            self.check_line(left, "around request (after the last request)");
+            let expected = "every line of Envoy's log complete";
+            self.fail_on_line("after Envoy stopped", expected, "a line cut short", left);
         }
         for stream in group_streams(&self.pending) {
             let expected = "no filter lines after the last request";
@@ -280,9 +276,9 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
         format!("a filter line that is not valid UTF-8 (byte {at} is not)")
     })?;
     if let Some((at, c)) = reference::unsafe_char(text) {
+        let code = c as u32;
         return Err(format!(
-            "a filter line holding a raw {:?} (U+{:04X}) at byte {at}",
-            c, c as u32
+            "a filter line holding a raw {c:?} (U+{code:04X}) at byte {at}"
         ));
     }
     let parsed = parse_line(text).ok_or("a filter line envoy_model::envoy_log can't parse")?;
