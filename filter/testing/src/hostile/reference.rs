@@ -155,24 +155,22 @@ pub fn expected_target(target: &[u8], max: usize, secret: &[String]) -> String {
         let separator = |b: &u8| matches!(b, b'?' | b'&' | b'#');
         let mut at = part.iter().position(separator).unwrap_or(part.len());
         let mut out = escape(&part[..at]);
-        while at < part.len() {
-            out.push(char::from(part[at]));
-            at += 1;
-            let rest = &part[at..];
+        while let Some(&sep) = part.get(at) {
+            out.push(char::from(sep));
+            let rest = &part[at + 1..];
             let end = rest.iter().position(separator).unwrap_or(rest.len());
             let param = &rest[..end];
             let eq = param.iter().position(|&b| b == b'=');
             let secret_name = eq.is_some_and(|eq| is_secret_name(&param[..eq], secret));
-            match eq {
-                Some(eq) if secret_name || nested_secret(&param[eq + 1..], secret) => {
-                    out += &format!("{}[redacted]", escape(&param[..=eq]));
-                }
-                _ => out += &escape(param),
-            }
+            let redacted = eq.filter(|&eq| secret_name || nested_secret(&param[eq + 1..], secret));
+            out += &match redacted {
+                Some(eq) => escape(&param[..=eq]) + "[redacted]",
+                None => escape(param),
+            };
             // A secret name's value runs to the next `&` (over `?` and `#`), any other to the
             // next separator.
             let amp = rest.iter().position(|&b| b == b'&').unwrap_or(rest.len());
-            at += if secret_name { amp } else { end };
+            at += 1 + if secret_name { amp } else { end };
         }
         out
     })
