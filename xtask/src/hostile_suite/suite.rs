@@ -105,15 +105,14 @@ impl Suite {
         self.record(&probe_name, &probe, &probe_id, probe_verdict);
         // A request Envoy refuses still gets a filter context: the filter logs its lone
         // `<n> finished` line, with no header lines.
-        let mut lone_allowed = usize::from(matches!(fate, Fate::Refused(_)));
+        let mut lone_allowed = matches!(fate, Fate::Refused(_));
         for stream in &streams {
             let tag: Vec<&str> = stream.request_values(ID_HEADER).collect();
             let lone = stream.request_headers.is_empty()
                 && stream.response_headers.is_empty()
                 && stream.finished.len() == 1;
-            if lone && lone_allowed > 0 {
-                lone_allowed -= 1;
-            } else if tag != [id.as_str()] && tag != [probe_id.as_str()] {
+            let allowed = lone && std::mem::take(&mut lone_allowed);
+            if !allowed && tag != [id.as_str()] && tag != [probe_id.as_str()] {
                 let got = format!("a stream tagged {tag:?}");
                 let problem = problem("only their own streams in the log", got, &stream.lines);
                 self.summary
