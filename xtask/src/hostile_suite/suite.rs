@@ -281,13 +281,10 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
         ));
     }
     let parsed = parse_line(text).ok_or("a filter line envoy_model::envoy_log can't parse")?;
-    if parsed.level != "info" {
-        return Err(format!(
-            "the filter logged at level {}: {}",
-            parsed.level, parsed.message
-        ));
+    match (parsed.level.as_str(), &parsed.message) {
+        ("info", _) => Ok(Some(parsed)),
+        (level, message) => Err(format!("the filter logged at level {level}: {message}")),
     }
-    Ok(Some(parsed))
 }
 
 #[cfg(test)]
