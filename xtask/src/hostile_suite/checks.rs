@@ -103,12 +103,10 @@ pub fn check_request<'a>(
     streams: &'a [Stream],
 ) -> Verdict<'a> {
     let tagged = streams_with(streams, ID_HEADER, id);
-    let Some(stream) = tagged.first() else {
-        return refused(expect, response);
-    };
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => {
+    let (stream, response) = match (tagged.first(), response) {
+        (None, _) => return refused(expect, response),
+        (Some(stream), Ok(response)) => (stream, response),
+        (Some(stream), Err(err)) => {
             let fate = Fate::Other(format!("no answer after the filter: {err}"));
             let mut verdict = Verdict::new(fate, &stream.lines);
             let expected = "httpbin's answer (the request reached the filter)";
