@@ -129,9 +129,8 @@ fn header(
 ) -> impl Strategy<Value = Header> + use<> {
     let separator = select(&[": ", ":", ":\t", ":  "][..]);
     let header = |name: String, separator: &str, pieces: Vec<Vec<u8>>| Header {
-        name: name.into_bytes(),
         separator: separator.into(),
-        value: pieces.concat(),
+        ..Header::new(name, pieces.concat())
     };
     let plain = (name(), separator.clone(), vec(piece(breaking), 0..4))
         .prop_map(move |(name, sep, pieces)| header(name, sep, pieces));

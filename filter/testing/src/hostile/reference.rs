@@ -93,6 +93,14 @@ pub fn envoy_headers(sent: &[Header]) -> Vec<(String, Vec<u8>)> {
 /// paragraph separators and the bidi controls (`written_as_code_point`) as `\u{XXXX}`
 /// (upper-case hex, four digits); everything else as itself.
 pub fn escape(bytes: &[u8]) -> String {
+    // Each unit of `units` as the table writes it.
+    let escaped = |unit| match unit {
+        Ok(c @ ('\\' | '\t' | '\n' | '\r')) => c.escape_default().to_string(),
+        Ok(c @ ('\u{0}'..='\u{1F}' | '\u{7F}')) => format!("\\x{:02x}", c as u32),
+        Ok(c) if written_as_code_point(c) => format!("\\u{{{:04X}}}", c as u32),
+        Ok(c) => c.to_string(),
+        Err(b) => format!("\\x{b:02x}"),
+    };
     units(bytes).map(escaped).collect()
 }
 
@@ -103,17 +111,6 @@ pub fn units(bytes: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
         let invalid = chunk.invalid().iter().map(|&b| Err(b));
         chunk.valid().chars().map(Ok).chain(invalid)
     })
-}
-
-/// One unit of [`units`] as the table writes it.
-fn escaped(unit: Result<char, u8>) -> String {
-    match unit {
-        Ok(c @ ('\\' | '\t' | '\n' | '\r')) => c.escape_default().to_string(),
-        Ok(c @ ('\u{0}'..='\u{1F}' | '\u{7F}')) => format!("\\x{:02x}", c as u32),
-        Ok(c) if written_as_code_point(c) => format!("\\u{{{:04X}}}", c as u32),
-        Ok(c) => c.to_string(),
-        Err(b) => format!("\\x{b:02x}"),
-    }
 }
 
 /// The characters the table writes as `\u{XXXX}`: the C1 controls (general category Cc
