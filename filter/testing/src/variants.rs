@@ -43,10 +43,9 @@ const fn info(key: &'static str, label: &'static str, module: Module) -> Variant
 
 /// A set-up whose Envoy logs `wasm` at level warning.
 const fn warning(key: &'static str, label: &'static str, module: Module) -> Variant {
-    let info = info(key, label, module);
     Variant {
         wasm_log_level: "warning",
-        ..info
+        ..info(key, label, module)
     }
 }
 

@@ -105,15 +105,14 @@ impl Suite {
         self.record(&probe_name, &probe, &probe_id, probe_verdict);
         // A request Envoy refuses still gets a filter context: the filter logs its lone
         // `<n> finished` line, with no header lines.
-        let mut lone_allowed = usize::from(matches!(fate, Fate::Refused(_)));
+        let mut lone_allowed = matches!(fate, Fate::Refused(_));
         for stream in &streams {
             let tag: Vec<&str> = stream.request_values(ID_HEADER).collect();
             let lone = stream.request_headers.is_empty()
                 && stream.response_headers.is_empty()
                 && stream.finished.len() == 1;
-            if lone && lone_allowed > 0 {
-                lone_allowed -= 1;
-            } else if tag != [id.as_str()] && tag != [probe_id.as_str()] {
+            let allowed = lone && std::mem::take(&mut lone_allowed);
+            if !allowed && tag != [id.as_str()] && tag != [probe_id.as_str()] {
                 let got = format!("a stream tagged {tag:?}");
                 let problem = problem("only their own streams in the log", got, &stream.lines);
                 self.summary
@@ -236,15 +235,11 @@ impl Suite {
     pub fn finish(mut self, envoy: &mut Envoy) -> Result<Summary> {
         envoy.stop();
         self.read_lines("(after the last request)")?;
-        for left in [
-            std::mem::take(&mut self.reader.partial),
-            std::mem::take(&mut self.access.partial),
-        ] {
-            if !left.is_empty() {
-                self.check_line(&left, "around request (after the last request)");
-                let expected = "every line of Envoy's log complete";
-                self.fail_on_line("after Envoy stopped", expected, "a line cut short", &left);
-            }
+        let partial = [&mut self.reader.partial, &mut self.access.partial].map(std::mem::take);
+        for left in partial.iter().filter(|left| !left.is_empty()) {
+            self.check_line(left, "around request (after the last request)");
+            let expected = "every line of Envoy's log complete";
+            self.fail_on_line("after Envoy stopped", expected, "a line cut short", left);
         }
         for stream in group_streams(&self.pending) {
             let expected = "no filter lines after the last request";
@@ -280,19 +275,16 @@ pub fn classify(raw: &[u8]) -> Result<Option<WasmLine>, String> {
         format!("a filter line that is not valid UTF-8 (byte {at} is not)")
     })?;
     if let Some((at, c)) = reference::unsafe_char(text) {
+        let code = c as u32;
         return Err(format!(
-            "a filter line holding a raw {:?} (U+{:04X}) at byte {at}",
-            c, c as u32
+            "a filter line holding a raw {c:?} (U+{code:04X}) at byte {at}"
         ));
     }
     let parsed = parse_line(text).ok_or("a filter line envoy_model::envoy_log can't parse")?;
-    if parsed.level != "info" {
-        return Err(format!(
-            "the filter logged at level {}: {}",
-            parsed.level, parsed.message
-        ));
+    match (parsed.level.as_str(), &parsed.message) {
+        ("info", _) => Ok(Some(parsed)),
+        (level, message) => Err(format!("the filter logged at level {level}: {message}")),
     }
-    Ok(Some(parsed))
 }
 
 #[cfg(test)]

@@ -177,12 +177,11 @@ impl Summary {
     pub fn render(&self) -> String {
         let mut out = self.byte_table();
         if self.fixed > 0 {
-            let refused = &self.fixed_refused;
-            let (reached, count) = (self.fixed - refused.len(), refused.len());
+            let (count, refused) = (self.fixed_refused.len(), self.fixed_refused.join("; "));
+            let reached = self.fixed - count;
             let _ = writeln!(
                 out,
-                "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {}",
-                refused.join("; ")
+                "  fixed cases: {reached} reached the filter, {count} refused by Envoy: {refused}"
             );
             out += &self.controls_logged.concat();
         }
