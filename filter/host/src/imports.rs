@@ -9,7 +9,7 @@ use std::io::Write as _;
 
 use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, format_err};
 
-use crate::abi::{LogLevel, buffer_type, serialize_map, status};
+use crate::abi::{self, LogLevel, serialize_map};
 use crate::vm::{HostState, LogLine};
 
 /// A linker with every import of `module` defined, each answered by [`answer`].
@@ -53,12 +53,12 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         }
         ("proxy_get_buffer_bytes", &[buffer, start, max_size, return_data, return_size]) => {
             let bytes = match buffer {
-                buffer_type::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
-                buffer_type::VM_CONFIGURATION => Vec::new(),
-                _ => return Ok(status::NOT_FOUND),
+                abi::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
+                abi::VM_CONFIGURATION => Vec::new(),
+                _ => return Ok(abi::NOT_FOUND),
             };
             let Some(rest) = bytes.get(start as usize..) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             let part = &rest[..rest.len().min(max_size as usize)];
             // As proxy-wasm-cpp-host: nothing to copy is Ok with the return pointers untouched.
@@ -68,7 +68,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         }
         ("proxy_get_header_map_pairs", &[map, return_data, return_size]) => {
             let Some(headers) = caller.data_mut().map_mut(map) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             let serialized = serialize_map(headers);
             hand_over(caller, &serialized, return_data, return_size)?;
@@ -80,7 +80,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             let key = read(caller, name_data, name_size)?.to_ascii_lowercase();
             let value = read(caller, value_data, value_size)?;
             let Some(headers) = caller.data_mut().map_mut(map) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             // Envoy's `setCopy` (replace) removes every entry of the name, then appends.
             if import == "proxy_replace_header_map_value" {
@@ -111,10 +111,10 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         ("proc_exit", &[code]) => bail!("the module called proc_exit({code})"),
         _ => {
             caller.data_mut().unexpected.push(import.to_string());
-            return Ok(status::UNIMPLEMENTED);
+            return Ok(abi::UNIMPLEMENTED);
         }
     }
-    Ok(status::OK)
+    Ok(abi::OK)
 }
 
 /// `size` bytes of the module's memory at `data`.

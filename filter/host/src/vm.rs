@@ -11,7 +11,7 @@ use std::path::Path;
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, InstancePre, Module, Result, Store, WasmParams, WasmResults};
 
-use crate::abi::{Headers, LogLevel};
+use crate::abi::{self, Headers, LogLevel};
 use crate::imports;
 
 /// The root context's id, as Envoy gives it.
@@ -211,8 +211,8 @@ impl HostState {
     /// The header map `map_type` names, if it is one this host has.
     pub(crate) fn map_mut(&mut self, map_type: u32) -> Option<&mut Headers> {
         match map_type {
-            crate::abi::map_type::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
-            crate::abi::map_type::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
+            abi::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
+            abi::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
             _ => None,
         }
     }
