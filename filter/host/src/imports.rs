@@ -7,7 +7,7 @@
 
 use std::io::Write as _;
 
-use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, format_err};
+use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, ensure, format_err};
 
 use crate::abi::{self, LogLevel, serialize_map};
 use crate::vm::{HostState, LogLine};
@@ -89,11 +89,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             headers.push((key, value));
         }
         // What the module writes to stdout or stderr (a panic's message) goes to stderr.
-        ("fd_write", &[fd, iovs, iovs_len, return_written]) => {
-            const BADF: u32 = 8;
-            if fd != 1 && fd != 2 {
-                return Ok(BADF);
-            }
+        ("fd_write", &[1 | 2, iovs, iovs_len, return_written]) => {
             let mut written = 0u32;
             for iov in (0..iovs_len).map(|i| iovs + 8 * i) {
                 let (data, size) = (read_u32(caller, iov)?, read_u32(caller, iov + 4)?);
@@ -103,6 +99,8 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             }
             write(caller, return_written, &written.to_le_bytes())?;
         }
+        // Any other file descriptor is not open: WASI's `BADF`, 8.
+        ("fd_write", &[_, _, _, _]) => return Ok(8),
         ("environ_sizes_get", &[return_count, return_size]) => {
             write(caller, return_count, &0u32.to_le_bytes())?;
             write(caller, return_size, &0u32.to_le_bytes())?;
@@ -158,9 +156,7 @@ fn hand_over(
     let allocate = allocate.typed::<u32, u32>(&*caller)?;
     let size = bytes.len() as u32;
     let data = allocate.call(&mut *caller, size)?;
-    if data == 0 {
-        bail!("{ALLOCATE}({size}) returned null");
-    }
+    ensure!(data != 0, "{ALLOCATE}({size}) returned null");
     write(caller, data, bytes)?;
     write(caller, return_data, &data.to_le_bytes())?;
     write(caller, return_size, &size.to_le_bytes())
