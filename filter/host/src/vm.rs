@@ -72,8 +72,7 @@ impl Vm {
     /// `proxy_on_configure` with the configuration's size; its answer (false: refused).
     pub fn start(&mut self) -> Result<bool> {
         self.call::<(u32, u32), ()>("proxy_on_context_create", (ROOT_CONTEXT_ID, 0))?;
-        let started = self.call::<(u32, u32), u32>("proxy_on_vm_start", (ROOT_CONTEXT_ID, 0))?;
-        if started == 0 {
+        if self.call::<(u32, u32), u32>("proxy_on_vm_start", (ROOT_CONTEXT_ID, 0))? == 0 {
             return Ok(false);
         }
         let size = self.store.data().plugin_configuration.len() as u32;
