@@ -36,7 +36,8 @@ pub struct Vm {
     next_context_id: u32,
 }
 
-/// What one stream did.
+/// What one stream did. The header maps after the filter ran stay in [`HostState`] until the
+/// next stream.
 #[derive(Debug, Clone)]
 pub struct Stream {
     /// Its context id.
@@ -47,10 +48,6 @@ pub struct Stream {
     pub calls: BTreeMap<String, u64>,
     /// Wasm instructions executed, from the context's creation to its deletion.
     pub instructions: u64,
-    /// The request header map after the filter ran.
-    pub request_headers: Headers,
-    /// The response header map after the filter ran.
-    pub response_headers: Headers,
 }
 
 impl Vm {
@@ -110,8 +107,6 @@ impl Vm {
             log: state.log[log_before..].to_vec(),
             calls: state.calls.clone(),
             instructions,
-            request_headers: state.request_headers.clone(),
-            response_headers: state.response_headers.clone(),
         })
     }
 
@@ -164,9 +159,9 @@ pub struct HostState {
     pub log_level: LogLevel,
     /// The `PLUGIN_CONFIGURATION` buffer: `configuration` in envoy.yaml.
     pub plugin_configuration: Vec<u8>,
-    /// The request header map of the stream being run.
+    /// The request header map of the stream being run (after it: as the filter left it).
     pub request_headers: Headers,
-    /// The response header map of the stream being run.
+    /// The response header map of the stream being run (after it: as the filter left it).
     pub response_headers: Headers,
     /// Every `proxy_log` call, whatever its level (Envoy prints those at `log_level` or above).
     pub log: Vec<LogLine>,
