@@ -317,13 +317,12 @@ pub fn check(recorded: &Baseline, measured: &Baseline) -> Result<String, String>
         );
         (*now > limit).then_some(line)
     });
-    let regressions: Vec<String> = grown.collect();
+    let regressions = grown.collect::<Vec<_>>().join("\n  ");
     if regressions.is_empty() {
         return Ok(format!(
             "instructions: this filter within {tolerance:.0}% of {path}: {measured:?}"
         ));
     }
-    let regressions = regressions.join("\n  ");
     Err(format!(
         "FAILED: this filter executes more wasm instructions per request than recorded:\n  \
          {regressions}\n\
