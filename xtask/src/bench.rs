@@ -139,7 +139,18 @@ pub fn run(args: &Args) -> Result<i32> {
         };
         let envoy = stack::start_direct(&tools, &doc, modules.path(variant.module), &dir, &options)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
-        check_answer(&variant, envoy.listener)?;
+        // Its answer: 200 with the direct body, and `x-wasm-header` exactly when a
+        // header-setting filter runs.
+        let response = http::get(envoy.listener, "/bench", Duration::from_secs(5))
+            .with_context(|| format!("{}: GET /bench", variant.label))?;
+        let (label, status) = (variant.label, response.status);
+        let added = response.header("x-wasm-header");
+        let expected = matches!(variant.module, Module::Filter | Module::Naive);
+        let with = if expected { "with" } else { "without" };
+        ensure!(
+            status == 200 && added.is_some() == expected,
+            "{label}: EXPECTED 200 {with} x-wasm-header; GOT {status} with x-wasm-header {added:?}"
+        );
         running.push((variant, envoy));
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
@@ -250,20 +261,4 @@ fn measure(wrk: &Wrk, running: &mut (Variant, Envoy), round: usize, args: &Args)
         cpu_us: cpu.as_secs_f64() * 1e6 / result.requests as f64,
         load: result,
     })
-}
-
-/// Sends one request and checks the answer is the one `variant` should give: 200 with
-/// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.
-fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()> {
-    let response = http::get(listener, "/bench", Duration::from_secs(5))
-        .with_context(|| format!("{}: GET /bench", variant.label))?;
-    let (label, status) = (variant.label, response.status);
-    let added = response.header("x-wasm-header");
-    let expected = matches!(variant.module, Module::Filter | Module::Naive);
-    let with = if expected { "with" } else { "without" };
-    ensure!(
-        status == 200 && added.is_some() == expected,
-        "{label}: EXPECTED 200 {with} x-wasm-header; GOT {status} with x-wasm-header {added:?}"
-    );
-    Ok(())
 }
