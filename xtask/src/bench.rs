@@ -193,8 +193,8 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(kept) = instructions::existing(&previous) {
         markdown = instructions::splice(&markdown, kept);
     }
-    // The module's size history is written by hand, at the end: a run keeps it.
-    if let Some(at) = previous.find(SIZE_HEADING) {
+    // The module's size history, BENCHMARKS.md's last section, is written by hand: a run keeps it.
+    if let Some(at) = previous.find("## Module size") {
         markdown = format!("{}\n\n{}", markdown.trim_end(), &previous[at..]);
     }
     write_output(&output, &markdown)?;
@@ -211,9 +211,6 @@ fn write_output(path: &Path, text: &str) -> Result<()> {
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
-
-/// The heading of BENCHMARKS.md's last section, the module's size history (kept as it is).
-pub const SIZE_HEADING: &str = "## Module size";
 
 /// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
 /// Fails unless Envoy kept running and answered every request with a 2xx, and its log shows the
