@@ -295,13 +295,6 @@ pub fn render_baseline(baseline: &Baseline) -> String {
     BASELINE_HEADER.to_string() + &lines.collect::<String>()
 }
 
-/// Writes [`baseline_path`].
-pub fn write_baseline(baseline: &Baseline) -> Result<()> {
-    let path = baseline_path();
-    std::fs::write(&path, render_baseline(baseline))
-        .with_context(|| format!("writing the baseline {}", path.display()))
-}
-
 /// What the regression check says: `Ok` with a line when each count of `measured` is within
 /// [`TOLERANCE`] of `recorded`, else `Err` with what grew, by how much, and how to re-record on
 /// purpose.
