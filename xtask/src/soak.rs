@@ -58,8 +58,8 @@ pub struct Args {
 pub struct Outcome {
     /// `this filter, wasm:info` or `no wasm filter`.
     pub label: &'static str,
-    /// The load after warm-up, as wrk counted it (its runs added up): the requests answered,
-    /// requests per second.
+    /// The load after warm-up, as wrk counted it, its runs added up ([`LoadResult::add`]): the
+    /// requests answered, requests per second (no latency percentiles: they don't add up).
     pub load: LoadResult,
     /// Requests answered, warm-up included.
     pub total_requests: u64,
