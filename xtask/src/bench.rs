@@ -66,16 +66,6 @@ pub struct Args {
 }
 
 impl Args {
-    /// The settings in force (`--quick` overrides rounds and durations).
-    fn effective(&self) -> Args {
-        let mut args = self.clone();
-        if self.quick {
-            (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
-        }
-        (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
-        args
-    }
-
     fn output(&self) -> PathBuf {
         match &self.output {
             Some(path) => path.clone(),
@@ -111,7 +101,12 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     let started = Instant::now();
     let machine = report::machine();
-    let args = args.effective();
+    // The settings in force: `--quick` overrides rounds and durations.
+    let mut args = args.clone();
+    if args.quick {
+        (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
+    }
+    (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
     let scratch = paths::work_dir("bench");
     let wrk = Wrk::find(&scratch)?;
     let tools = envoy_versions::tools(&args.envoy)?;
