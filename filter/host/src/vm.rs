@@ -187,14 +187,6 @@ impl HostState {
         }
     }
 
-    /// Records a call to `import` (with the fuel left, when tracing); the status to fail it
-    /// with, if a test asked for that.
-    pub(crate) fn enter(&mut self, import: &str, fuel_left: u64) -> Option<u32> {
-        self.traced(import, fuel_left);
-        *self.calls.entry(import.to_string()).or_default() += 1;
-        self.failing.get(import).copied()
-    }
-
     /// Appends `what` to the trace, if there is one.
     pub(crate) fn traced(&mut self, what: &str, fuel_left: u64) {
         if let Some(trace) = &mut self.trace {
