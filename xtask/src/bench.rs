@@ -66,16 +66,6 @@ pub struct Args {
 }
 
 impl Args {
-    /// The settings in force (`--quick` overrides rounds and durations).
-    fn effective(&self) -> Args {
-        let mut args = self.clone();
-        if self.quick {
-            (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
-        }
-        (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
-        args
-    }
-
     fn output(&self) -> PathBuf {
         match &self.output {
             Some(path) => path.clone(),
@@ -111,7 +101,12 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     let started = Instant::now();
     let machine = report::machine();
-    let args = args.effective();
+    // The settings in force: `--quick` overrides rounds and durations.
+    let mut args = args.clone();
+    if args.quick {
+        (args.rounds, args.seconds, args.warmup) = (1, 1, 1);
+    }
+    (args.rounds, args.seconds) = (args.rounds.max(1), args.seconds.max(1));
     let scratch = paths::work_dir("bench");
     let wrk = Wrk::find(&scratch)?;
     let tools = envoy_versions::tools(&args.envoy)?;
@@ -141,7 +136,18 @@ pub fn run(args: &Args) -> Result<i32> {
         spec.envoy.wasm_log_level = variant.wasm_log_level.into();
         let envoy = stack::start_envoy(&tools, &spec, None)
             .with_context(|| format!("starting Envoy for `{}`", variant.label))?;
-        check_answer(&variant, envoy.listener)?;
+        // Its answer: 200 with the direct body, and `x-wasm-header` exactly when a
+        // header-setting filter runs.
+        let response = http::get(envoy.listener, "/bench", Duration::from_secs(5))
+            .with_context(|| format!("{}: GET /bench", variant.label))?;
+        let (label, status) = (variant.label, response.status);
+        let added = response.header("x-wasm-header");
+        let expected = matches!(variant.module, Module::Filter | Module::Naive);
+        let with = if expected { "with" } else { "without" };
+        ensure!(
+            status == 200 && added.is_some() == expected,
+            "{label}: EXPECTED 200 {with} x-wasm-header; GOT {status} with x-wasm-header {added:?}"
+        );
         running.push((variant, envoy));
     }
     step.done(&format!("{} Envoys, {}", running.len(), wrk.version));
@@ -184,8 +190,8 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(kept) = instructions::existing(&previous) {
         markdown = instructions::splice(&markdown, kept);
     }
-    // The module's size history is written by hand, at the end: a run keeps it.
-    if let Some(at) = previous.find(SIZE_HEADING) {
+    // The module's size history, BENCHMARKS.md's last section, is written by hand: a run keeps it.
+    if let Some(at) = previous.find("## Module size") {
         markdown = format!("{}\n\n{}", markdown.trim_end(), &previous[at..]);
     }
     write_output(&output, &markdown)?;
@@ -202,9 +208,6 @@ fn write_output(path: &Path, text: &str) -> Result<()> {
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
-
-/// The heading of BENCHMARKS.md's last section, the module's size history (kept as it is).
-pub const SIZE_HEADING: &str = "## Module size";
 
 /// One measurement: warm-up, then the measured load with Envoy's CPU time read around it.
 /// Fails unless Envoy kept running and answered every request with a 2xx, and its log shows the
@@ -252,20 +255,4 @@ fn measure(wrk: &Wrk, running: &mut (Variant, Envoy), round: usize, args: &Args)
         cpu_us: cpu.as_secs_f64() * 1e6 / result.requests as f64,
         load: result,
     })
-}
-
-/// Sends one request and checks the answer is the one `variant` should give: 200 with
-/// the direct body, and `x-wasm-header` exactly when a header-setting filter runs.
-fn check_answer(variant: &Variant, listener: std::net::SocketAddr) -> Result<()> {
-    let response = http::get(listener, "/bench", Duration::from_secs(5))
-        .with_context(|| format!("{}: GET /bench", variant.label))?;
-    let (label, status) = (variant.label, response.status);
-    let added = response.header("x-wasm-header");
-    let expected = matches!(variant.module, Module::Filter | Module::Naive);
-    let with = if expected { "with" } else { "without" };
-    ensure!(
-        status == 200 && added.is_some() == expected,
-        "{label}: EXPECTED 200 {with} x-wasm-header; GOT {status} with x-wasm-header {added:?}"
-    );
-    Ok(())
 }

@@ -38,8 +38,7 @@ pub fn run(args: &Args) -> Result<i32> {
 
     let version = tools.envoy_version().to_string();
     let step = Step::start("start", &format!("httpbin and Envoy {version}"));
-    let spec = StackSpec::new("hostile", doc, built.path);
-    let mut stack = Stack::start(&tools, &spec)?;
+    let mut stack = Stack::start(&tools, &StackSpec::new("hostile", doc, built.path))?;
     let (httpbin, url) = (stack.httpbin.addr, stack.envoy.url());
     let log = stack.envoy.log().display();
     let summary = format!("httpbin {httpbin}, Envoy {version} {url} (log {log})");

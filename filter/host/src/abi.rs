@@ -1,13 +1,14 @@
 //! The parts of the proxy-wasm ABI 0.2.1 this host speaks: statuses, log levels, map and buffer
 //! types (the numbers Envoy uses), and the serialized header map.
 
-/// A host call's status, as the module reads it.
-pub mod status {
-    pub const OK: u32 = 0;
-    pub const NOT_FOUND: u32 = 1;
-    pub const BAD_ARGUMENT: u32 = 2;
-    pub const UNIMPLEMENTED: u32 = 12;
-}
+/// `WasmResult::Ok`: a host call's status when it did what was asked.
+pub const OK: u32 = 0;
+/// `WasmResult::NotFound`: what the call names does not exist.
+pub const NOT_FOUND: u32 = 1;
+/// `WasmResult::BadArgument`: an argument the host cannot use.
+pub const BAD_ARGUMENT: u32 = 2;
+/// `WasmResult::Unimplemented`: a call the host does not provide.
+pub const UNIMPLEMENTED: u32 = 12;
 
 /// Envoy's log levels for wasm (`proxy_get_log_level`, `proxy_log`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,17 +32,15 @@ impl LogLevel {
     }
 }
 
-/// `MapType`: which header map a call names.
-pub mod map_type {
-    pub const HTTP_REQUEST_HEADERS: u32 = 0;
-    pub const HTTP_RESPONSE_HEADERS: u32 = 2;
-}
+/// `MapType::HttpRequestHeaders`: the request header map, as a call names it.
+pub const HTTP_REQUEST_HEADERS: u32 = 0;
+/// `MapType::HttpResponseHeaders`: the response header map.
+pub const HTTP_RESPONSE_HEADERS: u32 = 2;
 
-/// `BufferType`: which buffer `proxy_get_buffer_bytes` reads.
-pub mod buffer_type {
-    pub const VM_CONFIGURATION: u32 = 6;
-    pub const PLUGIN_CONFIGURATION: u32 = 7;
-}
+/// `BufferType::VmConfiguration`: a buffer `proxy_get_buffer_bytes` reads.
+pub const VM_CONFIGURATION: u32 = 6;
+/// `BufferType::PluginConfiguration`: the plugin's configuration, for `proxy_get_buffer_bytes`.
+pub const PLUGIN_CONFIGURATION: u32 = 7;
 
 /// A header map: names and values as bytes, in order.
 pub type Headers = Vec<(Vec<u8>, Vec<u8>)>;

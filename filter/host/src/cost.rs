@@ -295,13 +295,6 @@ pub fn render_baseline(baseline: &Baseline) -> String {
     BASELINE_HEADER.to_string() + &lines.collect::<String>()
 }
 
-/// Writes [`baseline_path`].
-pub fn write_baseline(baseline: &Baseline) -> Result<()> {
-    let path = baseline_path();
-    std::fs::write(&path, render_baseline(baseline))
-        .with_context(|| format!("writing the baseline {}", path.display()))
-}
-
 /// What the regression check says: `Ok` with a line when each count of `measured` is within
 /// [`TOLERANCE`] of `recorded`, else `Err` with what grew, by how much, and how to re-record on
 /// purpose.
@@ -317,13 +310,12 @@ pub fn check(recorded: &Baseline, measured: &Baseline) -> Result<String, String>
         );
         (*now > limit).then_some(line)
     });
-    let regressions: Vec<String> = grown.collect();
+    let regressions = grown.collect::<Vec<_>>().join("\n  ");
     if regressions.is_empty() {
         return Ok(format!(
             "instructions: this filter within {tolerance:.0}% of {path}: {measured:?}"
         ));
     }
-    let regressions = regressions.join("\n  ");
     Err(format!(
         "FAILED: this filter executes more wasm instructions per request than recorded:\n  \
          {regressions}\n\

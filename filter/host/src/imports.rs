@@ -7,9 +7,9 @@
 
 use std::io::Write as _;
 
-use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, format_err};
+use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, ensure, format_err};
 
-use crate::abi::{LogLevel, buffer_type, serialize_map, status};
+use crate::abi::{self, LogLevel, serialize_map};
 use crate::vm::{HostState, LogLine};
 
 /// A linker with every import of `module` defined, each answered by [`answer`].
@@ -37,8 +37,12 @@ pub fn linker(module: &Module) -> Result<Linker<HostState>> {
 /// Answers the module's call of `import` with `args`: the status it returns (WASI's success,
 /// 0, is `Ok`'s number too).
 fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Result<u32> {
+    // Every call recorded (with the fuel left, when tracing), then failed if a test asked.
     let fuel_left = caller.get_fuel()?;
-    if let Some(failed) = caller.data_mut().enter(import, fuel_left) {
+    let state = caller.data_mut();
+    state.traced(import, fuel_left);
+    *state.calls.entry(import.to_string()).or_default() += 1;
+    if let Some(&failed) = state.failing.get(import) {
         return Ok(failed);
     }
     match (import, args) {
@@ -53,12 +57,12 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         }
         ("proxy_get_buffer_bytes", &[buffer, start, max_size, return_data, return_size]) => {
             let bytes = match buffer {
-                buffer_type::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
-                buffer_type::VM_CONFIGURATION => Vec::new(),
-                _ => return Ok(status::NOT_FOUND),
+                abi::PLUGIN_CONFIGURATION => caller.data().plugin_configuration.clone(),
+                abi::VM_CONFIGURATION => Vec::new(),
+                _ => return Ok(abi::NOT_FOUND),
             };
             let Some(rest) = bytes.get(start as usize..) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             let part = &rest[..rest.len().min(max_size as usize)];
             // As proxy-wasm-cpp-host: nothing to copy is Ok with the return pointers untouched.
@@ -68,7 +72,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         }
         ("proxy_get_header_map_pairs", &[map, return_data, return_size]) => {
             let Some(headers) = caller.data_mut().map_mut(map) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             let serialized = serialize_map(headers);
             hand_over(caller, &serialized, return_data, return_size)?;
@@ -80,7 +84,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             let key = read(caller, name_data, name_size)?.to_ascii_lowercase();
             let value = read(caller, value_data, value_size)?;
             let Some(headers) = caller.data_mut().map_mut(map) else {
-                return Ok(status::BAD_ARGUMENT);
+                return Ok(abi::BAD_ARGUMENT);
             };
             // Envoy's `setCopy` (replace) removes every entry of the name, then appends.
             if import == "proxy_replace_header_map_value" {
@@ -89,11 +93,7 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             headers.push((key, value));
         }
         // What the module writes to stdout or stderr (a panic's message) goes to stderr.
-        ("fd_write", &[fd, iovs, iovs_len, return_written]) => {
-            const BADF: u32 = 8;
-            if fd != 1 && fd != 2 {
-                return Ok(BADF);
-            }
+        ("fd_write", &[1 | 2, iovs, iovs_len, return_written]) => {
             let mut written = 0u32;
             for iov in (0..iovs_len).map(|i| iovs + 8 * i) {
                 let (data, size) = (read_u32(caller, iov)?, read_u32(caller, iov + 4)?);
@@ -103,6 +103,8 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
             }
             write(caller, return_written, &written.to_le_bytes())?;
         }
+        // Any other file descriptor is not open: WASI's `BADF`, 8.
+        ("fd_write", &[_, _, _, _]) => return Ok(8),
         ("environ_sizes_get", &[return_count, return_size]) => {
             write(caller, return_count, &0u32.to_le_bytes())?;
             write(caller, return_size, &0u32.to_le_bytes())?;
@@ -111,10 +113,10 @@ fn answer(caller: &mut Caller<'_, HostState>, import: &str, args: &[u32]) -> Res
         ("proc_exit", &[code]) => bail!("the module called proc_exit({code})"),
         _ => {
             caller.data_mut().unexpected.push(import.to_string());
-            return Ok(status::UNIMPLEMENTED);
+            return Ok(abi::UNIMPLEMENTED);
         }
     }
-    Ok(status::OK)
+    Ok(abi::OK)
 }
 
 /// `size` bytes of the module's memory at `data`.
@@ -158,9 +160,7 @@ fn hand_over(
     let allocate = allocate.typed::<u32, u32>(&*caller)?;
     let size = bytes.len() as u32;
     let data = allocate.call(&mut *caller, size)?;
-    if data == 0 {
-        bail!("{ALLOCATE}({size}) returned null");
-    }
+    ensure!(data != 0, "{ALLOCATE}({size}) returned null");
     write(caller, data, bytes)?;
     write(caller, return_data, &data.to_le_bytes())?;
     write(caller, return_size, &size.to_le_bytes())

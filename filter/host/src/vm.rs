@@ -11,7 +11,7 @@ use std::path::Path;
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, InstancePre, Module, Result, Store, WasmParams, WasmResults};
 
-use crate::abi::{Headers, LogLevel};
+use crate::abi::{self, Headers, LogLevel};
 use crate::imports;
 
 /// The root context's id, as Envoy gives it.
@@ -36,7 +36,8 @@ pub struct Vm {
     next_context_id: u32,
 }
 
-/// What one stream did.
+/// What one stream did. The header maps after the filter ran stay in [`HostState`] until the
+/// next stream.
 #[derive(Debug, Clone)]
 pub struct Stream {
     /// Its context id.
@@ -47,10 +48,6 @@ pub struct Stream {
     pub calls: BTreeMap<String, u64>,
     /// Wasm instructions executed, from the context's creation to its deletion.
     pub instructions: u64,
-    /// The request header map after the filter ran.
-    pub request_headers: Headers,
-    /// The response header map after the filter ran.
-    pub response_headers: Headers,
 }
 
 impl Vm {
@@ -72,8 +69,7 @@ impl Vm {
     /// `proxy_on_configure` with the configuration's size; its answer (false: refused).
     pub fn start(&mut self) -> Result<bool> {
         self.call::<(u32, u32), ()>("proxy_on_context_create", (ROOT_CONTEXT_ID, 0))?;
-        let started = self.call::<(u32, u32), u32>("proxy_on_vm_start", (ROOT_CONTEXT_ID, 0))?;
-        if started == 0 {
+        if self.call::<(u32, u32), u32>("proxy_on_vm_start", (ROOT_CONTEXT_ID, 0))? == 0 {
             return Ok(false);
         }
         let size = self.store.data().plugin_configuration.len() as u32;
@@ -111,8 +107,6 @@ impl Vm {
             log: state.log[log_before..].to_vec(),
             calls: state.calls.clone(),
             instructions,
-            request_headers: state.request_headers.clone(),
-            response_headers: state.response_headers.clone(),
         })
     }
 
@@ -165,9 +159,9 @@ pub struct HostState {
     pub log_level: LogLevel,
     /// The `PLUGIN_CONFIGURATION` buffer: `configuration` in envoy.yaml.
     pub plugin_configuration: Vec<u8>,
-    /// The request header map of the stream being run.
+    /// The request header map of the stream being run (after it: as the filter left it).
     pub request_headers: Headers,
-    /// The response header map of the stream being run.
+    /// The response header map of the stream being run (after it: as the filter left it).
     pub response_headers: Headers,
     /// Every `proxy_log` call, whatever its level (Envoy prints those at `log_level` or above).
     pub log: Vec<LogLine>,
@@ -193,14 +187,6 @@ impl HostState {
         }
     }
 
-    /// Records a call to `import` (with the fuel left, when tracing); the status to fail it
-    /// with, if a test asked for that.
-    pub(crate) fn enter(&mut self, import: &str, fuel_left: u64) -> Option<u32> {
-        self.traced(import, fuel_left);
-        *self.calls.entry(import.to_string()).or_default() += 1;
-        self.failing.get(import).copied()
-    }
-
     /// Appends `what` to the trace, if there is one.
     pub(crate) fn traced(&mut self, what: &str, fuel_left: u64) {
         if let Some(trace) = &mut self.trace {
@@ -211,8 +197,8 @@ impl HostState {
     /// The header map `map_type` names, if it is one this host has.
     pub(crate) fn map_mut(&mut self, map_type: u32) -> Option<&mut Headers> {
         match map_type {
-            crate::abi::map_type::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
-            crate::abi::map_type::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
+            abi::HTTP_REQUEST_HEADERS => Some(&mut self.request_headers),
+            abi::HTTP_RESPONSE_HEADERS => Some(&mut self.response_headers),
             _ => None,
         }
     }

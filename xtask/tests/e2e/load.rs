@@ -23,10 +23,10 @@ fn a_short_soak_answers_every_request_and_envoy_memory_stays_flat() {
     let text = soak::render(&report, &args);
     let f = &report.filter;
     assert!(
-        f.requests >= args.requests,
+        f.load.requests >= args.requests,
         "EXPECTED at least {} requests through Envoy with the filter\nGOT {}\n{text}",
         args.requests,
-        f.requests
+        f.load.requests
     );
     for o in [&report.filter, &report.bare] {
         assert_eq!(
@@ -41,14 +41,14 @@ fn a_short_soak_answers_every_request_and_envoy_memory_stays_flat() {
         f.growth_percent()
     );
     assert!(
-        f.finished_lines >= f.requests,
+        f.finished_lines >= f.load.requests,
         "EXPECTED a `finished` log line for each of {} requests\nGOT {}\n{text}",
-        f.requests,
+        f.load.requests,
         f.finished_lines
     );
     assert!(report.passed(), "EXPECTED every check to pass\nGOT\n{text}");
     assert!(
-        report.bare.rps > 0.0 && f.rps > 0.0,
+        report.bare.load.rps() > 0.0 && f.load.rps() > 0.0,
         "EXPECTED requests per second with and without the filter\nGOT\n{text}"
     );
 }

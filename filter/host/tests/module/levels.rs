@@ -32,7 +32,7 @@ fn above_info_no_line_and_no_header_map_read() {
                 "{level:?}: EXPECTED the level asked once, one header set and one added, nothing else"
             );
             assert!(
-                stream
+                vm.state()
                     .request_headers
                     .contains(&(b"test".to_vec(), b"best".to_vec()))
             );

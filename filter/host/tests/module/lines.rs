@@ -72,19 +72,20 @@ fn test_best_replaces_every_test_header_and_the_response_header_is_added() {
     let mut vm = started(LogLevel::Info, &envoy_yaml_config());
     let mut request = request();
     request.push((b"test".to_vec(), b"again".to_vec()));
-    let stream = vm.stream(&request, &response()).expect("no trap");
-    let tests: Vec<&[u8]> = stream
+    vm.stream(&request, &response()).expect("no trap");
+    let tests: Vec<&[u8]> = vm
+        .state()
         .request_headers
         .iter()
         .filter(|(n, _)| n == b"test")
         .map(|(_, v)| v.as_slice())
         .collect();
-    assert_eq!(tests, [b"best"], "{:?}", stream.request_headers);
+    assert_eq!(tests, [b"best"], "{:?}", vm.state().request_headers);
     assert_eq!(
-        stream.response_headers.last(),
+        vm.state().response_headers.last(),
         Some(&(b"x-wasm-header".to_vec(), b"demo-wasm".to_vec()))
     );
-    assert_eq!(stream.response_headers.len(), response().len() + 1);
+    assert_eq!(vm.state().response_headers.len(), response().len() + 1);
 }
 
 #[test]
@@ -92,15 +93,14 @@ fn configured_headers_are_set_and_added_in_order() {
     let config = r#"{"set_request_headers": {"X-One": "1", "x-two": "2"},
         "add_response_headers": {"x-a": "a"}, "header": "x-go", "value": "go"}"#;
     let mut vm = started(LogLevel::Info, config);
-    let stream = vm
-        .stream(&headers(&[(":path", "/")]), &headers(&[(":status", "204")]))
+    vm.stream(&headers(&[(":path", "/")]), &headers(&[(":status", "204")]))
         .expect("no trap");
     assert_eq!(
-        stream.request_headers,
+        vm.state().request_headers,
         headers(&[(":path", "/"), ("x-one", "1"), ("x-two", "2")])
     );
     assert_eq!(
-        stream.response_headers,
+        vm.state().response_headers,
         headers(&[(":status", "204"), ("x-a", "a"), ("x-go", "go")])
     );
 }
