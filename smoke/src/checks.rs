@@ -16,7 +16,7 @@ pub use result::*;
 use filter_core::config::PluginConfig;
 use serde_json::Value;
 
-use crate::client::{Exchange, TAG_HEADER};
+use crate::client::{Exchange, TAG_HEADER, not_200};
 
 /// Check 1: every response carries the configured `add_response_headers`.
 pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> CheckResult {
@@ -43,14 +43,6 @@ pub fn response_headers_added(config: &PluginConfig, exchanges: &[Exchange]) -> 
     let expected = format!("{pairs} on each of {n} responses");
     let fine = format!("{pairs} on {n} of {n} responses");
     CheckResult::new(RESPONSE_HEADERS, expected, problems, fine, None)
-}
-
-/// `GET … answered <status>` for each of `exchanges` not answered 200.
-fn not_200(exchanges: &[&Exchange]) -> Vec<String> {
-    let failed = exchanges.iter().filter(|ex| ex.status != 200);
-    failed
-        .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
-        .collect()
 }
 
 /// The values httpbin echoed for `name`: python httpbin `{"headers": {"Test": "best"}}`,

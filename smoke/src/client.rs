@@ -226,6 +226,14 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// `GET … answered <status>` for each of `exchanges` not answered 200.
+pub fn not_200(exchanges: &[&Exchange]) -> Vec<String> {
+    let failed = exchanges.iter().filter(|ex| ex.status != 200);
+    failed
+        .map(|ex| format!("{} answered {}", ex.describe(), ex.status))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,8 @@
 //! edit loop (the README's command, then `docker compose watch`), `docker compose down
 //! --volumes`, then nothing root-owned in the tree and nothing of the project left.
 
-/// Fails the check (a [`CheckFailed`] with the formatted message) unless the condition holds.
-macro_rules! check {
-    ($condition:expr, $($message:tt)+) => {
-        anyhow::ensure!($condition, $crate::compose::CheckFailed(format!($($message)+)))
-    };
-}
-
+#[macro_use]
+mod check_failed;
 pub mod docker;
 pub mod scratch;
 pub mod stack;
@@ -23,21 +18,13 @@ use anyhow::{Context, Result, anyhow};
 use crate::procs::docker;
 use crate::progress::Step;
 use crate::{paths, ports, smoke_program};
+use check_failed::CheckFailed;
+use check_failed::failed;
 use docker::Project;
 use envoy_model::figures::seconds;
 use scratch::ScratchDir;
 use stack::{Stack, report_edit_loop, url};
 use standins::Resolved;
-
-/// A check of the Docker path failed (exit 1), as opposed to a run that could not happen (2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CheckFailed(pub String);
-
-/// `err` as a failed check.
-fn failed(err: anyhow::Error) -> anyhow::Error {
-    CheckFailed(format!("{err:#}")).into()
-}
 
 /// What `cargo xtask compose` was asked to do.
 #[derive(Debug, Clone, Default, clap::Args)]

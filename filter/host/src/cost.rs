@@ -16,7 +16,8 @@ use filter_testing::variants::{Module, Modules, VARIANTS, Variant};
 use thousands::Separable;
 
 use crate::abi::{Headers, LogLevel, headers};
-use crate::vm::{HostState, LogLine, Vm, Wasm};
+use crate::state::{HostState, LogLine};
+use crate::vm::{Vm, Wasm};
 
 /// The modules the tests and the cost program run: the filter and the benchmark's two
 /// baselines, as built and handed in by `cargo xtask` (`filter_testing::handed_in`), compiled

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use wasmtime::{Caller, Extern, Linker, Module, Result, Val, bail, ensure, format_err};
 
 use crate::abi::{self, LogLevel, serialize_map};
-use crate::vm::{HostState, LogLine};
+use crate::state::{HostState, LogLine};
 
 /// A linker with every import of `module` defined, each answered by [`answer`].
 pub fn linker(module: &Module) -> Result<Linker<HostState>> {

@@ -19,8 +19,10 @@
 pub mod abi;
 pub mod cost;
 mod imports;
+pub mod state;
 pub mod vm;
 
 pub use abi::{Headers, LogLevel, headers};
 pub use cost::Compiled;
-pub use vm::{HostState, LogLine, Stream, Vm, Wasm};
+pub use state::{HostState, LogLine};
+pub use vm::{Stream, Vm, Wasm};

@@ -8,10 +8,12 @@
 pub mod case;
 pub mod fixed;
 pub mod generate;
+pub mod header;
 pub mod reference;
 pub mod secrets;
 
-pub use case::{Case, Header};
+pub use case::Case;
+pub use header::Header;
 pub use secrets::Secrets;
 
 /// Always redacted, whatever the configuration says (README, "Plugin configuration").

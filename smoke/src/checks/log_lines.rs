@@ -6,8 +6,8 @@ use filter_core::config::PluginConfig;
 use filter_core::logline::{self, FINISHED_SUFFIX, REQUEST_PREFIX, RESPONSE_PREFIX};
 use filter_core::redaction::REDACTED;
 
-use super::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, not_200, pairs_text};
-use crate::client::{Exchange, TAG_HEADER};
+use super::result::{CheckResult, LOG_LINES, NON_UTF8, REDACTION, pairs_text};
+use crate::client::{Exchange, TAG_HEADER, not_200};
 use envoy_model::envoy_log::{
     Event, Stream, WasmLine, classify, group_streams, streams_with, wasm_lines,
 };

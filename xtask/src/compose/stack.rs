@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail, ensure};
 use envoy_model::figures::seconds;
 use envoy_model::ready;
 
+use super::check_failed::{CheckFailed, failed};
 use super::docker::Project;
-use super::{CheckFailed, failed};
 use crate::procs::{Service, poll};
 use crate::progress::Step;
 use crate::{ports, smoke_program};

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::render::{Files, fill, shared_values};
 use super::source::{NAMESPACE, Plugin};
+use super::template::{Files, fill, shared_values};
 use super::yaml;
 
 /// The file names, under istio/ and under the push's directory.

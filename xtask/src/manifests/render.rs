@@ -1,17 +1,13 @@
 //! The three manifests of istio/, rendered from envoy.yaml's wasm filter ([`Plugin`]).
 //!
 //! Each is a template (`templates/<file>`, comments and layout as rendered) with `${name}`
-//! holes filled with YAML written by `yaml.rs`. A hole alone on its line whose value is empty
-//! drops the line (an optional field).
+//! holes filled ([`template`](super::template)) with YAML written by `yaml.rs`.
 
-use std::collections::BTreeMap;
+use anyhow::{Result, ensure};
+use serde_json::json;
 
-use anyhow::{Result, bail, ensure};
-use serde_json::{Value, json};
-
-use super::source::{
-    APP, HTTPBIN_IMAGE, HTTPBIN_PORT, MODULE_KEY, MOUNT_DIR, Plugin, SERVICE_PORT, V8,
-};
+use super::source::{HTTPBIN_IMAGE, HTTPBIN_PORT, MODULE_KEY, MOUNT_DIR, Plugin, SERVICE_PORT, V8};
+use super::template::{Files, HEADER, fill, shared_values};
 use super::{oci, yaml};
 
 /// The Kubernetes version the Kubernetes objects are validated against (kubernetes-validate).
@@ -19,9 +15,6 @@ pub const KUBERNETES_VERSION: &str = "1.33.0";
 
 /// The file names under istio/, in the order the README applies them.
 pub const FILES: [&str; 3] = ["httpbin.yaml", "envoyfilter.yaml", "wasmplugin.yaml"];
-
-/// Rendered manifests, keyed by file name.
-pub type Files = BTreeMap<&'static str, String>;
 
 /// Every file's rendering, keyed by file name: [`FILES`], and istio/'s copies of the OCI
 /// image's manifests ([`oci::FILES`]: a placeholder url, no digest, no secret).
@@ -76,56 +69,12 @@ pub fn render(plugin: &Plugin) -> Result<Files> {
     Ok(files)
 }
 
-/// The holes every manifest of istio/ and of the OCI image may have: `header` heads each.
-pub(super) fn shared_values(plugin: &Plugin, header: &str) -> Result<Vec<(&'static str, String)>> {
-    let plugin_config = Value::Object(plugin.config_object.clone().unwrap_or_default());
-    Ok(vec![
-        ("header", header.to_string()),
-        ("name", yaml::scalar(&plugin.filter.name)?),
-        ("app", yaml::scalar(APP)?),
-        ("root_id", yaml::scalar(&plugin.filter.root_id)?),
-        ("fail_strategy", plugin.fail_strategy()?.to_string()),
-        ("plugin_config", yaml::mapping(&plugin_config, 4)?),
-    ])
-}
-
-/// The first lines of every manifest.
-pub(super) const HEADER: &str = "\
-# Rendered by `cargo xtask istio` from envoy.yaml: do not edit. Change envoy.yaml (the one
-# plugin configuration) and run `cargo xtask istio`; `cargo xtask istio --check` and the tests
-# fail while this file differs from the rendering.
-";
-
-/// Replaces every `${key}` of `template` by its value in one pass; a line that is only a hole
-/// (after its key) whose value is empty is dropped. Fails on a hole without a value.
-pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
-    let fill_line = |line: &str| -> Result<String> {
-        let mut rendered = String::new();
-        let mut rest = line;
-        let mut filled_empty = false;
-        while let Some((before, hole)) = rest.split_once("${") {
-            let Some((key, after)) = hole.split_once('}') else {
-                bail!("an unclosed hole in a template line: {line}");
-            };
-            let Some((_, value)) = values.iter().find(|(k, _)| *k == key) else {
-                bail!("the template hole ${{{key}}} has no value");
-            };
-            rendered.extend([before, value.as_str()]);
-            filled_empty |= value.is_empty();
-            rest = after;
-        }
-        rendered.push_str(rest);
-        let dropped = filled_empty && rendered.trim_end().ends_with(':');
-        Ok(if dropped { String::new() } else { rendered })
-    };
-    template.split_inclusive('\n').map(fill_line).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::paths;
     use envoy_model::bootstrap;
+    use serde_json::Value;
     use std::path::Path;
 
     fn plugin(config: Option<&str>) -> Plugin {
@@ -140,17 +89,6 @@ mod tests {
         text.split("\n---\n")
             .map(|doc| bootstrap::parse(doc, Path::new("x.yaml")).unwrap())
             .collect()
-    }
-
-    #[test]
-    fn fill_replaces_once_and_drops_empty_optional_lines() {
-        let out = fill(
-            "a: ${x}\nb: ${y}\nc: ${x}${x}\n",
-            &[("x", "${y}".into()), ("y", String::new())],
-        )
-        .unwrap();
-        assert_eq!(out, "a: ${y}\nc: ${y}${y}\n");
-        assert!(fill("a: ${z}\n", &[]).is_err());
     }
 
     #[test]

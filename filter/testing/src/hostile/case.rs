@@ -1,38 +1,12 @@
 //! One hostile request: its path and headers as raw bytes, and how it is written on the wire.
 
+use super::header::Header;
 use super::reference;
 
 /// The `host` every request sends; Envoy turns it into `:authority`.
 pub const HOST: &str = "hostile.test";
 /// The header that tags each request so that its log lines can be found.
 pub const ID_HEADER: &str = "x-hostile-id";
-
-/// A header as written: `name`, then `separator` (usually `: `), then `value`, then CRLF.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The name as sent (any case).
-    pub name: Vec<u8>,
-    /// What stands between the name and the value: `: `, `:`, `:\t`, ...
-    pub separator: Vec<u8>,
-    /// The raw value, as written (CR, LF and any byte allowed).
-    pub value: Vec<u8>,
-}
-
-impl Header {
-    /// `name: value`.
-    pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Header {
-        Header {
-            name: name.into(),
-            separator: b": ".to_vec(),
-            value: value.into(),
-        }
-    }
-
-    /// The lower-cased name, as Envoy passes it on.
-    pub fn lower_name(&self) -> String {
-        String::from_utf8_lossy(&self.name).to_ascii_lowercase()
-    }
-}
 
 /// A request to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! controls, tabs, empty and repeated headers, odd case), control characters and CR/LF,
 //! values and requests at Envoy's limits, secrets in request and response headers.
 
-use super::case::{Case, Header, percent_encode_all};
+use super::case::{Case, percent_encode_all};
+use super::header::Header;
 use super::secrets::Secrets;
 use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS};
 

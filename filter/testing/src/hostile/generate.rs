@@ -16,8 +16,9 @@ use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::case::{Case, Header, percent_encode_all};
+use super::case::{Case, percent_encode_all};
 use super::fixed::FORGED_LINE;
+use super::header::Header;
 use super::reference::refused_in_value;
 use super::secrets::Secrets;
 use super::{ALWAYS_REDACTED_QUERY, CREDENTIAL_HEADERS, URL_HEADERS};

@@ -22,7 +22,7 @@
 //! accounted for is here. (Cases whose line breaks make other header lines say what Envoy
 //! passes on themselves: `Case::passed_on`.)
 
-use super::case::Header;
+use super::header::Header;
 use regex_syntax::hir::{Class, HirKind};
 use std::sync::LazyLock;
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::EnvoyLine;
+use super::lines::EnvoyLine;
 
 /// The last `n` lines of `text`.
 pub fn last_lines(text: &str, n: usize) -> Vec<&str> {

@@ -2,7 +2,7 @@
 //! Envoy thread, request header lines open a stream, response header and `finished` lines close
 //! it. A duplicated `finished` line stays visible as a second entry.
 
-use super::WasmLine;
+use super::lines::WasmLine;
 
 /// What one message of the filter means.
 #[derive(Debug, Clone, PartialEq, Eq)]

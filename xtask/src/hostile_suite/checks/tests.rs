@@ -1,7 +1,7 @@
 use super::*;
 use envoy_model::envoy_log::{group_streams, wasm_lines};
 use filter_core::config::PluginConfig;
-use filter_testing::hostile::case::Header;
+use filter_testing::hostile::Header;
 
 fn expect() -> PluginSettings {
     let mut config = PluginConfig {
