@@ -153,33 +153,36 @@ fn ensure_standin(
     files.sort();
     let base_id = image_id(base).context("the stand-in base vanished")?;
     let mut args = vec![format!("BASE={base}")];
-    let mut extra = vec![base_id, version.to_string()];
-    match recipe {
-        // The CA bundle of this host, where Debian, Fedora or Alpine keep it (none: empty),
-        // so that the containers reach what the host reaches.
+    if recipe == "rust" {
+        // `1.95.0-slim-bookworm` → 1.95.0
+        let rust = version.split('-').next().unwrap_or(version);
+        args.push(format!("RUST_VERSION={rust}"));
+    }
+    // A file the context gets beside the recipe's own, hashed with them: this host's CA bundle
+    // (where Debian, Fedora or Alpine keep it; none: empty), so that the containers reach what
+    // the host reaches, or httpbin's pins. Envoy's release is `version`'s; its binary is checked
+    // when it is copied.
+    let added = match recipe {
         "debian" => {
             let ca = HOST_CA_BUNDLES
                 .iter()
                 .find_map(|p| std::fs::read_to_string(p).ok());
-            extra.push(ca.unwrap_or_default());
+            Some(("host-ca-certificates.crt", ca.unwrap_or_default()))
         }
-        // `1.95.0-slim-bookworm` → 1.95.0
-        "rust" => args.push(format!(
-            "RUST_VERSION={}",
-            version.split('-').next().unwrap_or(version)
-        )),
-        "httpbin" => extra.push(pins(HTTPBIN_PACKAGES)?),
-        // Envoy's release is `version`'s; its binary is checked when it is copied.
-        _ => {}
-    }
+        "httpbin" => Some(("requirements.txt", pins(HTTPBIN_PACKAGES)?)),
+        _ => None,
+    };
+    let mut extra = vec![base_id, version.to_string()];
+    extra.extend(added.iter().map(|(_, text)| text.clone()));
     let log = log_dir.join(format!("{}.log", tag.replace(['/', ':'], "-")));
     let source = make(&tag, &files, &extra, &log, |context, label| {
         for file in &files {
             copy(file, &context.join(file.file_name().unwrap_or_default()))?;
         }
-        // The CA bundle and the pins pushed onto `extra` above.
+        if let Some((name, text)) = &added {
+            std::fs::write(context.join(name), text)?;
+        }
         match recipe {
-            "debian" => std::fs::write(context.join("host-ca-certificates.crt"), &extra[2])?,
             "rust" => fetch_rustup_init(&context.join("rustup-init"))?,
             "envoy" => {
                 let tools = setup::ensure_venv()?;
@@ -191,7 +194,7 @@ fn ensure_standin(
                 );
                 copy(&tools.envoy, &context.join("envoy"))?;
             }
-            _ => std::fs::write(context.join("requirements.txt"), &extra[2])?,
+            _ => {}
         }
         let mut cmd = Command::new("docker");
         cmd.args(["build", "--label", label, "--tag", &tag]);
