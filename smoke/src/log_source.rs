@@ -39,7 +39,7 @@ pub enum LogSource {
 pub struct LogMark {
     /// The file's length at the start (file sources).
     pub file_offset: u64,
-    /// Unix seconds at the start; 0 for the log's very beginning.
+    /// Unix seconds at the start (0, the epoch, if the clock reads earlier: then all of it).
     pub started_unix: u64,
 }
 

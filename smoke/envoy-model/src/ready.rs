@@ -60,7 +60,9 @@ pub fn wait(
 ) -> Result<Duration, NotReady> {
     let started = Instant::now();
     loop {
-        gone().map(NotReady::Gone).map_or(Ok(()), Err)?;
+        if let Some(why) = gone() {
+            return Err(NotReady::Gone(why));
+        }
         let probed = probe(admin);
         let waited = started.elapsed();
         let Err(last) = probed else {

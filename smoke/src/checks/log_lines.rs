@@ -67,7 +67,9 @@ impl LogView {
 
     /// The one stream tagged `tag`, or why there is none.
     pub fn stream_of(&self, tag: &str) -> Result<&Stream, String> {
-        self.no_wasm_lines().map_or(Ok(()), Err)?;
+        if let Some(why) = self.no_wasm_lines() {
+            return Err(why);
+        }
         match streams_with(&self.streams, TAG_HEADER, tag).as_slice() {
             [one] => Ok(one),
             [] => Err(format!(
